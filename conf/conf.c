@@ -1,0 +1,387 @@
+/*
+ * The config file: every key validated as it is read; the first error
+ * wins and is reported as "file:line: message". Nothing is applied until
+ * the whole file parsed, so a bad file never half-replaces a good config.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <ini.h>
+
+#include "conf.h"
+
+#define DEFAULT_RECEIVE_BUFFER (16u << 20)
+
+struct load_state {
+	struct config *c;
+	const char *path;
+	FILE *f;
+	int line;
+	bool line_too_long;
+	bool listen_seen;        /* first listen= replaces the defaults */
+	char *err;
+};
+
+static void
+free_listeners(struct config *c)
+{
+	for (size_t i = 0; i < c->nlisten; i++)
+		free(c->listen[i].text);
+	free(c->listen);
+	c->listen = NULL;
+	c->nlisten = 0;
+}
+
+void
+config_free(struct config *c)
+{
+	if (c == NULL)
+		return;
+	free_listeners(c);
+	free(c->allow);
+	free(c->path);
+	free(c->directory);
+	free(c->state_file);
+	free(c);
+}
+
+static int
+add_listen(struct config *c, const char *text, char **err)
+{
+	struct config_listen l, *grown;
+
+	if (config_parse_listen(text, &l, err) < 0)
+		return -1;
+	for (size_t i = 0; i < c->nlisten; i++) {
+		if (c->listen[i].addrlen == l.addrlen &&
+		    memcmp(&c->listen[i].addr, &l.addr, l.addrlen) == 0) {
+			if (asprintf(err, "duplicate listen address '%s'", text) < 0)
+				*err = NULL;
+			free(l.text);
+			return -1;
+		}
+	}
+	grown = realloc(c->listen, (c->nlisten + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		free(l.text);
+		return -1;
+	}
+	c->listen = grown;
+	c->listen[c->nlisten++] = l;
+	return 0;
+}
+
+struct config *
+config_new_default(void)
+{
+	struct config *c = calloc(1, sizeof(*c));
+	char *err = NULL;
+
+	if (c == NULL)
+		return NULL;
+	c->receive_buffer = DEFAULT_RECEIVE_BUFFER;
+	c->rotate = 60;
+	c->log_level = 6;
+	if (config_set_string(&c->directory, "./flows") < 0 ||
+	    add_listen(c, "*:2055", &err) < 0 || add_listen(c, "*:4739", &err) < 0)
+		goto fail;
+	return c;
+fail:
+	free(err);
+	config_free(c);
+	return NULL;
+}
+
+int
+config_set_ports(struct config *c, const uint16_t *ports, size_t n, char **err)
+{
+	free_listeners(c);
+	for (size_t i = 0; i < n; i++) {
+		char text[16];
+
+		snprintf(text, sizeof(text), "*:%u", ports[i]);
+		if (add_listen(c, text, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+parse_net(const char *text, struct config_net *n)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	char *slash, *end;
+	unsigned long prefix;
+	unsigned max;
+
+	if (strlen(text) >= sizeof(buf))
+		return -1;
+	strcpy(buf, text);
+	memset(n, 0, sizeof(*n));
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash++ = '\0';
+	if (inet_pton(AF_INET, buf, n->bytes) == 1) {
+		n->family = 4;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, n->bytes) == 1) {
+		n->family = 6;
+		max = 128;
+	} else {
+		return -1;
+	}
+	prefix = max;
+	if (slash) {
+		errno = 0;
+		prefix = strtoul(slash, &end, 10);
+		if (errno || *slash == '\0' || *end != '\0' || prefix > max)
+			return -1;
+	}
+	n->prefix = (uint8_t)prefix;
+	return 0;
+}
+
+static bool
+prefix_match(const uint8_t *a, const uint8_t *b, unsigned prefix)
+{
+	unsigned full = prefix / 8, rest = prefix % 8;
+
+	if (memcmp(a, b, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	return ((a[full] ^ b[full]) & (0xff00 >> rest)) == 0;
+}
+
+bool
+config_allowed(const struct config *c, uint8_t family, const uint8_t *bytes)
+{
+	if (c->nallow == 0)
+		return true;
+	for (size_t i = 0; i < c->nallow; i++)
+		if (c->allow[i].family == family &&
+		    prefix_match(c->allow[i].bytes, bytes, c->allow[i].prefix))
+			return true;
+	return false;
+}
+
+static int set_error(struct load_state *st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+set_error(struct load_state *st, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+	int rc;
+
+	if (st->err != NULL)
+		return 0;
+	va_start(ap, fmt);
+	rc = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (rc < 0)
+		msg = NULL;
+	if (asprintf(&st->err, "%s:%d: %s", st->path, st->line,
+	    msg ? msg : "out of memory") < 0)
+		st->err = NULL;
+	free(msg);
+	return 0;
+}
+
+/* "value   # comment": inih strips only ';' comments */
+static void
+strip_comment(char *v)
+{
+	for (char *p = v; *p; p++) {
+		if (*p == '#' && (p == v || p[-1] == ' ' || p[-1] == '\t')) {
+			*p = '\0';
+			break;
+		}
+	}
+	for (size_t n = strlen(v); n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'); n--)
+		v[n - 1] = '\0';
+}
+
+static int
+collector_key(struct load_state *st, const char *name, const char *v)
+{
+	struct config *c = st->c;
+	char *err = NULL;
+
+	if (strcmp(name, "listen") == 0) {
+		if (!st->listen_seen)
+			free_listeners(c);
+		st->listen_seen = true;
+		if (add_listen(c, v, &err) < 0) {
+			set_error(st, "%s", err ? err : "out of memory");
+			free(err);
+		}
+	} else if (strcmp(name, "allow") == 0) {
+		struct config_net n, *grown;
+
+		if (parse_net(v, &n) < 0)
+			return set_error(st, "bad address or prefix '%s'", v);
+		if ((grown = realloc(c->allow, (c->nallow + 1) * sizeof(n))) == NULL)
+			return set_error(st, "out of memory");
+		c->allow = grown;
+		c->allow[c->nallow++] = n;
+	} else if (strcmp(name, "receive_buffer") == 0) {
+		if (config_parse_size(v, &c->receive_buffer) < 0 ||
+		    c->receive_buffer < 4096)
+			return set_error(st, "bad size '%s' (e.g. 16M, at least 4K)", v);
+	} else {
+		return set_error(st, "unknown key '%s' in [%s]", name, "collector");
+	}
+	return 1;
+}
+
+static int
+output_key(struct load_state *st, const char *name, const char *v)
+{
+	struct config *c = st->c;
+
+	if (strcmp(name, "directory") == 0) {
+		if (v[0] == '\0')
+			return set_error(st, "empty directory");
+		config_set_string(&c->directory, v);
+	} else if (strcmp(name, "rotate") == 0) {
+		if (config_parse_duration(v, &c->rotate) < 0)
+			return set_error(st, "bad duration '%s' (e.g. 60, 90s, 5m, 1h)", v);
+	} else if (strcmp(name, "compress") == 0) {
+		if (strcmp(v, "none") == 0)
+			c->compress = COMPRESS_NONE;
+		else if (strcmp(v, "gzip") == 0 || strcmp(v, "zstd") == 0)
+			return set_error(st, "compress = %s is not supported by this version", v);
+		else
+			return set_error(st, "bad compress '%s' (none, gzip or zstd)", v);
+	} else {
+		return set_error(st, "unknown key '%s' in [%s]", name, "output");
+	}
+	return 1;
+}
+
+static int
+handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct load_state *st = user;
+	char v[512];
+
+	if (st->err)
+		return 1;
+	if (strlen(value) >= sizeof(v))
+		return set_error(st, "value of '%s' too long", name);
+	strcpy(v, value);
+	strip_comment(v);
+	if (strcmp(section, "collector") == 0)
+		return collector_key(st, name, v);
+	if (strcmp(section, "output") == 0)
+		return output_key(st, name, v);
+	if (strcmp(section, "templates") == 0) {
+		if (strcmp(name, "state_file") != 0)
+			return set_error(st, "unknown key '%s' in [%s]", name, section);
+		config_set_string(&st->c->state_file, v);
+		return 1;
+	}
+	if (strcmp(section, "log") == 0) {
+		if (strcmp(name, "level") != 0)
+			return set_error(st, "unknown key '%s' in [%s]", name, section);
+		if (config_parse_level(v, &st->c->log_level) < 0)
+			return set_error(st, "bad log level '%s' (err, warning, notice, info, debug)", v);
+		return 1;
+	}
+	if (section[0] == '\0')
+		return set_error(st, "key '%s' outside any section", name);
+	return set_error(st, "unknown section [%s]", section);
+}
+
+/* inih hands lines to the handler right after reading them, so counting
+ * lines here gives the handler its line number. */
+static char *
+reader(char *str, int num, void *stream)
+{
+	struct load_state *st = stream;
+	char *r = fgets(str, num, st->f);
+	size_t len;
+
+	if (r == NULL)
+		return NULL;
+	len = strlen(r);
+	if (len > 0 && r[len - 1] == '\n') {
+		st->line++;
+	} else if (!feof(st->f)) {
+		st->line_too_long = true;
+	} else {
+		st->line++;
+	}
+	return r;
+}
+
+struct config *
+config_load(const char *path, char **err)
+{
+	struct load_state st = { .path = path };
+	int rc;
+
+	*err = NULL;
+	if ((st.c = config_new_default()) == NULL ||
+	    config_set_string(&st.c->path, path) < 0) {
+		*err = strdup("out of memory");
+		goto fail;
+	}
+	if ((st.f = fopen(path, "r")) == NULL) {
+		if (asprintf(err, "%s: %s", path, strerror(errno)) < 0)
+			*err = NULL;
+		goto fail;
+	}
+	rc = ini_parse_stream(reader, &st, handler, &st);
+	fclose(st.f);
+	if (st.line_too_long && st.err == NULL)
+		set_error(&st, "line too long");
+	if (st.err == NULL && rc > 0) {
+		if (asprintf(&st.err, "%s:%d: syntax error (expected key = value or [section])",
+		    path, rc) < 0)
+			st.err = NULL;
+	}
+	if (st.err == NULL && st.c->nlisten == 0) {
+		if (asprintf(&st.err, "%s: no listen address", path) < 0)
+			st.err = NULL;
+	}
+	if (st.err != NULL) {
+		*err = st.err;
+		goto fail;
+	}
+	return st.c;
+fail:
+	if (*err == NULL)
+		*err = strdup("out of memory");
+	config_free(st.c);
+	return NULL;
+}
+
+void
+config_print(const struct config *c, FILE *f)
+{
+	fprintf(f, "# effective configuration%s%s\n", c->path ? " from " : "",
+	    c->path ? c->path : " (built-in defaults)");
+	fprintf(f, "[collector]\n");
+	for (size_t i = 0; i < c->nlisten; i++)
+		fprintf(f, "listen = %s\n", c->listen[i].text);
+	for (size_t i = 0; i < c->nallow; i++) {
+		char buf[INET6_ADDRSTRLEN];
+
+		inet_ntop(c->allow[i].family == 4 ? AF_INET : AF_INET6,
+		    c->allow[i].bytes, buf, sizeof(buf));
+		fprintf(f, "allow = %s/%u\n", buf, c->allow[i].prefix);
+	}
+	fprintf(f, "receive_buffer = %zu\n", c->receive_buffer);
+	fprintf(f, "[output]\ndirectory = %s\nrotate = %u\ncompress = %s\n",
+	    c->directory, c->rotate, config_compress_name(c->compress));
+	if (c->state_file)
+		fprintf(f, "[templates]\nstate_file = %s\n", c->state_file);
+	fprintf(f, "[log]\nlevel = %s\n", config_level_name(c->log_level));
+}

@@ -1,0 +1,74 @@
+/*
+ * conf: the INI configuration file (libinih), validated completely into a
+ * struct config that the daemon swaps in as a whole. Errors are for a
+ * human: "file:line: message".
+ */
+#ifndef NETFLOWD_CONF_H
+#define NETFLOWD_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+enum config_compress { COMPRESS_NONE, COMPRESS_GZIP, COMPRESS_ZSTD };
+
+struct config_listen {
+	char *text;              /* as written, e.g. "[::]:4739" */
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	bool dual_stack;         /* "*:PORT": IPv6 socket that takes IPv4 too */
+};
+
+struct config_net {
+	uint8_t family;          /* 4 or 6 */
+	uint8_t bytes[16];
+	uint8_t prefix;
+};
+
+struct config {
+	char *path;              /* file it came from, NULL for built-in */
+	struct config_listen *listen;
+	size_t nlisten;
+	struct config_net *allow;
+	size_t nallow;
+	size_t receive_buffer;   /* bytes */
+	char *directory;
+	unsigned rotate;         /* seconds */
+	enum config_compress compress;
+	char *state_file;
+	int log_level;           /* syslog priority: 0 emerg .. 7 debug */
+};
+
+#define CONFIG_DEFAULT_PATH NETFLOWD_SYSCONFDIR "/netflowd/netflowd.conf"
+
+/* The built-in defaults: *:2055 and *:4739, ./flows, 60 s. */
+struct config *config_new_default(void);
+/* Parses and validates path completely; NULL with *err ("file:line: ...")
+ * when anything is wrong. */
+struct config *config_load(const char *path, char **err);
+void config_free(struct config *c);
+
+/* "0.0.0.0:2055", "[::1]:4739", "*:2055" or "2055". */
+int config_parse_listen(const char *text, struct config_listen *out,
+    char **err);
+/* Replaces c's listeners with "*:PORT" for each port (-p). */
+int config_set_ports(struct config *c, const uint16_t *ports, size_t n,
+    char **err);
+int config_set_string(char **slot, const char *value);
+/* "16M" -> bytes, "90s"/"5m"/"1h" -> seconds; -1 on error. */
+int config_parse_size(const char *text, size_t *out);
+int config_parse_duration(const char *text, unsigned *out);
+int config_parse_level(const char *text, int *out);
+const char *config_level_name(int level);
+const char *config_compress_name(enum config_compress c);
+
+/* True when addr (4 or 16 bytes) is allowed by the allow-list. */
+bool config_allowed(const struct config *c, uint8_t family,
+    const uint8_t *bytes);
+
+/* The effective settings, as an INI file. */
+void config_print(const struct config *c, FILE *f);
+
+#endif

@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""Generate parser/ie-table.c from the registry data in parser/ie-data/.
+
+Usage:
+    parser/gen-ie-table.py            rewrite parser/ie-table.c
+    parser/gen-ie-table.py --check    exit 1 if parser/ie-table.c is stale
+    parser/gen-ie-table.py -o FILE    write somewhere else ("-" = stdout)
+
+The output depends only on the data files: rows are sorted by (pen, id)
+and nothing time- or host-dependent is written, so two runs give the same
+bytes.  Provenance of every data file is in parser/IE-TABLE.md.
+"""
+
+import argparse
+import csv
+import os
+import re
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA_DIR = os.path.join(HERE, "ie-data")
+DEFAULT_OUT = os.path.join(HERE, "ie-table.c")
+
+# Data files in the order they are listed in the generated header.  Only
+# netflow-v9.csv may (and must) use ids >= 32768: NetFlow v9 field types are
+# plain 16-bit numbers, while in IPFIX the top bit is the enterprise bit.
+SOURCES = [
+    ("iana.csv", False),
+    ("netflow-v9.csv", True),
+    ("cisco.csv", False),
+    ("netscaler.csv", False),
+    ("vmware.csv", False),
+    ("ntop.csv", False),
+]
+
+PEN_NAMES = {
+    0: "IANA (and NetFlow v9 field types)",
+    9: "Cisco Systems",
+    5951: "Citrix NetScaler",
+    6876: "VMware",
+    35632: "ntop",
+}
+
+# IANA abstract data types -> enum ie_type.  unsigned256 (RFC 9740 bitmaps)
+# has no integer type of its own here; it is decoded as raw octets.
+TYPES = {
+    "octetArray": "IE_OCTETS",
+    "unsigned256": "IE_OCTETS",
+    "unsigned8": "IE_UNSIGNED",
+    "unsigned16": "IE_UNSIGNED",
+    "unsigned32": "IE_UNSIGNED",
+    "unsigned64": "IE_UNSIGNED",
+    "signed8": "IE_SIGNED",
+    "signed16": "IE_SIGNED",
+    "signed32": "IE_SIGNED",
+    "signed64": "IE_SIGNED",
+    "float32": "IE_FLOAT",
+    "float64": "IE_FLOAT",
+    "boolean": "IE_BOOL",
+    "macAddress": "IE_MAC",
+    "string": "IE_STRING",
+    "dateTimeSeconds": "IE_DATE_S",
+    "dateTimeMilliseconds": "IE_DATE_MS",
+    "dateTimeMicroseconds": "IE_DATE_US",
+    "dateTimeNanoseconds": "IE_DATE_NS",
+    "ipv4Address": "IE_IPV4",
+    "ipv6Address": "IE_IPV6",
+    "basicList": "IE_BASIC_LIST",
+    "subTemplateList": "IE_SUBTEMPLATE_LIST",
+    "subTemplateMultiList": "IE_SUBTEMPLATE_MULTILIST",
+}
+
+IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+class DataError(Exception):
+    pass
+
+
+def read_source(fname, v9_only):
+    path = os.path.join(DATA_DIR, fname)
+    with open(path, newline="", encoding="utf-8") as f:
+        lines = [(n, l) for n, l in enumerate(f, 1)
+                 if l.strip() and not l.startswith("#")]
+    reader = csv.DictReader(l for _, l in lines)
+    need = ["PEN", "ElementID", "Name", "Abstract Data Type"]
+    if reader.fieldnames is None or any(c not in reader.fieldnames for c in need):
+        raise DataError(f"{fname}: header must contain {', '.join(need)}")
+    rows = []
+    for (lineno, _), rec in zip(lines[1:], reader):
+        where = f"{fname}:{lineno}"
+        try:
+            pen = int(rec["PEN"])
+            eid = int(rec["ElementID"])
+        except (TypeError, ValueError):
+            raise DataError(f"{where}: PEN and ElementID must be integers")
+        name = (rec["Name"] or "").strip()
+        adt = (rec["Abstract Data Type"] or "").strip()
+        if not 0 <= pen <= 0xFFFFFFFF:
+            raise DataError(f"{where}: PEN {pen} out of range")
+        if v9_only:
+            if pen != 0 or not 32768 <= eid <= 65535:
+                raise DataError(f"{where}: NetFlow v9 rows are pen 0, "
+                                f"32768 <= id <= 65535")
+        elif not 1 <= eid <= 32767:
+            raise DataError(f"{where}: id {eid} not in 1..32767")
+        if not IDENT.match(name):
+            raise DataError(f"{where}: name {name!r} is not an identifier")
+        if adt not in TYPES:
+            raise DataError(f"{where}: unknown abstract data type {adt!r}")
+        rows.append((pen, eid, TYPES[adt], name, where))
+    return rows
+
+
+def load():
+    rows = []
+    for fname, v9_only in SOURCES:
+        rows.extend(read_source(fname, v9_only))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    check(rows)
+    return rows
+
+
+def check(rows):
+    seen = {}
+    names = {}
+    for pen, eid, _, name, where in rows:
+        if (pen, eid) in seen:
+            raise DataError(f"{where}: duplicate ({pen}, {eid}), "
+                            f"first at {seen[pen, eid]}")
+        seen[pen, eid] = where
+        # Names double as JSON keys, so keep them unique within a PEN.
+        if (pen, name) in names:
+            raise DataError(f"{where}: duplicate name {name!r} in PEN {pen}, "
+                            f"first at {names[pen, name]}")
+        names[pen, name] = where
+    keys = [(r[0], r[1]) for r in rows]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+
+
+def render(rows):
+    out = []
+    out.append("/*")
+    out.append(" * Generated by parser/gen-ie-table.py from")
+    for f, _ in SOURCES:
+        out.append(f" *   parser/ie-data/{f}")
+    out.append(" * -- do not edit; change the data and rerun the script.")
+    out.append(" * Sources and naming decisions: parser/IE-TABLE.md.")
+    out.append(" */")
+    out.append("")
+    out.append('#include "ie.h"')
+    out.append("")
+    out.append("/* sorted by (pen, id), no duplicates */")
+    out.append("const struct ie_info ie_table[] = {")
+    pen = None
+    for p, eid, typ, name, _ in rows:
+        if p != pen:
+            if pen is not None:
+                out.append("")
+            label = PEN_NAMES.get(p, "enterprise")
+            out.append(f"\t/* PEN {p}: {label} */")
+            pen = p
+        out.append(f'\t{{ {p}, {eid}, {typ}, "{name}" }},')
+    out.append("};")
+    out.append("")
+    out.append("const size_t ie_table_len = sizeof(ie_table) / sizeof(ie_table[0]);")
+    return "\n".join(out) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("-o", "--output", default=DEFAULT_OUT)
+    ap.add_argument("--check", action="store_true",
+                    help="compare with the output file instead of writing it")
+    args = ap.parse_args()
+    try:
+        rows = load()
+    except (DataError, OSError) as e:
+        print(f"gen-ie-table: {e}", file=sys.stderr)
+        return 1
+    text = render(rows)
+    if args.check:
+        try:
+            with open(args.output, encoding="utf-8") as f:
+                current = f.read()
+        except OSError as e:
+            print(f"gen-ie-table: {e}", file=sys.stderr)
+            return 1
+        if current != text:
+            print(f"gen-ie-table: {args.output} is out of date", file=sys.stderr)
+            return 1
+        return 0
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        with open(args.output, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

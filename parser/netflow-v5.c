@@ -1,0 +1,184 @@
+/*
+ * NetFlow v1, v5 and v7: a fixed header and a count of fixed-size records.
+ * The three share everything but the header tail and a few record bytes.
+ */
+#include <string.h>
+
+#include "parser-private.h"
+
+struct fixed_header {
+	uint16_t count;
+	uint32_t uptime, secs, nsecs, sequence;
+	uint8_t engine_type, engine_id;
+	uint16_t sampling;
+};
+
+enum fixed_version { FIXED_V1 = 1, FIXED_V5 = 5, FIXED_V7 = 7 };
+
+static size_t
+record_len(enum fixed_version v)
+{
+	return v == FIXED_V7 ? 52 : 48;
+}
+
+/* c is positioned after the version field. */
+static bool
+read_header(struct cursor *c, enum fixed_version v, struct fixed_header *h)
+{
+	memset(h, 0, sizeof(*h));
+	if (!cursor_u16(c, &h->count) || !cursor_u32(c, &h->uptime) ||
+	    !cursor_u32(c, &h->secs) || !cursor_u32(c, &h->nsecs))
+		return false;
+	if (v == FIXED_V1)
+		return true;
+	if (!cursor_u32(c, &h->sequence))
+		return false;
+	if (v == FIXED_V7)
+		return cursor_skip(c, 4);
+	return cursor_u8(c, &h->engine_type) && cursor_u8(c, &h->engine_id) &&
+	    cursor_u16(c, &h->sampling);
+}
+
+static void
+set_num(struct flow_record *rec, enum flow_num k, uint64_t v)
+{
+	rec->num[k] = v;
+	rec->has_num |= 1u << k;
+}
+
+static bool
+read_addr4(struct cursor *c, struct flow_record *rec, enum flow_addr_key k)
+{
+	const uint8_t *p;
+
+	if (!cursor_take(c, 4, &p))
+		return false;
+	memset(&rec->addr[k], 0, sizeof(rec->addr[k]));
+	rec->addr[k].family = 4;
+	memcpy(rec->addr[k].bytes, p, 4);
+	rec->has_addr |= 1u << k;
+	return true;
+}
+
+static bool
+read_num(struct cursor *c, size_t len, struct flow_record *rec,
+    enum flow_num k)
+{
+	uint64_t v;
+
+	if (!cursor_uint(c, len, &v))
+		return false;
+	set_num(rec, k, v);
+	return true;
+}
+
+/* The record tail after the ports differs per version. */
+static bool
+read_tail(struct cursor *c, enum fixed_version v, struct flow_record *rec)
+{
+	if (v == FIXED_V1) {
+		return cursor_skip(c, 2) && read_num(c, 1, rec, FLOW_PROTO) &&
+		    read_num(c, 1, rec, FLOW_TOS) &&
+		    read_num(c, 1, rec, FLOW_TCP_FLAGS) && cursor_skip(c, 7);
+	}
+	if (!(cursor_skip(c, 1) && read_num(c, 1, rec, FLOW_TCP_FLAGS) &&
+	    read_num(c, 1, rec, FLOW_PROTO) && read_num(c, 1, rec, FLOW_TOS) &&
+	    read_num(c, 2, rec, FLOW_SRC_AS) && read_num(c, 2, rec, FLOW_DST_AS) &&
+	    read_num(c, 1, rec, FLOW_SRC_MASK) &&
+	    read_num(c, 1, rec, FLOW_DST_MASK)))
+		return false;
+	return cursor_skip(c, v == FIXED_V7 ? 6 : 2);
+}
+
+static bool
+read_record(struct cursor *c, enum fixed_version v, const struct time_base *tb,
+    struct flow_record *rec)
+{
+	uint32_t first, last;
+
+	if (!(read_addr4(c, rec, FLOW_SRC_ADDR) &&
+	    read_addr4(c, rec, FLOW_DST_ADDR) &&
+	    read_addr4(c, rec, FLOW_NEXT_HOP) &&
+	    read_num(c, 2, rec, FLOW_IN_IF) && read_num(c, 2, rec, FLOW_OUT_IF) &&
+	    read_num(c, 4, rec, FLOW_PACKETS) && read_num(c, 4, rec, FLOW_BYTES) &&
+	    cursor_u32(c, &first) && cursor_u32(c, &last) &&
+	    read_num(c, 2, rec, FLOW_SRC_PORT) &&
+	    read_num(c, 2, rec, FLOW_DST_PORT) && read_tail(c, v, rec)))
+		return false;
+	rec->start_ms = tb->export_ms - (int64_t)(int32_t)(tb->uptime_ms - first);
+	rec->end_ms = tb->export_ms - (int64_t)(int32_t)(tb->uptime_ms - last);
+	rec->has_start = rec->has_end = true;
+	return true;
+}
+
+static size_t
+fixed_decode(struct parser *p, struct cursor *c, const struct parser_source *src,
+    enum fixed_version v)
+{
+	struct flow_record *rec = &p->rec;
+	struct fixed_header h;
+	struct time_base tb;
+	struct cursor records;
+	size_t n = 0;
+
+	if (!read_header(c, v, &h)) {
+		parser_drop(p, src, PARSER_DROP_SHORT, 1);
+		return 0;
+	}
+	/* count must be backed by bytes; anything after the records is
+	 * tolerated as padding. */
+	if (!cursor_sub(c, (size_t)h.count * record_len(v), &records)) {
+		parser_drop(p, src, PARSER_DROP_LENGTH, 1);
+		return 0;
+	}
+	tb.export_ms = (int64_t)h.secs * 1000 + h.nsecs / 1000000;
+	tb.uptime_ms = h.uptime;
+	tb.has_uptime = true;
+
+	memset(rec, 0, sizeof(*rec));
+	rec->src = src;
+	rec->kind = FLOW_KIND_DATA;
+	rec->version = (uint8_t)v;
+	rec->has_domain = v == FIXED_V5;
+	rec->domain = (uint32_t)h.engine_type << 8 | h.engine_id;
+	for (uint16_t i = 0; i < h.count; i++) {
+		record_reset(rec);
+		if (!read_record(&records, v, &tb, rec))
+			break;  /* cannot happen: the region was sized for count */
+		/* top two bits: sampling mode; the rest: the interval */
+		if (v == FIXED_V5 && (h.sampling & 0x3fff) != 0)
+			set_num(rec, FLOW_SAMPLING_INTERVAL, h.sampling & 0x3fff);
+		record_finish(rec);
+		p->ops.record(rec, p->arg);
+		n++;
+	}
+	if (p->ops.packet) {
+		struct parser_packet pkt = {
+			.src = src, .version = (uint16_t)v, .domain = rec->domain,
+			.sequence = h.sequence, .records = (uint32_t)n,
+		};
+		p->ops.packet(&pkt, p->arg);
+	}
+	return n;
+}
+
+size_t
+netflow_v1_decode(struct parser *p, struct cursor *c,
+    const struct parser_source *src)
+{
+	return fixed_decode(p, c, src, FIXED_V1);
+}
+
+size_t
+netflow_v5_decode(struct parser *p, struct cursor *c,
+    const struct parser_source *src)
+{
+	return fixed_decode(p, c, src, FIXED_V5);
+}
+
+size_t
+netflow_v7_decode(struct parser *p, struct cursor *c,
+    const struct parser_source *src)
+{
+	return fixed_decode(p, c, src, FIXED_V7);
+}

@@ -1,0 +1,136 @@
+/*
+ * parser: pure NetFlow v1/v5/v7/v9 and IPFIX decoding.
+ *
+ * Bytes, the exporter's identity and the receive time go in; decoded
+ * records come out through a callback, and every datagram, set or record
+ * that cannot be decoded is reported with a reason. No sockets, no files,
+ * no logging: the caller decides what to do with records and drops.
+ * The parser owns the template cache.
+ */
+#ifndef NETFLOWD_PARSER_H
+#define NETFLOWD_PARSER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ie.h"
+
+struct parser;
+
+struct parser_addr {
+	uint8_t family;          /* 4, 6, or 0 when absent */
+	uint8_t bytes[16];       /* IPv4 in the first 4 bytes */
+};
+
+struct parser_source {
+	struct parser_addr addr; /* the exporter */
+	uint16_t port;
+	int64_t received_ms;     /* Unix time in milliseconds */
+};
+
+enum parser_drop {
+	PARSER_DROP_SHORT,            /* datagram shorter than its header */
+	PARSER_DROP_VERSION,          /* unknown version */
+	PARSER_DROP_LENGTH,           /* header count/length disagrees with the datagram */
+	PARSER_DROP_SET_LENGTH,       /* set/flowset length < 4 or past the end */
+	PARSER_DROP_BAD_TEMPLATE,     /* malformed template record */
+	PARSER_DROP_TEMPLATE_LIMIT,   /* template refused: too many fields */
+	PARSER_DROP_UNKNOWN_TEMPLATE, /* data set for a template we do not have */
+	PARSER_DROP_BAD_RECORD,       /* record whose variable length runs past its set */
+	PARSER_DROP_RESERVED_SET,     /* set id reserved by the protocol */
+	PARSER_DROP_MAX
+};
+
+const char *parser_drop_name(enum parser_drop why);
+
+/* Core keys with a numeric value; flow_record.num[] is indexed by these. */
+enum flow_num {
+	FLOW_SRC_PORT, FLOW_DST_PORT, FLOW_PROTO, FLOW_ICMP_TYPE,
+	FLOW_ICMP_CODE, FLOW_BYTES, FLOW_PACKETS, FLOW_TCP_FLAGS, FLOW_TOS,
+	FLOW_IN_IF, FLOW_OUT_IF, FLOW_SRC_AS, FLOW_DST_AS, FLOW_SRC_MASK,
+	FLOW_DST_MASK, FLOW_SAMPLING_INTERVAL,
+	FLOW_NUM_MAX
+};
+
+enum flow_addr_key { FLOW_SRC_ADDR, FLOW_DST_ADDR, FLOW_NEXT_HOP, FLOW_ADDR_MAX };
+
+/* Output name of each core key, in the order output writes them. */
+const char *flow_num_name(enum flow_num k);
+const char *flow_addr_name(enum flow_addr_key k);
+
+enum flow_field_flag {
+	FLOW_FIELD_SCOPE = 1 << 0,   /* an options-template scope field */
+	FLOW_FIELD_REVERSE = 1 << 1, /* RFC 5103 reverse element (PEN 29305) */
+};
+
+/* A field the core keys do not absorb; data points into the datagram. */
+struct flow_field {
+	const struct ie_info *ie; /* NULL when the table does not know it */
+	uint32_t pen;
+	uint16_t id;
+	uint16_t len;
+	uint8_t flags;
+	const uint8_t *data;
+};
+
+enum flow_kind { FLOW_KIND_DATA, FLOW_KIND_OPTIONS };
+
+/* One decoded record; valid only during the callback. */
+struct flow_record {
+	const struct parser_source *src;
+	uint8_t kind;            /* enum flow_kind */
+	uint8_t version;         /* 1, 5, 7, 9, 10 */
+	bool has_domain;
+	bool has_start, has_end;
+	uint16_t template_id;    /* v9/IPFIX */
+	uint32_t domain;
+	int64_t start_ms, end_ms;
+	uint32_t has_num;        /* bit (1 << enum flow_num) */
+	uint32_t has_addr;       /* bit (1 << enum flow_addr_key) */
+	uint64_t num[FLOW_NUM_MAX];
+	struct parser_addr addr[FLOW_ADDR_MAX];
+	size_t nextra;
+	const struct flow_field *extra;
+};
+
+struct parser_packet {
+	const struct parser_source *src;
+	uint16_t version;
+	uint32_t domain;
+	uint32_t sequence;
+	uint32_t records;        /* records decoded from this datagram */
+};
+
+struct parser_ops {
+	void (*record)(const struct flow_record *rec, void *arg);
+	void (*drop)(const struct parser_source *src, enum parser_drop why,
+	    uint32_t count, void *arg);
+	/* optional: once per datagram that had a valid header */
+	void (*packet)(const struct parser_packet *pkt, void *arg);
+};
+
+struct parser_limits {
+	size_t max_templates;    /* all exporters and domains together */
+	size_t max_fields;       /* per template */
+};
+
+void parser_limits_default(struct parser_limits *limits);
+
+struct parser *parser_new(const struct parser_limits *limits,
+    const struct parser_ops *ops, void *arg);
+void parser_free(struct parser *p);
+
+/* Decodes one datagram. Returns the number of records delivered. */
+size_t parser_feed(struct parser *p, const uint8_t *buf, size_t len,
+    const struct parser_source *src);
+
+size_t parser_template_count(const struct parser *p);
+
+/* A captured frame of pcap link type linktype down to its UDP payload;
+ * fills src's address and port (not its time). False for anything that is
+ * not a whole, unfragmented UDP datagram. */
+bool parser_frame_udp(const uint8_t *frame, size_t len, int linktype,
+    struct parser_source *src, const uint8_t **payload, size_t *plen);
+
+#endif

@@ -1,0 +1,370 @@
+/*
+ * Template-driven record decoding shared by NetFlow v9 and IPFIX: each
+ * field either feeds a core key of the flow record or is kept as an extra
+ * field for output to name.
+ */
+#include <string.h>
+
+#include "parser-private.h"
+
+#define PEN_REVERSE 29305u
+#define NTP_UNIX_OFFSET 2208988800LL
+
+struct core_map {
+	uint16_t id;
+	uint8_t core;
+	uint8_t slot;
+	bool time_end;
+};
+
+static const struct core_map core_maps[] = {
+	{ 1, CORE_NUM, FLOW_BYTES, false },
+	{ 2, CORE_NUM, FLOW_PACKETS, false },
+	{ 4, CORE_NUM, FLOW_PROTO, false },
+	{ 5, CORE_NUM, FLOW_TOS, false },
+	{ 6, CORE_NUM, FLOW_TCP_FLAGS, false },
+	{ 7, CORE_NUM, FLOW_SRC_PORT, false },
+	{ 8, CORE_ADDR4, FLOW_SRC_ADDR, false },
+	{ 9, CORE_NUM, FLOW_SRC_MASK, false },
+	{ 10, CORE_NUM, FLOW_IN_IF, false },
+	{ 11, CORE_NUM, FLOW_DST_PORT, false },
+	{ 12, CORE_ADDR4, FLOW_DST_ADDR, false },
+	{ 13, CORE_NUM, FLOW_DST_MASK, false },
+	{ 14, CORE_NUM, FLOW_OUT_IF, false },
+	{ 15, CORE_ADDR4, FLOW_NEXT_HOP, false },
+	{ 16, CORE_NUM, FLOW_SRC_AS, false },
+	{ 17, CORE_NUM, FLOW_DST_AS, false },
+	{ 21, CORE_TIME, TIME_UPTIME_MS, true },
+	{ 22, CORE_TIME, TIME_UPTIME_MS, false },
+	{ 27, CORE_ADDR6, FLOW_SRC_ADDR, false },
+	{ 28, CORE_ADDR6, FLOW_DST_ADDR, false },
+	{ 29, CORE_NUM, FLOW_SRC_MASK, false },
+	{ 30, CORE_NUM, FLOW_DST_MASK, false },
+	{ 32, CORE_ICMP_TYPECODE, 0, false },
+	{ 34, CORE_NUM, FLOW_SAMPLING_INTERVAL, false },
+	{ 62, CORE_ADDR6, FLOW_NEXT_HOP, false },
+	{ 85, CORE_NUM_FALLBACK, FLOW_BYTES, false },
+	{ 86, CORE_NUM_FALLBACK, FLOW_PACKETS, false },
+	{ 139, CORE_ICMP_TYPECODE, 0, false },
+	{ 150, CORE_TIME, TIME_SECONDS, false },
+	{ 151, CORE_TIME, TIME_SECONDS, true },
+	{ 152, CORE_TIME, TIME_MS, false },
+	{ 153, CORE_TIME, TIME_MS, true },
+	{ 154, CORE_TIME, TIME_NTP, false },
+	{ 155, CORE_TIME, TIME_NTP, true },
+	{ 156, CORE_TIME, TIME_NTP, false },
+	{ 157, CORE_TIME, TIME_NTP, true },
+	{ 158, CORE_TIME, TIME_DELTA_US, false },
+	{ 159, CORE_TIME, TIME_DELTA_US, true },
+	{ 160, CORE_SYSINIT, 0, false },
+	{ 176, CORE_NUM, FLOW_ICMP_TYPE, false },
+	{ 177, CORE_NUM, FLOW_ICMP_CODE, false },
+	{ 178, CORE_NUM, FLOW_ICMP_TYPE, false },
+	{ 179, CORE_NUM, FLOW_ICMP_CODE, false },
+	{ 305, CORE_NUM, FLOW_SAMPLING_INTERVAL, false },
+};
+
+/* Whether a value of len bytes can feed this kind of core key. */
+static bool
+core_len_ok(uint8_t core, uint8_t slot, uint16_t len)
+{
+	switch (core) {
+	case CORE_NUM:
+	case CORE_NUM_FALLBACK:
+		return len >= 1 && len <= 8;
+	case CORE_ADDR4:
+		return len == 4;
+	case CORE_ADDR6:
+		return len == 16;
+	case CORE_ICMP_TYPECODE:
+		return len == 2;
+	case CORE_SYSINIT:
+		return len == 8;
+	case CORE_TIME:
+		if (slot == TIME_NTP)
+			return len == 8;
+		return len >= 1 && len <= 8;
+	}
+	return false;
+}
+
+void
+tfield_classify(struct tfield *f, bool options)
+{
+	uint32_t pen = f->pen;
+
+	f->core = CORE_NONE;
+	f->slot = 0;
+	f->time_end = false;
+	if (pen == PEN_REVERSE) {
+		f->flags |= FLOW_FIELD_REVERSE;
+		pen = 0;
+	}
+	f->ie = ie_lookup(pen, f->id);
+	/* Options records and reverse (biflow) elements are written as
+	 * named fields; only forward data fields feed the core keys. */
+	if (options || pen != 0 || f->pen == PEN_REVERSE || f->len == VARLEN)
+		return;
+	for (size_t i = 0; i < sizeof(core_maps) / sizeof(core_maps[0]); i++) {
+		const struct core_map *m = &core_maps[i];
+
+		if (m->id != f->id)
+			continue;
+		if (core_len_ok(m->core, m->slot, f->len)) {
+			f->core = m->core;
+			f->slot = m->slot;
+			f->time_end = m->time_end;
+		}
+		return;
+	}
+}
+
+void
+record_reset(struct flow_record *rec)
+{
+	rec->has_num = 0;
+	rec->has_addr = 0;
+	rec->has_start = rec->has_end = false;
+	rec->nextra = 0;
+}
+
+static void
+add_extra(struct parser *p, struct flow_record *rec, const struct tfield *f,
+    const uint8_t *data, uint16_t len)
+{
+	struct flow_field *x = &p->extra[rec->nextra++];
+
+	x->ie = f->ie;
+	x->pen = f->pen;
+	x->id = f->id;
+	x->len = len;
+	x->flags = f->flags;
+	x->data = data;
+}
+
+static void
+set_time(struct flow_record *rec, bool end, int64_t ms)
+{
+	if (end) {
+		if (!rec->has_end) {
+			rec->end_ms = ms;
+			rec->has_end = true;
+		}
+	} else if (!rec->has_start) {
+		rec->start_ms = ms;
+		rec->has_start = true;
+	}
+}
+
+/* Absolute time of an uptime stamp, wrap-safe: the distance back from the
+ * export is taken modulo 2^32, so a counter that wrapped between the
+ * stamp and the export still lands right. */
+static int64_t
+uptime_to_ms(const struct time_base *tb, uint32_t stamp)
+{
+	return tb->export_ms - (int64_t)(int32_t)(tb->uptime_ms - stamp);
+}
+
+struct pending_uptime {
+	const struct tfield *f;
+	const uint8_t *data;
+	uint32_t value;
+};
+
+static void
+decode_time(struct flow_record *rec, const struct tfield *f, uint64_t v,
+    const struct time_base *tb)
+{
+	int64_t ms;
+
+	switch (f->slot) {
+	case TIME_SECONDS:
+		ms = (int64_t)v * 1000;
+		break;
+	case TIME_MS:
+		ms = (int64_t)v;
+		break;
+	case TIME_NTP:
+		ms = ((int64_t)(v >> 32) - NTP_UNIX_OFFSET) * 1000 +
+		    (int64_t)(((v & 0xffffffffu) * 1000) >> 32);
+		break;
+	case TIME_DELTA_US:
+		ms = tb->export_ms - (int64_t)(v / 1000);
+		break;
+	default:
+		return;
+	}
+	set_time(rec, f->time_end, ms);
+}
+
+static bool
+field_value(struct cursor *c, const struct tfield *f, const uint8_t **data,
+    uint16_t *len)
+{
+	*len = f->len;
+	if (f->len == VARLEN) {
+		uint8_t l8;
+		uint16_t l16;
+
+		if (!cursor_u8(c, &l8))
+			return false;
+		*len = l8;
+		if (l8 == 255) {
+			if (!cursor_u16(c, &l16))
+				return false;
+			*len = l16;
+		}
+	}
+	return cursor_take(c, *len, data);
+}
+
+bool
+record_decode(struct parser *p, const struct template *t, struct cursor *c,
+    const struct time_base *tb, struct flow_record *rec)
+{
+	struct pending_uptime up[4];
+	size_t nup = 0;
+	int64_t sysinit = 0;
+	bool has_sysinit = false;
+
+	record_reset(rec);
+	for (uint16_t i = 0; i < t->nfields; i++) {
+		const struct tfield *f = &t->fields[i];
+		const uint8_t *data;
+		uint16_t len;
+		uint64_t v = 0;
+
+		if (!field_value(c, f, &data, &len))
+			return false;
+		if (f->core != CORE_NONE && f->core != CORE_ADDR4 &&
+		    f->core != CORE_ADDR6)
+			bytes_uint(data, len, &v);
+		switch (f->core) {
+		case CORE_NUM:
+		case CORE_NUM_FALLBACK:
+			if (rec->has_num & (1u << f->slot)) {
+				if (f->core == CORE_NUM_FALLBACK)
+					break;
+				add_extra(p, rec, f, data, len);
+				break;
+			}
+			rec->num[f->slot] = v;
+			rec->has_num |= 1u << f->slot;
+			break;
+		case CORE_ADDR4:
+		case CORE_ADDR6:
+			if (rec->has_addr & (1u << f->slot)) {
+				add_extra(p, rec, f, data, len);
+				break;
+			}
+			memset(&rec->addr[f->slot], 0, sizeof(rec->addr[0]));
+			rec->addr[f->slot].family = f->core == CORE_ADDR4 ? 4 : 6;
+			memcpy(rec->addr[f->slot].bytes, data, len);
+			rec->has_addr |= 1u << f->slot;
+			break;
+		case CORE_ICMP_TYPECODE:
+			rec->num[FLOW_ICMP_TYPE] = v >> 8;
+			rec->num[FLOW_ICMP_CODE] = v & 0xff;
+			rec->has_num |= 1u << FLOW_ICMP_TYPE | 1u << FLOW_ICMP_CODE;
+			break;
+		case CORE_SYSINIT:
+			sysinit = (int64_t)v;
+			has_sysinit = true;
+			add_extra(p, rec, f, data, len);
+			break;
+		case CORE_TIME:
+			if (f->slot == TIME_UPTIME_MS && nup < 4) {
+				up[nup++] = (struct pending_uptime){ f, data, (uint32_t)v };
+				break;
+			}
+			if (f->slot == TIME_UPTIME_MS) {
+				add_extra(p, rec, f, data, len);
+				break;
+			}
+			decode_time(rec, f, v, tb);
+			break;
+		default:
+			add_extra(p, rec, f, data, len);
+			break;
+		}
+	}
+	/* Uptime stamps resolve against the header's uptime (v9) or, for
+	 * IPFIX, the record's own systemInitTimeMilliseconds. */
+	for (size_t i = 0; i < nup; i++) {
+		if (tb->has_uptime)
+			set_time(rec, up[i].f->time_end, uptime_to_ms(tb, up[i].value));
+		else if (has_sysinit)
+			set_time(rec, up[i].f->time_end, sysinit + up[i].value);
+		else
+			add_extra(p, rec, up[i].f, up[i].data, up[i].f->len);
+	}
+	rec->extra = p->extra;
+	record_finish(rec);
+	return true;
+}
+
+/* ICMP type and code travel in the destination port on most exporters
+ * that have no ICMP element (v5 always): type * 256 + code. */
+void
+record_finish(struct flow_record *rec)
+{
+	uint64_t port;
+	uint64_t proto = rec->num[FLOW_PROTO];
+
+	if (!(rec->has_num & (1u << FLOW_PROTO)) || (proto != 1 && proto != 58))
+		return;
+	if (rec->has_num & (1u << FLOW_ICMP_TYPE))
+		return;
+	if (rec->has_num & (1u << FLOW_DST_PORT) && rec->num[FLOW_DST_PORT] != 0)
+		port = rec->num[FLOW_DST_PORT];
+	else if (rec->has_num & (1u << FLOW_SRC_PORT))
+		port = rec->num[FLOW_SRC_PORT];
+	else
+		return;
+	rec->num[FLOW_ICMP_TYPE] = (port >> 8) & 0xff;
+	rec->num[FLOW_ICMP_CODE] = port & 0xff;
+	rec->has_num |= 1u << FLOW_ICMP_TYPE | 1u << FLOW_ICMP_CODE;
+}
+
+size_t
+record_decode_set(struct parser *p, const struct template *t,
+    struct cursor *set, const struct time_base *tb, struct flow_record *rec)
+{
+	size_t n = 0;
+
+	if (t->min_len == 0)
+		return 0;
+	while (cursor_left(set) >= t->min_len) {
+		/* Exporters pad sets with zeros, sometimes by more than a
+		 * record's length; an all-zero tail is padding, not data. */
+		if (cursor_all_zero(set))
+			break;
+		if (!record_decode(p, t, set, tb, rec)) {
+			parser_drop(p, rec->src, PARSER_DROP_BAD_RECORD, 1);
+			break;
+		}
+		p->ops.record(rec, p->arg);
+		n++;
+	}
+	return n;
+}
+
+size_t
+record_data_set(struct parser *p, struct cursor *set, const struct tkey *key,
+    const struct time_base *tb, const struct parser_source *src)
+{
+	struct flow_record *rec = &p->rec;
+	const struct template *t = tcache_get(p->templates, key);
+
+	if (t == NULL) {
+		parser_drop(p, src, PARSER_DROP_UNKNOWN_TEMPLATE, 1);
+		return 0;
+	}
+	rec->src = src;
+	rec->kind = t->options ? FLOW_KIND_OPTIONS : FLOW_KIND_DATA;
+	rec->version = key->proto;
+	rec->has_domain = true;
+	rec->domain = key->domain;
+	rec->template_id = key->id;
+	return record_decode_set(p, t, set, tb, rec);
+}
