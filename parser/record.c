@@ -303,26 +303,39 @@ record_decode(struct parser *p, const struct template *t, struct cursor *c,
 	return true;
 }
 
-/* ICMP type and code travel in the destination port on most exporters
- * that have no ICMP element (v5 always): type * 256 + code. */
+/* Without an ICMP element, exporters put type and code in the ports: most
+ * (Cisco, v5 always, softflowd, pmacct) as type * 256 + code in the
+ * destination port; fprobe as type in the source port and code in the
+ * destination port. A non-zero source port below 256 with a destination
+ * port below 256 can only be the latter. */
 void
 record_finish(struct flow_record *rec)
 {
-	uint64_t port;
 	uint64_t proto = rec->num[FLOW_PROTO];
+	uint64_t sport = 0, dport = 0, type, code;
 
 	if (!(rec->has_num & (1u << FLOW_PROTO)) || (proto != 1 && proto != 58))
 		return;
 	if (rec->has_num & (1u << FLOW_ICMP_TYPE))
 		return;
-	if (rec->has_num & (1u << FLOW_DST_PORT) && rec->num[FLOW_DST_PORT] != 0)
-		port = rec->num[FLOW_DST_PORT];
-	else if (rec->has_num & (1u << FLOW_SRC_PORT))
-		port = rec->num[FLOW_SRC_PORT];
-	else
+	if (rec->has_num & (1u << FLOW_SRC_PORT))
+		sport = rec->num[FLOW_SRC_PORT];
+	if (rec->has_num & (1u << FLOW_DST_PORT))
+		dport = rec->num[FLOW_DST_PORT];
+	if (!(rec->has_num & (1u << FLOW_SRC_PORT | 1u << FLOW_DST_PORT)))
 		return;
-	rec->num[FLOW_ICMP_TYPE] = (port >> 8) & 0xff;
-	rec->num[FLOW_ICMP_CODE] = port & 0xff;
+	if (sport != 0 && sport < 256 && dport < 256) {
+		type = sport;
+		code = dport;
+	} else if (dport == 0 && sport >= 256) {
+		type = sport >> 8;
+		code = sport & 0xff;
+	} else {
+		type = (dport >> 8) & 0xff;
+		code = dport & 0xff;
+	}
+	rec->num[FLOW_ICMP_TYPE] = type;
+	rec->num[FLOW_ICMP_CODE] = code;
 	rec->has_num |= 1u << FLOW_ICMP_TYPE | 1u << FLOW_ICMP_CODE;
 }
 

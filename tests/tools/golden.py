@@ -1,0 +1,23 @@
+#!/usr/bin/env python3
+"""Golden test: decode a captured pcap with `netflowd --read FILE --stdout`
+and compare every flow with what an independent decoder said about the same
+datagrams (tests/golden/NAME.expected.jsonl, from tshark, cross-checked
+with nfdump). Usage: golden.py NETFLOWD COMPARE.py PCAP EXPECTED"""
+import os
+import subprocess
+import sys
+import tempfile
+
+netflowd, compare, pcap, expected = sys.argv[1:5]
+r = subprocess.run([os.path.abspath(netflowd), "--read", pcap, "--stdout"],
+                   capture_output=True, timeout=60)
+if r.returncode != 0:
+    sys.stderr.write(r.stderr.decode(errors="replace"))
+    sys.exit("netflowd --read exited %d" % r.returncode)
+if b"dropped" in r.stderr:
+    sys.stderr.write(r.stderr.decode(errors="replace"))
+    sys.exit("netflowd dropped data from a real exporter's capture")
+with tempfile.NamedTemporaryFile(suffix=".jsonl") as out:
+    out.write(r.stdout)
+    out.flush()
+    sys.exit(subprocess.run([sys.executable, compare, out.name, expected]).returncode)
