@@ -1,0 +1,40 @@
+/* flow: one decoded flow record (one JSON line of netflowd's output). */
+#ifndef ANALYZER_FLOW_H
+#define ANALYZER_FLOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+#define PROTO_ICMP 1
+#define PROTO_TCP 6
+#define PROTO_UDP 17
+#define PROTO_ICMPV6 58
+
+struct flow {
+	int64_t start_ms;
+	int64_t end_ms;
+	/* When the collector received the record (else end): orders arrival
+	 * and ages unpaired flows out of the pairing table. */
+	int64_t seen_ms;
+	struct addr src;
+	struct addr dst;
+	struct addr exporter;
+	uint64_t bytes;
+	uint64_t packets;
+	uint16_t src_port;
+	uint16_t dst_port;
+	uint8_t proto;
+	uint8_t version;
+	int16_t icmp_type;	/* -1 when not ICMP or unknown */
+	int16_t icmp_code;
+};
+
+static inline bool
+flow_is_icmp(const struct flow *f)
+{
+	return f->proto == PROTO_ICMP || f->proto == PROTO_ICMPV6;
+}
+
+#endif

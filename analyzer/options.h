@@ -1,0 +1,45 @@
+/* options: the command line of netflow-analyze. */
+#ifndef ANALYZER_OPTIONS_H
+#define ANALYZER_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+#define OPTIONS_MAX_LIST 32
+
+struct options {
+	bool numeric;
+	bool summary;
+	bool json;
+	bool progress;
+	const char *hosts_file;
+	const char *services_file;
+	const char *chart_file;
+	const char *nameservers[OPTIONS_MAX_LIST];
+	size_t n_nameservers;
+	double dns_timeout_s;
+	unsigned dns_parallel;
+	int64_t window_ms;
+	int64_t horizon_ms;
+	uint64_t min_bytes;
+	bool has_since, has_until;
+	int64_t since_ms, until_ms;
+	struct prefix hosts[OPTIONS_MAX_LIST];
+	size_t n_hosts;
+	uint16_t ports[OPTIONS_MAX_LIST];
+	size_t n_ports;
+	struct prefix exporters[OPTIONS_MAX_LIST];
+	size_t n_exporters;
+	unsigned top;
+	char *const *inputs;
+	size_t n_inputs;
+};
+
+enum options_result { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_EXIT_USAGE };
+
+enum options_result options_parse(struct options *o, int argc, char **argv);
+
+#endif

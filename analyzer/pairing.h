@@ -1,0 +1,30 @@
+/* pairing: joins the two directions of a connection (reversed 5-tuple,
+ * starts within a window) and hands out connections in start order.
+ *
+ * Streaming: a flow waits for its other direction until the newest flow
+ * seen is more than the horizon later (by receive time); a finished
+ * connection waits until nothing earlier can still arrive, within the same
+ * horizon. Memory is bounded by the flows of one horizon (and a hard cap). */
+#ifndef ANALYZER_PAIRING_H
+#define ANALYZER_PAIRING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conn.h"
+#include "flow.h"
+#include "services.h"
+
+typedef void (*pairing_emit_fn)(void *arg, const struct conn *c);
+
+struct pairing;
+
+struct pairing *pairing_new(int64_t window_ms, int64_t horizon_ms, size_t max_held,
+    struct services *svc, pairing_emit_fn emit, void *arg);
+void pairing_free(struct pairing *p);
+void pairing_add(struct pairing *p, const struct flow *f);
+/* End of input: every waiting flow is final. */
+void pairing_flush(struct pairing *p);
+size_t pairing_held(const struct pairing *p);
+
+#endif

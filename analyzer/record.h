@@ -1,0 +1,24 @@
+/* record: one JSON line of netflowd output -> struct flow. */
+#ifndef ANALYZER_RECORD_H
+#define ANALYZER_RECORD_H
+
+#include <stddef.h>
+
+#include "flow.h"
+
+enum record_result {
+	RECORD_FLOW,		/* *flow filled in */
+	RECORD_NOT_FLOW,	/* options data or another non-flow type: skip silently */
+	RECORD_EMPTY,		/* blank line */
+	RECORD_MALFORMED,	/* not a JSON object, bad value types, bad times */
+	RECORD_INCOMPLETE,	/* valid JSON but no addresses or no time at all */
+};
+
+struct record_parser;
+
+struct record_parser *record_parser_new(void);
+void record_parser_free(struct record_parser *rp);
+enum record_result record_parse(struct record_parser *rp, const char *line,
+    size_t len, struct flow *flow);
+
+#endif

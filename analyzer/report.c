@@ -1,0 +1,174 @@
+#include "report.h"
+
+#include <stdlib.h>
+
+#include "format.h"
+#include "jsonout.h"
+#include "timeutil.h"
+
+struct item {
+	struct conn conn;
+	const char *service;
+	struct resolver_entry *src_name, *dst_name;
+	struct item *next;
+};
+
+struct report {
+	FILE *out;
+	yajl_gen json;
+	struct services *svc;
+	struct resolver *res;
+	struct item *head, *tail;
+	size_t backlog;
+};
+
+struct report *
+report_new(FILE *out, bool json, struct services *svc, struct resolver *res)
+{
+	struct report *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->out = out;
+	r->svc = svc;
+	r->res = res;
+	if (json && !(r->json = jsonout_new(out))) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+static void
+drop(struct report *r, struct item *it)
+{
+	if (r->res) {
+		resolver_put(r->res, it->src_name);
+		resolver_put(r->res, it->dst_name);
+	}
+	free(it);
+}
+
+void
+report_free(struct report *r)
+{
+	if (!r)
+		return;
+	while (r->head) {
+		struct item *it = r->head;
+		r->head = it->next;
+		drop(r, it);
+	}
+	jsonout_free(r->json);
+	free(r);
+}
+
+size_t
+report_backlog(const struct report *r)
+{
+	return r->backlog;
+}
+
+void
+report_add(struct report *r, const struct conn *c)
+{
+	struct item *it = calloc(1, sizeof(*it));
+
+	if (!it)
+		return;
+	it->conn = *c;
+	it->service = services_label(r->svc, &c->fwd);
+	if (r->res) {
+		it->src_name = resolver_get(r->res, &c->fwd.src);
+		it->dst_name = resolver_get(r->res, &c->fwd.dst);
+	}
+	if (r->tail)
+		r->tail->next = it;
+	else
+		r->head = it;
+	r->tail = it;
+	r->backlog++;
+	report_pump(r);
+}
+
+static void
+print_text(struct report *r, const struct item *it)
+{
+	const struct conn *c = &it->conn;
+	char when[40], size[FORMAT_LEN], dur[FORMAT_LEN], src[ADDR_STRLEN], dst[ADDR_STRLEN];
+	const char *sname = resolver_entry_name(it->src_name);
+	const char *dname = resolver_entry_name(it->dst_name);
+
+	time_format_local(c->start_ms, when, sizeof(when));
+	format_size(c->bytes, size, sizeof(size));
+	format_duration(c->end_ms - c->start_ms, dur, sizeof(dur));
+	addr_format(&c->fwd.src, src, sizeof(src));
+	addr_format(&c->fwd.dst, dst, sizeof(dst));
+	fprintf(r->out, "%s: %-7s | %-8s | %-9s | %s (%s) to %s (%s)%s\n",
+	    when, it->service, size, dur, sname ? sname : src, src,
+	    dname ? dname : dst, dst, c->paired ? "" : " [one-way]");
+}
+
+static void
+json_side(yajl_gen g, const char *prefix, const struct flow *f, const struct addr *a,
+    uint16_t port, const struct resolver_entry *name)
+{
+	char key[32], buf[ADDR_STRLEN];
+
+	addr_format(a, buf, sizeof(buf));
+	snprintf(key, sizeof(key), "%s_addr", prefix);
+	jsonout_str(g, key, buf);
+	if (!flow_is_icmp(f)) {
+		snprintf(key, sizeof(key), "%s_port", prefix);
+		jsonout_uint(g, key, port);
+	}
+	if (resolver_entry_name(name)) {
+		snprintf(key, sizeof(key), "%s_host", prefix);
+		jsonout_str(g, key, resolver_entry_name(name));
+	}
+}
+
+static void
+print_json(struct report *r, const struct item *it)
+{
+	const struct conn *c = &it->conn;
+	yajl_gen g = r->json;
+	char exporter[ADDR_STRLEN];
+
+	yajl_gen_map_open(g);
+	jsonout_time(g, "start", c->start_ms);
+	jsonout_time(g, "end", c->end_ms);
+	jsonout_int(g, "duration_ms", c->end_ms - c->start_ms);
+	jsonout_str(g, "service", it->service);
+	jsonout_uint(g, "proto", c->fwd.proto);
+	json_side(g, "src", &c->fwd, &c->fwd.src, c->fwd.src_port, it->src_name);
+	json_side(g, "dst", &c->fwd, &c->fwd.dst, c->fwd.dst_port, it->dst_name);
+	jsonout_uint(g, "bytes", c->bytes);
+	jsonout_uint(g, "packets", c->packets);
+	jsonout_uint(g, "bytes_out", c->fwd.bytes);
+	jsonout_uint(g, "bytes_in", c->paired ? c->rev.bytes : 0);
+	jsonout_bool(g, "paired", c->paired);
+	if (c->fwd.exporter.family) {
+		addr_format(&c->fwd.exporter, exporter, sizeof(exporter));
+		jsonout_str(g, "exporter", exporter);
+	}
+	jsonout_end_line(g);
+}
+
+void
+report_pump(struct report *r)
+{
+	while (r->head && resolver_entry_done(r->head->src_name) &&
+	    resolver_entry_done(r->head->dst_name)) {
+		struct item *it = r->head;
+		if (r->json)
+			print_json(r, it);
+		else
+			print_text(r, it);
+		r->head = it->next;
+		if (!r->head)
+			r->tail = NULL;
+		r->backlog--;
+		drop(r, it);
+	}
+}

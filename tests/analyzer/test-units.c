@@ -1,0 +1,229 @@
+/* Table-driven unit tests of the analyzer's pure helpers. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "addr.h"
+#include "format.h"
+#include "htab.h"
+#include "record.h"
+#include "services.h"
+#include "timeutil.h"
+
+static int failures;
+
+#define EXPECT(cond, ...) do { \
+	if (!(cond)) { \
+		failures++; \
+		fprintf(stderr, "%s:%d: ", __FILE__, __LINE__); \
+		fprintf(stderr, __VA_ARGS__); \
+		fputc('\n', stderr); \
+	} \
+} while (0)
+
+static void
+test_sizes(void)
+{
+	static const struct { uint64_t in; const char *want; } cases[] = {
+		{ 0, "0B" }, { 512, "512B" }, { 1023, "1023B" }, { 1024, "1.00K" },
+		{ 4352, "4.25K" }, { 4456448, "4.25M" }, { 1048575, "1.00M" },
+		{ 1048576, "1.00M" }, { 14763000, "14.08M" }, { 24470000000ULL, "22.79G" },
+		{ 1024ULL * 1024 * 1024 * 5000, "5000.00G" },
+		{ UINT64_MAX, "17179869184.00G" },
+	};
+	char buf[FORMAT_LEN];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		format_size(cases[i].in, buf, sizeof(buf));
+		EXPECT(strcmp(buf, cases[i].want) == 0, "size %" PRIu64 ": '%s' want '%s'",
+		    cases[i].in, buf, cases[i].want);
+	}
+}
+
+static void
+test_durations(void)
+{
+	static const struct { int64_t ms; const char *want; } cases[] = {
+		{ -5, "0 sec" }, { 0, "0 sec" }, { 1, "<1 sec" }, { 999, "<1 sec" },
+		{ 1000, "1 sec" }, { 3450, "3 sec" }, { 59999, "59 sec" },
+		{ 60000, "01:00 min" }, { 927500, "15:27 min" }, { 3599999, "59:59 min" },
+		{ 3600000, "1:00.00 hours" }, { 4989000, "1:23.09 hours" },
+		{ 100 * 3600000LL + 61000, "100:01.01 hours" },
+	};
+	char buf[FORMAT_LEN];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		format_duration(cases[i].ms, buf, sizeof(buf));
+		EXPECT(strcmp(buf, cases[i].want) == 0, "duration %" PRId64 ": '%s' want '%s'",
+		    cases[i].ms, buf, cases[i].want);
+	}
+}
+
+static void
+test_times(void)
+{
+	static const struct { const char *in; bool ok; int64_t ms; } cases[] = {
+		{ "2024-05-01T12:00:03.250Z", true, 1714564803250 },
+		{ "2024-05-01T12:00:03Z", true, 1714564803000 },
+		{ "2024-05-01T14:00:03.5+02:00", true, 1714564803500 },
+		{ "1970-01-01T00:00:00.000Z", true, 0 },
+		{ "2000-02-29T00:00:00Z", true, 951782400000 },
+		{ "2024-05-01T12:00:03.250", false, 0 },	/* no zone */
+		{ "2024-13-01T12:00:03Z", false, 0 },
+		{ "2024-05-01 12:00", false, 0 },
+		{ "", false, 0 },
+		{ "2024-05-01T12:00:03.Z", false, 0 },
+	};
+	char buf[40];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		int64_t ms = -1;
+		bool ok = time_parse_rfc3339(cases[i].in, strlen(cases[i].in), &ms);
+		EXPECT(ok == cases[i].ok && (!ok || ms == cases[i].ms), "time '%s': %d %" PRId64,
+		    cases[i].in, ok, ms);
+	}
+	time_format_local(1714564803250, buf, sizeof(buf));
+	EXPECT(strcmp(buf, "2024-05-01 12:00.03") == 0, "local '%s'", buf);
+	time_format_rfc3339(1714564803250, buf, sizeof(buf));
+	EXPECT(strcmp(buf, "2024-05-01T12:00:03.250Z") == 0, "rfc3339 '%s'", buf);
+	int64_t ms;
+	EXPECT(time_parse_user("2024-05-01 12:00", &ms) && ms == 1714564800000, "user time");
+	EXPECT(time_parse_user("@1714564800.5", &ms) && ms == 1714564800500, "epoch");
+}
+
+static void
+test_prefixes(void)
+{
+	static const struct { const char *prefix, *addr; bool match; } cases[] = {
+		{ "192.0.2.0/24", "192.0.2.77", true },
+		{ "192.0.2.0/24", "192.0.3.1", false },
+		{ "192.0.2.1", "192.0.2.1", true },
+		{ "10.0.0.0/7", "11.255.0.1", true },
+		{ "2001:db8::/32", "2001:db8:1::1", true },
+		{ "2001:db8::/32", "192.0.2.1", false },
+		{ "0.0.0.0/0", "203.0.113.9", true },
+		{ "::ffff:192.0.2.1", "192.0.2.1", true },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct prefix p;
+		struct addr a;
+		EXPECT(prefix_parse(&p, cases[i].prefix) &&
+		    addr_parse(&a, cases[i].addr, strlen(cases[i].addr)) &&
+		    prefix_match(&p, &a) == cases[i].match, "prefix %s / %s",
+		    cases[i].prefix, cases[i].addr);
+	}
+	struct prefix p;
+	EXPECT(!prefix_parse(&p, "192.0.2.0/33") && !prefix_parse(&p, "192.0.2.0/") &&
+	    !prefix_parse(&p, "example.com"), "bad prefixes accepted");
+}
+
+static void
+test_records(void)
+{
+	static const struct { const char *line; enum record_result want; } cases[] = {
+		{ "{\"src_addr\":\"10.0.0.1\",\"dst_addr\":\"10.0.0.2\",\"start\":\"2024-05-01T00:00:00Z\"}", RECORD_FLOW },
+		{ "{\"type\":\"options\",\"src_addr\":\"10.0.0.1\"}", RECORD_NOT_FLOW },
+		{ "   ", RECORD_EMPTY },
+		{ "{\"src_addr\":\"10.0.0.1\"}", RECORD_INCOMPLETE },
+		{ "{\"src_addr\":\"10.0.0.1\",\"dst_addr\":\"10.0.0.2\"}", RECORD_INCOMPLETE },
+		{ "{\"src_addr\":\"10.0.0.1\",\"dst_addr\":\"10.0.0.2\",\"end\":\"2024-05-01T00:00:00Z\",\"bytes\":null}", RECORD_FLOW },
+		{ "{\"src_addr\":1}", RECORD_MALFORMED },
+		{ "{\"proto\":\"6\"}", RECORD_MALFORMED },
+		{ "{\"proto\":256}", RECORD_MALFORMED },
+		{ "{\"bytes\":18446744073709551616}", RECORD_MALFORMED },
+		{ "{\"src_addr\":{\"x\":1}}", RECORD_MALFORMED },
+		{ "\"string\"", RECORD_MALFORMED },
+		{ "{}{}", RECORD_MALFORMED },
+		{ "{\"a\":[[[[[[]]]]]],\"src_addr\":\"::1\",\"dst_addr\":\"::2\",\"start\":\"2024-05-01T00:00:00Z\"}", RECORD_FLOW },
+	};
+	struct record_parser *rp = record_parser_new();
+	struct flow f;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		enum record_result r = record_parse(rp, cases[i].line, strlen(cases[i].line), &f);
+		EXPECT(r == cases[i].want, "record '%s': %d want %d", cases[i].line, r, cases[i].want);
+	}
+	const char *v5icmp = "{\"src_addr\":\"10.0.0.1\",\"dst_addr\":\"10.0.0.2\",\"proto\":1,"
+	    "\"dst_port\":771,\"start\":\"2024-05-01T00:00:01Z\",\"end\":\"2024-05-01T00:00:00Z\","
+	    "\"bytes\":18446744073709551615}";
+	EXPECT(record_parse(rp, v5icmp, strlen(v5icmp), &f) == RECORD_FLOW &&
+	    f.icmp_type == 3 && f.icmp_code == 3 && f.end_ms == f.start_ms &&
+	    f.bytes == UINT64_MAX && f.seen_ms == f.end_ms, "v5 icmp in dst_port");
+	record_parser_free(rp);
+}
+
+static void
+test_services(void)
+{
+	struct services *s = services_new(SERVICES_FILE);
+	static const struct { uint8_t proto; uint16_t a, b, want; } cases[] = {
+		{ 6, 50000, 22, 22 }, { 6, 22, 50000, 22 }, { 6, 50000, 3306, 3306 },
+		{ 6, 40000, 50000, 40000 }, { 17, 53, 123, 53 }, { 17, 5353, 5353, 5353 },
+		{ 17, 3306, 50000, 3306 },	/* mysql is tcp only: lower port */
+	};
+	EXPECT(s != NULL, "services file");
+	for (size_t i = 0; s && i < sizeof(cases) / sizeof(*cases); i++)
+		EXPECT(services_pick_port(s, cases[i].proto, cases[i].a, cases[i].b) == cases[i].want,
+		    "pick %u/%u %u", cases[i].a, cases[i].b, cases[i].proto);
+	struct flow f = { .proto = 17, .src_port = 40000, .dst_port = 3306, .icmp_type = -1 };
+	EXPECT(s && strcmp(services_label(s, &f), "UNKNOWN") == 0, "udp 3306");
+	f.proto = 6;
+	EXPECT(s && strcmp(services_label(s, &f), "MYSQL") == 0, "tcp 3306");
+	f = (struct flow){ .proto = 58, .icmp_type = 135 };
+	EXPECT(s && strcmp(services_label(s, &f), "ICMP6/NEIGHBOR-SOL") == 0, "icmp6");
+	f = (struct flow){ .proto = 1, .icmp_type = 200 };
+	EXPECT(s && strcmp(services_label(s, &f), "ICMP") == 0, "icmp unknown type");
+	f = (struct flow){ .proto = 50 };
+	EXPECT(s && strcmp(services_label(s, &f), "ESP") == 0, "esp");
+	f = (struct flow){ .proto = 200 };
+	EXPECT(s && strcmp(services_label(s, &f), "UNKNOWN") == 0, "proto 200");
+	services_free(s);
+	services_free(NULL);
+}
+
+struct item {
+	struct htab_node node;
+	int key;
+	int value;
+};
+
+static void
+test_htab(void)
+{
+	struct htab h;
+	struct item items[1000];
+
+	htab_init(&h, offsetof(struct item, key), sizeof(int));
+	for (int i = 0; i < 1000; i++) {
+		items[i] = (struct item){ .key = i % 500, .value = i };
+		EXPECT(htab_insert(&h, &items[i].node) == 0, "insert");
+	}
+	int k = 42, n = 0;
+	for (struct htab_node *x = htab_find(&h, &k); x; x = htab_next_match(&h, x))
+		EXPECT(((struct item *)x)->value == 42 + 500 * n++, "duplicate order");
+	EXPECT(n == 2, "duplicates %d", n);
+	struct htab_iter it = { 0 };
+	struct htab_node *x;
+	size_t seen = 0;
+	while ((x = htab_iterate(&h, &it))) {
+		seen++;
+		htab_remove(&h, x);
+	}
+	EXPECT(seen == 1000 && h.count == 0, "iterate+remove %zu", seen);
+	htab_finish(&h);
+}
+
+int
+main(void)
+{
+	test_sizes();
+	test_durations();
+	test_times();
+	test_prefixes();
+	test_records();
+	test_services();
+	test_htab();
+	if (failures)
+		fprintf(stderr, "%d failure(s)\n", failures);
+	return failures ? 1 : 0;
+}
