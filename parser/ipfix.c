@@ -40,8 +40,8 @@ read_fields(struct parser *p, struct cursor *c, uint16_t n, uint16_t nscope,
 }
 
 static void
-template_set(struct parser *p, struct cursor *set, struct tkey *key,
-    bool options, const struct parser_source *src)
+template_set(struct parser *p, struct domain *d, struct cursor *set,
+    struct tkey *key, bool options, const struct parser_source *src)
 {
 	uint16_t set_id = options ? IPFIX_OPTIONS_SET : IPFIX_TEMPLATE_SET;
 
@@ -52,7 +52,7 @@ template_set(struct parser *p, struct cursor *set, struct tkey *key,
 		if (!cursor_u16(set, &key->id) || !cursor_u16(set, &n))
 			break;
 		if (n == 0 && key->id == set_id) {
-			tcache_remove_domain(p->templates, key, options);
+			tcache_remove_domain(p->templates, d, options);
 			continue;
 		}
 		if (key->id < IPFIX_FIRST_DATA_SET) {
@@ -72,8 +72,39 @@ template_set(struct parser *p, struct cursor *set, struct tkey *key,
 			parser_drop(p, src, PARSER_DROP_BAD_TEMPLATE, 1);
 			return;
 		}
-		template_store(p, src, key, options, n, too_many);
+		template_store(p, d, src, key, options, n, too_many);
 	}
+}
+
+/* The sets of one message; true when a data set had to be held. */
+static bool
+ipfix_sets(struct parser *p, struct domain *d, struct cursor *msg,
+    struct tkey *key, const struct time_base *tb,
+    const struct parser_source *src)
+{
+	size_t held = p->held_count;
+
+	while (cursor_left(msg) >= 4 && !cursor_all_zero(msg)) {
+		uint16_t id, len;
+		struct cursor set;
+
+		cursor_u16(msg, &id);
+		cursor_u16(msg, &len);
+		if (len < 4 || !cursor_sub(msg, len - 4u, &set)) {
+			parser_drop(p, src, PARSER_DROP_SET_LENGTH, 1);
+			break;
+		}
+		if (id == IPFIX_TEMPLATE_SET || id == IPFIX_OPTIONS_SET) {
+			template_set(p, d, &set, key, id == IPFIX_OPTIONS_SET,
+			    src);
+		} else if (id < IPFIX_FIRST_DATA_SET) {
+			parser_drop(p, src, PARSER_DROP_RESERVED_SET, 1);
+		} else {
+			key->id = id;
+			record_data_set(p, d, &set, key, tb, src);
+		}
+	}
+	return p->held_count != held;
 }
 
 size_t
@@ -85,7 +116,9 @@ ipfix_decode(struct parser *p, struct cursor *c, const struct parser_source *src
 	struct time_base tb = { .has_uptime = false };
 	struct tkey key = { .exporter = src->addr, .proto = TPROTO_IPFIX };
 	struct parser_packet pkt = { .src = src, .version = 10 };
-	size_t n = 0;
+	uint64_t before = p->delivered, released = p->released;
+	struct domain *d;
+	bool held;
 
 	if (!cursor_u16(c, &length) || !cursor_u32(c, &export_time) ||
 	    !cursor_u32(c, &pkt.sequence) || !cursor_u32(c, &key.domain)) {
@@ -97,29 +130,21 @@ ipfix_decode(struct parser *p, struct cursor *c, const struct parser_source *src
 		parser_drop(p, src, PARSER_DROP_LENGTH, 1);
 		return 0;
 	}
+	if ((d = domain_get(p, &src->addr, TPROTO_IPFIX, key.domain)) == NULL) {
+		parser_drop(p, src, PARSER_DROP_NO_MEMORY, 1);
+		return 0;
+	}
 	tb.export_ms = (int64_t)export_time * 1000;
 	pkt.domain = key.domain;
-	while (cursor_left(&msg) >= 4 && !cursor_all_zero(&msg)) {
-		uint16_t id, len;
-		struct cursor set;
-
-		cursor_u16(&msg, &id);
-		cursor_u16(&msg, &len);
-		if (len < 4 || !cursor_sub(&msg, len - 4u, &set)) {
-			parser_drop(p, src, PARSER_DROP_SET_LENGTH, 1);
-			break;
-		}
-		if (id == IPFIX_TEMPLATE_SET || id == IPFIX_OPTIONS_SET) {
-			template_set(p, &set, &key, id == IPFIX_OPTIONS_SET, src);
-		} else if (id < IPFIX_FIRST_DATA_SET) {
-			parser_drop(p, src, PARSER_DROP_RESERVED_SET, 1);
-		} else {
-			key.id = id;
-			n += record_data_set(p, &set, &key, &tb, src);
-		}
-	}
-	pkt.records = (uint32_t)n;
+	held = ipfix_sets(p, d, &msg, &key, &tb, src);
+	pkt.records = (uint32_t)(p->delivered - before);
+	/* IPFIX counts data records; a held set's are not known yet, so the
+	 * next message cannot be checked against this one */
+	pkt.lost = domain_sequence(p, d, pkt.sequence, pkt.records -
+	    (uint32_t)(p->released - released));
+	if (held)
+		domain_sequence_unknown(d);
 	if (p->ops.packet)
 		p->ops.packet(&pkt, p->arg);
-	return n;
+	return pkt.records;
 }

@@ -119,6 +119,8 @@ fixed_decode(struct parser *p, struct cursor *c, const struct parser_source *src
 	struct fixed_header h;
 	struct time_base tb;
 	struct cursor records;
+	struct domain *d;
+	uint32_t lost = 0;
 	size_t n = 0;
 
 	if (!read_header(c, v, &h)) {
@@ -131,6 +133,15 @@ fixed_decode(struct parser *p, struct cursor *c, const struct parser_source *src
 		parser_drop(p, src, PARSER_DROP_LENGTH, 1);
 		return 0;
 	}
+	d = domain_get(p, &src->addr, (uint8_t)v,
+	    (uint32_t)h.engine_type << 8 | h.engine_id);
+	if (d == NULL) {
+		parser_drop(p, src, PARSER_DROP_NO_MEMORY, 1);
+		return 0;
+	}
+	/* v5 and v7 count flows; v1 has no sequence number */
+	if (v != FIXED_V1)
+		lost = domain_sequence(p, d, h.sequence, h.count);
 	tb.export_ms = (int64_t)h.secs * 1000 + h.nsecs / 1000000;
 	tb.uptime_ms = h.uptime;
 	tb.has_uptime = true;
@@ -149,13 +160,14 @@ fixed_decode(struct parser *p, struct cursor *c, const struct parser_source *src
 		if (v == FIXED_V5 && (h.sampling & 0x3fff) != 0)
 			set_num(rec, FLOW_SAMPLING_INTERVAL, h.sampling & 0x3fff);
 		record_finish(rec);
-		p->ops.record(rec, p->arg);
+		record_deliver(p, rec);
 		n++;
 	}
 	if (p->ops.packet) {
 		struct parser_packet pkt = {
 			.src = src, .version = (uint16_t)v, .domain = rec->domain,
 			.sequence = h.sequence, .records = (uint32_t)n,
+			.lost = lost,
 		};
 		p->ops.packet(&pkt, p->arg);
 	}

@@ -5,6 +5,12 @@
 #include "parser.h"
 
 #define VARLEN 0xffff
+/* what malloc keeps per allocation, counted in the memory budget */
+#define ALLOC_OVERHEAD 16
+/* extra fields the parser adds to a record beyond its template's */
+#define EXTRA_ADDED 2
+#define IFNAME_MAX 64
+#define SAMPLERS_MAX 8
 
 /* What a template field feeds in the decoded record. */
 enum core_kind {
@@ -20,6 +26,7 @@ enum core_kind {
 
 enum time_form {
 	TIME_UPTIME_MS, TIME_SECONDS, TIME_MS, TIME_NTP, TIME_DELTA_US,
+	TIME_DURATION_MS, TIME_DURATION_US,
 };
 
 struct tfield {
@@ -33,7 +40,9 @@ struct tfield {
 	const struct ie_info *ie;
 };
 
-enum tproto { TPROTO_V9 = 9, TPROTO_IPFIX = 10 };
+/* protocols with their own state: the NetFlow version number */
+enum tproto { TPROTO_V1 = 1, TPROTO_V5 = 5, TPROTO_V7 = 7, TPROTO_V9 = 9,
+	TPROTO_IPFIX = 10 };
 
 struct tkey {
 	struct parser_addr exporter;
@@ -42,66 +51,201 @@ struct tkey {
 	uint8_t proto;       /* enum tproto: v9 and IPFIX caches are apart */
 };
 
+struct domain;
+
 struct template {
 	struct tkey key;
+	struct domain *dom;
 	struct template *hnext;
-	struct template *lru_prev, *lru_next;
+	struct template *lru_prev, *lru_next;   /* all templates */
+	struct template *dprev, *dnext;         /* this domain's */
 	bool options;
 	uint16_t nfields;
 	size_t min_len;      /* smallest record: fixed lengths + 1 per VARLEN */
 	struct tfield fields[];
 };
 
-struct tcache;
-
-struct tcache *tcache_new(size_t max);
-void tcache_free(struct tcache *tc);
-struct template *tcache_get(struct tcache *tc, const struct tkey *key);
-/* Adds or replaces; evicts the least recently used when full. */
-struct template *tcache_put(struct tcache *tc, const struct tkey *key,
-    bool options, const struct tfield *fields, uint16_t nfields);
-void tcache_remove(struct tcache *tc, const struct tkey *key);
-/* IPFIX withdraw-all: every template of one exporter and domain. */
-void tcache_remove_domain(struct tcache *tc, const struct tkey *key,
-    bool options);
-size_t tcache_count(const struct tcache *tc);
-
-/* Fills core/slot/ie of a field from its (pen, id, len). */
-void tfield_classify(struct tfield *f, bool scope);
-
 /* What a record's time fields are relative to. */
 struct time_base {
 	int64_t export_ms;   /* header export time */
-	uint32_t uptime_ms;  /* exporter uptime at export_ms (v9) */
+	uint32_t uptime_ms;  /* exporter uptime at export_ms (v5, v9) */
 	bool has_uptime;
+	bool has_sysinit;    /* IPFIX: systemInitTimeMilliseconds announced */
+	int64_t sysinit_ms;
 };
+
+/* A data set that arrived before its template, copied. */
+struct held {
+	struct held *dprev, *dnext;   /* this domain's, oldest first */
+	struct held *gprev, *gnext;   /* all, oldest first */
+	struct domain *dom;
+	struct parser_source src;
+	struct time_base tb;
+	uint16_t template_id;
+	size_t len;
+	uint8_t data[];
+};
+
+struct ifname {
+	struct ifname *hnext;
+	struct ifname *dnext;         /* this domain's */
+	const struct domain *dom;
+	uint32_t index;
+	uint8_t len;
+	char name[IFNAME_MAX];
+};
+
+struct sampler {
+	uint64_t id;
+	uint64_t interval;
+};
+
+struct exporter;
+
+/* State of one exporter's source id / observation domain / engine. */
+struct domain {
+	struct exporter *exp;
+	struct domain *prev, *next;   /* the exporter's, most recent first */
+	uint32_t id;
+	uint8_t proto;
+	bool has_seq;
+	uint32_t next_seq;
+	uint32_t last_inc;
+	bool has_sampling, has_sysinit;
+	uint64_t sampling;
+	int64_t sysinit_ms;
+	uint8_t nsamplers;
+	struct sampler samplers[SAMPLERS_MAX];
+	struct template *tmpl_head, *tmpl_tail;  /* most recent first */
+	size_t ntemplates;
+	struct held *held_head, *held_tail;
+	struct ifname *ifnames;
+	size_t nifnames;
+};
+
+struct exporter {
+	struct parser_addr addr;
+	struct exporter *hnext;
+	struct exporter *lru_prev, *lru_next;
+	struct domain *domains;
+	size_t ndomains;
+	size_t held_bytes;
+};
+
+struct tcache;
+struct etable;
 
 struct parser {
 	struct parser_limits limits;
 	struct parser_ops ops;
 	void *arg;
 	struct tcache *templates;
+	struct etable *exporters;
 	struct flow_record rec;
-	struct flow_field *extra;   /* limits.max_fields entries */
+	struct flow_field *extra;   /* limits.max_fields + EXTRA_ADDED */
 	struct tfield *scratch;     /* template fields while parsing */
+	/* held data, all exporters, oldest first */
+	struct held *held_head, *held_tail;
+	size_t held_bytes, held_count;
+	/* interface names: one hash over all domains */
+	struct ifname **ifbuckets;
+	size_t ifmask, nifnames;
+	uint64_t delivered;         /* records delivered, ever */
+	uint64_t released;          /* ... of them from held data */
+	uint64_t lost;
+	size_t mem;                 /* heap held, as parser_memory_usage */
+	int64_t now_ms;             /* latest receive time seen */
+	bool quiet;                 /* freeing: nothing is reported */
 };
 
 void parser_drop(struct parser *p, const struct parser_source *src,
     enum parser_drop why, uint32_t count);
+/* A drop charged to an exporter when no datagram is at hand. */
+void parser_drop_addr(struct parser *p, const struct parser_addr *addr,
+    enum parser_drop why, uint32_t count);
+void *parser_alloc(struct parser *p, size_t size);
+void parser_release(struct parser *p, void *ptr, size_t size);
+
+/* Template cache (templates.c) */
+struct tcache *tcache_new(struct parser *p, size_t max, size_t max_fields);
+void tcache_free(struct tcache *tc);
+size_t tcache_buckets_size(size_t max);
+struct template *tcache_get(struct tcache *tc, const struct tkey *key);
+/* Adds or replaces; evicts the least recently used when full. */
+struct template *tcache_put(struct tcache *tc, struct domain *dom,
+    const struct tkey *key, bool options, const struct tfield *fields,
+    uint16_t nfields);
+void tcache_remove(struct tcache *tc, const struct tkey *key);
+/* IPFIX withdraw-all: every template of one exporter and domain. */
+void tcache_remove_domain(struct tcache *tc, struct domain *dom,
+    bool options);
+/* Every template of a domain that is going away. */
+void tcache_drop_domain(struct tcache *tc, struct domain *dom);
+size_t tcache_count(const struct tcache *tc);
+
+/* Exporters and their domains (exporters.c) */
+struct etable *etable_new(struct parser *p);
+void etable_free(struct etable *et);
+size_t etable_buckets_size(size_t max_exporters);
+/* The state of (exporter, proto, domain id), created (evicting) if new;
+ * NULL only when out of memory. */
+struct domain *domain_get(struct parser *p, const struct parser_addr *addr,
+    uint8_t proto, uint32_t id);
+/* Visits every domain (for saving). */
+void etable_each(const struct etable *et,
+    void (*fn)(const struct domain *d, void *arg), void *arg);
+size_t etable_domain_count(const struct etable *et);
+
+/* Sequence numbers (exporters.c): lost since the previous datagram;
+ * inc is what the next sequence number should have grown by. */
+uint32_t domain_sequence(struct parser *p, struct domain *d, uint32_t seq,
+    uint32_t inc);
+void domain_sequence_unknown(struct domain *d);
+
+/* Data before its template (held.c) */
+void held_add(struct parser *p, struct domain *d, uint16_t template_id,
+    struct cursor *set, const struct parser_source *src,
+    const struct time_base *tb);
+/* Decodes what was waiting for template t (just stored). */
+void held_release(struct parser *p, struct domain *d, const struct template *t);
+void held_drop_domain(struct parser *p, struct domain *d);
+void held_free_all(struct parser *p);
+
+/* Options data (options.c) */
+void options_learn(struct parser *p, struct domain *d,
+    const struct flow_record *rec);
+void options_apply(struct parser *p, const struct domain *d,
+    struct flow_record *rec);
+bool ifname_set(struct parser *p, struct domain *d, uint32_t index,
+    const uint8_t *name, size_t len);
+void ifname_drop_domain(struct parser *p, struct domain *d);
+size_t ifname_buckets_size(size_t max);
+
+/* Fills core/slot/ie of a field from its (pen, id, len). */
+void tfield_classify(struct tfield *f, bool scope);
 
 /* Decodes one record of template t; false when it does not fit. */
 bool record_decode(struct parser *p, const struct template *t,
     struct cursor *c, const struct time_base *tb, struct flow_record *rec);
 /* Decodes every record of a data set; returns records delivered. */
 size_t record_decode_set(struct parser *p, const struct template *t,
-    struct cursor *set, const struct time_base *tb, struct flow_record *rec);
-/* Looks up the data set's template (key->id is the set id) and decodes. */
-size_t record_data_set(struct parser *p, struct cursor *set,
+    struct domain *d, struct cursor *set, const struct time_base *tb,
+    struct flow_record *rec);
+/* Decodes a data set with template t (which must be d's). */
+size_t record_template_set(struct parser *p, struct domain *d,
+    const struct template *t, struct cursor *set, const struct time_base *tb,
+    const struct parser_source *src);
+/* Looks up the data set's template (key->id is the set id) and decodes,
+ * or holds the set until the template comes. */
+size_t record_data_set(struct parser *p, struct domain *d, struct cursor *set,
     const struct tkey *key, const struct time_base *tb,
     const struct parser_source *src);
+/* Delivers a decoded record to the caller. */
+void record_deliver(struct parser *p, struct flow_record *rec);
 /* Stores a parsed template; false (and a drop) when it cannot be used. */
-bool template_store(struct parser *p, const struct parser_source *src,
-    const struct tkey *key, bool options, uint16_t nfields, bool too_many);
+bool template_store(struct parser *p, struct domain *d,
+    const struct parser_source *src, const struct tkey *key, bool options,
+    uint16_t nfields, bool too_many);
 void record_reset(struct flow_record *rec);
 void record_finish(struct flow_record *rec);
 

@@ -13,6 +13,13 @@ static const char *const drop_names[PARSER_DROP_MAX] = {
 	[PARSER_DROP_UNKNOWN_TEMPLATE] = "unknown_template",
 	[PARSER_DROP_BAD_RECORD] = "bad_record",
 	[PARSER_DROP_RESERVED_SET] = "reserved_set",
+	[PARSER_DROP_HELD_EXPIRED] = "held_expired",
+	[PARSER_DROP_HELD_OVERFLOW] = "held_overflow",
+	[PARSER_DROP_TEMPLATE_EVICTED] = "template_evicted",
+	[PARSER_DROP_DOMAIN_EVICTED] = "domain_evicted",
+	[PARSER_DROP_EXPORTER_EVICTED] = "exporter_evicted",
+	[PARSER_DROP_OPTION_LIMIT] = "option_limit",
+	[PARSER_DROP_NO_MEMORY] = "no_memory",
 };
 
 const char *
@@ -61,8 +68,95 @@ flow_addr_name(enum flow_addr_key k)
 void
 parser_limits_default(struct parser_limits *limits)
 {
-	limits->max_templates = 65536;
-	limits->max_fields = 512;
+	*limits = (struct parser_limits){
+		.max_templates = 16384,
+		.max_fields = 512,
+		.max_template_fields = 262144,
+		.max_exporters = 1024,
+		.max_domains = 16,
+		.max_domain_templates = 512,
+		.max_held_bytes = 16u << 20,
+		.max_exporter_held_bytes = 1u << 20,
+		.held_max_age_ms = 30000,
+		.max_if_names = 65536,
+		.max_domain_if_names = 4096,
+	};
+}
+
+/* Zeros become defaults; the rest is made consistent. */
+static void
+limits_fill(struct parser_limits *l, const struct parser_limits *given)
+{
+	struct parser_limits d;
+
+	parser_limits_default(&d);
+	*l = given ? *given : d;
+#define FILL(x) if (l->x == 0) l->x = d.x
+	FILL(max_templates);
+	FILL(max_fields);
+	FILL(max_template_fields);
+	FILL(max_exporters);
+	FILL(max_domains);
+	FILL(max_domain_templates);
+	FILL(max_held_bytes);
+	FILL(max_exporter_held_bytes);
+	FILL(held_max_age_ms);
+	FILL(max_if_names);
+	FILL(max_domain_if_names);
+#undef FILL
+	if (l->max_fields > 0xffff)
+		l->max_fields = 0xffff;
+	if (l->max_template_fields < l->max_fields)
+		l->max_template_fields = l->max_fields;
+	if (l->max_exporter_held_bytes > l->max_held_bytes)
+		l->max_exporter_held_bytes = l->max_held_bytes;
+}
+
+size_t
+parser_memory_budget(const struct parser_limits *given)
+{
+	struct parser_limits l;
+	size_t fixed, templates, exporters, held, ifnames;
+
+	limits_fill(&l, given);
+	fixed = sizeof(struct parser) + ALLOC_OVERHEAD +
+	    (l.max_fields + EXTRA_ADDED) * sizeof(struct flow_field) +
+	    ALLOC_OVERHEAD + l.max_fields * sizeof(struct tfield) +
+	    ALLOC_OVERHEAD + tcache_buckets_size(l.max_templates) +
+	    etable_buckets_size(l.max_exporters) +
+	    ifname_buckets_size(l.max_if_names);
+	templates = l.max_templates * (sizeof(struct template) + ALLOC_OVERHEAD) +
+	    l.max_template_fields * sizeof(struct tfield);
+	exporters = l.max_exporters * (sizeof(struct exporter) + ALLOC_OVERHEAD +
+	    l.max_domains * (sizeof(struct domain) + ALLOC_OVERHEAD));
+	held = l.max_held_bytes;
+	ifnames = l.max_if_names * (sizeof(struct ifname) + ALLOC_OVERHEAD);
+	return fixed + templates + exporters + held + ifnames;
+}
+
+size_t
+parser_memory_usage(const struct parser *p)
+{
+	return p->mem;
+}
+
+void *
+parser_alloc(struct parser *p, size_t size)
+{
+	void *ptr = malloc(size);
+
+	if (ptr != NULL)
+		p->mem += size + ALLOC_OVERHEAD;
+	return ptr;
+}
+
+void
+parser_release(struct parser *p, void *ptr, size_t size)
+{
+	if (ptr == NULL)
+		return;
+	p->mem -= size + ALLOC_OVERHEAD;
+	free(ptr);
 }
 
 struct parser *
@@ -70,21 +164,30 @@ parser_new(const struct parser_limits *limits, const struct parser_ops *ops,
     void *arg)
 {
 	struct parser *p;
+	size_t nb;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
-	if (limits)
-		p->limits = *limits;
-	else
-		parser_limits_default(&p->limits);
-	if (p->limits.max_fields == 0 || p->limits.max_fields > 0xffff)
-		p->limits.max_fields = 0xffff;
+	limits_fill(&p->limits, limits);
 	p->ops = *ops;
 	p->arg = arg;
-	p->templates = tcache_new(p->limits.max_templates);
-	p->extra = calloc(p->limits.max_fields, sizeof(*p->extra));
+	p->mem = sizeof(*p) + ALLOC_OVERHEAD;
+	nb = (ifname_buckets_size(p->limits.max_if_names) - ALLOC_OVERHEAD) /
+	    sizeof(struct ifname *);
+	p->extra = calloc(p->limits.max_fields + EXTRA_ADDED, sizeof(*p->extra));
 	p->scratch = calloc(p->limits.max_fields, sizeof(*p->scratch));
-	if (p->templates == NULL || p->extra == NULL || p->scratch == NULL)
+	p->ifbuckets = calloc(nb, sizeof(*p->ifbuckets));
+	if (p->extra == NULL || p->scratch == NULL || p->ifbuckets == NULL)
+		goto fail;
+	p->ifmask = nb - 1;
+	p->mem += (p->limits.max_fields + EXTRA_ADDED) * sizeof(*p->extra) +
+	    ALLOC_OVERHEAD + p->limits.max_fields * sizeof(*p->scratch) +
+	    ALLOC_OVERHEAD + ifname_buckets_size(p->limits.max_if_names);
+	p->templates = tcache_new(p, p->limits.max_templates,
+	    p->limits.max_template_fields);
+	if (p->templates == NULL)
+		goto fail;
+	if ((p->exporters = etable_new(p)) == NULL)
 		goto fail;
 	return p;
 fail:
@@ -97,7 +200,13 @@ parser_free(struct parser *p)
 {
 	if (p == NULL)
 		return;
+	p->quiet = true;
+	/* exporters first: their domains own templates, held data, names */
+	if (p->templates != NULL)
+		etable_free(p->exporters);
+	held_free_all(p);
 	tcache_free(p->templates);
+	free(p->ifbuckets);
 	free(p->extra);
 	free(p->scratch);
 	free(p);
@@ -107,15 +216,26 @@ void
 parser_drop(struct parser *p, const struct parser_source *src,
     enum parser_drop why, uint32_t count)
 {
-	if (p->ops.drop)
+	if (p->ops.drop && !p->quiet)
 		p->ops.drop(src, why, count, p->arg);
 }
 
+void
+parser_drop_addr(struct parser *p, const struct parser_addr *addr,
+    enum parser_drop why, uint32_t count)
+{
+	struct parser_source src = { .addr = *addr, .received_ms = p->now_ms };
+
+	parser_drop(p, &src, why, count);
+}
+
 bool
-template_store(struct parser *p, const struct parser_source *src,
-    const struct tkey *key, bool options, uint16_t nfields, bool too_many)
+template_store(struct parser *p, struct domain *d,
+    const struct parser_source *src, const struct tkey *key, bool options,
+    uint16_t nfields, bool too_many)
 {
 	size_t min_len = 0;
+	const struct template *t;
 
 	if (too_many) {
 		parser_drop(p, src, PARSER_DROP_TEMPLATE_LIMIT, 1);
@@ -128,7 +248,14 @@ template_store(struct parser *p, const struct parser_source *src,
 		parser_drop(p, src, PARSER_DROP_BAD_TEMPLATE, 1);
 		return false;
 	}
-	return tcache_put(p->templates, key, options, p->scratch, nfields) != NULL;
+	t = tcache_put(p->templates, d, key, options, p->scratch, nfields);
+	if (t == NULL) {
+		parser_drop(p, src, PARSER_DROP_NO_MEMORY, 1);
+		return false;
+	}
+	if (d->held_head != NULL)
+		held_release(p, d, t);
+	return true;
 }
 
 size_t
@@ -138,6 +265,8 @@ parser_feed(struct parser *p, const uint8_t *buf, size_t len,
 	struct cursor c;
 	uint16_t version;
 
+	if (src->received_ms > p->now_ms)
+		p->now_ms = src->received_ms;
 	cursor_init(&c, buf, len);
 	if (!cursor_u16(&c, &version)) {
 		parser_drop(p, src, PARSER_DROP_SHORT, 1);
@@ -164,4 +293,10 @@ size_t
 parser_template_count(const struct parser *p)
 {
 	return tcache_count(p->templates);
+}
+
+uint64_t
+parser_lost_total(const struct parser *p)
+{
+	return p->lost;
 }

@@ -39,6 +39,13 @@ enum parser_drop {
 	PARSER_DROP_UNKNOWN_TEMPLATE, /* data set for a template we do not have */
 	PARSER_DROP_BAD_RECORD,       /* record whose variable length runs past its set */
 	PARSER_DROP_RESERVED_SET,     /* set id reserved by the protocol */
+	PARSER_DROP_HELD_EXPIRED,     /* data set held for its template aged out */
+	PARSER_DROP_HELD_OVERFLOW,    /* data set not held / pushed out: held bytes full */
+	PARSER_DROP_TEMPLATE_EVICTED, /* template evicted to make room (count: templates) */
+	PARSER_DROP_DOMAIN_EVICTED,   /* exporter domain state evicted to make room */
+	PARSER_DROP_EXPORTER_EVICTED, /* exporter state evicted to make room */
+	PARSER_DROP_OPTION_LIMIT,     /* interface name not kept: table full */
+	PARSER_DROP_NO_MEMORY,        /* allocation failed */
 	PARSER_DROP_MAX
 };
 
@@ -99,7 +106,11 @@ struct parser_packet {
 	uint16_t version;
 	uint32_t domain;
 	uint32_t sequence;
-	uint32_t records;        /* records decoded from this datagram */
+	uint32_t records;        /* records delivered while decoding this datagram
+	                          * (including held ones it released) */
+	uint32_t lost;           /* export packets (v9), flows (v5/v7) or data
+	                          * records (IPFIX) missing since the previous
+	                          * datagram of this exporter/domain */
 };
 
 struct parser_ops {
@@ -110,12 +121,31 @@ struct parser_ops {
 	void (*packet)(const struct parser_packet *pkt, void *arg);
 };
 
+/* Every piece of state that packets create is bounded by these; when a
+ * limit is reached the least recently used entry is evicted (and counted
+ * as a drop). A zero means the default. parser/README.md has the budget. */
 struct parser_limits {
-	size_t max_templates;    /* all exporters and domains together */
-	size_t max_fields;       /* per template */
+	size_t max_templates;        /* all exporters and domains together */
+	size_t max_fields;           /* per template */
+	size_t max_template_fields;  /* fields of all templates together */
+	size_t max_exporters;
+	size_t max_domains;          /* per exporter (source ids, observation
+	                              * domains, v5 engines) */
+	size_t max_domain_templates; /* per exporter domain */
+	size_t max_held_bytes;       /* data waiting for its template, total */
+	size_t max_exporter_held_bytes; /* ... per exporter */
+	int64_t held_max_age_ms;     /* how long held data waits */
+	size_t max_if_names;         /* interface names, all exporters */
+	size_t max_domain_if_names;  /* interface names per exporter domain */
 };
 
 void parser_limits_default(struct parser_limits *limits);
+
+/* Worst-case heap memory of a parser with these limits (NULL: defaults),
+ * allocator overhead of 16 bytes per allocation included. */
+size_t parser_memory_budget(const struct parser_limits *limits);
+/* What the parser holds now, counted the same way. */
+size_t parser_memory_usage(const struct parser *p);
 
 struct parser *parser_new(const struct parser_limits *limits,
     const struct parser_ops *ops, void *arg);
@@ -126,6 +156,27 @@ size_t parser_feed(struct parser *p, const uint8_t *buf, size_t len,
     const struct parser_source *src);
 
 size_t parser_template_count(const struct parser *p);
+
+/* Sum of parser_packet.lost over every datagram so far. */
+uint64_t parser_lost_total(const struct parser *p);
+
+/* Data sets waiting for their template. */
+size_t parser_held_count(const struct parser *p);
+
+/* Drops held data older than held_max_age_ms at now_ms (Unix ms), each
+ * counted as PARSER_DROP_HELD_EXPIRED. Call about once a second. */
+void parser_expire(struct parser *p, int64_t now_ms);
+
+/* Template and options-derived state (sampling, system init time,
+ * interface names) as bytes and back, so a restart decodes at once (the
+ * daemon keeps them in [templates] state_file). encode gives a malloc'd
+ * buffer. decode replaces nothing on failure: corrupt, truncated or
+ * foreign bytes return -1 with *err set (free() it) and leave the parser
+ * as it was; entries loaded are replaced by fresh ones as exporters
+ * resend them. */
+int parser_state_encode(const struct parser *p, uint8_t **buf, size_t *len);
+int parser_state_decode(struct parser *p, const uint8_t *buf, size_t len,
+    char **err);
 
 /* A captured frame of pcap link type linktype down to its UDP payload;
  * fills src's address and port (not its time). False for anything that is

@@ -57,6 +57,8 @@ static const struct core_map core_maps[] = {
 	{ 158, CORE_TIME, TIME_DELTA_US, false },
 	{ 159, CORE_TIME, TIME_DELTA_US, true },
 	{ 160, CORE_SYSINIT, 0, false },
+	{ 161, CORE_TIME, TIME_DURATION_MS, true },
+	{ 162, CORE_TIME, TIME_DURATION_US, true },
 	{ 176, CORE_NUM, FLOW_ICMP_TYPE, false },
 	{ 177, CORE_NUM, FLOW_ICMP_CODE, false },
 	{ 178, CORE_NUM, FLOW_ICMP_TYPE, false },
@@ -197,6 +199,17 @@ decode_time(struct flow_record *rec, const struct tfield *f, uint64_t v,
 	set_time(rec, f->time_end, ms);
 }
 
+/* A duration gives the end once the start is known. */
+static void
+apply_duration(struct flow_record *rec, const struct tfield *f, uint64_t v)
+{
+	int64_t ms = f->slot == TIME_DURATION_MS ? (int64_t)v :
+	    (int64_t)(v / 1000);
+
+	if (rec->has_start)
+		set_time(rec, true, rec->start_ms + ms);
+}
+
 static bool
 field_value(struct cursor *c, const struct tfield *f, const uint8_t **data,
     uint16_t *len)
@@ -223,9 +236,10 @@ record_decode(struct parser *p, const struct template *t, struct cursor *c,
     const struct time_base *tb, struct flow_record *rec)
 {
 	struct pending_uptime up[4];
-	size_t nup = 0;
-	int64_t sysinit = 0;
-	bool has_sysinit = false;
+	size_t nup = 0, ndur = 0;
+	struct pending_uptime dur[2];
+	int64_t sysinit = tb->sysinit_ms;
+	bool has_sysinit = tb->has_sysinit;
 
 	record_reset(rec);
 	for (uint16_t i = 0; i < t->nfields; i++) {
@@ -281,6 +295,13 @@ record_decode(struct parser *p, const struct template *t, struct cursor *c,
 				add_extra(p, rec, f, data, len);
 				break;
 			}
+			if (f->slot == TIME_DURATION_MS ||
+			    f->slot == TIME_DURATION_US) {
+				if (ndur < 2)
+					dur[ndur++] = (struct pending_uptime){ f, data, 0 };
+				add_extra(p, rec, f, data, len);
+				break;
+			}
 			decode_time(rec, f, v, tb);
 			break;
 		default:
@@ -297,6 +318,12 @@ record_decode(struct parser *p, const struct template *t, struct cursor *c,
 			set_time(rec, up[i].f->time_end, sysinit + up[i].value);
 		else
 			add_extra(p, rec, up[i].f, up[i].data, up[i].f->len);
+	}
+	for (size_t i = 0; i < ndur; i++) {
+		uint64_t v = 0;
+
+		bytes_uint(dur[i].data, dur[i].f->len, &v);
+		apply_duration(rec, dur[i].f, v);
 	}
 	rec->extra = p->extra;
 	record_finish(rec);
@@ -339,9 +366,17 @@ record_finish(struct flow_record *rec)
 	rec->has_num |= 1u << FLOW_ICMP_TYPE | 1u << FLOW_ICMP_CODE;
 }
 
+void
+record_deliver(struct parser *p, struct flow_record *rec)
+{
+	p->delivered++;
+	p->ops.record(rec, p->arg);
+}
+
 size_t
 record_decode_set(struct parser *p, const struct template *t,
-    struct cursor *set, const struct time_base *tb, struct flow_record *rec)
+    struct domain *d, struct cursor *set, const struct time_base *tb,
+    struct flow_record *rec)
 {
 	size_t n = 0;
 
@@ -356,28 +391,52 @@ record_decode_set(struct parser *p, const struct template *t,
 			parser_drop(p, rec->src, PARSER_DROP_BAD_RECORD, 1);
 			break;
 		}
-		p->ops.record(rec, p->arg);
+		if (t->options)
+			options_learn(p, d, rec);
+		else
+			options_apply(p, d, rec);
+		record_deliver(p, rec);
 		n++;
 	}
 	return n;
 }
 
 size_t
-record_data_set(struct parser *p, struct cursor *set, const struct tkey *key,
-    const struct time_base *tb, const struct parser_source *src)
+record_template_set(struct parser *p, struct domain *d,
+    const struct template *t, struct cursor *set, const struct time_base *tb,
+    const struct parser_source *src)
 {
 	struct flow_record *rec = &p->rec;
-	const struct template *t = tcache_get(p->templates, key);
+	struct time_base base = *tb;
 
-	if (t == NULL) {
-		parser_drop(p, src, PARSER_DROP_UNKNOWN_TEMPLATE, 1);
-		return 0;
+	/* systemInitTimeMilliseconds announced in options data, as it is
+	 * now: a held set decodes with what arrived since */
+	if (!base.has_uptime && d->has_sysinit) {
+		base.has_sysinit = true;
+		base.sysinit_ms = d->sysinit_ms;
 	}
 	rec->src = src;
 	rec->kind = t->options ? FLOW_KIND_OPTIONS : FLOW_KIND_DATA;
-	rec->version = key->proto;
+	rec->version = t->key.proto;
 	rec->has_domain = true;
-	rec->domain = key->domain;
-	rec->template_id = key->id;
-	return record_decode_set(p, t, set, tb, rec);
+	rec->domain = t->key.domain;
+	rec->template_id = t->key.id;
+	return record_decode_set(p, t, d, set, &base, rec);
+}
+
+size_t
+record_data_set(struct parser *p, struct domain *d, struct cursor *set,
+    const struct tkey *key, const struct time_base *tb,
+    const struct parser_source *src)
+{
+	const struct template *t = tcache_get(p->templates, key);
+
+	if (t == NULL) {
+		if (p->limits.max_held_bytes > 0 && !cursor_all_zero(set))
+			held_add(p, d, key->id, set, src, tb);
+		else if (!cursor_all_zero(set))
+			parser_drop(p, src, PARSER_DROP_UNKNOWN_TEMPLATE, 1);
+		return 0;
+	}
+	return record_template_set(p, d, t, set, tb, src);
 }

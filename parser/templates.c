@@ -1,7 +1,8 @@
 /*
  * Template cache: keyed by exporter address + source id / observation
- * domain + template id (+ protocol), never by template id alone. Bounded:
- * when full, the least recently used template is evicted.
+ * domain + template id (+ protocol), never by template id alone. Bounded
+ * three ways: templates in all, fields in all, templates per domain; when
+ * a bound is reached the least recently used template is evicted.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -9,9 +10,11 @@
 #include "parser-private.h"
 
 struct tcache {
+	struct parser *p;
 	struct template **buckets;
 	size_t mask;
 	size_t count, max;
+	size_t fields, max_fields;
 	struct template *lru_head, *lru_tail;  /* head = most recent */
 };
 
@@ -38,38 +41,54 @@ tkey_hash(const struct tkey *k)
 }
 
 static bool
-tkey_same_domain(const struct tkey *a, const struct tkey *b)
+tkey_equal(const struct tkey *a, const struct tkey *b)
 {
-	return a->proto == b->proto && a->domain == b->domain &&
-	    a->exporter.family == b->exporter.family &&
+	return a->id == b->id && a->proto == b->proto &&
+	    a->domain == b->domain && a->exporter.family == b->exporter.family &&
 	    memcmp(a->exporter.bytes, b->exporter.bytes, 16) == 0;
 }
 
-static bool
-tkey_equal(const struct tkey *a, const struct tkey *b)
+static size_t
+nbuckets(size_t max)
 {
-	return a->id == b->id && tkey_same_domain(a, b);
+	size_t n = 64;
+
+	while (n < max && n < ((size_t)1 << 22))
+		n <<= 1;
+	return n;
+}
+
+size_t
+tcache_buckets_size(size_t max)
+{
+	return sizeof(struct tcache) + ALLOC_OVERHEAD +
+	    nbuckets(max) * sizeof(struct template *) + ALLOC_OVERHEAD;
 }
 
 struct tcache *
-tcache_new(size_t max)
+tcache_new(struct parser *p, size_t max, size_t max_fields)
 {
 	struct tcache *tc;
-	size_t n = 64;
+	size_t n = nbuckets(max);
 
-	if (max == 0)
-		max = 1;
-	while (n < max && n < ((size_t)1 << 22))
-		n <<= 1;
 	if ((tc = calloc(1, sizeof(*tc))) == NULL)
 		return NULL;
 	if ((tc->buckets = calloc(n, sizeof(*tc->buckets))) == NULL) {
 		free(tc);
 		return NULL;
 	}
+	tc->p = p;
 	tc->mask = n - 1;
-	tc->max = max;
+	tc->max = max ? max : 1;
+	tc->max_fields = max_fields;
+	p->mem += tcache_buckets_size(max);
 	return tc;
+}
+
+static size_t
+template_size(uint16_t nfields)
+{
+	return sizeof(struct template) + (size_t)nfields * sizeof(struct tfield);
 }
 
 void
@@ -81,8 +100,9 @@ tcache_free(struct tcache *tc)
 		return;
 	for (t = tc->lru_head; t != NULL; t = next) {
 		next = t->lru_next;
-		free(t);
+		parser_release(tc->p, t, template_size(t->nfields));
 	}
+	tc->p->mem -= tcache_buckets_size(tc->max);
 	free(tc->buckets);
 	free(tc);
 }
@@ -113,7 +133,37 @@ lru_push(struct tcache *tc, struct template *t)
 		tc->lru_tail = t;
 }
 
-/* Unlinks t from its hash chain and the LRU list and frees it. */
+static void
+dom_unlink(struct template *t)
+{
+	struct domain *d = t->dom;
+
+	if (t->dprev)
+		t->dprev->dnext = t->dnext;
+	else
+		d->tmpl_head = t->dnext;
+	if (t->dnext)
+		t->dnext->dprev = t->dprev;
+	else
+		d->tmpl_tail = t->dprev;
+	t->dprev = t->dnext = NULL;
+}
+
+static void
+dom_push(struct template *t)
+{
+	struct domain *d = t->dom;
+
+	t->dprev = NULL;
+	t->dnext = d->tmpl_head;
+	if (d->tmpl_head)
+		d->tmpl_head->dprev = t;
+	d->tmpl_head = t;
+	if (d->tmpl_tail == NULL)
+		d->tmpl_tail = t;
+}
+
+/* Unlinks t from its hash chain and both LRU lists and frees it. */
 static void
 evict(struct tcache *tc, struct template *t)
 {
@@ -123,8 +173,20 @@ evict(struct tcache *tc, struct template *t)
 		pp = &(*pp)->hnext;
 	*pp = t->hnext;
 	lru_unlink(tc, t);
+	dom_unlink(t);
+	t->dom->ntemplates--;
 	tc->count--;
-	free(t);
+	tc->fields -= t->nfields;
+	parser_release(tc->p, t, template_size(t->nfields));
+}
+
+static void
+evict_counted(struct tcache *tc, struct template *t)
+{
+	struct parser_addr addr = t->key.exporter;
+
+	evict(tc, t);
+	parser_drop_addr(tc->p, &addr, PARSER_DROP_TEMPLATE_EVICTED, 1);
 }
 
 struct template *
@@ -137,6 +199,10 @@ tcache_get(struct tcache *tc, const struct tkey *key)
 			if (tc->lru_head != t) {
 				lru_unlink(tc, t);
 				lru_push(tc, t);
+			}
+			if (t->dom->tmpl_head != t) {
+				dom_unlink(t);
+				dom_push(t);
 			}
 			return t;
 		}
@@ -154,31 +220,52 @@ tcache_remove(struct tcache *tc, const struct tkey *key)
 }
 
 void
-tcache_remove_domain(struct tcache *tc, const struct tkey *key, bool options)
+tcache_remove_domain(struct tcache *tc, struct domain *dom, bool options)
 {
 	struct template *t, *next;
 
-	for (t = tc->lru_head; t != NULL; t = next) {
-		next = t->lru_next;
-		if (t->options == options && tkey_same_domain(&t->key, key))
+	for (t = dom->tmpl_head; t != NULL; t = next) {
+		next = t->dnext;
+		if (t->options == options)
 			evict(tc, t);
 	}
 }
 
+void
+tcache_drop_domain(struct tcache *tc, struct domain *dom)
+{
+	while (dom->tmpl_head != NULL)
+		evict_counted(tc, dom->tmpl_head);
+}
+
+/* Makes room for one more template of nfields in dom. */
+static void
+make_room(struct tcache *tc, struct domain *dom, uint16_t nfields)
+{
+	size_t per_domain = tc->p->limits.max_domain_templates;
+
+	while (dom->ntemplates >= per_domain && dom->tmpl_tail != NULL)
+		evict_counted(tc, dom->tmpl_tail);
+	while ((tc->count >= tc->max ||
+	    tc->fields + nfields > tc->max_fields) && tc->lru_tail != NULL)
+		evict_counted(tc, tc->lru_tail);
+}
+
 struct template *
-tcache_put(struct tcache *tc, const struct tkey *key, bool options,
-    const struct tfield *fields, uint16_t nfields)
+tcache_put(struct tcache *tc, struct domain *dom, const struct tkey *key,
+    bool options, const struct tfield *fields, uint16_t nfields)
 {
 	struct template *t;
 	size_t bucket;
 
 	tcache_remove(tc, key);
-	while (tc->count >= tc->max && tc->lru_tail != NULL)
-		evict(tc, tc->lru_tail);
-	t = calloc(1, sizeof(*t) + (size_t)nfields * sizeof(t->fields[0]));
+	make_room(tc, dom, nfields);
+	t = parser_alloc(tc->p, template_size(nfields));
 	if (t == NULL)
 		return NULL;
+	memset(t, 0, sizeof(*t));
 	t->key = *key;
+	t->dom = dom;
 	t->options = options;
 	t->nfields = nfields;
 	memcpy(t->fields, fields, (size_t)nfields * sizeof(t->fields[0]));
@@ -188,7 +275,10 @@ tcache_put(struct tcache *tc, const struct tkey *key, bool options,
 	t->hnext = tc->buckets[bucket];
 	tc->buckets[bucket] = t;
 	lru_push(tc, t);
+	dom_push(t);
+	dom->ntemplates++;
 	tc->count++;
+	tc->fields += nfields;
 	return t;
 }
 

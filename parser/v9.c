@@ -40,8 +40,8 @@ read_fields(struct parser *p, struct cursor *c, uint16_t first, uint16_t n,
 }
 
 static void
-template_set(struct parser *p, struct cursor *set, struct tkey *key,
-    const struct parser_source *src)
+template_set(struct parser *p, struct domain *d, struct cursor *set,
+    struct tkey *key, const struct parser_source *src)
 {
 	while (cursor_left(set) >= 4 && !cursor_all_zero(set)) {
 		uint16_t n;
@@ -61,13 +61,13 @@ template_set(struct parser *p, struct cursor *set, struct tkey *key,
 			parser_drop(p, src, PARSER_DROP_BAD_TEMPLATE, 1);
 			return;
 		}
-		template_store(p, src, key, false, n, too_many);
+		template_store(p, d, src, key, false, n, too_many);
 	}
 }
 
 static void
-options_set(struct parser *p, struct cursor *set, struct tkey *key,
-    const struct parser_source *src)
+options_set(struct parser *p, struct domain *d, struct cursor *set,
+    struct tkey *key, const struct parser_source *src)
 {
 	while (cursor_left(set) >= 6 && !cursor_all_zero(set)) {
 		uint16_t scope_len, opt_len, nscope, nopt;
@@ -87,7 +87,11 @@ options_set(struct parser *p, struct cursor *set, struct tkey *key,
 			parser_drop(p, src, PARSER_DROP_BAD_TEMPLATE, 1);
 			return;
 		}
-		template_store(p, src, key, true, (uint16_t)(nscope + nopt),
+		if (nscope + nopt == 0 || nscope + nopt > 0xffff) {
+			parser_drop(p, src, PARSER_DROP_BAD_TEMPLATE, 1);
+			return;
+		}
+		template_store(p, d, src, key, true, (uint16_t)(nscope + nopt),
 		    too_many);
 	}
 }
@@ -100,7 +104,8 @@ v9_decode(struct parser *p, struct cursor *c, const struct parser_source *src)
 	struct time_base tb = { .has_uptime = true };
 	struct tkey key = { .exporter = src->addr, .proto = TPROTO_V9 };
 	struct parser_packet pkt = { .src = src, .version = 9 };
-	size_t n = 0;
+	uint64_t before = p->delivered;
+	struct domain *d;
 
 	if (!cursor_u16(c, &count) || !cursor_u32(c, &tb.uptime_ms) ||
 	    !cursor_u32(c, &secs) || !cursor_u32(c, &pkt.sequence) ||
@@ -108,8 +113,14 @@ v9_decode(struct parser *p, struct cursor *c, const struct parser_source *src)
 		parser_drop(p, src, PARSER_DROP_SHORT, 1);
 		return 0;
 	}
+	if ((d = domain_get(p, &src->addr, TPROTO_V9, key.domain)) == NULL) {
+		parser_drop(p, src, PARSER_DROP_NO_MEMORY, 1);
+		return 0;
+	}
 	tb.export_ms = (int64_t)secs * 1000;
 	pkt.domain = key.domain;
+	/* v9 counts export packets */
+	pkt.lost = domain_sequence(p, d, pkt.sequence, 1);
 	while (cursor_left(c) >= 4 && !cursor_all_zero(c)) {
 		uint16_t id, len;
 		struct cursor set;
@@ -121,18 +132,18 @@ v9_decode(struct parser *p, struct cursor *c, const struct parser_source *src)
 			break;
 		}
 		if (id == V9_TEMPLATE_SET) {
-			template_set(p, &set, &key, src);
+			template_set(p, d, &set, &key, src);
 		} else if (id == V9_OPTIONS_SET) {
-			options_set(p, &set, &key, src);
+			options_set(p, d, &set, &key, src);
 		} else if (id < V9_FIRST_DATA_SET) {
 			parser_drop(p, src, PARSER_DROP_RESERVED_SET, 1);
 		} else {
 			key.id = id;
-			n += record_data_set(p, &set, &key, &tb, src);
+			record_data_set(p, d, &set, &key, &tb, src);
 		}
 	}
-	pkt.records = (uint32_t)n;
+	pkt.records = (uint32_t)(p->delivered - before);
 	if (p->ops.packet)
 		p->ops.packet(&pkt, p->arg);
-	return n;
+	return pkt.records;
 }
