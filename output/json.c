@@ -1,7 +1,11 @@
 /*
- * One flow record -> one JSON line. yajl does the escaping and structure;
- * numbers, addresses and times are formatted here and handed over as
- * finished tokens.
+ * One flow record -> one JSON line, generated straight into the caller's
+ * output buffer. yajl does the structure and the escaping of keys and of
+ * strings from the packet; numbers, addresses and times are formatted here
+ * and handed over as finished tokens. Tokens that never need escaping
+ * (times, addresses, MACs, hex) are passed with their quotes through
+ * yajl_gen_number, which copies them verbatim: the output is the same as
+ * yajl_gen_string's without scanning every byte for escapes.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -23,11 +27,40 @@ bytes_uint(const uint8_t *p, size_t len, uint64_t *out)
 	*out = v;
 }
 
+/* Where yajl prints: a window of the output buffer. */
+struct sink {
+	char *p;
+	size_t len, room;
+	bool overflow;
+};
+
 struct json_writer {
 	yajl_gen g;
-	char *line;
-	size_t cap;
+	struct sink sink;
+	/* grows to the largest string or octet array seen, then stays */
+	char *scratch;
+	size_t scratch_cap;
+	/* ,"name": of each core key */
+	char num_key[FLOW_NUM_MAX][40], addr_key[FLOW_ADDR_MAX][40];
+	size_t num_key_len[FLOW_NUM_MAX], addr_key_len[FLOW_ADDR_MAX];
 };
+
+static void
+sink_print(void *ctx, const char *s, size_t len)
+{
+	struct sink *k = ctx;
+
+	if (len > k->room - k->len) {
+		k->overflow = true;
+		return;
+	}
+	/* most pieces are one byte: a quote, a comma, a colon */
+	if (len == 1)
+		k->p[k->len] = s[0];
+	else
+		memcpy(k->p + k->len, s, len);
+	k->len += len;
+}
 
 struct json_writer *
 json_writer_new(void)
@@ -40,6 +73,13 @@ json_writer_new(void)
 		free(w);
 		return NULL;
 	}
+	yajl_gen_config(w->g, yajl_gen_print_callback, sink_print, &w->sink);
+	for (int k = 0; k < FLOW_NUM_MAX; k++)
+		w->num_key_len[k] = (size_t)snprintf(w->num_key[k],
+		    sizeof(w->num_key[k]), ",\"%s\":", flow_num_name(k));
+	for (int k = 0; k < FLOW_ADDR_MAX; k++)
+		w->addr_key_len[k] = (size_t)snprintf(w->addr_key[k],
+		    sizeof(w->addr_key[k]), ",\"%s\":", flow_addr_name(k));
 	return w;
 }
 
@@ -49,15 +89,27 @@ json_writer_free(struct json_writer *w)
 	if (w == NULL)
 		return;
 	yajl_gen_free(w->g);
-	free(w->line);
+	free(w->scratch);
 	free(w);
 }
 
-static void
-key(yajl_gen g, const char *k)
+static char *
+scratch(struct json_writer *w, size_t size)
 {
-	yajl_gen_string(g, (const unsigned char *)k, strlen(k));
+	if (size > w->scratch_cap) {
+		char *p = realloc(w->scratch, size);
+
+		if (p == NULL)
+			return NULL;
+		w->scratch = p;
+		w->scratch_cap = size;
+	}
+	return w->scratch;
 }
+
+/* keys are literals: no strlen per record */
+#define KEY(g, lit) \
+	yajl_gen_string((g), (const unsigned char *)(lit), sizeof(lit) - 1)
 
 static void
 str(yajl_gen g, const char *s, size_t len)
@@ -69,18 +121,25 @@ static void
 num_u64(yajl_gen g, uint64_t v)
 {
 	char buf[24];
-	int n = snprintf(buf, sizeof(buf), "%" PRIu64, v);
 
-	yajl_gen_number(g, buf, (size_t)n);
+	yajl_gen_number(g, buf, format_u64(buf, v));
 }
 
 static void
 num_i64(yajl_gen g, int64_t v)
 {
 	char buf[24];
-	int n = snprintf(buf, sizeof(buf), "%" PRId64, v);
 
-	yajl_gen_number(g, buf, (size_t)n);
+	yajl_gen_number(g, buf, format_i64(buf, v));
+}
+
+/* A string that needs no escaping, quoted here, copied verbatim. */
+static void
+quoted(yajl_gen g, char *buf, size_t len)
+{
+	buf[0] = '"';
+	buf[len + 1] = '"';
+	yajl_gen_number(g, buf, len + 2);
 }
 
 static void
@@ -88,7 +147,7 @@ time_value(yajl_gen g, int64_t ms)
 {
 	char buf[32];
 
-	str(g, buf, format_time_ms(buf, ms));
+	quoted(g, buf, format_time_ms(buf + 1, ms));
 }
 
 static void
@@ -96,32 +155,24 @@ addr_value(yajl_gen g, const struct parser_addr *a)
 {
 	char buf[64];
 
-	str(g, buf, format_addr(buf, sizeof(buf), a));
+	quoted(g, buf, format_addr(buf + 1, sizeof(buf) - 2, a));
 }
 
 static void
-hex_value(yajl_gen g, const uint8_t *data, size_t len)
+hex_value(struct json_writer *w, const uint8_t *data, size_t len)
 {
 	static const char digits[] = "0123456789abcdef";
-	char stackbuf[256];
-	char *buf;
+	char *buf = scratch(w, len * 2 + 2);
 
-	if (len == 0) {
-		str(g, "", 0);
-		return;
-	}
-	buf = len * 2 <= sizeof(stackbuf) ? stackbuf : malloc(len * 2);
 	if (buf == NULL) {
-		yajl_gen_null(g);
+		yajl_gen_null(w->g);
 		return;
 	}
 	for (size_t i = 0; i < len; i++) {
-		buf[2 * i] = digits[data[i] >> 4];
-		buf[2 * i + 1] = digits[data[i] & 15];
+		buf[1 + 2 * i] = digits[data[i] >> 4];
+		buf[2 + 2 * i] = digits[data[i] & 15];
 	}
-	str(g, buf, len * 2);
-	if (buf != stackbuf)
-		free(buf);
+	quoted(w->g, buf, len * 2);
 }
 
 /* Length of a valid UTF-8 sequence at s (at most left bytes), 0 if none. */
@@ -158,9 +209,9 @@ utf8_seq(const uint8_t *s, size_t left)
 /* Exporters pad strings with NULs and do not promise UTF-8: trailing NULs
  * go, invalid bytes become U+FFFD, so the line is always valid JSON. */
 static void
-string_value(yajl_gen g, const uint8_t *data, size_t len)
+string_value(struct json_writer *w, const uint8_t *data, size_t len)
 {
-	char stackbuf[512];
+	yajl_gen g = w->g;
 	char *buf;
 	size_t out = 0;
 
@@ -170,8 +221,7 @@ string_value(yajl_gen g, const uint8_t *data, size_t len)
 		str(g, "", 0);
 		return;
 	}
-	buf = len * 3 <= sizeof(stackbuf) ? stackbuf : malloc(len * 3);
-	if (buf == NULL) {
+	if ((buf = scratch(w, len * 3)) == NULL) {
 		yajl_gen_null(g);
 		return;
 	}
@@ -189,8 +239,6 @@ string_value(yajl_gen g, const uint8_t *data, size_t len)
 		}
 	}
 	str(g, buf, out);
-	if (buf != stackbuf)
-		free(buf);
 }
 
 static void
@@ -216,8 +264,9 @@ float_value(yajl_gen g, const uint8_t *data, size_t len)
 }
 
 static void
-field_value(yajl_gen g, const struct flow_field *f)
+field_value(struct json_writer *w, const struct flow_field *f)
 {
+	yajl_gen g = w->g;
 	uint64_t v = 0;
 	int type = f->ie ? f->ie->type : -1;
 	bool small = f->len >= 1 && f->len <= 8;
@@ -230,7 +279,7 @@ field_value(yajl_gen g, const struct flow_field *f)
 		if (small)
 			num_u64(g, v);
 		else
-			hex_value(g, f->data, f->len);
+			hex_value(w, f->data, f->len);
 		return;
 	case IE_SIGNED:
 		if (!small)
@@ -251,16 +300,20 @@ field_value(yajl_gen g, const struct flow_field *f)
 		return;
 	case IE_MAC:
 		if (f->len == 6) {
-			char buf[18];
-			snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x",
-			    f->data[0], f->data[1], f->data[2], f->data[3],
-			    f->data[4], f->data[5]);
-			str(g, buf, 17);
+			static const char digits[] = "0123456789abcdef";
+			char buf[20];
+
+			for (int i = 0; i < 6; i++) {
+				buf[1 + 3 * i] = digits[f->data[i] >> 4];
+				buf[2 + 3 * i] = digits[f->data[i] & 15];
+				buf[3 + 3 * i] = ':';
+			}
+			quoted(g, buf, 17);
 			return;
 		}
 		break;
 	case IE_STRING:
-		string_value(g, f->data, f->len);
+		string_value(w, f->data, f->len);
 		return;
 	case IE_DATE_S:
 		if (!small)
@@ -291,7 +344,7 @@ field_value(yajl_gen g, const struct flow_field *f)
 	default:
 		break;
 	}
-	hex_value(g, f->data, f->len);
+	hex_value(w, f->data, f->len);
 }
 
 static const char *const v9_scope_names[] = {
@@ -299,33 +352,53 @@ static const char *const v9_scope_names[] = {
 	"scope_cache", "scope_template",
 };
 
-static void
-field_name(char *buf, size_t size, const struct flow_record *rec,
-    const struct flow_field *f)
+/* The key of an extra field: a table name as it is (the common case, no
+ * copy), else built into buf. */
+static const char *
+field_name(char *buf, const struct flow_record *rec,
+    const struct flow_field *f, size_t *len)
 {
 	const char *name = f->ie ? f->ie->name : NULL;
+	char *p = buf;
 
 	if ((f->flags & FLOW_FIELD_SCOPE) && rec->version == 9) {
 		if (f->id < sizeof(v9_scope_names) / sizeof(v9_scope_names[0]) &&
-		    f->id > 0)
-			snprintf(buf, size, "%s", v9_scope_names[f->id]);
-		else
-			snprintf(buf, size, "scope_%u", f->id);
-		return;
+		    f->id > 0) {
+			*len = strlen(v9_scope_names[f->id]);
+			return v9_scope_names[f->id];
+		}
+		memcpy(p, "scope_", 6);
+		p += 6;
+		p += format_u64(p, f->id);
+	} else if (f->flags & FLOW_FIELD_REVERSE) {
+		size_t n = name ? strlen(name) : 0;
+
+		memcpy(p, "reverse", 7);
+		p += 7;
+		if (name && n < 80) {
+			*p++ = (char)(name[0] & ~0x20);
+			memcpy(p, name + 1, n - 1);
+			p += n - 1;
+		} else {
+			memcpy(p, "Ie", 2);
+			p += 2;
+			p += format_u64(p, f->id);
+		}
+	} else if (name) {
+		*len = strlen(name);
+		return name;
+	} else if (f->pen) {
+		*p++ = 'e';
+		p += format_u64(p, f->pen);
+		*p++ = '_';
+		p += format_u64(p, f->id);
+	} else {
+		memcpy(p, "ie", 2);
+		p += 2;
+		p += format_u64(p, f->id);
 	}
-	if (f->flags & FLOW_FIELD_REVERSE) {
-		if (name)
-			snprintf(buf, size, "reverse%c%s", name[0] & ~0x20, name + 1);
-		else
-			snprintf(buf, size, "reverseIe%u", f->id);
-		return;
-	}
-	if (name)
-		snprintf(buf, size, "%s", name);
-	else if (f->pen)
-		snprintf(buf, size, "e%u_%u", f->pen, f->id);
-	else
-		snprintf(buf, size, "ie%u", f->id);
+	*len = (size_t)(p - buf);
+	return buf;
 }
 
 static bool
@@ -337,13 +410,15 @@ same_element(const struct flow_field *a, const struct flow_field *b)
 /* A template may repeat an element: all its values are kept, as an array
  * under the one name, in template order. */
 static void
-extras(yajl_gen g, const struct flow_record *rec)
+extras(struct json_writer *w, const struct flow_record *rec)
 {
-	char name[96];
+	yajl_gen g = w->g;
+	char buf[96];
 
 	for (size_t i = 0; i < rec->nextra; i++) {
 		const struct flow_field *f = &rec->extra[i];
 		bool seen = false, repeated = false;
+		size_t len;
 
 		for (size_t j = 0; j < i && !seen; j++)
 			seen = same_element(f, &rec->extra[j]);
@@ -351,99 +426,137 @@ extras(yajl_gen g, const struct flow_record *rec)
 			continue;
 		for (size_t j = i + 1; j < rec->nextra && !repeated; j++)
 			repeated = same_element(f, &rec->extra[j]);
-		field_name(name, sizeof(name), rec, f);
-		key(g, name);
+		const char *name = field_name(buf, rec, f, &len);
+
+		str(g, name, len);
 		if (!repeated) {
-			field_value(g, f);
+			field_value(w, f);
 			continue;
 		}
 		yajl_gen_array_open(g);
 		for (size_t j = i; j < rec->nextra; j++)
 			if (same_element(f, &rec->extra[j]))
-				field_value(g, &rec->extra[j]);
+				field_value(w, &rec->extra[j]);
 		yajl_gen_array_close(g);
 	}
 }
 
-static void
-core(yajl_gen g, const struct flow_record *rec)
-{
-	static const enum flow_addr_key addr_order[] = {
-		FLOW_SRC_ADDR, FLOW_DST_ADDR,
-	};
+/*
+ * The core keys have a fixed schema: constant ASCII keys and values this
+ * file formats itself. Going through yajl token by token cost six print
+ * callbacks per key/value pair, about 40 % of the time per flow, for no
+ * escaping and no structure yajl could add. So they are rendered here as
+ * one finished fragment — the value of the first key and every pair after
+ * it — written straight into the output; yajl is told about it as one
+ * value (see json_writer_render), so the extras that follow go through
+ * yajl as usual with their separators right.
+ */
+#define PUT_KEY(p, lit) do { \
+	memcpy((p), ",\"" lit "\":", sizeof(lit) + 3); \
+	(p) += sizeof(lit) + 3; \
+} while (0)
 
+static char *
+put_time(char *p, int64_t ms)
+{
+	*p++ = '"';
+	p += format_time_ms(p, ms);
+	*p++ = '"';
+	return p;
+}
+
+static char *
+put_addr(char *p, const struct parser_addr *a)
+{
+	*p++ = '"';
+	p += format_addr(p, 64, a);
+	*p++ = '"';
+	return p;
+}
+
+/* At most 3 times, 3 addresses, 21 numbers with their keys: < 2 KiB. */
+#define CORE_MAX 2048
+
+static size_t
+core(struct json_writer *w, const struct flow_record *rec, char *buf)
+{
+	char *p = buf;
+
+	p = put_time(p, rec->src->received_ms);
+	PUT_KEY(p, "exporter");
+	p = put_addr(p, &rec->src->addr);
+	PUT_KEY(p, "exporter_port");
+	p += format_u64(p, rec->src->port);
+	PUT_KEY(p, "version");
+	p += format_u64(p, rec->version);
+	if (rec->has_domain) {
+		PUT_KEY(p, "domain");
+		p += format_u64(p, rec->domain);
+	}
+	if (rec->kind == FLOW_KIND_OPTIONS) {
+		PUT_KEY(p, "type");
+		memcpy(p, "\"options\"", 9);
+		p += 9;
+		PUT_KEY(p, "template_id");
+		p += format_u64(p, rec->template_id);
+	}
 	if (rec->has_start) {
-		key(g, "start");
-		time_value(g, rec->start_ms);
+		PUT_KEY(p, "start");
+		p = put_time(p, rec->start_ms);
 	}
 	if (rec->has_end) {
-		key(g, "end");
-		time_value(g, rec->end_ms);
+		PUT_KEY(p, "end");
+		p = put_time(p, rec->end_ms);
 	}
-	for (size_t i = 0; i < 2; i++) {
-		enum flow_addr_key k = addr_order[i];
-
+	for (int k = FLOW_SRC_ADDR; k <= FLOW_DST_ADDR; k++) {
 		if (rec->has_addr & (1u << k)) {
-			key(g, flow_addr_name(k));
-			addr_value(g, &rec->addr[k]);
+			memcpy(p, w->addr_key[k], w->addr_key_len[k]);
+			p += w->addr_key_len[k];
+			p = put_addr(p, &rec->addr[k]);
 		}
 	}
 	for (int k = 0; k < FLOW_NUM_MAX; k++) {
 		if (rec->has_num & (1u << k)) {
-			key(g, flow_num_name(k));
-			num_u64(g, rec->num[k]);
+			memcpy(p, w->num_key[k], w->num_key_len[k]);
+			p += w->num_key_len[k];
+			p += format_u64(p, rec->num[k]);
 		}
 		if (k == FLOW_OUT_IF && rec->has_addr & (1u << FLOW_NEXT_HOP)) {
-			key(g, flow_addr_name(FLOW_NEXT_HOP));
-			addr_value(g, &rec->addr[FLOW_NEXT_HOP]);
+			memcpy(p, w->addr_key[FLOW_NEXT_HOP],
+			    w->addr_key_len[FLOW_NEXT_HOP]);
+			p += w->addr_key_len[FLOW_NEXT_HOP];
+			p = put_addr(p, &rec->addr[FLOW_NEXT_HOP]);
 		}
 	}
+	return (size_t)(p - buf);
 }
 
-const char *
-json_writer_record(struct json_writer *w, const struct flow_record *rec,
-    size_t *len)
+size_t
+json_writer_render(struct json_writer *w, const struct flow_record *rec,
+    char *dst, size_t room)
 {
+	static const char head[] = "{\"time_received\":";
 	yajl_gen g = w->g;
-	const unsigned char *buf;
-	size_t n;
+	struct sink *k = &w->sink;
 
-	yajl_gen_clear(g);
+	/* yajl is walked through '{', the first key and a stand-in value with
+	 * its output discarded, so its state is "after a value in a map";
+	 * the head and the core fragment are written straight into dst */
+	*k = (struct sink){ .p = dst, .room = 0 };
 	yajl_gen_reset(g, NULL);
 	yajl_gen_map_open(g);
-	key(g, "time_received");
-	time_value(g, rec->src->received_ms);
-	key(g, "exporter");
-	addr_value(g, &rec->src->addr);
-	key(g, "exporter_port");
-	num_u64(g, rec->src->port);
-	key(g, "version");
-	num_u64(g, rec->version);
-	if (rec->has_domain) {
-		key(g, "domain");
-		num_u64(g, rec->domain);
-	}
-	if (rec->kind == FLOW_KIND_OPTIONS) {
-		key(g, "type");
-		str(g, "options", 7);
-		key(g, "template_id");
-		num_u64(g, rec->template_id);
-	}
-	core(g, rec);
-	extras(g, rec);
+	KEY(g, "time_received");
+	yajl_gen_number(g, "0", 1);
+	*k = (struct sink){ .p = dst, .room = room };
+	if (room < sizeof(head) - 1 + CORE_MAX)
+		return 0;
+	memcpy(dst, head, sizeof(head) - 1);
+	k->len = sizeof(head) - 1;
+	k->len += core(w, rec, dst + k->len);
+	extras(w, rec);
 	yajl_gen_map_close(g);
-	yajl_gen_get_buf(g, &buf, &n);
-	if (n + 1 > w->cap) {
-		size_t cap = (n + 1) * 2;
-		char *line = realloc(w->line, cap);
-
-		if (line == NULL)
-			return NULL;
-		w->line = line;
-		w->cap = cap;
-	}
-	memcpy(w->line, buf, n);
-	w->line[n] = '\n';
-	*len = n + 1;
-	return w->line;
+	sink_print(k, "\n", 1);
+	if (k->overflow)
+		return 0;
+	return k->len;
 }

@@ -1,11 +1,9 @@
 /*
- * Rotated JSON-lines files. The slot being written lives under a hidden
- * temporary name and is renamed into place when the slot closes, so a
- * reader never sees a partial file; a name that exists is never replaced.
+ * Rotated JSON-lines files, or standard output. This side runs on the
+ * event loop: it decides which slot a record belongs to and renders it
+ * straight into a 1 MiB block; writer.c owns the files on its own thread.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,19 +13,16 @@
 
 #include "output-private.h"
 
-#define BUF_SIZE (1u << 20)
-#define TMP_SUFFIX ".tmp"
-
 struct output {
-	char *dir;
 	unsigned rotate;
 	bool to_stdout;
-	int fd;                  /* -1 when no slot is open */
-	time_t slot;             /* start of the open slot */
-	char tmp_name[64];
-	char *buf;
-	size_t used;
+	bool lossless;
+	bool slot_open;          /* a slot has records (queued or in cur) */
+	time_t slot;             /* start of that slot */
+	struct out_block *cur;   /* being filled; NULL when none */
 	struct json_writer *json;
+	struct writer *writer;
+	struct writer_counters counters;
 	struct output_stats stats;
 };
 
@@ -46,32 +41,6 @@ errorf(const char *fmt, ...)
 	return rc < 0 ? NULL : s;
 }
 
-static int
-mkdir_p(const char *path)
-{
-	char *tmp = strdup(path);
-	int rc = 0;
-
-	if (tmp == NULL)
-		return -1;
-	for (char *p = tmp + 1; ; p++) {
-		if (*p == '/' || *p == '\0') {
-			char c = *p;
-
-			*p = '\0';
-			if (mkdir(tmp, 0755) < 0 && errno != EEXIST) {
-				rc = -1;
-				break;
-			}
-			*p = c;
-			if (c == '\0')
-				break;
-		}
-	}
-	free(tmp);
-	return rc;
-}
-
 struct output *
 output_new(const struct output_config *cfg, char **err)
 {
@@ -81,26 +50,28 @@ output_new(const struct output_config *cfg, char **err)
 	*err = NULL;
 	if (o == NULL)
 		goto fail;
-	o->fd = -1;
 	o->rotate = cfg->rotate ? cfg->rotate : 60;
 	o->to_stdout = cfg->to_stdout;
-	if ((o->buf = malloc(BUF_SIZE)) == NULL ||
-	    (o->json = json_writer_new()) == NULL)
+	o->lossless = cfg->lossless;
+	if ((o->json = json_writer_new()) == NULL)
 		goto fail;
-	if (o->to_stdout) {
-		o->fd = STDOUT_FILENO;
-		return o;
+	if (!o->to_stdout) {
+		if (files_mkdir_p(cfg->directory) < 0 ||
+		    stat(cfg->directory, &st) < 0) {
+			*err = errorf("cannot create output directory %s: %s",
+			    cfg->directory, strerror(errno));
+			goto fail;
+		}
+		if (access(cfg->directory, W_OK | X_OK) < 0) {
+			*err = errorf("output directory %s is not writable: %s",
+			    cfg->directory, strerror(errno));
+			goto fail;
+		}
 	}
-	if ((o->dir = strdup(cfg->directory)) == NULL)
+	o->writer = writer_new(cfg->directory, o->to_stdout, cfg->compress,
+	    &o->counters);
+	if (o->writer == NULL)
 		goto fail;
-	if (mkdir_p(o->dir) < 0 || stat(o->dir, &st) < 0) {
-		*err = errorf("cannot create output directory %s: %s", o->dir, strerror(errno));
-		goto fail;
-	}
-	if (access(o->dir, W_OK | X_OK) < 0) {
-		*err = errorf("output directory %s is not writable: %s", o->dir, strerror(errno));
-		goto fail;
-	}
 	return o;
 fail:
 	if (*err == NULL)
@@ -109,110 +80,45 @@ fail:
 	return NULL;
 }
 
-static int
-write_all(int fd, const char *p, size_t len)
+/* Hands the current block (if it has lines) to the writer. */
+static void
+submit_current(struct output *o, bool close)
 {
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
+	struct out_block *b = o->cur;
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
+	if (b == NULL || (b->len == 0 && !close)) {
+		if (close)
+			writer_close_slot(o->writer, o->slot);
+		return;
 	}
-	return 0;
+	o->cur = NULL;
+	b->slot = o->slot;
+	b->close = close;
+	writer_submit(o->writer, b);
 }
 
 int
 output_flush(struct output *o)
 {
-	int rc = 0;
-
-	if (o->used == 0 || o->fd < 0)
-		return 0;
-	if (write_all(o->fd, o->buf, o->used) < 0) {
-		o->stats.write_errors++;
-		rc = -1;
-	}
-	o->used = 0;
-	return rc;
+	if (o->cur != NULL && o->cur->len > 0)
+		submit_current(o, false);
+	return 0;
 }
 
-/* Renames "dir/.NAME.json.tmp" to "dir/NAME.json", or NAME-1.json ... when
- * that exists: a restart never overwrites an existing file. */
-static int
-publish(const char *dir, const char *tmp_name)
+void
+output_sync(struct output *o)
 {
-	char from[4096], to[4096], base[64];
-	size_t len = strlen(tmp_name);
-
-	if (tmp_name[0] != '.' || len < 1 + 5 + strlen(TMP_SUFFIX) ||
-	    len - 1 >= sizeof(base))
-		return -1;
-	/* NAME.json out of .NAME.json.tmp */
-	memcpy(base, tmp_name + 1, len - 1 - strlen(TMP_SUFFIX));
-	base[len - 1 - strlen(TMP_SUFFIX) - 5] = '\0';
-	snprintf(from, sizeof(from), "%s/%s", dir, tmp_name);
-	for (int i = 0; i < 1000; i++) {
-		if (i == 0)
-			snprintf(to, sizeof(to), "%s/%s.json", dir, base);
-		else
-			snprintf(to, sizeof(to), "%s/%s-%d.json", dir, base, i);
-		if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
-			return 0;
-		if (errno != EEXIST)
-			return -1;
-	}
-	errno = EEXIST;
-	return -1;
+	output_flush(o);
+	writer_drain(o->writer);
 }
 
-static int
+static void
 close_slot(struct output *o)
 {
-	int rc = 0;
-
-	if (o->to_stdout || o->fd < 0)
-		return output_flush(o);
-	if (output_flush(o) < 0)
-		rc = -1;
-	if (fdatasync(o->fd) < 0)
-		rc = -1;
-	if (close(o->fd) < 0)
-		rc = -1;
-	o->fd = -1;
-	if (publish(o->dir, o->tmp_name) < 0) {
-		o->stats.write_errors++;
-		return -1;
-	}
-	o->stats.files++;
-	return rc;
-}
-
-static int
-open_slot(struct output *o, time_t slot)
-{
-	char name[48], path[4096];
-
-	format_slot_name(name, sizeof(name), slot);
-	snprintf(o->tmp_name, sizeof(o->tmp_name), ".%s.json" TMP_SUFFIX, name);
-	snprintf(path, sizeof(path), "%s/%s", o->dir, o->tmp_name);
-	for (int attempt = 0; attempt < 2; attempt++) {
-		o->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		if (o->fd >= 0 || errno != EEXIST)
-			break;
-		/* left by a run that died: put it in place, then start anew */
-		publish(o->dir, o->tmp_name);
-	}
-	if (o->fd < 0) {
-		o->stats.write_errors++;
-		return -1;
-	}
-	o->slot = slot;
-	return 0;
+	if (!o->slot_open)
+		return;
+	submit_current(o, true);
+	o->slot_open = false;
 }
 
 static time_t
@@ -223,32 +129,54 @@ slot_of(const struct output *o, int64_t ms)
 	return sec - sec % (time_t)o->rotate;
 }
 
+static bool
+take_block(struct output *o)
+{
+	if (o->cur == NULL)
+		o->cur = writer_block(o->writer, o->lossless);
+	return o->cur != NULL;
+}
+
+static int
+lost(struct output *o, uint64_t *counter, int err)
+{
+	(*counter)++;
+	errno = err;
+	return -1;
+}
+
 int
 output_write(struct output *o, const struct flow_record *rec)
 {
-	const char *line;
 	size_t len;
 
 	if (!o->to_stdout) {
 		time_t slot = slot_of(o, rec->src->received_ms);
 
 		/* a record never goes back into a closed slot */
-		if (o->fd >= 0 && slot > o->slot && close_slot(o) < 0)
-			return -1;
-		if (o->fd < 0 && open_slot(o, slot > o->slot ? slot : o->slot) < 0)
-			return -1;
+		if (o->slot_open && slot > o->slot)
+			close_slot(o);
+		if (!o->slot_open) {
+			o->slot = slot > o->slot ? slot : o->slot;
+			o->slot_open = true;
+		}
 	}
-	if ((line = json_writer_record(o->json, rec, &len)) == NULL)
-		return -1;
-	if (o->used + len > BUF_SIZE && output_flush(o) < 0)
-		return -1;
-	if (len > BUF_SIZE) {
-		if (write_all(o->fd, line, len) < 0)
-			return -1;
-	} else {
-		memcpy(o->buf + o->used, line, len);
-		o->used += len;
+	if (!take_block(o))
+		return lost(o, &o->stats.dropped, ENOBUFS);
+	len = json_writer_render(o->json, rec, o->cur->data + o->cur->len,
+	    OUTPUT_BLOCK_SIZE - o->cur->len);
+	if (len == 0) {
+		if (o->cur->len == 0)
+			return lost(o, &o->stats.oversized, EMSGSIZE);
+		submit_current(o, false);
+		if (!take_block(o))
+			return lost(o, &o->stats.dropped, ENOBUFS);
+		len = json_writer_render(o->json, rec, o->cur->data,
+		    OUTPUT_BLOCK_SIZE);
+		if (len == 0)
+			return lost(o, &o->stats.oversized, EMSGSIZE);
 	}
+	o->cur->len += len;
 	o->stats.records++;
 	o->stats.bytes += len;
 	return 0;
@@ -257,24 +185,27 @@ output_write(struct output *o, const struct flow_record *rec)
 int
 output_rotate(struct output *o, int64_t now_ms)
 {
-	if (o->to_stdout || o->fd < 0)
-		return output_flush(o);
-	if (slot_of(o, now_ms) > o->slot)
-		return close_slot(o);
-	return 0;
+	if (!o->to_stdout && o->slot_open && slot_of(o, now_ms) > o->slot)
+		close_slot(o);
+	return output_flush(o);
 }
 
 int64_t
 output_next_rotation(const struct output *o, int64_t now_ms)
 {
 	int64_t period = (int64_t)o->rotate * 1000;
+	int64_t into = now_ms % period;
 
-	return period - now_ms % period;
+	return period - (into < 0 ? into + period : into);
 }
 
 const struct output_stats *
-output_stats(const struct output *o)
+output_stats(struct output *o)
 {
+	o->stats.files = atomic_load(&o->counters.files);
+	o->stats.write_errors = atomic_load(&o->counters.write_errors);
+	o->stats.disk_bytes = atomic_load(&o->counters.disk_bytes);
+	o->stats.queue_peak = atomic_load(&o->counters.queue_peak);
 	return &o->stats;
 }
 
@@ -283,35 +214,14 @@ output_free(struct output *o)
 {
 	if (o == NULL)
 		return;
-	if (o->to_stdout)
-		output_flush(o);
-	else if (o->fd >= 0)
-		close_slot(o);
-	json_writer_free(o->json);
-	free(o->buf);
-	free(o->dir);
-	free(o);
-}
-
-int
-output_recover(const char *directory)
-{
-	DIR *d = opendir(directory);
-	struct dirent *e;
-	int n = 0;
-
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL) {
-		size_t len = strlen(e->d_name);
-		size_t sl = strlen(".json" TMP_SUFFIX);
-
-		if (e->d_name[0] != '.' || len <= sl + 1 ||
-		    strcmp(e->d_name + len - sl, ".json" TMP_SUFFIX) != 0)
-			continue;
-		if (publish(directory, e->d_name) == 0)
-			n++;
+	if (o->writer != NULL) {
+		if (o->to_stdout)
+			output_flush(o);
+		else
+			close_slot(o);
+		writer_free(o->writer);
 	}
-	closedir(d);
-	return n;
+	free(o->cur);
+	json_writer_free(o->json);
+	free(o);
 }

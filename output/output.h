@@ -14,17 +14,38 @@
 
 struct output;
 
+enum output_compress {
+	OUTPUT_COMPRESS_NONE,
+	OUTPUT_COMPRESS_GZIP,    /* .json.gz, zlib level 1 */
+	OUTPUT_COMPRESS_ZSTD,    /* .json.zst, zstd level 1 */
+};
+
 struct output_config {
 	const char *directory;
 	unsigned rotate;         /* seconds, > 0 */
 	bool to_stdout;
+	enum output_compress compress;   /* files only; stdout is plain */
+	/* Wait for the writer thread instead of dropping records when its
+	 * queue is full: for --read, where nothing is lost by waiting. Live
+	 * receiving never waits (the socket would overflow instead). */
+	bool lossless;
 };
 
+/*
+ * Lines are rendered on the caller's thread into 1 MiB blocks; a writer
+ * thread writes, compresses, syncs and renames them, so a slow disk or a
+ * rotation never stalls receiving. When all blocks are queued (the disk
+ * cannot keep up) records are dropped and counted here, never silently.
+ */
 struct output_stats {
-	uint64_t records;
-	uint64_t bytes;
+	uint64_t records;        /* lines rendered and queued */
+	uint64_t bytes;          /* JSON bytes of those lines */
 	uint64_t files;          /* files closed and renamed into place */
-	uint64_t write_errors;
+	uint64_t write_errors;   /* failed writes, syncs, renames, opens */
+	uint64_t dropped;        /* records lost: writer queue full */
+	uint64_t oversized;      /* records lost: larger than a block */
+	uint64_t disk_bytes;     /* bytes written to files (compressed) */
+	uint64_t queue_peak;     /* most blocks queued at once */
 };
 
 /* NULL with *err set (allocated, for a human) on failure. */
@@ -32,19 +53,24 @@ struct output *output_new(const struct output_config *cfg, char **err);
 /* Flushes and closes the current slot, renaming it into place. */
 void output_free(struct output *o);
 
-/* Appends one record. -1 on a write error (errno set); the record is lost
- * but the output stays usable. */
+/* Appends one record. -1 when the record is lost (errno ENOBUFS: writer
+ * queue full; EMSGSIZE: larger than a block); the output stays usable.
+ * Errors of the writer thread are counted in output_stats. */
 int output_write(struct output *o, const struct flow_record *rec);
-/* Pushes buffered lines to the kernel. */
+/* Hands buffered lines to the writer thread (does not wait). */
 int output_flush(struct output *o);
+/* Flushes and waits until the writer has written everything so far. */
+void output_sync(struct output *o);
 /* Closes the current slot if now_ms is past its end. */
 int output_rotate(struct output *o, int64_t now_ms);
 /* Milliseconds until the current slot ends (or the next slot boundary). */
 int64_t output_next_rotation(const struct output *o, int64_t now_ms);
 
-const struct output_stats *output_stats(const struct output *o);
+/* A snapshot, valid until the next call. */
+const struct output_stats *output_stats(struct output *o);
 
-/* Renames temporary files left by a crashed run into place; returns how
+/* Renames temporary files left by a crashed run into place (.json.tmp,
+ * .json.gz.tmp, .json.zst.tmp; never over an existing file); returns how
  * many it recovered, -1 when the directory cannot be read. */
 int output_recover(const char *directory);
 

@@ -1,0 +1,148 @@
+/*
+ * File names. The slot being written lives under a hidden temporary name
+ * (".20240501T120000Z.json.tmp") and is renamed into place when the slot
+ * closes, so a reader never sees a partial file; a name that exists is
+ * never replaced (NAME-1.json, NAME-2.json ... instead).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "output-private.h"
+
+#define TMP_SUFFIX ".tmp"
+
+static const char *const extensions[] = {
+	[OUTPUT_COMPRESS_NONE] = ".json",
+	[OUTPUT_COMPRESS_GZIP] = ".json.gz",
+	[OUTPUT_COMPRESS_ZSTD] = ".json.zst",
+};
+
+const char *
+files_extension(enum output_compress c)
+{
+	return (unsigned)c < sizeof(extensions) / sizeof(extensions[0]) ?
+	    extensions[c] : extensions[0];
+}
+
+void
+files_tmp_name(char *buf, size_t size, time_t slot, enum output_compress c)
+{
+	char name[48];
+
+	format_slot_name(name, sizeof(name), slot);
+	snprintf(buf, size, ".%s%s" TMP_SUFFIX, name, files_extension(c));
+}
+
+static bool
+ends_with(const char *s, size_t len, const char *suffix)
+{
+	size_t n = strlen(suffix);
+
+	return len >= n && memcmp(s + len - n, suffix, n) == 0;
+}
+
+/* ".NAME.EXT.tmp" -> base NAME and its extension; false if not ours. */
+static bool
+split_tmp_name(const char *tmp_name, char *base, size_t size, const char **ext)
+{
+	size_t len = strlen(tmp_name);
+
+	if (tmp_name[0] != '.' || !ends_with(tmp_name, len, TMP_SUFFIX))
+		return false;
+	len -= strlen(TMP_SUFFIX);
+	/* longest first: ".json" is a suffix of none of the others, but
+	 * checking it last keeps the rule obvious */
+	for (int c = OUTPUT_COMPRESS_ZSTD; c >= OUTPUT_COMPRESS_NONE; c--) {
+		const char *e = extensions[c];
+		size_t n;
+
+		if (!ends_with(tmp_name, len, e))
+			continue;
+		n = len - strlen(e) - 1;
+		if (n == 0 || n >= size)
+			return false;
+		memcpy(base, tmp_name + 1, n);
+		base[n] = '\0';
+		*ext = e;
+		return true;
+	}
+	return false;
+}
+
+int
+files_publish(const char *dir, const char *tmp_name)
+{
+	char from[4096], to[4096], base[256];
+	const char *ext;
+
+	if (!split_tmp_name(tmp_name, base, sizeof(base), &ext)) {
+		errno = EINVAL;
+		return -1;
+	}
+	snprintf(from, sizeof(from), "%s/%s", dir, tmp_name);
+	for (int i = 0; i < 1000; i++) {
+		if (i == 0)
+			snprintf(to, sizeof(to), "%s/%s%s", dir, base, ext);
+		else
+			snprintf(to, sizeof(to), "%s/%s-%d%s", dir, base, i, ext);
+		if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+			return 0;
+		if (errno != EEXIST)
+			return -1;
+	}
+	errno = EEXIST;
+	return -1;
+}
+
+int
+files_mkdir_p(const char *path)
+{
+	char *tmp = strdup(path);
+	int rc = 0;
+
+	if (tmp == NULL)
+		return -1;
+	for (char *p = tmp + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+
+			*p = '\0';
+			if (mkdir(tmp, 0755) < 0 && errno != EEXIST) {
+				rc = -1;
+				break;
+			}
+			*p = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	free(tmp);
+	return rc;
+}
+
+int
+output_recover(const char *directory)
+{
+	DIR *d = opendir(directory);
+	struct dirent *e;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		char base[256];
+		const char *ext;
+
+		if (!split_tmp_name(e->d_name, base, sizeof(base), &ext))
+			continue;
+		if (files_publish(directory, e->d_name) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}

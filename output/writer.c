@@ -1,0 +1,505 @@
+/*
+ * The writer thread: everything that can block on the disk happens here,
+ * off the event loop — writes, compression, fdatasync, close and rename.
+ * The loop fills 1 MiB blocks and queues them; the queue is bounded by the
+ * number of blocks in existence (OUTPUT_BLOCKS_MAX), so when the disk
+ * cannot keep up the loop gets no block and drops (and counts) records
+ * instead of waiting.
+ *
+ * A finished slot is handed to a second thread, the finisher, which waits
+ * for fdatasync and then closes and renames it: the writer goes on writing
+ * the next slot meanwhile, so a slow disk flush at rotation costs no
+ * buffer space (the first version synced on the writer thread and lost
+ * records at every rotation under load).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zlib.h>
+#include <zstd.h>
+
+#include "output-private.h"
+
+#define ZOUT_SIZE (256u << 10)
+#define GZIP_LEVEL 1
+#define ZSTD_LEVEL 1
+
+/* A closed slot waiting for fdatasync and its rename. */
+struct finished {
+	struct finished *next;
+	int fd;
+	char tmp_name[96];
+};
+
+struct writer {
+	pthread_t thread, finisher;
+	bool started, finisher_started;
+	pthread_mutex_t lock;
+	pthread_cond_t work;     /* queue not empty, or stopping */
+	pthread_cond_t freed;    /* a block came back, or the queue drained */
+	struct out_block *head, *tail;
+	size_t queued;
+	bool busy;               /* the thread holds a block */
+	bool stopping;
+	struct finished *fin_head, *fin_tail;
+	bool fin_busy;
+	pthread_cond_t fin_work; /* a slot to finish, or stopping */
+	bool fin_stopping;
+	struct out_block *spare; /* free list */
+	size_t nspare, nblocks;  /* free ones; all data blocks in existence */
+	struct writer_counters *counters;
+
+	/* owned by the thread */
+	char *dir;
+	bool to_stdout;
+	enum output_compress compress;
+	int fd;
+	bool open;
+	time_t slot;
+	char tmp_name[96];
+	z_stream z;
+	bool z_ready;
+	ZSTD_CCtx *zstd;
+	uint8_t *zout;
+};
+
+static void
+count_error(struct writer *w)
+{
+	atomic_fetch_add(&w->counters->write_errors, 1);
+}
+
+static int
+write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void
+file_write(struct writer *w, const void *buf, size_t len)
+{
+	if (len == 0 || w->fd < 0)
+		return;
+	if (write_all(w->fd, buf, len) < 0) {
+		count_error(w);
+		return;
+	}
+	atomic_fetch_add(&w->counters->disk_bytes, len);
+}
+
+/* ---- compression: one complete stream per file ---- */
+
+static int
+compress_begin(struct writer *w)
+{
+	switch (w->compress) {
+	case OUTPUT_COMPRESS_GZIP:
+		if (w->z_ready)
+			return deflateReset(&w->z) == Z_OK ? 0 : -1;
+		memset(&w->z, 0, sizeof(w->z));
+		/* 15 + 16: a gzip wrapper, so gzip -d and zcat read the file */
+		if (deflateInit2(&w->z, GZIP_LEVEL, Z_DEFLATED, 15 + 16, 8,
+		    Z_DEFAULT_STRATEGY) != Z_OK)
+			return -1;
+		w->z_ready = true;
+		return 0;
+	case OUTPUT_COMPRESS_ZSTD:
+		if (w->zstd == NULL && (w->zstd = ZSTD_createCCtx()) == NULL)
+			return -1;
+		ZSTD_CCtx_reset(w->zstd, ZSTD_reset_session_only);
+		ZSTD_CCtx_setParameter(w->zstd, ZSTD_c_compressionLevel, ZSTD_LEVEL);
+		ZSTD_CCtx_setParameter(w->zstd, ZSTD_c_checksumFlag, 1);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static void
+gzip_feed(struct writer *w, const void *buf, size_t len, int flush)
+{
+	w->z.next_in = (Bytef *)(uintptr_t)buf;
+	w->z.avail_in = (uInt)len;
+	for (;;) {
+		int rc;
+
+		w->z.next_out = w->zout;
+		w->z.avail_out = ZOUT_SIZE;
+		rc = deflate(&w->z, flush);
+		if (rc == Z_STREAM_ERROR) {
+			count_error(w);
+			return;
+		}
+		file_write(w, w->zout, ZOUT_SIZE - w->z.avail_out);
+		if (flush == Z_FINISH ? rc == Z_STREAM_END :
+		    w->z.avail_in == 0 && w->z.avail_out != 0)
+			break;
+	}
+}
+
+static void
+zstd_feed(struct writer *w, const void *buf, size_t len, ZSTD_EndDirective end)
+{
+	ZSTD_inBuffer in = { buf, len, 0 };
+	size_t left;
+
+	do {
+		ZSTD_outBuffer out = { w->zout, ZOUT_SIZE, 0 };
+
+		left = ZSTD_compressStream2(w->zstd, &out, &in, end);
+		if (ZSTD_isError(left)) {
+			count_error(w);
+			return;
+		}
+		file_write(w, w->zout, out.pos);
+	} while (end == ZSTD_e_end ? left != 0 : in.pos < in.size);
+}
+
+static void
+emit(struct writer *w, const char *buf, size_t len)
+{
+	if (w->to_stdout || w->compress == OUTPUT_COMPRESS_NONE)
+		file_write(w, buf, len);
+	else if (w->compress == OUTPUT_COMPRESS_GZIP)
+		gzip_feed(w, buf, len, Z_NO_FLUSH);
+	else
+		zstd_feed(w, buf, len, ZSTD_e_continue);
+}
+
+/* ---- slots ---- */
+
+static int
+slot_open(struct writer *w, time_t slot)
+{
+	char path[4096];
+
+	files_tmp_name(w->tmp_name, sizeof(w->tmp_name), slot, w->compress);
+	snprintf(path, sizeof(path), "%s/%s", w->dir, w->tmp_name);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (w->fd >= 0 || errno != EEXIST)
+			break;
+		/* left by a run that died: put it in place, then start anew */
+		files_publish(w->dir, w->tmp_name);
+	}
+	w->open = true;
+	w->slot = slot;
+	if (w->fd < 0 || compress_begin(w) < 0) {
+		count_error(w);
+		return -1;
+	}
+	return 0;
+}
+
+/* fdatasync, close, rename: on the finisher thread (or, without memory
+ * for the hand-over, on the writer). */
+static void
+finish(struct writer *w, int fd, const char *tmp_name)
+{
+	bool failed = false;
+
+	if (fdatasync(fd) < 0)
+		failed = true;
+	if (close(fd) < 0)
+		failed = true;
+	if (failed)
+		count_error(w);
+	if (files_publish(w->dir, tmp_name) < 0) {
+		count_error(w);
+		return;
+	}
+	atomic_fetch_add(&w->counters->files, 1);
+}
+
+static void *
+run_finisher(void *arg)
+{
+	struct writer *w = arg;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		struct finished *f;
+
+		while (w->fin_head == NULL && !w->fin_stopping)
+			pthread_cond_wait(&w->fin_work, &w->lock);
+		if ((f = w->fin_head) == NULL)
+			break;
+		if ((w->fin_head = f->next) == NULL)
+			w->fin_tail = NULL;
+		w->fin_busy = true;
+		pthread_mutex_unlock(&w->lock);
+		finish(w, f->fd, f->tmp_name);
+		free(f);
+		pthread_mutex_lock(&w->lock);
+		w->fin_busy = false;
+		pthread_cond_broadcast(&w->freed);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+static void
+slot_close(struct writer *w)
+{
+	struct finished *f;
+
+	if (!w->open)
+		return;
+	w->open = false;
+	if (w->fd < 0)
+		return;
+	if (w->compress == OUTPUT_COMPRESS_GZIP)
+		gzip_feed(w, NULL, 0, Z_FINISH);
+	else if (w->compress == OUTPUT_COMPRESS_ZSTD)
+		zstd_feed(w, NULL, 0, ZSTD_e_end);
+	if ((f = calloc(1, sizeof(*f))) == NULL) {
+		finish(w, w->fd, w->tmp_name);
+		w->fd = -1;
+		return;
+	}
+	f->fd = w->fd;
+	memcpy(f->tmp_name, w->tmp_name, sizeof(f->tmp_name));
+	w->fd = -1;
+	pthread_mutex_lock(&w->lock);
+	if (w->fin_tail)
+		w->fin_tail->next = f;
+	else
+		w->fin_head = f;
+	w->fin_tail = f;
+	pthread_cond_signal(&w->fin_work);
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void
+process(struct writer *w, struct out_block *b)
+{
+	if (w->to_stdout) {
+		emit(w, b->data, b->len);
+		return;
+	}
+	if (b->len > 0) {
+		/* a block of a later slot closes the one before (in case its
+		 * close marker could not be allocated) */
+		if (w->open && w->slot != b->slot)
+			slot_close(w);
+		if (!w->open)
+			slot_open(w, b->slot);
+		emit(w, b->data, b->len);
+	}
+	if (b->close && w->open && w->slot == b->slot)
+		slot_close(w);
+}
+
+/* ---- the queue ---- */
+
+/* With the lock held. */
+static void
+release(struct writer *w, struct out_block *b)
+{
+	if (b->marker) {
+		free(b);
+	} else if (w->nspare < OUTPUT_BLOCKS_SPARE) {
+		b->next = w->spare;
+		w->spare = b;
+		w->nspare++;
+	} else {
+		free(b);
+		w->nblocks--;
+	}
+	pthread_cond_broadcast(&w->freed);
+}
+
+static void *
+run(void *arg)
+{
+	struct writer *w = arg;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		struct out_block *b;
+
+		while (w->head == NULL && !w->stopping)
+			pthread_cond_wait(&w->work, &w->lock);
+		if (w->head == NULL)
+			break;
+		b = w->head;
+		if ((w->head = b->next) == NULL)
+			w->tail = NULL;
+		w->queued--;
+		w->busy = true;
+		pthread_mutex_unlock(&w->lock);
+		process(w, b);
+		pthread_mutex_lock(&w->lock);
+		w->busy = false;
+		release(w, b);
+	}
+	pthread_mutex_unlock(&w->lock);
+	slot_close(w);
+	return NULL;
+}
+
+struct out_block *
+writer_block(struct writer *w, bool wait)
+{
+	struct out_block *b = NULL;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		if (w->spare) {
+			b = w->spare;
+			w->spare = b->next;
+			w->nspare--;
+			break;
+		}
+		if (w->nblocks < OUTPUT_BLOCKS_MAX) {
+			if ((b = malloc(sizeof(*b) + OUTPUT_BLOCK_SIZE)) != NULL)
+				w->nblocks++;
+			break;
+		}
+		if (!wait)
+			break;
+		pthread_cond_wait(&w->freed, &w->lock);
+	}
+	pthread_mutex_unlock(&w->lock);
+	if (b != NULL)
+		*b = (struct out_block){ 0 };
+	return b;
+}
+
+static void
+enqueue(struct writer *w, struct out_block *b)
+{
+	uint64_t peak;
+
+	b->next = NULL;
+	pthread_mutex_lock(&w->lock);
+	if (w->tail)
+		w->tail->next = b;
+	else
+		w->head = b;
+	w->tail = b;
+	w->queued++;
+	peak = atomic_load(&w->counters->queue_peak);
+	if (w->queued > peak)
+		atomic_store(&w->counters->queue_peak, w->queued);
+	pthread_cond_signal(&w->work);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void
+writer_submit(struct writer *w, struct out_block *b)
+{
+	enqueue(w, b);
+}
+
+void
+writer_close_slot(struct writer *w, time_t slot)
+{
+	struct out_block *b = calloc(1, sizeof(*b));
+
+	/* without memory the next slot's first block closes this one */
+	if (b == NULL)
+		return;
+	b->marker = true;
+	b->close = true;
+	b->slot = slot;
+	enqueue(w, b);
+}
+
+void
+writer_drain(struct writer *w)
+{
+	pthread_mutex_lock(&w->lock);
+	while (w->head != NULL || w->busy || w->fin_head != NULL || w->fin_busy)
+		pthread_cond_wait(&w->freed, &w->lock);
+	pthread_mutex_unlock(&w->lock);
+}
+
+struct writer *
+writer_new(const char *dir, bool to_stdout, enum output_compress compress,
+    struct writer_counters *counters)
+{
+	struct writer *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return NULL;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->work, NULL);
+	pthread_cond_init(&w->freed, NULL);
+	pthread_cond_init(&w->fin_work, NULL);
+	w->counters = counters;
+	w->to_stdout = to_stdout;
+	w->compress = to_stdout ? OUTPUT_COMPRESS_NONE : compress;
+	w->fd = to_stdout ? STDOUT_FILENO : -1;
+	if (!to_stdout && (w->dir = strdup(dir)) == NULL)
+		goto fail;
+	if (w->compress != OUTPUT_COMPRESS_NONE &&
+	    (w->zout = malloc(ZOUT_SIZE)) == NULL)
+		goto fail;
+	if (pthread_create(&w->finisher, NULL, run_finisher, w) != 0)
+		goto fail;
+	w->finisher_started = true;
+	if (pthread_create(&w->thread, NULL, run, w) != 0)
+		goto fail;
+	w->started = true;
+	return w;
+fail:
+	writer_free(w);
+	return NULL;
+}
+
+void
+writer_free(struct writer *w)
+{
+	struct out_block *b;
+
+	if (w == NULL)
+		return;
+	if (w->started) {
+		pthread_mutex_lock(&w->lock);
+		w->stopping = true;
+		pthread_cond_signal(&w->work);
+		pthread_mutex_unlock(&w->lock);
+		pthread_join(w->thread, NULL);
+	}
+	/* after the writer: its last slot goes through the finisher too */
+	if (w->finisher_started) {
+		pthread_mutex_lock(&w->lock);
+		w->fin_stopping = true;
+		pthread_cond_signal(&w->fin_work);
+		pthread_mutex_unlock(&w->lock);
+		pthread_join(w->finisher, NULL);
+	}
+	while ((b = w->spare) != NULL) {
+		w->spare = b->next;
+		free(b);
+	}
+	if (w->z_ready)
+		deflateEnd(&w->z);
+	ZSTD_freeCCtx(w->zstd);
+	free(w->zout);
+	free(w->dir);
+	pthread_cond_destroy(&w->fin_work);
+	pthread_cond_destroy(&w->freed);
+	pthread_cond_destroy(&w->work);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}
