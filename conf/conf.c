@@ -16,14 +16,24 @@
 
 #define DEFAULT_RECEIVE_BUFFER (16u << 20)
 
+/* Keys that may appear once; a repeat is an error that names the first. */
+enum single_key {
+	KEY_RECEIVE_BUFFER, KEY_DIRECTORY, KEY_ROTATE, KEY_COMPRESS,
+	KEY_STATE_FILE, KEY_LEVEL, KEY_METRICS_LISTEN, KEY_MAX
+};
+
 struct load_state {
 	struct config *c;
 	const char *path;
 	FILE *f;
 	int line;
-	bool line_too_long;
+	bool indented;           /* current line starts with blanks */
 	bool listen_seen;        /* first listen= replaces the defaults */
+	char prev_section[64], prev_name[64];
+	int key_line[KEY_MAX];
+	int read_errno;          /* reading the file failed */
 	char *err;
+	int err_line;
 };
 
 static void
@@ -46,6 +56,7 @@ config_free(struct config *c)
 	free(c->path);
 	free(c->directory);
 	free(c->state_file);
+	free(c->metrics.text);
 	free(c);
 }
 
@@ -189,6 +200,7 @@ set_error(struct load_state *st, const char *fmt, ...)
 	if (asprintf(&st->err, "%s:%d: %s", st->path, st->line,
 	    msg ? msg : "out of memory") < 0)
 		st->err = NULL;
+	st->err_line = st->line;
 	free(msg);
 	return 0;
 }
@@ -205,6 +217,31 @@ strip_comment(char *v)
 	}
 	for (size_t n = strlen(v); n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'); n--)
 		v[n - 1] = '\0';
+}
+
+/* A key that may appear once: remembers where, refuses a repeat. */
+static bool
+once(struct load_state *st, enum single_key k, const char *name)
+{
+	if (st->key_line[k] != 0) {
+		set_error(st, "duplicate key '%s' (first set on line %d)", name,
+		    st->key_line[k]);
+		return false;
+	}
+	st->key_line[k] = st->line;
+	return true;
+}
+
+static int
+set_path(struct load_state *st, char **slot, const char *name, const char *v)
+{
+	if (v[0] == '\0')
+		return set_error(st, "empty %s", name);
+	if (strlen(v) > 3072)
+		return set_error(st, "%s too long", name);
+	if (config_set_string(slot, v) < 0)
+		return set_error(st, "out of memory");
+	return 1;
 }
 
 static int
@@ -231,9 +268,11 @@ collector_key(struct load_state *st, const char *name, const char *v)
 		c->allow = grown;
 		c->allow[c->nallow++] = n;
 	} else if (strcmp(name, "receive_buffer") == 0) {
+		if (!once(st, KEY_RECEIVE_BUFFER, name))
+			return 0;
 		if (config_parse_size(v, &c->receive_buffer) < 0 ||
-		    c->receive_buffer < 4096)
-			return set_error(st, "bad size '%s' (e.g. 16M, at least 4K)", v);
+		    c->receive_buffer < 4096 || c->receive_buffer > (1u << 30))
+			return set_error(st, "bad size '%s' (e.g. 16M, from 4K to 1G)", v);
 	} else {
 		return set_error(st, "unknown key '%s' in [%s]", name, "collector");
 	}
@@ -246,17 +285,23 @@ output_key(struct load_state *st, const char *name, const char *v)
 	struct config *c = st->c;
 
 	if (strcmp(name, "directory") == 0) {
-		if (v[0] == '\0')
-			return set_error(st, "empty directory");
-		config_set_string(&c->directory, v);
+		if (!once(st, KEY_DIRECTORY, name))
+			return 0;
+		return set_path(st, &c->directory, "directory", v);
 	} else if (strcmp(name, "rotate") == 0) {
+		if (!once(st, KEY_ROTATE, name))
+			return 0;
 		if (config_parse_duration(v, &c->rotate) < 0)
-			return set_error(st, "bad duration '%s' (e.g. 60, 90s, 5m, 1h)", v);
+			return set_error(st, "bad duration '%s' (e.g. 60, 90s, 5m, 1h; at most 7 days)", v);
 	} else if (strcmp(name, "compress") == 0) {
+		if (!once(st, KEY_COMPRESS, name))
+			return 0;
 		if (strcmp(v, "none") == 0)
 			c->compress = COMPRESS_NONE;
-		else if (strcmp(v, "gzip") == 0 || strcmp(v, "zstd") == 0)
-			return set_error(st, "compress = %s is not supported by this version", v);
+		else if (strcmp(v, "gzip") == 0)
+			c->compress = COMPRESS_GZIP;
+		else if (strcmp(v, "zstd") == 0)
+			c->compress = COMPRESS_ZSTD;
 		else
 			return set_error(st, "bad compress '%s' (none, gzip or zstd)", v);
 	} else {
@@ -266,13 +311,67 @@ output_key(struct load_state *st, const char *name, const char *v)
 }
 
 static int
+templates_key(struct load_state *st, const char *name, const char *v)
+{
+	if (strcmp(name, "state_file") != 0)
+		return set_error(st, "unknown key '%s' in [%s]", name, "templates");
+	if (!once(st, KEY_STATE_FILE, name))
+		return 0;
+	return set_path(st, &st->c->state_file, "state_file", v);
+}
+
+static int
+log_key(struct load_state *st, const char *name, const char *v)
+{
+	if (strcmp(name, "level") != 0)
+		return set_error(st, "unknown key '%s' in [%s]", name, "log");
+	if (!once(st, KEY_LEVEL, name))
+		return 0;
+	if (config_parse_level(v, &st->c->log_level) < 0)
+		return set_error(st, "bad log level '%s' (err, warning, notice, info, debug)", v);
+	return 1;
+}
+
+static int
+metrics_key(struct load_state *st, const char *name, const char *v)
+{
+	struct config *c = st->c;
+	char *err = NULL;
+
+	if (strcmp(name, "listen") != 0)
+		return set_error(st, "unknown key '%s' in [%s]", name, "metrics");
+	if (!once(st, KEY_METRICS_LISTEN, name))
+		return 0;
+	free(c->metrics.text);
+	memset(&c->metrics, 0, sizeof(c->metrics));
+	c->metrics_enabled = false;
+	if (strcmp(v, "off") == 0)
+		return 1;
+	if (config_parse_listen(v, &c->metrics, &err) < 0) {
+		set_error(st, "%s", err ? err : "out of memory");
+		free(err);
+		return 0;
+	}
+	c->metrics_enabled = true;
+	return 1;
+}
+
+static int
 handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct load_state *st = user;
+	bool continuation;
 	char v[512];
 
 	if (st->err)
 		return 1;
+	/* inih joins an indented line to the key above it */
+	continuation = st->indented && strcmp(section, st->prev_section) == 0 &&
+	    strcmp(name, st->prev_name) == 0;
+	snprintf(st->prev_section, sizeof(st->prev_section), "%s", section);
+	snprintf(st->prev_name, sizeof(st->prev_name), "%s", name);
+	if (continuation)
+		return set_error(st, "indented line continues '%s' (write one key = value per line)", name);
 	if (strlen(value) >= sizeof(v))
 		return set_error(st, "value of '%s' too long", name);
 	strcpy(v, value);
@@ -281,22 +380,36 @@ handler(void *user, const char *section, const char *name, const char *value)
 		return collector_key(st, name, v);
 	if (strcmp(section, "output") == 0)
 		return output_key(st, name, v);
-	if (strcmp(section, "templates") == 0) {
-		if (strcmp(name, "state_file") != 0)
-			return set_error(st, "unknown key '%s' in [%s]", name, section);
-		config_set_string(&st->c->state_file, v);
-		return 1;
-	}
-	if (strcmp(section, "log") == 0) {
-		if (strcmp(name, "level") != 0)
-			return set_error(st, "unknown key '%s' in [%s]", name, section);
-		if (config_parse_level(v, &st->c->log_level) < 0)
-			return set_error(st, "bad log level '%s' (err, warning, notice, info, debug)", v);
-		return 1;
-	}
+	if (strcmp(section, "templates") == 0)
+		return templates_key(st, name, v);
+	if (strcmp(section, "log") == 0)
+		return log_key(st, name, v);
+	if (strcmp(section, "metrics") == 0)
+		return metrics_key(st, name, v);
 	if (section[0] == '\0')
 		return set_error(st, "key '%s' outside any section", name);
 	return set_error(st, "unknown section [%s]", section);
+}
+
+static const char *const sections[] = {
+	"collector", "output", "templates", "log", "metrics",
+};
+
+/* A section header: inih reports sections only with their first key, so
+ * an unknown empty section is caught here. */
+static void
+check_section(struct load_state *st, const char *line)
+{
+	const char *p = line + strspn(line, " \t"), *end;
+
+	if (*p != '[' || (end = strchr(p, ']')) == NULL)
+		return;
+	p++;
+	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+		if (strlen(sections[i]) == (size_t)(end - p) &&
+		    strncmp(p, sections[i], (size_t)(end - p)) == 0)
+			return;
+	set_error(st, "unknown section [%.*s]", (int)(end - p), p);
 }
 
 /* inih hands lines to the handler right after reading them, so counting
@@ -308,16 +421,26 @@ reader(char *str, int num, void *stream)
 	char *r = fgets(str, num, st->f);
 	size_t len;
 
-	if (r == NULL)
+	if (r == NULL) {
+		if (ferror(st->f))
+			st->read_errno = errno ? errno : EIO;
 		return NULL;
+	}
 	len = strlen(r);
+	st->indented = (r[0] == ' ' || r[0] == '\t') &&
+	    r[strspn(r, " \t\r\n")] != '\0';
 	if (len > 0 && r[len - 1] == '\n') {
 		st->line++;
 	} else if (!feof(st->f)) {
-		st->line_too_long = true;
+		/* the rest comes as another chunk: report the line before
+		 * the handler sees a piece of it */
+		st->line++;
+		set_error(st, "line too long");
+		st->line--;
 	} else {
 		st->line++;
 	}
+	check_section(st, r);
 	return r;
 }
 
@@ -340,11 +463,15 @@ config_load(const char *path, char **err)
 	}
 	rc = ini_parse_stream(reader, &st, handler, &st);
 	fclose(st.f);
-	if (st.line_too_long && st.err == NULL)
-		set_error(&st, "line too long");
-	if (st.err == NULL && rc > 0) {
+	/* inih goes on after a syntax error: the earliest error wins */
+	if (rc > 0 && (st.err == NULL || rc < st.err_line)) {
+		free(st.err);
 		if (asprintf(&st.err, "%s:%d: syntax error (expected key = value or [section])",
 		    path, rc) < 0)
+			st.err = NULL;
+	}
+	if (st.read_errno && st.err == NULL) {
+		if (asprintf(&st.err, "%s: %s", path, strerror(st.read_errno)) < 0)
 			st.err = NULL;
 	}
 	if (st.err == NULL && st.c->nlisten == 0) {
@@ -384,4 +511,20 @@ config_print(const struct config *c, FILE *f)
 	if (c->state_file)
 		fprintf(f, "[templates]\nstate_file = %s\n", c->state_file);
 	fprintf(f, "[log]\nlevel = %s\n", config_level_name(c->log_level));
+	fprintf(f, "[metrics]\nlisten = %s\n",
+	    c->metrics_enabled ? c->metrics.text : "off");
+}
+
+bool
+config_listen_equal(const struct config_listen *a, const struct config_listen *b)
+{
+	return a->addrlen == b->addrlen && a->dual_stack == b->dual_stack &&
+	    memcmp(&a->addr, &b->addr, a->addrlen) == 0;
+}
+
+bool
+config_output_equal(const struct config *a, const struct config *b)
+{
+	return strcmp(a->directory, b->directory) == 0 &&
+	    a->rotate == b->rotate && a->compress == b->compress;
 }

@@ -39,6 +39,8 @@ struct config {
 	enum config_compress compress;
 	char *state_file;
 	int log_level;           /* syslog priority: 0 emerg .. 7 debug */
+	bool metrics_enabled;    /* [metrics] listen set (off by default) */
+	struct config_listen metrics;
 };
 
 #define CONFIG_DEFAULT_PATH NETFLOWD_SYSCONFDIR "/netflowd/netflowd.conf"
@@ -63,6 +65,12 @@ int config_parse_duration(const char *text, unsigned *out);
 int config_parse_level(const char *text, int *out);
 const char *config_level_name(int level);
 const char *config_compress_name(enum config_compress c);
+
+/* Same address and socket options: a listener that can be kept. */
+bool config_listen_equal(const struct config_listen *a,
+    const struct config_listen *b);
+/* Settings that need a new struct output when they change. */
+bool config_output_equal(const struct config *a, const struct config *b);
 
 /* True when addr (4 or 16 bytes) is allowed by the allow-list. */
 bool config_allowed(const struct config *c, uint8_t family,

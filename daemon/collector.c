@@ -1,4 +1,3 @@
-#include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -8,13 +7,13 @@
 #include "collector.h"
 #include "sdglue.h"
 
-static const char *
-addr_text(const struct parser_addr *a, char *buf, size_t size)
+int64_t
+collector_realtime_ms(void)
 {
-	if (inet_ntop(a->family == 6 ? AF_INET6 : AF_INET, a->bytes, buf,
-	    (socklen_t)size) == NULL)
-		snprintf(buf, size, "?");
-	return buf;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -23,6 +22,12 @@ on_record(const struct flow_record *rec, void *arg)
 	struct collector *c = arg;
 
 	c->stats.records++;
+	if (c->exporter) {
+		c->exporter->flows++;
+		if (rec->has_num & (1u << FLOW_PACKETS))
+			c->exporter->packets += rec->num[FLOW_PACKETS];
+	}
+	collector_output_boundary(c, rec->src->received_ms);
 	if (output_write(c->output, rec) < 0) {
 		c->stats.write_errors++;
 		log_limited(&c->write_log, LOG_ERR, "cannot write output: %s",
@@ -38,8 +43,12 @@ on_drop(const struct parser_source *src, enum parser_drop why,
 	char buf[64];
 
 	c->stats.drops[why] += count;
-	log_limited(&c->drop_log, LOG_WARNING, "exporter %s port %u: dropped: %s",
-	    addr_text(&src->addr, buf, sizeof(buf)), src->port,
+	if (c->exporter)
+		c->exporter->drops[why] += count;
+	exporter_text(&src->addr, buf, sizeof(buf));
+	log_limited_fields(&c->drop_log, LOG_WARNING,
+	    LOG_FIELDS({ "EXPORTER", buf }, { "DROP_REASON", parser_drop_name(why) }),
+	    "exporter %s port %u: dropped: %s", buf, src->port,
 	    parser_drop_name(why));
 }
 
@@ -51,9 +60,11 @@ on_packet(const struct parser_packet *pkt, void *arg)
 
 	if (!c->debug)
 		return;
-	log_msg(LOG_DEBUG, "exporter %s port %u: version %u domain %u sequence %u: %u records",
-	    addr_text(&pkt->src->addr, buf, sizeof(buf)), pkt->src->port,
-	    pkt->version, pkt->domain, pkt->sequence, pkt->records);
+	exporter_text(&pkt->src->addr, buf, sizeof(buf));
+	log_fields(LOG_DEBUG, LOG_FIELDS({ "EXPORTER", buf }),
+	    "exporter %s port %u: version %u domain %u sequence %u: %u records",
+	    buf, pkt->src->port, pkt->version, pkt->domain, pkt->sequence,
+	    pkt->records);
 }
 
 void
@@ -66,16 +77,29 @@ collector_datagram(struct collector *c, const uint8_t *buf, size_t len,
 		c->stats.not_allowed++;
 		return;
 	}
+	/* NULL when out of memory: the datagram is still decoded */
+	c->exporter = exporters_get(c->exporters, &src->addr, src->received_ms);
+	if (c->exporter) {
+		c->exporter->datagrams++;
+		c->exporter->bytes += len;
+	}
 	parser_feed(c->parser, buf, len, src);
+	c->exporter = NULL;
 }
 
-static int64_t
-realtime_ms(void)
+void
+collector_output_boundary(struct collector *c, int64_t now_ms)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (c->next_output == NULL || now_ms < c->next_output_ms)
+		return;
+	/* closes and renames the old slot: every record written so far is in
+	 * place, the next one opens a slot of the new output */
+	output_free(c->output);
+	c->output = c->next_output;
+	c->next_output = NULL;
+	log_msg(LOG_NOTICE, "output now %s, rotation every %u s, compress %s",
+	    c->config->directory, c->config->rotate,
+	    config_compress_name(c->config->compress));
 }
 
 /* Once a second: push buffered lines out and close a finished slot. */
@@ -83,11 +107,35 @@ static void
 on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct collector *c = arg;
+	int64_t now = collector_realtime_ms();
 
-	if (output_rotate(c->output, realtime_ms()) < 0 ||
-	    output_flush(c->output) < 0)
+	collector_output_boundary(c, now);
+	parser_expire(c->parser, now);
+	if (++c->ticks % TEMPLATES_SAVE_INTERVAL == 0)
+		collector_templates_save(c);
+	if (output_rotate(c->output, now) < 0 || output_flush(c->output) < 0)
 		log_limited(&c->write_log, LOG_ERR, "cannot write output: %s",
 		    strerror(errno));
+	log_ratelimit_flush(&c->drop_log);
+	log_ratelimit_flush(&c->write_log);
+}
+
+static void
+log_exporter(struct exporter *e)
+{
+	char buf[64], drops[512];
+	size_t n = 0;
+
+	exporter_text(&e->addr, buf, sizeof(buf));
+	drops[0] = '\0';
+	for (int i = 0; i < PARSER_DROP_MAX && n < sizeof(drops); i++)
+		if (e->drops[i])
+			n += (size_t)snprintf(drops + n, sizeof(drops) - n, ", %s %llu",
+			    parser_drop_name(i), (unsigned long long)e->drops[i]);
+	log_fields(LOG_INFO, LOG_FIELDS({ "EXPORTER", buf }),
+	    "stats: exporter %s: %llu datagrams, %llu bytes, %llu flows%s", buf,
+	    (unsigned long long)e->datagrams, (unsigned long long)e->bytes,
+	    (unsigned long long)e->flows, drops);
 }
 
 void
@@ -95,27 +143,40 @@ collector_log_stats(struct collector *c)
 {
 	const struct output_stats *os = output_stats(c->output);
 	uint64_t drops = 0;
+	size_t shown = 0;
 
 	for (int i = 0; i < PARSER_DROP_MAX; i++)
 		drops += c->stats.drops[i];
 	log_msg(LOG_INFO, "stats: %llu datagrams, %llu bytes, %llu records, "
 	    "%llu drops, %llu not allowed, %zu templates, %llu files, "
-	    "%llu write errors",
+	    "%llu write errors, %zu exporters",
 	    (unsigned long long)c->stats.datagrams,
 	    (unsigned long long)c->stats.bytes,
 	    (unsigned long long)c->stats.records, (unsigned long long)drops,
 	    (unsigned long long)c->stats.not_allowed,
 	    parser_template_count(c->parser), (unsigned long long)os->files,
-	    (unsigned long long)os->write_errors);
+	    (unsigned long long)os->write_errors,
+	    exporters_count(c->exporters));
 	for (int i = 0; i < PARSER_DROP_MAX; i++)
 		if (c->stats.drops[i])
-			log_msg(LOG_INFO, "stats: drop %s: %llu", parser_drop_name(i),
+			log_fields(LOG_INFO,
+			    LOG_FIELDS({ "DROP_REASON", parser_drop_name(i) }),
+			    "stats: drop %s: %llu", parser_drop_name(i),
 			    (unsigned long long)c->stats.drops[i]);
 	for (struct listener *l = c->listeners; l; l = l->next)
-		log_msg(LOG_INFO, "stats: listener %s: %llu datagrams, %llu bytes, "
+		log_fields(LOG_INFO, LOG_FIELDS({ "LISTENER", l->conf.text }),
+		    "stats: listener %s: %llu datagrams, %llu bytes, "
 		    "%llu kernel drops", l->conf.text,
 		    (unsigned long long)l->datagrams, (unsigned long long)l->bytes,
 		    (unsigned long long)l->kernel_drops);
+	for (struct exporter *e = exporters_first(c->exporters); e; e = e->next) {
+		if (shown++ == 256) {
+			log_msg(LOG_INFO, "stats: %zu more exporters (see /metrics)",
+			    exporters_count(c->exporters) - 256);
+			break;
+		}
+		log_exporter(e);
+	}
 }
 
 static void
@@ -132,8 +193,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		event_base_loopbreak(c->base);
 		break;
 	case SIGHUP:
-		log_msg(LOG_WARNING, "SIGHUP: reload is not supported yet, "
-		    "configuration unchanged");
+		collector_signal_hup(c);
 		break;
 	case SIGUSR1:
 		collector_log_stats(c);
@@ -151,8 +211,21 @@ add_signal(struct collector *c, int sig)
 	return ev;
 }
 
+void
+collector_output_config(const struct collector *c, const struct config *config,
+    struct output_config *oc)
+{
+	*oc = (struct output_config){
+		.directory = config->directory, .rotate = config->rotate,
+		.to_stdout = c->to_stdout, .lossless = c->args.offline,
+		.compress = config->compress == COMPRESS_GZIP ? OUTPUT_COMPRESS_GZIP :
+		    config->compress == COMPRESS_ZSTD ? OUTPUT_COMPRESS_ZSTD :
+		    OUTPUT_COMPRESS_NONE,
+	};
+}
+
 struct collector *
-collector_new(struct config *config, bool debug, bool to_stdout)
+collector_new(struct config *config, const struct collector_args *args)
 {
 	struct collector *c = calloc(1, sizeof(*c));
 	struct parser_ops ops = {
@@ -163,18 +236,17 @@ collector_new(struct config *config, bool debug, bool to_stdout)
 
 	if (c == NULL)
 		fatal("out of memory");
+	c->args = *args;
 	c->config = config;
-	c->debug = debug;
-	c->to_stdout = to_stdout;
+	c->debug = args->debug;
+	c->to_stdout = args->to_stdout;
 	c->drop_log = (struct ratelimit)RATELIMIT_INIT(10000, 10);
 	c->write_log = (struct ratelimit)RATELIMIT_INIT(10000, 5);
-	if ((c->parser = parser_new(NULL, &ops, c)) == NULL)
+	if ((c->parser = parser_new(NULL, &ops, c)) == NULL ||
+	    (c->exporters = exporters_new(EXPORTERS_MAX)) == NULL)
 		fatal("out of memory");
-	oc = (struct output_config){
-		.directory = config->directory, .rotate = config->rotate,
-		.to_stdout = to_stdout,
-	};
-	if (!to_stdout) {
+	collector_output_config(c, config, &oc);
+	if (!c->to_stdout) {
 		int n = output_recover(config->directory);
 
 		if (n > 0)
@@ -197,23 +269,40 @@ open_listeners(struct collector *c)
 		const struct config_listen *cl = &c->config->listen[i];
 		struct listener *l;
 
-		if (listener_open(c, cl, &l) < 0)
+		if (listener_open(c, cl, c->config->receive_buffer, &l) < 0)
 			fatal("cannot listen on %s: %s", cl->text, strerror(errno));
-		log_msg(LOG_INFO, "listening on udp %s%s", cl->text,
+		log_fields(LOG_INFO, LOG_FIELDS({ "LISTENER", cl->text }),
+		    "listening on udp %s%s", cl->text,
 		    cl->dual_stack ? " (IPv4 and IPv6)" : "");
 		*tail = l;
 		tail = &l->next;
 	}
 }
 
+static void
+open_metrics(struct collector *c)
+{
+	char *err = NULL;
+
+	if (!c->config->metrics_enabled)
+		return;
+	if ((c->metrics = metrics_new(c, &c->config->metrics, &err)) == NULL)
+		fatal("%s", err ? err : "out of memory");
+	log_msg(LOG_INFO, "serving metrics on http://%s/metrics",
+	    c->config->metrics.text);
+}
+
 int
 collector_run(struct collector *c)
 {
 	struct timeval one_second = { 1, 0 };
+	char status[256];
 
 	if ((c->base = event_base_new()) == NULL)
 		fatal("cannot create event base");
+	collector_templates_load(c);
 	open_listeners(c);
+	open_metrics(c);
 	c->sig_term = add_signal(c, SIGTERM);
 	c->sig_int = add_signal(c, SIGINT);
 	c->sig_hup = add_signal(c, SIGHUP);
@@ -221,11 +310,18 @@ collector_run(struct collector *c)
 	c->tick = event_new(c->base, -1, EV_PERSIST, on_tick, c);
 	if (c->tick == NULL || event_add(c->tick, &one_second) < 0)
 		fatal("cannot start timer");
+	if (collector_status_start(c) < 0)
+		fatal("cannot start timer");
 	log_msg(LOG_NOTICE, "netflowd ready, writing %s", c->to_stdout ?
 	    "to standard output" : c->config->directory);
-	sdglue_notify("READY=1");
+	/* every listener is bound and the output is open */
+	collector_status_text(c, status, sizeof(status));
+	sdglue_notifyf("READY=1\nSTATUS=%s", status);
 	if (event_base_dispatch(c->base) < 0)
 		return -1;
+	collector_templates_save(c);
+	/* data still waiting for its template will not see it now */
+	parser_expire(c->parser, INT64_MAX);
 	return 0;
 }
 
@@ -236,10 +332,14 @@ collector_free(struct collector *c)
 
 	if (c == NULL)
 		return;
+	/* stop reading first, then flush and close the output */
 	for (l = c->listeners; l; l = next) {
 		next = l->next;
 		listener_free(l);
 	}
+	metrics_free(c->metrics);
+	collector_reload_finish(c);
+	collector_status_finish(c);
 	if (c->tick)
 		event_free(c->tick);
 	if (c->sig_term)
@@ -251,7 +351,9 @@ collector_free(struct collector *c)
 	if (c->sig_usr1)
 		event_free(c->sig_usr1);
 	output_free(c->output);
+	output_free(c->next_output);
 	parser_free(c->parser);
+	exporters_free(c->exporters);
 	rx_buffers_free(c->rx);
 	config_free(c->config);
 	if (c->base)

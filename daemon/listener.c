@@ -31,6 +31,17 @@ rx_buffers_new(void)
 		free(rx);
 		return NULL;
 	}
+	/* pointers set once; read_batch only resets what the kernel changes */
+	for (int i = 0; i < RX_BATCH; i++) {
+		rx->iov[i].iov_base = rx->data + (size_t)i * RX_DATAGRAM_MAX;
+		rx->iov[i].iov_len = RX_DATAGRAM_MAX;
+		rx->msgs[i].msg_hdr = (struct msghdr){
+			.msg_name = &rx->names[i],
+			.msg_iov = &rx->iov[i],
+			.msg_iovlen = 1,
+			.msg_control = rx->control[i],
+		};
+	}
 	return rx;
 }
 
@@ -100,16 +111,8 @@ read_batch(struct listener *l)
 	int n;
 
 	for (int i = 0; i < RX_BATCH; i++) {
-		rx->iov[i].iov_base = rx->data + (size_t)i * RX_DATAGRAM_MAX;
-		rx->iov[i].iov_len = RX_DATAGRAM_MAX;
-		rx->msgs[i].msg_hdr = (struct msghdr){
-			.msg_name = &rx->names[i],
-			.msg_namelen = sizeof(rx->names[i]),
-			.msg_iov = &rx->iov[i],
-			.msg_iovlen = 1,
-			.msg_control = rx->control[i],
-			.msg_controllen = sizeof(rx->control[i]),
-		};
+		rx->msgs[i].msg_hdr.msg_namelen = sizeof(rx->names[i]);
+		rx->msgs[i].msg_hdr.msg_controllen = sizeof(rx->control[i]);
 	}
 	n = recvmmsg(l->fd, rx->msgs, RX_BATCH, MSG_DONTWAIT, NULL);
 	if (n <= 0)
@@ -150,8 +153,8 @@ on_readable(evutil_socket_t fd, short what, void *arg)
 		output_flush(l->c->output);
 }
 
-static void
-set_receive_buffer(struct listener *l, size_t want)
+void
+listener_set_receive_buffer(struct listener *l, size_t want)
 {
 	int v = want > (size_t)INT32_MAX / 2 ? INT32_MAX / 2 : (int)want;
 	int got = 0;
@@ -166,17 +169,19 @@ set_receive_buffer(struct listener *l, size_t want)
 		getsockopt(l->fd, SOL_SOCKET, SO_RCVBUF, &got, &len);
 	}
 	if ((size_t)got / 2 < want)
-		log_msg(LOG_WARNING, "listener %s: receive buffer %d bytes, "
-		    "%zu requested (raise sysctl net.core.rmem_max)",
-		    l->conf.text, got / 2, want);
+		log_fields(LOG_WARNING, LOG_FIELDS({ "LISTENER", l->conf.text }),
+		    "listener %s: receive buffer %d bytes, %zu requested "
+		    "(raise sysctl net.core.rmem_max)", l->conf.text, got / 2, want);
 	else
-		log_msg(LOG_INFO, "listener %s: receive buffer %d bytes",
-		    l->conf.text, got / 2);
+		log_fields(LOG_INFO, LOG_FIELDS({ "LISTENER", l->conf.text }),
+		    "listener %s: receive buffer %d bytes", l->conf.text, got / 2);
 }
 
+/* Binds before anything else changes, so a reload can fail here and leave
+ * the running listeners alone. */
 int
 listener_open(struct collector *c, const struct config_listen *conf,
-    struct listener **out)
+    size_t receive_buffer, struct listener **out)
 {
 	struct listener *l = calloc(1, sizeof(*l));
 	int on = 1, v6only;
@@ -202,7 +207,7 @@ listener_open(struct collector *c, const struct config_listen *conf,
 	setsockopt(l->fd, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof(on));
 	if (bind(l->fd, (const struct sockaddr *)&conf->addr, conf->addrlen) < 0)
 		goto fail;
-	set_receive_buffer(l, c->config->receive_buffer);
+	listener_set_receive_buffer(l, receive_buffer);
 	l->ev = event_new(c->base, l->fd, EV_READ | EV_PERSIST, on_readable, l);
 	if (l->ev == NULL || event_add(l->ev, NULL) < 0)
 		goto fail;

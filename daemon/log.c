@@ -1,11 +1,32 @@
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
+#include "sdglue.h"
 
+#define MAX_FIELDS 8
+
+/* The process has one stderr and one journal: this is process state, not
+ * collector state. */
 static int log_level = LOG_INFO;
+static bool journal;
+
+void
+log_init(void)
+{
+	journal = sdglue_journal_stream(STDERR_FILENO);
+}
+
+int
+log_to_journal(void)
+{
+	return journal;
+}
 
 void
 log_set_level(int level)
@@ -20,14 +41,38 @@ log_get_level(void)
 }
 
 static void
-vlog(int prio, const char *fmt, va_list ap)
+send_journal(int prio, const char *line, const struct log_field *fields,
+    size_t nfields)
+{
+	char buf[MAX_FIELDS][256];
+	const char *ptrs[MAX_FIELDS];
+	size_t n = 0;
+
+	for (size_t i = 0; i < nfields && n < MAX_FIELDS; i++) {
+		if (fields[i].value == NULL)
+			continue;
+		snprintf(buf[n], sizeof(buf[n]), "%s=%s", fields[i].name,
+		    fields[i].value);
+		ptrs[n] = buf[n];
+		n++;
+	}
+	if (sdglue_journal_send(prio, line, ptrs, n) < 0)
+		fprintf(stderr, "<%d>%s\n", prio, line);
+}
+
+static void
+vlog(int prio, const struct log_field *fields, size_t nfields,
+    const char *fmt, va_list ap)
 {
 	char line[2048];
 
 	if (prio > log_level)
 		return;
 	vsnprintf(line, sizeof(line), fmt, ap);
-	fprintf(stderr, "<%d>%s\n", prio, line);
+	if (journal)
+		send_journal(prio, line, fields, nfields);
+	else
+		fprintf(stderr, "<%d>%s\n", prio, line);
 }
 
 void
@@ -36,7 +81,18 @@ log_msg(int prio, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(prio, fmt, ap);
+	vlog(prio, NULL, 0, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_fields(int prio, const struct log_field *fields, size_t nfields,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(prio, fields, nfields, fmt, ap);
 	va_end(ap);
 }
 
@@ -46,7 +102,7 @@ fatal(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(LOG_ERR, fmt, ap);
+	vlog(LOG_ERR, NULL, 0, fmt, ap);
 	va_end(ap);
 	exit(1);
 }
@@ -60,28 +116,59 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Opens a new interval when the current one is over; false when this
+ * message must be suppressed. */
+static bool
+ratelimit_pass(struct ratelimit *rl, int prio)
+{
+	int64_t now = now_ms();
+
+	if (rl->window_start == 0 || now - rl->window_start >= rl->interval_ms) {
+		log_ratelimit_flush(rl);
+		rl->window_start = now;
+		rl->printed = 0;
+	}
+	rl->prio = prio;
+	if (rl->printed >= rl->burst) {
+		rl->suppressed++;
+		return false;
+	}
+	rl->printed++;
+	return true;
+}
+
+void
+log_ratelimit_flush(struct ratelimit *rl)
+{
+	if (rl->suppressed == 0 ||
+	    now_ms() - rl->window_start < rl->interval_ms)
+		return;
+	log_msg(rl->prio, "suppressed %llu messages",
+	    (unsigned long long)rl->suppressed);
+	rl->suppressed = 0;
+}
+
 void
 log_limited(struct ratelimit *rl, int prio, const char *fmt, ...)
 {
-	int64_t now = now_ms();
 	va_list ap;
 
-	if (prio > log_level)
+	if (prio > log_level || !ratelimit_pass(rl, prio))
 		return;
-	if (rl->window_start == 0 || now - rl->window_start >= rl->interval_ms) {
-		if (rl->suppressed > 0)
-			log_msg(prio, "suppressed %llu similar messages",
-			    (unsigned long long)rl->suppressed);
-		rl->window_start = now;
-		rl->printed = 0;
-		rl->suppressed = 0;
-	}
-	if (rl->printed >= rl->burst) {
-		rl->suppressed++;
-		return;
-	}
-	rl->printed++;
 	va_start(ap, fmt);
-	vlog(prio, fmt, ap);
+	vlog(prio, NULL, 0, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_limited_fields(struct ratelimit *rl, int prio,
+    const struct log_field *fields, size_t nfields, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (prio > log_level || !ratelimit_pass(rl, prio))
+		return;
+	va_start(ap, fmt);
+	vlog(prio, fields, nfields, fmt, ap);
 	va_end(ap);
 }

@@ -12,16 +12,9 @@
 #include "config.h"
 #include "collector.h"
 
-#define MAX_PORTS 64
-
 struct options {
-	const char *config_path;
-	bool config_given;
-	uint16_t ports[MAX_PORTS];
-	size_t nports;
-	const char *directory;
-	unsigned rotate;
-	bool debug, check, to_stdout;
+	struct collector_args args;
+	bool check;
 	const char *read_path;
 };
 
@@ -58,8 +51,8 @@ parse_args(int argc, char **argv, struct options *o)
 	while ((ch = getopt_long(argc, argv, "c:p:o:r:DnVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			o->config_path = optarg;
-			o->config_given = true;
+			o->args.config_path = optarg;
+			o->args.config_given = true;
 			break;
 		case 'p': {
 			char *end;
@@ -67,29 +60,30 @@ parse_args(int argc, char **argv, struct options *o)
 
 			if (*optarg == '\0' || *end != '\0' || v == 0 || v > 65535)
 				fatal("-p: bad port '%s'", optarg);
-			if (o->nports == MAX_PORTS)
+			if (o->args.nports == MAX_PORTS)
 				fatal("-p: at most %d ports", MAX_PORTS);
-			o->ports[o->nports++] = (uint16_t)v;
+			o->args.ports[o->args.nports++] = (uint16_t)v;
 			break;
 		}
 		case 'o':
-			o->directory = optarg;
+			o->args.directory = optarg;
 			break;
 		case 'r':
-			if (config_parse_duration(optarg, &o->rotate) < 0)
+			if (config_parse_duration(optarg, &o->args.rotate) < 0)
 				fatal("-r: bad interval '%s' (seconds, or 90s, 5m, 1h)", optarg);
 			break;
 		case 'D':
-			o->debug = true;
+			o->args.debug = true;
 			break;
 		case 'n':
 			o->check = true;
 			break;
 		case 'S':
-			o->to_stdout = true;
+			o->args.to_stdout = true;
 			break;
 		case 'R':
 			o->read_path = optarg;
+			o->args.offline = true;
 			break;
 		case 'V':
 			printf("netflowd %s\n", NETFLOWD_VERSION);
@@ -108,60 +102,35 @@ parse_args(int argc, char **argv, struct options *o)
 	}
 }
 
-/* The config file, then the command line on top of it. */
-static struct config *
-load_config(const struct options *o)
-{
-	struct config *c;
-	char *err = NULL;
-
-	if (o->config_given || access(CONFIG_DEFAULT_PATH, F_OK) == 0) {
-		const char *path = o->config_given ? o->config_path : CONFIG_DEFAULT_PATH;
-
-		if ((c = config_load(path, &err)) == NULL) {
-			log_msg(LOG_ERR, "%s", err ? err : "out of memory");
-			free(err);
-			return NULL;
-		}
-	} else if ((c = config_new_default()) == NULL) {
-		fatal("out of memory");
-	}
-	if (o->nports > 0 && config_set_ports(c, o->ports, o->nports, &err) < 0)
-		fatal("%s", err ? err : "out of memory");
-	if (o->directory && config_set_string(&c->directory, o->directory) < 0)
-		fatal("out of memory");
-	if (o->rotate)
-		c->rotate = o->rotate;
-	return c;
-}
-
 int
 main(int argc, char **argv)
 {
 	struct options o = { 0 };
 	struct collector *c;
 	struct config *config;
+	char *err = NULL;
 	int rc = 0;
 
+	log_init();
 	parse_args(argc, argv, &o);
-	config = load_config(&o);
+	if ((config = collector_load_config(&o.args, &err)) == NULL) {
+		log_msg(LOG_ERR, "%s", err ? err : "out of memory");
+		free(err);
+		return 1;
+	}
 	if (o.check) {
-		if (config == NULL)
-			return 1;
 		config_print(config, stdout);
 		config_free(config);
 		return 0;
 	}
-	if (config == NULL)
-		return 1;
-	log_set_level(o.debug ? LOG_DEBUG : config->log_level);
+	log_set_level(o.args.debug ? LOG_DEBUG : config->log_level);
 	signal(SIGPIPE, SIG_IGN);
-	c = collector_new(config, o.debug, o.to_stdout);
+	c = collector_new(config, &o.args);
 	if (o.read_path)
 		rc = offline_read(c, o.read_path) < 0 ? 1 : 0;
 	else
 		rc = collector_run(c) < 0 ? 1 : 0;
-	if (!o.read_path || o.debug)
+	if (!o.read_path || o.args.debug)
 		collector_log_stats(c);
 	collector_free(c);
 	return rc;

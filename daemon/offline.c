@@ -27,6 +27,7 @@ offline_read(struct collector *c, const char *path)
 	pcap_t *pc;
 	int linktype, rc;
 	uint64_t frames = 0, skipped = 0;
+	int64_t last_expire = INT64_MIN / 2;
 
 	if ((pc = pcap_open_offline(path, errbuf)) == NULL) {
 		log_msg(LOG_ERR, "%s", errbuf);
@@ -45,8 +46,14 @@ offline_read(struct collector *c, const char *path)
 			continue;
 		}
 		src.received_ms = (int64_t)h->ts.tv_sec * 1000 + h->ts.tv_usec / 1000;
+		/* held data ages in capture time, as it would have live */
+		if (src.received_ms >= last_expire + 1000) {
+			parser_expire(c->parser, src.received_ms);
+			last_expire = src.received_ms;
+		}
 		collector_datagram(c, payload, plen, &src);
 	}
+	parser_expire(c->parser, INT64_MAX);
 	if (rc == -1)
 		log_msg(LOG_ERR, "%s: %s", path, pcap_geterr(pc));
 	pcap_close(pc);

@@ -42,6 +42,8 @@ class Daemon:
 
     def start(self, timeout=10):
         notify_path = os.path.join(self.dir, "notify.sock")
+        if os.path.exists(notify_path):
+            os.unlink(notify_path)
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify.bind(notify_path)
         self.notify.settimeout(timeout)

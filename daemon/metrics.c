@@ -1,0 +1,264 @@
+/*
+ * Prometheus text exposition on [metrics] listen, served by libevent's
+ * evhttp from the collector's own loop (no thread, no lock: the counters
+ * are read between two datagrams).
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "collector.h"
+#include "config.h"
+
+struct metrics {
+	struct collector *c;
+	struct config_listen conf;
+	struct evhttp *http;
+};
+
+/* Label values: backslash, double quote and newline escaped. */
+static void
+label(struct evbuffer *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			evbuffer_add_printf(b, "\\%c", *s);
+		else if (*s == '\n')
+			evbuffer_add(b, "\\n", 2);
+		else
+			evbuffer_add(b, s, 1);
+	}
+}
+
+static void
+head(struct evbuffer *b, const char *name, const char *type, const char *help)
+{
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
+	    type);
+}
+
+static void
+listener_metric(struct evbuffer *b, struct collector *c, const char *name,
+    const char *help, size_t offset)
+{
+	head(b, name, "counter", help);
+	for (struct listener *l = c->listeners; l; l = l->next) {
+		uint64_t v;
+
+		memcpy(&v, (const char *)l + offset, sizeof(v));
+		evbuffer_add_printf(b, "%s{listener=\"", name);
+		label(b, l->conf.text);
+		evbuffer_add_printf(b, "\"} %llu\n", (unsigned long long)v);
+	}
+}
+
+static void
+exporter_metric(struct evbuffer *b, struct collector *c, const char *name,
+    const char *help, size_t offset)
+{
+	char addr[64];
+
+	head(b, name, "counter", help);
+	for (struct exporter *e = exporters_first(c->exporters); e; e = e->next) {
+		uint64_t v;
+
+		memcpy(&v, (const char *)e + offset, sizeof(v));
+		evbuffer_add_printf(b, "%s{exporter=\"%s\"} %llu\n", name,
+		    exporter_text(&e->addr, addr, sizeof(addr)),
+		    (unsigned long long)v);
+	}
+}
+
+static void
+drops_metric(struct evbuffer *b, struct collector *c)
+{
+	char addr[64];
+
+	head(b, "netflowd_drops_total", "counter",
+	    "Datagrams, sets or records the parser could not decode, by exporter and reason.");
+	for (struct exporter *e = exporters_first(c->exporters); e; e = e->next) {
+		exporter_text(&e->addr, addr, sizeof(addr));
+		for (int i = 0; i < PARSER_DROP_MAX; i++)
+			if (e->drops[i])
+				evbuffer_add_printf(b, "netflowd_drops_total{exporter=\"%s\","
+				    "reason=\"%s\"} %llu\n", addr, parser_drop_name(i),
+				    (unsigned long long)e->drops[i]);
+	}
+}
+
+static void
+gauge(struct evbuffer *b, const char *name, const char *type, const char *help,
+    unsigned long long v)
+{
+	head(b, name, type, help);
+	evbuffer_add_printf(b, "%s %llu\n", name, v);
+}
+
+static void
+render(struct evbuffer *b, struct collector *c)
+{
+	const struct output_stats *os = output_stats(c->output);
+	uint64_t kdrops = c->stats.closed_kernel_drops;
+
+	for (struct listener *l = c->listeners; l; l = l->next)
+		kdrops += l->kernel_drops;
+	head(b, "netflowd_build_info", "gauge", "Version of netflowd.");
+	evbuffer_add_printf(b, "netflowd_build_info{version=\"%s\"} 1\n",
+	    NETFLOWD_VERSION);
+	listener_metric(b, c, "netflowd_datagrams_total",
+	    "Datagrams received, by listener.", offsetof(struct listener, datagrams));
+	listener_metric(b, c, "netflowd_bytes_total",
+	    "Bytes of datagrams received, by listener.", offsetof(struct listener, bytes));
+	listener_metric(b, c, "netflowd_listener_kernel_drops_total",
+	    "Datagrams the kernel dropped because the socket buffer was full (SO_RXQ_OVFL), by listener.",
+	    offsetof(struct listener, kernel_drops));
+	gauge(b, "netflowd_kernel_drops_total", "counter",
+	    "Datagrams the kernel dropped because a socket buffer was full, all listeners.",
+	    (unsigned long long)kdrops);
+	exporter_metric(b, c, "netflowd_exporter_datagrams_total",
+	    "Datagrams received, by exporter.", offsetof(struct exporter, datagrams));
+	exporter_metric(b, c, "netflowd_exporter_bytes_total",
+	    "Bytes of datagrams received, by exporter.", offsetof(struct exporter, bytes));
+	exporter_metric(b, c, "netflowd_flows_total",
+	    "Flow records decoded, by exporter.", offsetof(struct exporter, flows));
+	drops_metric(b, c);
+	gauge(b, "netflowd_not_allowed_total", "counter",
+	    "Datagrams from sources outside the allow-list.",
+	    (unsigned long long)c->stats.not_allowed);
+	gauge(b, "netflowd_records_total", "counter", "Flow records decoded.",
+	    (unsigned long long)c->stats.records);
+	gauge(b, "netflowd_templates", "gauge", "Templates in the cache.",
+	    (unsigned long long)parser_template_count(c->parser));
+	gauge(b, "netflowd_exporters", "gauge", "Exporters tracked.",
+	    (unsigned long long)exporters_count(c->exporters));
+	gauge(b, "netflowd_exporters_evicted_total", "counter",
+	    "Exporters evicted from the statistics table (it holds " 
+	    "the most recently heard ones).",
+	    (unsigned long long)exporters_evicted(c->exporters));
+	gauge(b, "netflowd_output_records_total", "counter",
+	    "Records written by the current output.", (unsigned long long)os->records);
+	gauge(b, "netflowd_output_files_total", "counter",
+	    "Files closed and renamed into place by the current output.",
+	    (unsigned long long)os->files);
+	gauge(b, "netflowd_output_dropped_total", "counter",
+	    "Records the current output lost because the disk could not keep up "
+	    "or they were too large.",
+	    (unsigned long long)(os->dropped + os->oversized));
+	gauge(b, "netflowd_write_errors_total", "counter",
+	    "Records that could not be written.",
+	    (unsigned long long)c->stats.write_errors);
+	head(b, "netflowd_reloads_total", "counter", "Configuration reloads.");
+	evbuffer_add_printf(b, "netflowd_reloads_total{result=\"ok\"} %llu\n"
+	    "netflowd_reloads_total{result=\"failed\"} %llu\n",
+	    (unsigned long long)c->stats.reloads,
+	    (unsigned long long)c->stats.reload_failures);
+}
+
+static void
+on_request(struct evhttp_request *req, void *arg)
+{
+	struct metrics *m = arg;
+	struct evbuffer *b;
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+
+	if (path == NULL || strcmp(path, "/metrics") != 0) {
+		evhttp_send_error(req, HTTP_NOTFOUND, "try /metrics");
+		return;
+	}
+	if ((b = evbuffer_new()) == NULL) {
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	render(b, m->c);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+	    "text/plain; version=0.0.4; charset=utf-8");
+	evhttp_send_reply(req, HTTP_OK, "OK", b);
+	evbuffer_free(b);
+}
+
+static int
+listen_socket(const struct config_listen *l)
+{
+	int fd, on = 1, v6only;
+
+	fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (l->addr.ss_family == AF_INET6) {
+		v6only = l->dual_stack ? 0 : 1;
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
+	}
+	if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) < 0 ||
+	    listen(fd, 16) < 0) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+struct metrics *
+metrics_new(struct collector *c, const struct config_listen *conf, char **err)
+{
+	struct metrics *m = calloc(1, sizeof(*m));
+	int fd = -1;
+
+	*err = NULL;
+	if (m == NULL)
+		goto fail;
+	m->c = c;
+	m->conf = *conf;
+	if ((m->conf.text = strdup(conf->text)) == NULL)
+		goto fail;
+	if ((fd = listen_socket(conf)) < 0) {
+		if (asprintf(err, "metrics: cannot listen on %s: %s", conf->text,
+		    strerror(errno)) < 0)
+			*err = NULL;
+		goto fail;
+	}
+	if ((m->http = evhttp_new(c->base)) == NULL)
+		goto fail;
+	evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+	evhttp_set_max_headers_size(m->http, 8192);
+	evhttp_set_max_body_size(m->http, 0);
+	evhttp_set_timeout(m->http, 10);
+	evhttp_set_gencb(m->http, on_request, m);
+	if (evhttp_accept_socket_with_handle(m->http, fd) == NULL)
+		goto fail;
+	/* the listening socket belongs to evhttp now */
+	return m;
+fail:
+	if (fd >= 0)
+		close(fd);
+	if (*err == NULL)
+		*err = strdup("metrics: out of memory");
+	metrics_free(m);
+	return NULL;
+}
+
+const struct config_listen *
+metrics_listen(const struct metrics *m)
+{
+	return &m->conf;
+}
+
+void
+metrics_free(struct metrics *m)
+{
+	if (m == NULL)
+		return;
+	if (m->http)
+		evhttp_free(m->http);
+	free(m->conf.text);
+	free(m);
+}

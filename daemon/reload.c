@@ -1,0 +1,264 @@
+/*
+ * Configuration loading and SIGHUP reload, in the manner of OpenBSD's
+ * bgpd: the new file is parsed and validated by the same function as at
+ * start-up, new sockets are bound while the old ones keep receiving, and
+ * only then is the new config swapped in. Anything that fails leaves the
+ * running configuration untouched.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "collector.h"
+#include "sdglue.h"
+
+struct config *
+collector_load_config(const struct collector_args *a, char **err)
+{
+	struct config *c;
+
+	*err = NULL;
+	if (a->config_given || access(CONFIG_DEFAULT_PATH, F_OK) == 0) {
+		const char *path = a->config_given ? a->config_path :
+		    CONFIG_DEFAULT_PATH;
+
+		if ((c = config_load(path, err)) == NULL)
+			return NULL;
+	} else if ((c = config_new_default()) == NULL) {
+		goto oom;
+	}
+	if (a->nports > 0 && config_set_ports(c, a->ports, a->nports, err) < 0) {
+		config_free(c);
+		return NULL;
+	}
+	if (a->directory && config_set_string(&c->directory, a->directory) < 0) {
+		config_free(c);
+		goto oom;
+	}
+	if (a->rotate)
+		c->rotate = a->rotate;
+	return c;
+oom:
+	*err = strdup("out of memory");
+	return NULL;
+}
+
+/* What a reload prepared; nothing of it is visible before commit. */
+struct staged {
+	struct config *config;
+	struct listener **listeners;    /* in the new config's order */
+	size_t added;
+	struct metrics *metrics;
+	bool metrics_changed;
+	struct output *output;
+};
+
+static void
+unstage(struct collector *c, struct staged *s)
+{
+	for (size_t i = 0; s->listeners && i < s->config->nlisten; i++) {
+		struct listener *l = s->listeners[i];
+
+		if (l == NULL)
+			continue;
+		if (l->keep)
+			l->keep = false;
+		else
+			listener_free(l);
+	}
+	free(s->listeners);
+	if (s->metrics_changed)
+		metrics_free(s->metrics);
+	output_free(s->output);
+	config_free(s->config);
+}
+
+static struct listener *
+find_listener(struct collector *c, const struct config_listen *cl)
+{
+	for (struct listener *l = c->listeners; l; l = l->next)
+		if (!l->keep && config_listen_equal(&l->conf, cl))
+			return l;
+	return NULL;
+}
+
+static int
+stage_listeners(struct collector *c, struct staged *s, char **err)
+{
+	const struct config *nc = s->config;
+
+	if ((s->listeners = calloc(nc->nlisten, sizeof(*s->listeners))) == NULL)
+		return -1;
+	for (size_t i = 0; i < nc->nlisten; i++) {
+		const struct config_listen *cl = &nc->listen[i];
+		struct listener *l = find_listener(c, cl);
+
+		if (l != NULL) {
+			l->keep = true;
+		} else if (listener_open(c, cl, nc->receive_buffer, &l) < 0) {
+			if (asprintf(err, "cannot listen on %s: %s", cl->text,
+			    strerror(errno)) < 0)
+				*err = NULL;
+			return -1;
+		} else {
+			s->added++;
+		}
+		s->listeners[i] = l;
+	}
+	return 0;
+}
+
+static int
+stage_metrics(struct collector *c, struct staged *s, char **err)
+{
+	const struct config *nc = s->config;
+	const struct config_listen *old = c->metrics ? metrics_listen(c->metrics) :
+	    NULL;
+
+	if (!nc->metrics_enabled) {
+		s->metrics_changed = c->metrics != NULL;
+		return 0;
+	}
+	if (old && config_listen_equal(old, &nc->metrics)) {
+		s->metrics = c->metrics;
+		return 0;
+	}
+	s->metrics_changed = true;
+	s->metrics = metrics_new(c, &nc->metrics, err);
+	return s->metrics ? 0 : -1;
+}
+
+static int
+stage_output(struct collector *c, struct staged *s, char **err)
+{
+	struct output_config oc;
+
+	if (c->to_stdout || config_output_equal(c->config, s->config))
+		return 0;
+	collector_output_config(c, s->config, &oc);
+	s->output = output_new(&oc, err);
+	return s->output ? 0 : -1;
+}
+
+/* Past this point nothing can fail. */
+static void
+commit(struct collector *c, struct staged *s)
+{
+	struct listener *l, *next, *gone = NULL, **tail = &c->listeners;
+	size_t removed = 0;
+	bool rcvbuf = s->config->receive_buffer != c->config->receive_buffer;
+	int64_t now = collector_realtime_ms();
+
+	/* the listeners the new config no longer has, closed after the swap */
+	for (l = c->listeners; l; l = next) {
+		next = l->next;
+		if (!l->keep) {
+			l->next = gone;
+			gone = l;
+		}
+	}
+	for (size_t i = 0; i < s->config->nlisten; i++) {
+		l = s->listeners[i];
+		if (l->keep && rcvbuf)
+			listener_set_receive_buffer(l, s->config->receive_buffer);
+		if (!l->keep)
+			log_fields(LOG_INFO, LOG_FIELDS({ "LISTENER", l->conf.text }),
+			    "listening on udp %s%s", l->conf.text,
+			    l->conf.dual_stack ? " (IPv4 and IPv6)" : "");
+		l->keep = false;
+		*tail = l;
+		tail = &l->next;
+	}
+	*tail = NULL;
+	if (s->metrics_changed) {
+		metrics_free(c->metrics);
+		c->metrics = s->metrics;
+	}
+	if (s->output) {
+		/* a second reload before the boundary replaces the first */
+		if (c->next_output == NULL)
+			c->next_output_ms = now + output_next_rotation(c->output, now);
+		else
+			output_free(c->next_output);
+		c->next_output = s->output;
+	}
+	config_free(c->config);
+	c->config = s->config;
+	free(s->listeners);
+	for (l = gone; l; l = next) {
+		next = l->next;
+		log_fields(LOG_INFO, LOG_FIELDS({ "LISTENER", l->conf.text }),
+		    "no longer listening on udp %s", l->conf.text);
+		c->stats.closed_kernel_drops += l->kernel_drops;
+		listener_free(l);
+		removed++;
+	}
+	log_set_level(c->debug ? LOG_DEBUG : c->config->log_level);
+	log_msg(LOG_NOTICE, "reloaded configuration%s%s: %zu listeners "
+	    "(%zu new, %zu closed)%s", c->config->path ? " from " : "",
+	    c->config->path ? c->config->path : "", c->config->nlisten,
+	    s->added, removed, s->output ?
+	    "; output changes at the end of the current slot" : "");
+}
+
+static void
+on_reload(evutil_socket_t fd, short what, void *arg)
+{
+	struct collector *c = arg;
+	struct staged s = { 0 };
+	char *err = NULL, status[256];
+
+	if ((s.config = collector_load_config(&c->args, &err)) == NULL ||
+	    stage_listeners(c, &s, &err) < 0 || stage_metrics(c, &s, &err) < 0 ||
+	    stage_output(c, &s, &err) < 0) {
+		unstage(c, &s);
+		free(c->reload_error);
+		c->reload_error = err ? err : strdup("out of memory");
+		c->stats.reload_failures++;
+		log_fields(LOG_ERR, LOG_FIELDS({ "RELOAD", "failed" }),
+		    "reload failed, configuration unchanged: %s",
+		    c->reload_error ? c->reload_error : "out of memory");
+	} else {
+		commit(c, &s);
+		free(c->reload_error);
+		c->reload_error = NULL;
+		c->stats.reloads++;
+	}
+	c->reloading = false;
+	collector_status_text(c, status, sizeof(status));
+	sdglue_notifyf("READY=1\nSTATUS=%s", status);
+}
+
+void
+collector_signal_hup(struct collector *c)
+{
+	if (c->reloading) {
+		log_msg(LOG_WARNING, "SIGHUP: a reload is already in progress, "
+		    "this one is refused");
+		return;
+	}
+	if (c->reload_ev == NULL &&
+	    (c->reload_ev = event_new(c->base, -1, 0, on_reload, c)) == NULL) {
+		log_msg(LOG_ERR, "SIGHUP: out of memory, configuration unchanged");
+		return;
+	}
+	log_msg(LOG_INFO, "SIGHUP: reloading configuration");
+	c->reloading = true;
+	sdglue_notify_reloading();
+	/* the reload runs from the loop, after the signal callback returned */
+	event_active(c->reload_ev, EV_TIMEOUT, 0);
+}
+
+void
+collector_reload_finish(struct collector *c)
+{
+	if (c->reload_ev)
+		event_free(c->reload_ev);
+	c->reload_ev = NULL;
+	free(c->reload_error);
+	c->reload_error = NULL;
+}

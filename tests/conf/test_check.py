@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""netflowd -n: exit 0 and the effective settings for a good file (the
+shipped example included), exit 1 and "file:line: message" for a bad one.
+
+usage: test_check.py NETFLOWD SHIPPED_EXAMPLE"""
+import os
+import subprocess
+import sys
+import tempfile
+
+NETFLOWD, EXAMPLE = sys.argv[1], sys.argv[2]
+failed = 0
+
+
+def check(cond, what):
+    global failed
+    print(("ok: " if cond else "FAIL: ") + what)
+    if not cond:
+        failed += 1
+
+
+def run(*args):
+    return subprocess.run([NETFLOWD, *args], capture_output=True, text=True,
+                          timeout=10)
+
+
+r = run("-n", "-c", EXAMPLE)
+check(r.returncode == 0, "shipped example passes -n: %r" % r.stderr)
+check("listen = *:2055\nlisten = *:4739\n" in r.stdout and
+      "directory = /var/lib/netflowd" in r.stdout and
+      "[metrics]\nlisten = off" in r.stdout,
+      "shipped example's effective settings: %r" % r.stdout)
+
+with tempfile.TemporaryDirectory() as tmp:
+    def conf(name, text):
+        p = os.path.join(tmp, name)
+        with open(p, "w") as f:
+            f.write(text)
+        return p
+
+    good = conf("good.conf", "[collector]\nlisten = 127.0.0.1:2055\n"
+                "receive_buffer = 4M\n[output]\nrotate = 2m\n"
+                "[metrics]\nlisten = 127.0.0.1:9477\n")
+    r = run("-n", "-c", good)
+    check(r.returncode == 0 and r.stderr == "", "good file: exit 0, quiet")
+    check("receive_buffer = 4194304" in r.stdout and "rotate = 120" in r.stdout
+          and "listen = 127.0.0.1:9477" in r.stdout,
+          "sizes and durations printed in bytes and seconds")
+    r = run("-n", "-c", good, "-o", "/srv/flows", "-r", "30s", "-p", "9000")
+    check(r.returncode == 0 and "directory = /srv/flows" in r.stdout and
+          "rotate = 30" in r.stdout and "listen = *:9000" in r.stdout,
+          "command line overrides the file")
+    for name, text, line, msg in [
+        ("key.conf", "[collector]\nlisten = 2055\n\nbogus = 1\n", 4,
+         "unknown key 'bogus' in [collector]"),
+        ("section.conf", "[output]\nrotate = 60\n[kafka]\n", 3,
+         "unknown section [kafka]"),
+        ("size.conf", "[collector]\nreceive_buffer = lots\n", 2,
+         "bad size 'lots' (e.g. 16M, from 4K to 1G)"),
+        ("compress.conf", "[output]\ncompress = bzip2\n", 2,
+         "bad compress 'bzip2' (none, gzip or zstd)"),
+    ]:
+        p = conf(name, text)
+        r = run("-n", "-c", p)
+        check(r.returncode == 1 and r.stdout == "",
+              "%s: exit 1, nothing printed" % name)
+        check("%s:%d: %s" % (p, line, msg) in r.stderr,
+              "%s: %r" % (name, r.stderr.strip()))
+    r = run("-n", "-c", os.path.join(tmp, "missing.conf"))
+    check(r.returncode == 1 and "missing.conf: No such file or directory"
+          in r.stderr, "missing file: exit 1")
+    unreadable = conf("dir.conf", "")
+    os.remove(unreadable)
+    os.mkdir(unreadable)
+    r = run("-n", "-c", unreadable)
+    check(r.returncode == 1, "a directory as config: exit 1 (%r)" % r.stderr)
+
+sys.exit(1 if failed else 0)

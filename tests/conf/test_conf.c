@@ -1,0 +1,428 @@
+/*
+ * The config file: every key, every error path with its exact
+ * "file:line: message", and the single-value parsers.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "test.h"
+
+static char path[] = "/tmp/netflowd-test-conf-XXXXXX";
+
+static void
+write_file(const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL) {
+		perror(path);
+		exit(1);
+	}
+	fputs(text, f);
+	fclose(f);
+}
+
+static struct config *
+load(const char *text, char **err)
+{
+	write_file(text);
+	return config_load(path, err);
+}
+
+/* Each bad file and the message after "path:". */
+static const struct {
+	const char *text;
+	const char *error;
+} bad[] = {
+	{ "[collector]\nlisten = 1.2.3:2055\n",
+	  "2: bad IPv4 address in listen address '1.2.3:2055'" },
+	{ "[collector]\nlisten = [::1:2055\n",
+	  "2: bad listen address '[::1:2055' (expected [IPv6]:PORT)" },
+	{ "[collector]\nlisten = [fe80::zz]:2055\n",
+	  "2: bad IPv6 address in listen address '[fe80::zz]:2055'" },
+	{ "[collector]\nlisten = ::1:2055\n",
+	  "2: bad listen address '::1:2055' (write IPv6 as [ADDR]:PORT)" },
+	{ "[collector]\nlisten = 0.0.0.0:0\n",
+	  "2: bad port in listen address '0.0.0.0:0'" },
+	{ "[collector]\nlisten = 0.0.0.0:65536\n",
+	  "2: bad port in listen address '0.0.0.0:65536'" },
+	{ "[collector]\nlisten = 0.0.0.0:http\n",
+	  "2: bad port in listen address '0.0.0.0:http'" },
+	{ "[collector]\nlisten = *:2055\nlisten = 2055\n",
+	  "3: duplicate listen address '2055'" },
+	{ "[collector]\nallow = 192.0.2.0/33\n",
+	  "2: bad address or prefix '192.0.2.0/33'" },
+	{ "[collector]\nallow = 2001:db8::/129\n",
+	  "2: bad address or prefix '2001:db8::/129'" },
+	{ "[collector]\nallow = example.org\n",
+	  "2: bad address or prefix 'example.org'" },
+	{ "[collector]\nreceive_buffer = 1K\n",
+	  "2: bad size '1K' (e.g. 16M, from 4K to 1G)" },
+	{ "[collector]\nreceive_buffer = 2G\n",
+	  "2: bad size '2G' (e.g. 16M, from 4K to 1G)" },
+	{ "[collector]\nreceive_buffer = 16X\n",
+	  "2: bad size '16X' (e.g. 16M, from 4K to 1G)" },
+	{ "[collector]\nreceive_buffer = -1\n",
+	  "2: bad size '-1' (e.g. 16M, from 4K to 1G)" },
+	{ "[collector]\nreceive_buffer = 1M\n\nreceive_buffer = 2M\n",
+	  "4: duplicate key 'receive_buffer' (first set on line 2)" },
+	{ "[collector]\nport = 2055\n",
+	  "2: unknown key 'port' in [collector]" },
+	{ "[output]\ndirectory =\n", "2: empty directory" },
+	{ "[output]\ndirectory = /a\ndirectory = /b\n",
+	  "3: duplicate key 'directory' (first set on line 2)" },
+	{ "[output]\nrotate = 0\n",
+	  "2: bad duration '0' (e.g. 60, 90s, 5m, 1h; at most 7 days)" },
+	{ "[output]\nrotate = 5d\n",
+	  "2: bad duration '5d' (e.g. 60, 90s, 5m, 1h; at most 7 days)" },
+	{ "[output]\nrotate = 169h\n",
+	  "2: bad duration '169h' (e.g. 60, 90s, 5m, 1h; at most 7 days)" },
+	{ "[output]\nrotate = soon\n",
+	  "2: bad duration 'soon' (e.g. 60, 90s, 5m, 1h; at most 7 days)" },
+	{ "[output]\nrotate = 60\nrotate = 60\n",
+	  "3: duplicate key 'rotate' (first set on line 2)" },
+	{ "[output]\ncompress = lz4\n",
+	  "2: bad compress 'lz4' (none, gzip or zstd)" },
+	{ "[output]\ncompress = none\ncompress = none\n",
+	  "3: duplicate key 'compress' (first set on line 2)" },
+	{ "[output]\nformat = json\n", "2: unknown key 'format' in [output]" },
+	{ "[templates]\nstate_file =\n", "2: empty state_file" },
+	{ "[templates]\nstate_file = /a\nstate_file = /b\n",
+	  "3: duplicate key 'state_file' (first set on line 2)" },
+	{ "[templates]\nmax = 10\n", "2: unknown key 'max' in [templates]" },
+	{ "[log]\nlevel = loud\n",
+	  "2: bad log level 'loud' (err, warning, notice, info, debug)" },
+	{ "[log]\nlevel = info\nlevel = debug\n",
+	  "3: duplicate key 'level' (first set on line 2)" },
+	{ "[log]\nfile = /var/log/x\n", "2: unknown key 'file' in [log]" },
+	{ "[metrics]\nlisten = localhost:9477\n",
+	  "2: bad IPv4 address in listen address 'localhost:9477'" },
+	{ "[metrics]\nlisten = 127.0.0.1:9477\nlisten = 127.0.0.1:9478\n",
+	  "3: duplicate key 'listen' (first set on line 2)" },
+	{ "[metrics]\npath = /metrics\n", "2: unknown key 'path' in [metrics]" },
+	{ "[collectors]\nlisten = 2055\n", "1: unknown section [collectors]" },
+	{ "[output]\nrotate = 60\n\n[kafka]\n", "4: unknown section [kafka]" },
+	{ "[log]\nlevel = info\n[output]\ncompress = lz4\n[kafka]\n",
+	  "4: bad compress 'lz4' (none, gzip or zstd)" },
+	{ "listen = 2055\n", "1: key 'listen' outside any section" },
+	{ "[collector]\nlisten\n",
+	  "2: syntax error (expected key = value or [section])" },
+	{ "[collector\nlisten = 2055\n",
+	  "1: syntax error (expected key = value or [section])" },
+	{ "[output]\ndirectory = /a\n   /b\n",
+	  "3: indented line continues 'directory' (write one key = value per line)" },
+};
+
+static void
+test_errors(void)
+{
+	char want[512];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *err = NULL;
+		struct config *c = load(bad[i].text, &err);
+
+		snprintf(want, sizeof(want), "%s:%s", path, bad[i].error);
+		CHECK(c == NULL);
+		CHECK_STR(err, want);
+		config_free(c);
+		free(err);
+	}
+}
+
+static void
+test_no_listen_and_missing(void)
+{
+	char *err = NULL, want[512];
+	struct config *c;
+
+	/* an empty file is valid: the defaults */
+	c = load("", &err);
+	CHECK(c != NULL && err == NULL);
+	CHECK_EQ_U(c ? c->nlisten : 0, 2);
+	config_free(c);
+	c = config_load("/nonexistent/netflowd.conf", &err);
+	CHECK(c == NULL);
+	CHECK_STR(err, "/nonexistent/netflowd.conf: No such file or directory");
+	free(err);
+	/* a line longer than inih's buffer */
+	{
+		char text[8192];
+
+		snprintf(text, sizeof(text), "[output]\ndirectory = /");
+		memset(text + strlen(text), 'a', 6000);
+		text[sizeof(text) - 100] = '\0';
+		strcat(text, "\n");
+		c = load(text, &err);
+		CHECK(c == NULL);
+		snprintf(want, sizeof(want), "%s:2: line too long", path);
+		CHECK_STR(err, want);
+		free(err);
+	}
+}
+
+static void
+test_every_key(void)
+{
+	char *err = NULL;
+	struct config *c = load(
+	    "# comment\n"
+	    "; comment\n"
+	    "[collector]\n"
+	    "listen = 0.0.0.0:2055   # IPv4\n"
+	    "listen = [::1]:4739\n"
+	    "listen = *:9995\n"
+	    "listen = 9996\n"
+	    "allow = 192.0.2.0/24\n"
+	    "allow = 2001:db8::/32\n"
+	    "allow = 198.51.100.7\n"
+	    "receive_buffer = 32M\n"
+	    "[output]\n"
+	    "directory = /var/lib/netflowd\n"
+	    "rotate = 5m\n"
+	    "compress = none\n"
+	    "[templates]\n"
+	    "state_file = /var/lib/netflowd/templates.state\n"
+	    "[log]\n"
+	    "level = debug\n"
+	    "[metrics]\n"
+	    "listen = 127.0.0.1:9477\n", &err);
+	const struct sockaddr_in *s4;
+	const struct sockaddr_in6 *s6;
+	uint8_t a[16];
+
+	CHECK(c != NULL);
+	CHECK(err == NULL);
+	if (c == NULL) {
+		fprintf(stderr, "%s\n", err);
+		free(err);
+		return;
+	}
+	CHECK_STR(c->path, path);
+	CHECK_EQ_U(c->nlisten, 4);
+	s4 = (const struct sockaddr_in *)&c->listen[0].addr;
+	CHECK_EQ_U(s4->sin_family, AF_INET);
+	CHECK_EQ_U(ntohs(s4->sin_port), 2055);
+	CHECK_EQ_U(s4->sin_addr.s_addr, htonl(INADDR_ANY));
+	CHECK(!c->listen[0].dual_stack);
+	CHECK_STR(c->listen[0].text, "0.0.0.0:2055");
+	s6 = (const struct sockaddr_in6 *)&c->listen[1].addr;
+	CHECK_EQ_U(s6->sin6_family, AF_INET6);
+	CHECK_EQ_U(ntohs(s6->sin6_port), 4739);
+	CHECK(IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr));
+	CHECK(!c->listen[1].dual_stack);
+	CHECK(c->listen[2].dual_stack);
+	CHECK(c->listen[3].dual_stack);
+	CHECK_EQ_U(c->nallow, 3);
+	inet_pton(AF_INET, "192.0.2.77", a);
+	CHECK(config_allowed(c, 4, a));
+	inet_pton(AF_INET, "192.0.3.1", a);
+	CHECK(!config_allowed(c, 4, a));
+	inet_pton(AF_INET, "198.51.100.7", a);
+	CHECK(config_allowed(c, 4, a));
+	inet_pton(AF_INET, "198.51.100.8", a);
+	CHECK(!config_allowed(c, 4, a));
+	inet_pton(AF_INET6, "2001:db8:1::1", a);
+	CHECK(config_allowed(c, 6, a));
+	inet_pton(AF_INET6, "2001:db9::1", a);
+	CHECK(!config_allowed(c, 6, a));
+	CHECK_EQ_U(c->receive_buffer, 32u << 20);
+	CHECK_STR(c->directory, "/var/lib/netflowd");
+	CHECK_EQ_U(c->rotate, 300);
+	CHECK_EQ_U(c->compress, COMPRESS_NONE);
+	CHECK_STR(c->state_file, "/var/lib/netflowd/templates.state");
+	CHECK_EQ_U(c->log_level, 7);
+	CHECK(c->metrics_enabled);
+	CHECK_STR(c->metrics.text, "127.0.0.1:9477");
+	config_free(c);
+}
+
+static void
+test_defaults(void)
+{
+	struct config *c = config_new_default();
+	char *err = NULL;
+
+	CHECK(c != NULL);
+	CHECK_EQ_U(c->nlisten, 2);
+	CHECK_STR(c->listen[0].text, "*:2055");
+	CHECK_STR(c->listen[1].text, "*:4739");
+	CHECK_STR(c->directory, "./flows");
+	CHECK_EQ_U(c->rotate, 60);
+	CHECK_EQ_U(c->receive_buffer, 16u << 20);
+	CHECK_EQ_U(c->log_level, 6);
+	CHECK(!c->metrics_enabled);
+	CHECK(c->path == NULL);
+	config_free(c);
+	/* metrics off explicitly; allow-list empty allows everyone */
+	c = load("[metrics]\nlisten = off\n", &err);
+	CHECK(c != NULL && !c->metrics_enabled);
+	if (c) {
+		uint8_t a[4] = { 203, 0, 113, 1 };
+
+		CHECK(config_allowed(c, 4, a));
+	}
+	config_free(c);
+}
+
+static void
+test_compress(void)
+{
+	static const struct { const char *v; enum config_compress want; } t[] = {
+		{ "none", COMPRESS_NONE }, { "gzip", COMPRESS_GZIP },
+		{ "zstd", COMPRESS_ZSTD },
+	};
+	char text[64], *err = NULL;
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct config *c;
+
+		snprintf(text, sizeof(text), "[output]\ncompress = %s\n", t[i].v);
+		c = load(text, &err);
+		CHECK(c != NULL);
+		CHECK_EQ_U(c ? c->compress : 99, t[i].want);
+		config_free(c);
+	}
+}
+
+static void
+test_values(void)
+{
+	static const struct { const char *text; int rc; size_t v; } sizes[] = {
+		{ "0", 0, 0 }, { "4096", 0, 4096 }, { "4K", 0, 4096 },
+		{ "4k", 0, 4096 }, { "16M", 0, 16u << 20 }, { "16MB", 0, 16u << 20 },
+		{ "1G", 0, 1u << 30 }, { "1g", 0, 1u << 30 }, { "", -1, 0 },
+		{ "M", -1, 0 }, { "1T", -1, 0 }, { "1 M", -1, 0 }, { "-4K", -1, 0 },
+		{ "99999999999999999999", -1, 0 },
+	};
+	static const struct { const char *text; int rc; unsigned v; } durations[] = {
+		{ "1", 0, 1 }, { "60", 0, 60 }, { "90s", 0, 90 }, { "5m", 0, 300 },
+		{ "1h", 0, 3600 }, { "168h", 0, 604800 }, { "604800", 0, 604800 },
+		{ "604801", -1, 0 }, { "0", -1, 0 }, { "0s", -1, 0 }, { "", -1, 0 },
+		{ "1d", -1, 0 }, { "m", -1, 0 }, { "5 m", -1, 0 }, { "-5", -1, 0 },
+	};
+	static const struct { const char *text; int rc; int v; } levels[] = {
+		{ "emerg", 0, 0 }, { "alert", 0, 1 }, { "crit", 0, 2 }, { "err", 0, 3 },
+		{ "error", 0, 3 }, { "warning", 0, 4 }, { "warn", 0, 4 },
+		{ "notice", 0, 5 }, { "info", 0, 6 }, { "INFO", 0, 6 },
+		{ "debug", 0, 7 }, { "verbose", -1, 0 }, { "", -1, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		size_t v = 12345;
+		int rc = config_parse_size(sizes[i].text, &v);
+
+		CHECK_EQ_U(rc, sizes[i].rc);
+		if (rc == 0)
+			CHECK_EQ_U(v, sizes[i].v);
+		else
+			CHECK_EQ_U(v, 12345);
+	}
+	for (size_t i = 0; i < sizeof(durations) / sizeof(durations[0]); i++) {
+		unsigned v = 12345;
+		int rc = config_parse_duration(durations[i].text, &v);
+
+		CHECK_EQ_U(rc, durations[i].rc);
+		CHECK_EQ_U(v, rc == 0 ? durations[i].v : 12345);
+	}
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		int v = 99;
+		int rc = config_parse_level(levels[i].text, &v);
+
+		CHECK_EQ_U(rc, levels[i].rc);
+		CHECK_EQ_U(v, rc == 0 ? levels[i].v : 99);
+	}
+	CHECK_STR(config_level_name(4), "warning");
+	CHECK_STR(config_compress_name(COMPRESS_NONE), "none");
+	CHECK_STR(config_compress_name(COMPRESS_GZIP), "gzip");
+	CHECK_STR(config_compress_name(COMPRESS_ZSTD), "zstd");
+}
+
+static void
+test_compare_and_ports(void)
+{
+	char *err = NULL;
+	struct config *a = load("[collector]\nlisten = *:2055\n[output]\n"
+	    "directory = /a\nrotate = 60\n", &err);
+	struct config *b = load("[collector]\nlisten = 2055\nlisten = 0.0.0.0:2055\n"
+	    "[output]\ndirectory = /a\nrotate = 1m\n", &err);
+	uint16_t ports[] = { 9000, 9001 };
+
+	CHECK(a && b);
+	if (a && b) {
+		/* "*:2055" and "2055" are one socket; "0.0.0.0:2055" is another */
+		CHECK(config_listen_equal(&a->listen[0], &b->listen[0]));
+		CHECK(!config_listen_equal(&a->listen[0], &b->listen[1]));
+		CHECK(config_output_equal(a, b));
+		b->rotate = 61;
+		CHECK(!config_output_equal(a, b));
+		b->rotate = 60;
+		b->compress = COMPRESS_ZSTD;
+		CHECK(!config_output_equal(a, b));
+		CHECK_EQ_U(config_set_ports(a, ports, 2, &err), 0);
+		CHECK_EQ_U(a->nlisten, 2);
+		CHECK_STR(a->listen[1].text, "*:9001");
+		CHECK(a->listen[1].dual_stack);
+	}
+	config_free(a);
+	config_free(b);
+}
+
+static void
+test_print(void)
+{
+	char *err = NULL, *out = NULL;
+	size_t len = 0;
+	struct config *c = load("[collector]\nlisten = 127.0.0.1:2055\n"
+	    "allow = 192.0.2.0/24\n[output]\nrotate = 90s\n[metrics]\n"
+	    "listen = [::1]:9477\n", &err);
+	FILE *f = open_memstream(&out, &len);
+	struct config *again;
+
+	CHECK(c != NULL && f != NULL);
+	if (c == NULL || f == NULL)
+		return;
+	config_print(c, f);
+	fclose(f);
+	CHECK(strstr(out, "listen = 127.0.0.1:2055\n") != NULL);
+	CHECK(strstr(out, "allow = 192.0.2.0/24\n") != NULL);
+	CHECK(strstr(out, "rotate = 90\n") != NULL);
+	CHECK(strstr(out, "[metrics]\nlisten = [::1]:9477\n") != NULL);
+	/* what -n prints is itself a valid config */
+	again = load(out, &err);
+	CHECK(again != NULL);
+	if (again) {
+		CHECK_EQ_U(again->rotate, 90);
+		CHECK_EQ_U(again->nallow, 1);
+		CHECK(again->metrics_enabled);
+	}
+	config_free(again);
+	config_free(c);
+	free(out);
+}
+
+int
+main(void)
+{
+	int fd = mkstemp(path);
+
+	if (fd < 0) {
+		perror("mkstemp");
+		return 1;
+	}
+	close(fd);
+	test_errors();
+	test_no_listen_and_missing();
+	test_every_key();
+	test_defaults();
+	test_values();
+	test_compress();
+	test_compare_and_ports();
+	test_print();
+	unlink(path);
+	return test_result("conf");
+}
