@@ -30,8 +30,12 @@ on_record(const struct flow_record *rec, void *arg)
 	collector_output_boundary(c, rec->src->received_ms);
 	if (output_write(c->output, rec) < 0) {
 		c->stats.write_errors++;
-		log_limited(&c->write_log, LOG_ERR, "cannot write output: %s",
-		    strerror(errno));
+		if (errno == ENOBUFS)
+			log_limited(&c->write_log, LOG_ERR, "record dropped: output "
+			    "queue full (the disk does not keep up)");
+		else
+			log_limited(&c->write_log, LOG_ERR, "cannot write output: %s",
+			    strerror(errno));
 	}
 }
 
@@ -157,6 +161,13 @@ collector_log_stats(struct collector *c)
 	    parser_template_count(c->parser), (unsigned long long)os->files,
 	    (unsigned long long)os->write_errors,
 	    exporters_count(c->exporters));
+	log_msg(LOG_INFO, "stats: output: %llu records, %llu JSON bytes, %llu bytes "
+	    "to disk, %llu dropped (writer queue full), %llu too large, "
+	    "queue peak %llu MiB",
+	    (unsigned long long)os->records, (unsigned long long)os->bytes,
+	    (unsigned long long)os->disk_bytes, (unsigned long long)os->dropped,
+	    (unsigned long long)os->oversized,
+	    (unsigned long long)os->queue_peak);
 	for (int i = 0; i < PARSER_DROP_MAX; i++)
 		if (c->stats.drops[i])
 			log_fields(LOG_INFO,

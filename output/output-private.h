@@ -47,7 +47,7 @@ int files_mkdir_p(const char *path);
 #define OUTPUT_BLOCK_SIZE (1u << 20)
 /* blocks in existence at most (the bound of the queue), and how many
  * free ones are kept around instead of being returned to malloc */
-#define OUTPUT_BLOCKS_MAX 16
+#define OUTPUT_BLOCKS_MAX 128
 #define OUTPUT_BLOCKS_SPARE 3
 
 struct out_block {

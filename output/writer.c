@@ -26,6 +26,10 @@
 #include "output-private.h"
 
 #define ZOUT_SIZE (256u << 10)
+/* write-behind: start writeback of every this many bytes as they are
+ * written, so dirty pages never pile up and the fdatasync at rotation has
+ * only the tail left, instead of a whole slot to push out at once */
+#define WRITEBEHIND (8u << 20)
 #define GZIP_LEVEL 1
 #define ZSTD_LEVEL 1
 
@@ -61,6 +65,7 @@ struct writer {
 	int fd;
 	bool open;
 	time_t slot;
+	off_t written, flushed;  /* file offsets: end, writeback started to */
 	char tmp_name[96];
 	z_stream z;
 	bool z_ready;
@@ -103,6 +108,13 @@ file_write(struct writer *w, const void *buf, size_t len)
 		return;
 	}
 	atomic_fetch_add(&w->counters->disk_bytes, len);
+	w->written += (off_t)len;
+	if (w->written - w->flushed >= (off_t)WRITEBEHIND) {
+		/* asynchronous: queues the range for writeback, no wait */
+		sync_file_range(w->fd, w->flushed, w->written - w->flushed,
+		    SYNC_FILE_RANGE_WRITE);
+		w->flushed = w->written;
+	}
 }
 
 /* ---- compression: one complete stream per file ---- */
@@ -202,6 +214,7 @@ slot_open(struct writer *w, time_t slot)
 	}
 	w->open = true;
 	w->slot = slot;
+	w->written = w->flushed = 0;
 	if (w->fd < 0 || compress_begin(w) < 0) {
 		count_error(w);
 		return -1;
