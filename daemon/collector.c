@@ -330,6 +330,8 @@ collector_run(struct collector *c)
 	sdglue_notifyf("READY=1\nSTATUS=%s", status);
 	if (event_base_dispatch(c->base) < 0)
 		return -1;
+	for (struct listener *l = c->listeners; l; l = l->next)
+		listener_drain(l);
 	collector_templates_save(c);
 	/* data still waiting for its template will not see it now */
 	parser_expire(c->parser, INT64_MAX);

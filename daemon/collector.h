@@ -135,6 +135,7 @@ int listener_open(struct collector *c, const struct config_listen *conf,
     size_t receive_buffer, struct listener **out);
 void listener_set_receive_buffer(struct listener *l, size_t want);
 void listener_free(struct listener *l);
+void listener_drain(struct listener *l);
 
 /* reload.c */
 void collector_reload_start(struct collector *c);

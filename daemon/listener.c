@@ -130,6 +130,17 @@ read_batch(struct listener *l)
 	return n;
 }
 
+/* At shutdown: what already sits in the socket's queue arrived before we
+ * were told to stop, so it is decoded and written too. Bounded by what
+ * the queue can hold, plus a cap against a sender that never pauses. */
+void
+listener_drain(struct listener *l)
+{
+	for (int i = 0; i < 4096; i++)
+		if (read_batch(l) < RX_BATCH)
+			break;
+}
+
 /* Reads a bounded amount, then yields so one busy listener cannot starve
  * the others (the event is level-triggered and fires again). */
 static void

@@ -318,7 +318,9 @@ field_value(struct json_writer *w, const struct flow_field *f)
 	case IE_DATE_S:
 		if (!small)
 			break;
-		time_value(g, (int64_t)v * 1000);
+		/* the formatter clamps; keep the product in range */
+		time_value(g, v > (uint64_t)INT64_MAX / 1000 ? INT64_MAX :
+		    (int64_t)v * 1000);
 		return;
 	case IE_DATE_MS:
 		if (!small)

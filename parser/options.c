@@ -192,7 +192,7 @@ gather(const struct flow_record *rec, const struct flow_field *f, uint64_t v,
 		a->desc = f;
 		break;
 	case IE_SYSINIT:
-		if (f->len == 8) {
+		if (f->len == 8 && v <= (uint64_t)TIME_MAX_MS) {
 			d->sysinit_ms = (int64_t)v;
 			d->has_sysinit = true;
 		}

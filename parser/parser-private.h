@@ -5,6 +5,9 @@
 #include "parser.h"
 
 #define VARLEN 0xffff
+/* 9999-12-31T23:59:59.999Z: a time past it is not a time (and would
+ * overflow the arithmetic); such a field is kept raw instead. */
+#define TIME_MAX_MS 253402300799999LL
 /* what malloc keeps per allocation, counted in the memory budget */
 #define ALLOC_OVERHEAD 16
 /* extra fields the parser adds to a record beyond its template's */

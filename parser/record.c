@@ -173,7 +173,8 @@ struct pending_uptime {
 	uint32_t value;
 };
 
-static void
+/* False when the value is no plausible time; the caller keeps it raw. */
+static bool
 decode_time(struct flow_record *rec, const struct tfield *f, uint64_t v,
     const struct time_base *tb)
 {
@@ -181,9 +182,13 @@ decode_time(struct flow_record *rec, const struct tfield *f, uint64_t v,
 
 	switch (f->slot) {
 	case TIME_SECONDS:
+		if (v > (uint64_t)TIME_MAX_MS / 1000)
+			return false;
 		ms = (int64_t)v * 1000;
 		break;
 	case TIME_MS:
+		if (v > (uint64_t)TIME_MAX_MS)
+			return false;
 		ms = (int64_t)v;
 		break;
 	case TIME_NTP:
@@ -194,20 +199,22 @@ decode_time(struct flow_record *rec, const struct tfield *f, uint64_t v,
 		ms = tb->export_ms - (int64_t)(v / 1000);
 		break;
 	default:
-		return;
+		return false;
 	}
 	set_time(rec, f->time_end, ms);
+	return true;
 }
 
 /* A duration gives the end once the start is known. */
 static void
 apply_duration(struct flow_record *rec, const struct tfield *f, uint64_t v)
 {
-	int64_t ms = f->slot == TIME_DURATION_MS ? (int64_t)v :
-	    (int64_t)(v / 1000);
+	uint64_t ms = f->slot == TIME_DURATION_MS ? v : v / 1000;
 
-	if (rec->has_start)
-		set_time(rec, true, rec->start_ms + ms);
+	/* a duration past the end of time is no duration */
+	if (rec->has_start && rec->start_ms <= TIME_MAX_MS &&
+	    ms <= (uint64_t)TIME_MAX_MS)
+		set_time(rec, true, rec->start_ms + (int64_t)ms);
 }
 
 static bool
@@ -282,8 +289,10 @@ record_decode(struct parser *p, const struct template *t, struct cursor *c,
 			rec->has_num |= 1u << FLOW_ICMP_TYPE | 1u << FLOW_ICMP_CODE;
 			break;
 		case CORE_SYSINIT:
-			sysinit = (int64_t)v;
-			has_sysinit = true;
+			if (v <= (uint64_t)TIME_MAX_MS) {
+				sysinit = (int64_t)v;
+				has_sysinit = true;
+			}
 			add_extra(p, rec, f, data, len);
 			break;
 		case CORE_TIME:
@@ -302,7 +311,8 @@ record_decode(struct parser *p, const struct template *t, struct cursor *c,
 				add_extra(p, rec, f, data, len);
 				break;
 			}
-			decode_time(rec, f, v, tb);
+			if (!decode_time(rec, f, v, tb))
+				add_extra(p, rec, f, data, len);
 			break;
 		default:
 			add_extra(p, rec, f, data, len);

@@ -292,6 +292,8 @@ load_domain(struct loader *l)
 	for (size_t i = 0; i < nsamplers; i++)
 		if (!rd(l, 8, &samplers[i].id) || !rd(l, 8, &samplers[i].interval))
 			return false;
+	if ((flags & STATE_FLAG_SYSINIT) && sysinit > (uint64_t)TIME_MAX_MS)
+		return bad(l, "bad system init time");
 	addr.family = (uint8_t)family;
 	memcpy(addr.bytes, bytes, 16);
 	if (l->apply) {
