@@ -78,15 +78,6 @@ sockaddr_to_source(const struct sockaddr *sa, struct parser_source *src)
 	}
 }
 
-static int64_t
-realtime_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 kernel_drops(struct listener *l, struct msghdr *mh)
 {
@@ -117,7 +108,7 @@ read_batch(struct listener *l)
 	n = recvmmsg(l->fd, rx->msgs, RX_BATCH, MSG_DONTWAIT, NULL);
 	if (n <= 0)
 		return n;
-	src.received_ms = realtime_ms();
+	src.received_ms = collector_realtime_ms();
 	for (int i = 0; i < n; i++) {
 		struct msghdr *mh = &rx->msgs[i].msg_hdr;
 
