@@ -18,7 +18,7 @@
 
 /* Keys that may appear once; a repeat is an error that names the first. */
 enum single_key {
-	KEY_RECEIVE_BUFFER, KEY_DIRECTORY, KEY_ROTATE, KEY_COMPRESS,
+	KEY_RECEIVE_BUFFER, KEY_DIRECTORY, KEY_ROTATE, KEY_COMPRESS, KEY_DIRECT_IO,
 	KEY_STATE_FILE, KEY_LEVEL, KEY_METRICS_LISTEN, KEY_MAX
 };
 
@@ -96,6 +96,7 @@ config_new_default(void)
 		return NULL;
 	c->receive_buffer = DEFAULT_RECEIVE_BUFFER;
 	c->rotate = 60;
+	c->direct_io = true;
 	c->log_level = 6;
 	if (config_set_string(&c->directory, "./flows") < 0 ||
 	    add_listen(c, "*:2055", &err) < 0 || add_listen(c, "*:4739", &err) < 0)
@@ -304,6 +305,15 @@ output_key(struct load_state *st, const char *name, const char *v)
 			c->compress = COMPRESS_ZSTD;
 		else
 			return set_error(st, "bad compress '%s' (none, gzip or zstd)", v);
+	} else if (strcmp(name, "direct_io") == 0) {
+		if (!once(st, KEY_DIRECT_IO, name))
+			return 0;
+		if (strcmp(v, "yes") == 0)
+			c->direct_io = true;
+		else if (strcmp(v, "no") == 0)
+			c->direct_io = false;
+		else
+			return set_error(st, "bad direct_io '%s' (yes or no)", v);
 	} else {
 		return set_error(st, "unknown key '%s' in [%s]", name, "output");
 	}
@@ -506,8 +516,9 @@ config_print(const struct config *c, FILE *f)
 		fprintf(f, "allow = %s/%u\n", buf, c->allow[i].prefix);
 	}
 	fprintf(f, "receive_buffer = %zu\n", c->receive_buffer);
-	fprintf(f, "[output]\ndirectory = %s\nrotate = %u\ncompress = %s\n",
-	    c->directory, c->rotate, config_compress_name(c->compress));
+	fprintf(f, "[output]\ndirectory = %s\nrotate = %u\ncompress = %s\n"
+	    "direct_io = %s\n", c->directory, c->rotate,
+	    config_compress_name(c->compress), c->direct_io ? "yes" : "no");
 	if (c->state_file)
 		fprintf(f, "[templates]\nstate_file = %s\n", c->state_file);
 	fprintf(f, "[log]\nlevel = %s\n", config_level_name(c->log_level));
@@ -526,5 +537,6 @@ bool
 config_output_equal(const struct config *a, const struct config *b)
 {
 	return strcmp(a->directory, b->directory) == 0 &&
-	    a->rotate == b->rotate && a->compress == b->compress;
+	    a->rotate == b->rotate && a->compress == b->compress &&
+	    a->direct_io == b->direct_io;
 }

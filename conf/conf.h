@@ -37,6 +37,7 @@ struct config {
 	char *directory;
 	unsigned rotate;         /* seconds */
 	enum config_compress compress;
+	bool direct_io;          /* O_DIRECT output files (default yes) */
 	char *state_file;
 	int log_level;           /* syslog priority: 0 emerg .. 7 debug */
 	bool metrics_enabled;    /* [metrics] listen set (off by default) */

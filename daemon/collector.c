@@ -162,10 +162,11 @@ collector_log_stats(struct collector *c)
 	    (unsigned long long)os->write_errors,
 	    exporters_count(c->exporters));
 	log_msg(LOG_INFO, "stats: output: %llu records, %llu JSON bytes, %llu bytes "
-	    "to disk, %llu lost to a full writer queue, %llu too large, "
-	    "queue peak %llu MiB",
+	    "to disk (%llu direct), %llu lost to a full writer queue, "
+	    "%llu too large, queue peak %llu MiB",
 	    (unsigned long long)os->records, (unsigned long long)os->bytes,
-	    (unsigned long long)os->disk_bytes, (unsigned long long)os->dropped,
+	    (unsigned long long)os->disk_bytes,
+	    (unsigned long long)os->direct_bytes, (unsigned long long)os->dropped,
 	    (unsigned long long)os->oversized,
 	    (unsigned long long)os->queue_peak);
 	for (int i = 0; i < PARSER_DROP_MAX; i++)
@@ -232,6 +233,7 @@ collector_output_config(const struct collector *c, const struct config *config,
 		.compress = config->compress == COMPRESS_GZIP ? OUTPUT_COMPRESS_GZIP :
 		    config->compress == COMPRESS_ZSTD ? OUTPUT_COMPRESS_ZSTD :
 		    OUTPUT_COMPRESS_NONE,
+		.direct_io = config->direct_io,
 	};
 }
 

@@ -151,6 +151,12 @@ render(struct evbuffer *b, struct collector *c)
 	    "Records the current output lost because the disk could not keep up "
 	    "or they were too large.",
 	    (unsigned long long)(os->dropped + os->oversized));
+	gauge(b, "netflowd_output_disk_bytes_total", "counter",
+	    "Bytes the current output wrote to files (after compression).",
+	    (unsigned long long)os->disk_bytes);
+	gauge(b, "netflowd_output_direct_bytes_total", "counter",
+	    "Of those, bytes written with O_DIRECT (bypassing the page cache).",
+	    (unsigned long long)os->direct_bytes);
 	gauge(b, "netflowd_write_errors_total", "counter",
 	    "Records that could not be written.",
 	    (unsigned long long)c->stats.write_errors);

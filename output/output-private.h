@@ -61,13 +61,16 @@ struct out_block {
 
 /* Counters the writer thread updates and the loop reads. */
 struct writer_counters {
-	atomic_uint_fast64_t files, write_errors, disk_bytes, queue_peak;
+	atomic_uint_fast64_t files, write_errors, disk_bytes, direct_bytes,
+	    queue_peak;
 };
 
 struct writer;
 
+/* direct: write files with O_DIRECT where the filesystem allows it */
 struct writer *writer_new(const char *dir, bool to_stdout,
-    enum output_compress compress, struct writer_counters *counters);
+    enum output_compress compress, bool direct,
+    struct writer_counters *counters);
 /* Writes everything queued, finishes the open slot, joins the thread. */
 void writer_free(struct writer *w);
 /* A free block; NULL when OUTPUT_BLOCKS_MAX are in use, unless wait is

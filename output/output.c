@@ -69,7 +69,7 @@ output_new(const struct output_config *cfg, char **err)
 		}
 	}
 	o->writer = writer_new(cfg->directory, o->to_stdout, cfg->compress,
-	    &o->counters);
+	    cfg->direct_io, &o->counters);
 	if (o->writer == NULL)
 		goto fail;
 	return o;
@@ -205,6 +205,7 @@ output_stats(struct output *o)
 	o->stats.files = atomic_load(&o->counters.files);
 	o->stats.write_errors = atomic_load(&o->counters.write_errors);
 	o->stats.disk_bytes = atomic_load(&o->counters.disk_bytes);
+	o->stats.direct_bytes = atomic_load(&o->counters.direct_bytes);
 	o->stats.queue_peak = atomic_load(&o->counters.queue_peak);
 	return &o->stats;
 }

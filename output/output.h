@@ -29,6 +29,9 @@ struct output_config {
 	 * queue is full: for --read, where nothing is lost by waiting. Live
 	 * receiving never waits (the socket would overflow instead). */
 	bool lossless;
+	/* Write files with O_DIRECT (bypassing the page cache) where the
+	 * filesystem supports it; buffered otherwise. */
+	bool direct_io;
 };
 
 /*
@@ -45,6 +48,7 @@ struct output_stats {
 	uint64_t dropped;        /* records lost: writer queue full */
 	uint64_t oversized;      /* records lost: larger than a block */
 	uint64_t disk_bytes;     /* bytes written to files (compressed) */
+	uint64_t direct_bytes;   /* of those, written with O_DIRECT */
 	uint64_t queue_peak;     /* most blocks queued at once */
 };
 

@@ -11,6 +11,15 @@
  * the next slot meanwhile, so a slow disk flush at rotation costs no
  * buffer space (the first version synced on the writer thread and lost
  * records at every rotation under load).
+ *
+ * Files are written with O_DIRECT by default: the data goes from an
+ * aligned staging buffer straight to the device, without the copy into the
+ * page cache and the writeback and reclaim behind it. That copy was the
+ * largest single cost of the whole process at 150k datagrams/s (a fifth
+ * of its CPU), and this disk takes 1.3 GB/s direct against 390 MB/s
+ * buffered. The unaligned tail of a file is written buffered at close.
+ * Where the filesystem refuses O_DIRECT (EINVAL at open or at a write),
+ * the writer falls back to buffered writes with write-behind.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +39,10 @@
  * written, so dirty pages never pile up and the fdatasync at rotation has
  * only the tail left, instead of a whole slot to push out at once */
 #define WRITEBEHIND (8u << 20)
+/* direct I/O: staging buffer size, and the alignment of memory, file
+ * offsets and lengths (4 KiB covers 512-byte and 4K-sector devices) */
+#define DIO_CHUNK (2u << 20)
+#define DIO_ALIGN 4096u
 #define GZIP_LEVEL 1
 #define ZSTD_LEVEL 1
 
@@ -62,7 +75,11 @@ struct writer {
 	char *dir;
 	bool to_stdout;
 	enum output_compress compress;
+	bool direct;             /* try O_DIRECT for new files */
 	int fd;
+	bool fd_direct;          /* fd is open with O_DIRECT */
+	char *dio;               /* staging buffer, DIO_CHUNK, aligned */
+	size_t dio_len;
 	bool open;
 	time_t slot;
 	off_t written, flushed;  /* file offsets: end, writeback started to */
@@ -98,22 +115,86 @@ write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+/* Buffered from here on: the filesystem refused a direct write, or the
+ * unaligned tail of a file. */
 static void
-file_write(struct writer *w, const void *buf, size_t len)
+leave_direct(struct writer *w)
+{
+	int flags = fcntl(w->fd, F_GETFL);
+
+	if (flags >= 0)
+		fcntl(w->fd, F_SETFL, flags & ~O_DIRECT);
+	w->fd_direct = false;
+}
+
+static void
+raw_write(struct writer *w, const void *buf, size_t len)
 {
 	if (len == 0 || w->fd < 0)
 		return;
 	if (write_all(w->fd, buf, len) < 0) {
+		if (errno == EINVAL && w->fd_direct) {
+			/* not for this filesystem after all: buffered from
+			 * now on, for this file and the next ones */
+			w->direct = false;
+			leave_direct(w);
+			raw_write(w, buf, len);
+			return;
+		}
 		count_error(w);
 		return;
 	}
 	atomic_fetch_add(&w->counters->disk_bytes, len);
+	if (w->fd_direct)
+		atomic_fetch_add(&w->counters->direct_bytes, len);
 	w->written += (off_t)len;
-	if (w->written - w->flushed >= (off_t)WRITEBEHIND) {
+	if (!w->fd_direct && w->written - w->flushed >= (off_t)WRITEBEHIND) {
 		/* asynchronous: queues the range for writeback, no wait */
 		sync_file_range(w->fd, w->flushed, w->written - w->flushed,
 		    SYNC_FILE_RANGE_WRITE);
 		w->flushed = w->written;
+	}
+}
+
+/* Writes what is staged, in whole aligned blocks; at the end of a file
+ * (tail) the rest too, buffered. */
+static void
+dio_flush(struct writer *w, bool tail)
+{
+	size_t len = w->dio_len - w->dio_len % DIO_ALIGN;
+
+	raw_write(w, w->dio, len);
+	w->dio_len -= len;
+	if (tail && w->dio_len > 0) {
+		if (w->fd_direct)
+			leave_direct(w);
+		raw_write(w, w->dio + len, w->dio_len);
+		w->dio_len = 0;
+	}
+}
+
+static void
+file_write(struct writer *w, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	if (!w->fd_direct) {
+		if (w->dio_len > 0)
+			dio_flush(w, true);
+		raw_write(w, buf, len);
+		return;
+	}
+	while (len > 0) {
+		size_t n = DIO_CHUNK - w->dio_len;
+
+		if (n > len)
+			n = len;
+		memcpy(w->dio + w->dio_len, p, n);
+		w->dio_len += n;
+		p += n;
+		len -= n;
+		if (w->dio_len == DIO_CHUNK)
+			dio_flush(w, false);
 	}
 }
 
@@ -205,8 +286,15 @@ slot_open(struct writer *w, time_t slot)
 
 	files_tmp_name(w->tmp_name, sizeof(w->tmp_name), slot, w->compress);
 	snprintf(path, sizeof(path), "%s/%s", w->dir, w->tmp_name);
-	for (int attempt = 0; attempt < 2; attempt++) {
-		w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	for (int attempt = 0; attempt < 3; attempt++) {
+		int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
+
+		w->fd = open(path, flags | (w->direct ? O_DIRECT : 0), 0644);
+		if (w->fd < 0 && errno == EINVAL && w->direct) {
+			/* no O_DIRECT on this filesystem */
+			w->direct = false;
+			continue;
+		}
 		if (w->fd >= 0 || errno != EEXIST)
 			break;
 		/* left by a run that died: put it in place, then start anew */
@@ -215,6 +303,8 @@ slot_open(struct writer *w, time_t slot)
 	w->open = true;
 	w->slot = slot;
 	w->written = w->flushed = 0;
+	w->fd_direct = w->fd >= 0 && w->direct;
+	w->dio_len = 0;
 	if (w->fd < 0 || compress_begin(w) < 0) {
 		count_error(w);
 		return -1;
@@ -283,6 +373,7 @@ slot_close(struct writer *w)
 		gzip_feed(w, NULL, 0, Z_FINISH);
 	else if (w->compress == OUTPUT_COMPRESS_ZSTD)
 		zstd_feed(w, NULL, 0, ZSTD_e_end);
+	dio_flush(w, true);
 	if ((f = calloc(1, sizeof(*f))) == NULL) {
 		finish(w, w->fd, w->tmp_name);
 		w->fd = -1;
@@ -448,7 +539,7 @@ writer_drain(struct writer *w)
 
 struct writer *
 writer_new(const char *dir, bool to_stdout, enum output_compress compress,
-    struct writer_counters *counters)
+    bool direct, struct writer_counters *counters)
 {
 	struct writer *w = calloc(1, sizeof(*w));
 
@@ -467,6 +558,9 @@ writer_new(const char *dir, bool to_stdout, enum output_compress compress,
 	if (w->compress != OUTPUT_COMPRESS_NONE &&
 	    (w->zout = malloc(ZOUT_SIZE)) == NULL)
 		goto fail;
+	if (!to_stdout && direct &&
+	    posix_memalign((void **)&w->dio, DIO_ALIGN, DIO_CHUNK) == 0)
+		w->direct = true;
 	if (pthread_create(&w->finisher, NULL, run_finisher, w) != 0)
 		goto fail;
 	w->finisher_started = true;
@@ -509,6 +603,7 @@ writer_free(struct writer *w)
 		deflateEnd(&w->z);
 	ZSTD_freeCCtx(w->zstd);
 	free(w->zout);
+	free(w->dio);
 	free(w->dir);
 	pthread_cond_destroy(&w->fin_work);
 	pthread_cond_destroy(&w->freed);

@@ -89,6 +89,9 @@ static const struct {
 	  "2: bad compress 'lz4' (none, gzip or zstd)" },
 	{ "[output]\ncompress = none\ncompress = none\n",
 	  "3: duplicate key 'compress' (first set on line 2)" },
+	{ "[output]\ndirect_io = maybe\n", "2: bad direct_io 'maybe' (yes or no)" },
+	{ "[output]\ndirect_io = yes\ndirect_io = no\n",
+	  "3: duplicate key 'direct_io' (first set on line 2)" },
 	{ "[output]\nformat = json\n", "2: unknown key 'format' in [output]" },
 	{ "[templates]\nstate_file =\n", "2: empty state_file" },
 	{ "[templates]\nstate_file = /a\nstate_file = /b\n",
@@ -290,6 +293,22 @@ test_compress(void)
 }
 
 static void
+test_direct_io(void)
+{
+	struct config *c = config_new_default();
+	char *err = NULL;
+
+	CHECK(c != NULL && c->direct_io);
+	config_free(c);
+	c = load("[output]\ndirect_io = no\n", &err);
+	CHECK(c != NULL && !c->direct_io);
+	config_free(c);
+	c = load("[output]\ndirect_io = yes\n", &err);
+	CHECK(c != NULL && c->direct_io);
+	config_free(c);
+}
+
+static void
 test_values(void)
 {
 	static const struct { const char *text; int rc; size_t v; } sizes[] = {
@@ -421,6 +440,7 @@ main(void)
 	test_defaults();
 	test_values();
 	test_compress();
+	test_direct_io();
 	test_compare_and_ports();
 	test_print();
 	unlink(path);
