@@ -1,15 +1,38 @@
 /*
- * One flow record -> one JSON line, generated straight into the caller's
- * output buffer. yajl does the structure and the escaping of keys and of
- * strings from the packet; numbers, addresses and times are formatted here
- * and handed over as finished tokens. Tokens that never need escaping
- * (times, addresses, MACs, hex) are passed with their quotes through
- * yajl_gen_number, which copies them verbatim: the output is the same as
- * yajl_gen_string's without scanning every byte for escapes.
+ * One flow record -> one JSON line, written straight into the caller's
+ * output buffer.
+ *
+ * Rendering is most of the CPU a flow costs, so the line is built here
+ * rather than token by token through yajl (six print callbacks per pair,
+ * a state walk per record):
+ *
+ * - The core keys have a fixed schema: constant ASCII keys and values this
+ *   file formats (numbers, times, addresses). Their key fragments (,"name":)
+ *   are precomputed and copied with fixed-size copies, which the compiler
+ *   turns into a few moves instead of a variable-length memcpy call.
+ * - Times are cached per second (a small direct-mapped table keyed by the
+ *   second, so times going backwards are merely a miss): a record's three
+ *   times mostly share a few seconds with the records around it.
+ * - An extra field whose name comes from the element table (or is built
+ *   from numbers) is plain ASCII; its ,"name": fragment is cached per
+ *   element and checked once for anything JSON would escape. Values that
+ *   are numbers, times, addresses, MACs, booleans or hex never need
+ *   escaping and are written here too, as are the brackets and commas of
+ *   a repeated element's array.
+ * - yajl is engaged only for what needs it: strings from the packet (it
+ *   escapes them), floats (its formatting), and a name that would need
+ *   escaping. It renders one value at a time at the current position
+ *   (reset, one value, its output counted in), and the structure around
+ *   it is ours.
+ *
+ * The bytes are exactly those of generating the whole record with yajl
+ * (no beautify, no escaped solidus): tests/output checks them. Writes
+ * happen in place while the window has TOKEN_MAX bytes left; closer to its
+ * end, small tokens go through a bounce buffer and are copied only if they
+ * fit, so a record is refused (0) exactly when it is longer than room
+ * (or room is under the 2 KiB the core is written into unchecked).
  */
-#include <inttypes.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,15 +40,16 @@
 
 #include "output-private.h"
 
-static void
-bytes_uint(const uint8_t *p, size_t len, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	for (size_t i = 0; i < len && i < 8; i++)
-		v = v << 8 | p[i];
-	*out = v;
-}
+/* the largest token written in place, with what fixed-size copies write
+ * past its end: a cached name fragment, an IPv6 address with its quotes */
+#define TOKEN_MAX 80
+/* ,"name": of a core key, copied whole */
+#define KEY_SLOT 32
+/* ,"name": of an extra field, cached and copied whole (IANA names are at
+ * most 39 characters, "reverse" makes 46) */
+#define NAME_SLOT 64
+#define NAME_CACHE 128
+#define TIME_CACHE 256
 
 /* Where yajl prints: a window of the output buffer. */
 struct sink {
@@ -34,15 +58,36 @@ struct sink {
 	bool overflow;
 };
 
+/* The output window of one render. */
+struct out {
+	char *p, *end;
+	char *tok;               /* where the current token goes: p or bounce */
+	char bounce[TOKEN_MAX];
+};
+
+struct name_entry {
+	const struct ie_info *ie;
+	bool reverse;
+	uint8_t len;             /* 0: not cacheable, built per record */
+	char frag[NAME_SLOT];
+};
+
+struct time_entry {
+	int64_t sec;
+	char text[24];           /* "2024-05-01T12:00:03 (opening quote, the
+	                          * rest of the 24 bytes is scratch) */
+};
+
 struct json_writer {
 	yajl_gen g;
 	struct sink sink;
-	/* grows to the largest string or octet array seen, then stays */
+	/* grows to the largest string seen, then stays */
 	char *scratch;
 	size_t scratch_cap;
-	/* ,"name": of each core key */
-	char num_key[FLOW_NUM_MAX][40], addr_key[FLOW_ADDR_MAX][40];
-	size_t num_key_len[FLOW_NUM_MAX], addr_key_len[FLOW_ADDR_MAX];
+	char num_key[FLOW_NUM_MAX][KEY_SLOT], addr_key[FLOW_ADDR_MAX][KEY_SLOT];
+	uint8_t num_key_len[FLOW_NUM_MAX], addr_key_len[FLOW_ADDR_MAX];
+	struct time_entry times[TIME_CACHE];
+	struct name_entry names[NAME_CACHE];
 };
 
 static void
@@ -54,12 +99,25 @@ sink_print(void *ctx, const char *s, size_t len)
 		k->overflow = true;
 		return;
 	}
-	/* most pieces are one byte: a quote, a comma, a colon */
-	if (len == 1)
-		k->p[k->len] = s[0];
-	else
-		memcpy(k->p + k->len, s, len);
+	memcpy(k->p + k->len, s, len);
 	k->len += len;
+}
+
+static bool
+key_fragment(char *slot, uint8_t *len, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n + 4 > KEY_SLOT)
+		return false;
+	memset(slot, 0, KEY_SLOT);
+	slot[0] = ',';
+	slot[1] = '"';
+	memcpy(slot + 2, name, n);
+	slot[n + 2] = '"';
+	slot[n + 3] = ':';
+	*len = (uint8_t)(n + 4);
+	return true;
 }
 
 struct json_writer *
@@ -69,18 +127,25 @@ json_writer_new(void)
 
 	if (w == NULL)
 		return NULL;
-	if ((w->g = yajl_gen_alloc(NULL)) == NULL) {
-		free(w);
-		return NULL;
-	}
+	if ((w->g = yajl_gen_alloc(NULL)) == NULL)
+		goto fail;
 	yajl_gen_config(w->g, yajl_gen_print_callback, sink_print, &w->sink);
+	/* the parser's core key names are short: a longer one is a bug */
 	for (int k = 0; k < FLOW_NUM_MAX; k++)
-		w->num_key_len[k] = (size_t)snprintf(w->num_key[k],
-		    sizeof(w->num_key[k]), ",\"%s\":", flow_num_name(k));
+		if (!key_fragment(w->num_key[k], &w->num_key_len[k],
+		    flow_num_name(k)))
+			goto fail;
 	for (int k = 0; k < FLOW_ADDR_MAX; k++)
-		w->addr_key_len[k] = (size_t)snprintf(w->addr_key[k],
-		    sizeof(w->addr_key[k]), ",\"%s\":", flow_addr_name(k));
+		if (!key_fragment(w->addr_key[k], &w->addr_key_len[k],
+		    flow_addr_name(k)))
+			goto fail;
+	/* never a clamped time's second */
+	for (int i = 0; i < TIME_CACHE; i++)
+		w->times[i].sec = INT64_MIN;
 	return w;
+fail:
+	json_writer_free(w);
+	return NULL;
 }
 
 void
@@ -88,7 +153,8 @@ json_writer_free(struct json_writer *w)
 {
 	if (w == NULL)
 		return;
-	yajl_gen_free(w->g);
+	if (w->g != NULL)
+		yajl_gen_free(w->g);
 	free(w->scratch);
 	free(w);
 }
@@ -107,72 +173,153 @@ scratch(struct json_writer *w, size_t size)
 	return w->scratch;
 }
 
-/* keys are literals: no strlen per record */
-#define KEY(g, lit) \
-	yajl_gen_string((g), (const unsigned char *)(lit), sizeof(lit) - 1)
+/* ---- the output window ---- */
 
-static void
-str(yajl_gen g, const char *s, size_t len)
+static inline char *
+tok_start(struct out *o)
 {
-	yajl_gen_string(g, (const unsigned char *)s, len);
+	o->tok = o->end - o->p >= TOKEN_MAX ? o->p : o->bounce;
+	return o->tok;
 }
 
-static void
-num_u64(yajl_gen g, uint64_t v)
+/* The token ends at q: counted in, or copied from the bounce buffer when
+ * it fits; false when it does not. */
+static inline bool
+tok_done(struct out *o, const char *q)
 {
-	char buf[24];
+	size_t n = (size_t)(q - o->tok);
 
-	yajl_gen_number(g, buf, format_u64(buf, v));
+	if (o->tok != o->p) {
+		if (n > (size_t)(o->end - o->p))
+			return false;
+		memcpy(o->p, o->bounce, n);
+	}
+	o->p += n;
+	return true;
 }
 
-static void
-num_i64(yajl_gen g, int64_t v)
+static bool
+put_bytes(struct out *o, const char *s, size_t len)
 {
-	char buf[24];
-
-	yajl_gen_number(g, buf, format_i64(buf, v));
+	if (len > (size_t)(o->end - o->p))
+		return false;
+	memcpy(o->p, s, len);
+	o->p += len;
+	return true;
 }
 
-/* A string that needs no escaping, quoted here, copied verbatim. */
-static void
-quoted(yajl_gen g, char *buf, size_t len)
+/* yajl renders one value at o->p. */
+static yajl_gen
+yajl_begin(struct json_writer *w, struct out *o)
 {
-	buf[0] = '"';
-	buf[len + 1] = '"';
-	yajl_gen_number(g, buf, len + 2);
+	yajl_gen_reset(w->g, NULL);
+	w->sink = (struct sink){ .p = o->p, .room = (size_t)(o->end - o->p) };
+	return w->g;
 }
 
-static void
-time_value(yajl_gen g, int64_t ms)
+static bool
+yajl_done(struct json_writer *w, struct out *o)
 {
-	char buf[32];
-
-	quoted(g, buf, format_time_ms(buf + 1, ms));
+	if (w->sink.overflow)
+		return false;
+	o->p += w->sink.len;
+	return true;
 }
 
-static void
-addr_value(yajl_gen g, const struct parser_addr *a)
-{
-	char buf[64];
+/* ---- tokens ---- */
 
-	quoted(g, buf, format_addr(buf + 1, sizeof(buf) - 2, a));
+#define PUT_LIT(p, lit) do { \
+	memcpy((p), (lit), sizeof(lit) - 1); \
+	(p) += sizeof(lit) - 1; \
+} while (0)
+
+/* "2024-05-01T12:00:03.250Z": 26 bytes */
+static char *
+put_time(struct json_writer *w, char *p, int64_t ms)
+{
+	struct time_entry *e;
+	int64_t sec;
+
+	if (ms < FORMAT_MS_MIN)
+		ms = FORMAT_MS_MIN;
+	else if (ms > FORMAT_MS_MAX)
+		ms = FORMAT_MS_MAX;
+	sec = ms / 1000;
+	if (ms % 1000 < 0)
+		sec--;
+	e = &w->times[(uint64_t)sec % TIME_CACHE];
+	if (e->sec != sec) {
+		e->text[0] = '"';
+		format_time_sec(e->text + 1, sec);
+		e->sec = sec;
+	}
+	memcpy(p, e->text, sizeof(e->text));
+	p = format_put_millis(p + 20, (unsigned)(ms - sec * 1000));
+	*p++ = '"';
+	return p;
 }
 
-static void
-hex_value(struct json_writer *w, const uint8_t *data, size_t len)
+/* at most 48 bytes, and 3 more written past them */
+static char *
+put_addr(char *p, const struct parser_addr *a)
+{
+	*p++ = '"';
+	p = format_put_addr(p, a);
+	*p++ = '"';
+	return p;
+}
+
+static char *
+put_mac(char *p, const uint8_t *b)
 {
 	static const char digits[] = "0123456789abcdef";
-	char *buf = scratch(w, len * 2 + 2);
 
-	if (buf == NULL) {
-		yajl_gen_null(w->g);
-		return;
+	*p++ = '"';
+	for (int i = 0; i < 6; i++) {
+		p[0] = digits[b[i] >> 4];
+		p[1] = digits[b[i] & 15];
+		p[2] = ':';
+		p += 3;
 	}
+	p[-1] = '"';
+	return p;
+}
+
+static bool
+put_hex(struct out *o, const uint8_t *data, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	char *p = o->p;
+
+	if (2 * len + 2 > (size_t)(o->end - o->p))
+		return false;
+	*p++ = '"';
 	for (size_t i = 0; i < len; i++) {
-		buf[1 + 2 * i] = digits[data[i] >> 4];
-		buf[2 + 2 * i] = digits[data[i] & 15];
+		p[0] = digits[data[i] >> 4];
+		p[1] = digits[data[i] & 15];
+		p += 2;
 	}
-	quoted(w->g, buf, len * 2);
+	*p++ = '"';
+	o->p = p;
+	return true;
+}
+
+static bool
+put_null(struct out *o)
+{
+	return put_bytes(o, "null", 4);
+}
+
+/* ---- extra fields ---- */
+
+static uint64_t
+bytes_uint(const uint8_t *p, size_t len)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < len && i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
 }
 
 /* Length of a valid UTF-8 sequence at s (at most left bytes), 0 if none. */
@@ -207,24 +354,21 @@ utf8_seq(const uint8_t *s, size_t left)
 }
 
 /* Exporters pad strings with NULs and do not promise UTF-8: trailing NULs
- * go, invalid bytes become U+FFFD, so the line is always valid JSON. */
-static void
-string_value(struct json_writer *w, const uint8_t *data, size_t len)
+ * go, invalid bytes become U+FFFD, and yajl escapes the rest, so the line
+ * is always valid JSON. */
+static bool
+string_value(struct json_writer *w, struct out *o, const uint8_t *data,
+    size_t len)
 {
-	yajl_gen g = w->g;
 	char *buf;
 	size_t out = 0;
 
 	while (len > 0 && data[len - 1] == 0)
 		len--;
-	if (len == 0) {
-		str(g, "", 0);
-		return;
-	}
-	if ((buf = scratch(w, len * 3)) == NULL) {
-		yajl_gen_null(g);
-		return;
-	}
+	if (len == 0)
+		return put_bytes(o, "\"\"", 2);
+	if ((buf = scratch(w, len * 3)) == NULL)
+		return put_null(o);
 	for (size_t i = 0; i < len;) {
 		size_t n = utf8_seq(data + i, len - i);
 
@@ -238,16 +382,17 @@ string_value(struct json_writer *w, const uint8_t *data, size_t len)
 			i += n;
 		}
 	}
-	str(g, buf, out);
+	yajl_gen_string(yajl_begin(w, o), (const unsigned char *)buf, out);
+	return yajl_done(w, o);
 }
 
-static void
-float_value(yajl_gen g, const uint8_t *data, size_t len)
+static bool
+float_value(struct json_writer *w, struct out *o, const uint8_t *data,
+    size_t len)
 {
-	uint64_t bits;
+	uint64_t bits = bytes_uint(data, len);
 	double d;
 
-	bytes_uint(data, len, &bits);
 	if (len == 4) {
 		uint32_t b32 = (uint32_t)bits;
 		float f;
@@ -257,96 +402,82 @@ float_value(yajl_gen g, const uint8_t *data, size_t len)
 	} else {
 		memcpy(&d, &bits, sizeof(d));
 	}
-	if (isfinite(d))
-		yajl_gen_double(g, d);
-	else
-		yajl_gen_null(g);
+	if (!isfinite(d))
+		return put_null(o);
+	yajl_gen_double(yajl_begin(w, o), d);
+	return yajl_done(w, o);
 }
 
-static void
-field_value(struct json_writer *w, const struct flow_field *f)
+/* A value small enough to be a token, written at p; NULL when the field
+ * needs more (hex, strings, floats). */
+static char *
+small_value(struct json_writer *w, char *p, const struct flow_field *f)
 {
-	yajl_gen g = w->g;
-	uint64_t v = 0;
 	int type = f->ie ? f->ie->type : -1;
 	bool small = f->len >= 1 && f->len <= 8;
+	uint64_t v = small ? bytes_uint(f->data, f->len) : 0;
 
-	if (small)
-		bytes_uint(f->data, f->len, &v);
 	switch (type) {
 	case IE_UNSIGNED:
 	case -1:
-		if (small)
-			num_u64(g, v);
-		else
-			hex_value(w, f->data, f->len);
-		return;
+		return small ? format_put_u64(p, v) : NULL;
 	case IE_SIGNED:
 		if (!small)
-			break;
+			return NULL;
 		if (f->len < 8 && (v >> (f->len * 8 - 1)) & 1)
 			v |= ~(uint64_t)0 << (f->len * 8);
-		num_i64(g, (int64_t)v);
-		return;
-	case IE_FLOAT:
-		if (f->len != 4 && f->len != 8)
-			break;
-		float_value(g, f->data, f->len);
-		return;
+		return format_put_i64(p, (int64_t)v);
 	case IE_BOOL:
 		if (f->len != 1)
-			break;
-		yajl_gen_bool(g, v == 1);
-		return;
+			return NULL;
+		if (v == 1)
+			PUT_LIT(p, "true");
+		else
+			PUT_LIT(p, "false");
+		return p;
 	case IE_MAC:
-		if (f->len == 6) {
-			static const char digits[] = "0123456789abcdef";
-			char buf[20];
-
-			for (int i = 0; i < 6; i++) {
-				buf[1 + 3 * i] = digits[f->data[i] >> 4];
-				buf[2 + 3 * i] = digits[f->data[i] & 15];
-				buf[3 + 3 * i] = ':';
-			}
-			quoted(g, buf, 17);
-			return;
-		}
-		break;
-	case IE_STRING:
-		string_value(w, f->data, f->len);
-		return;
+		return f->len == 6 ? put_mac(p, f->data) : NULL;
 	case IE_DATE_S:
 		if (!small)
-			break;
+			return NULL;
 		/* the formatter clamps; keep the product in range */
-		time_value(g, v > (uint64_t)INT64_MAX / 1000 ? INT64_MAX :
-		    (int64_t)v * 1000);
-		return;
+		return put_time(w, p, v > (uint64_t)INT64_MAX / 1000 ?
+		    INT64_MAX : (int64_t)v * 1000);
 	case IE_DATE_MS:
-		if (!small)
-			break;
-		time_value(g, (int64_t)v);
-		return;
+		return small ? put_time(w, p, (int64_t)v) : NULL;
 	case IE_DATE_US:
 	case IE_DATE_NS:
 		if (f->len != 8)
-			break;
-		time_value(g, ((int64_t)(v >> 32) - 2208988800LL) * 1000 +
+			return NULL;
+		return put_time(w, p, ((int64_t)(v >> 32) - 2208988800LL) * 1000 +
 		    (int64_t)(((v & 0xffffffffu) * 1000) >> 32));
-		return;
 	case IE_IPV4:
 	case IE_IPV6:
 		if (f->len == 4 || f->len == 16) {
 			struct parser_addr a = { .family = f->len == 4 ? 4 : 6 };
+
 			memcpy(a.bytes, f->data, f->len);
-			addr_value(g, &a);
-			return;
+			return put_addr(p, &a);
 		}
-		break;
+		return NULL;
 	default:
-		break;
+		return NULL;
 	}
-	hex_value(w, f->data, f->len);
+}
+
+static bool
+field_value(struct json_writer *w, struct out *o, const struct flow_field *f)
+{
+	int type = f->ie ? f->ie->type : -1;
+	char *q;
+
+	if ((q = small_value(w, tok_start(o), f)) != NULL)
+		return tok_done(o, q);
+	if (type == IE_STRING)
+		return string_value(w, o, f->data, f->len);
+	if (type == IE_FLOAT && (f->len == 4 || f->len == 8))
+		return float_value(w, o, f->data, f->len);
+	return put_hex(o, f->data, f->len);
 }
 
 static const char *const v9_scope_names[] = {
@@ -354,8 +485,8 @@ static const char *const v9_scope_names[] = {
 	"scope_cache", "scope_template",
 };
 
-/* The key of an extra field: a table name as it is (the common case, no
- * copy), else built into buf. */
+/* The key of an extra field: a table name as it is (no copy), else built
+ * into buf (>= 96 bytes). */
 static const char *
 field_name(char *buf, const struct flow_record *rec,
     const struct flow_field *f, size_t *len)
@@ -369,38 +500,120 @@ field_name(char *buf, const struct flow_record *rec,
 			*len = strlen(v9_scope_names[f->id]);
 			return v9_scope_names[f->id];
 		}
-		memcpy(p, "scope_", 6);
-		p += 6;
-		p += format_u64(p, f->id);
+		PUT_LIT(p, "scope_");
+		p = format_put_u64(p, f->id);
 	} else if (f->flags & FLOW_FIELD_REVERSE) {
 		size_t n = name ? strlen(name) : 0;
 
-		memcpy(p, "reverse", 7);
-		p += 7;
+		PUT_LIT(p, "reverse");
 		if (name && n < 80) {
 			*p++ = (char)(name[0] & ~0x20);
 			memcpy(p, name + 1, n - 1);
 			p += n - 1;
 		} else {
-			memcpy(p, "Ie", 2);
-			p += 2;
-			p += format_u64(p, f->id);
+			PUT_LIT(p, "Ie");
+			p = format_put_u64(p, f->id);
 		}
 	} else if (name) {
 		*len = strlen(name);
 		return name;
 	} else if (f->pen) {
 		*p++ = 'e';
-		p += format_u64(p, f->pen);
+		p = format_put_u64(p, f->pen);
 		*p++ = '_';
-		p += format_u64(p, f->id);
+		p = format_put_u64(p, f->id);
 	} else {
-		memcpy(p, "ie", 2);
-		p += 2;
-		p += format_u64(p, f->id);
+		PUT_LIT(p, "ie");
+		p = format_put_u64(p, f->id);
 	}
 	*len = (size_t)(p - buf);
 	return buf;
+}
+
+/* Bytes yajl_gen_string copies as they are (no beautify, no escaped
+ * solidus); ASCII only, to be safe. */
+static bool
+plain(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e || s[i] == '"' || s[i] == '\\')
+			return false;
+	return true;
+}
+
+/* ,"name": as yajl writes it after a value in a map. */
+static bool
+put_name(struct json_writer *w, struct out *o, const char *name, size_t len)
+{
+	if (plain(name, len)) {
+		if (len + 4 > (size_t)(o->end - o->p))
+			return false;
+		o->p[0] = ',';
+		o->p[1] = '"';
+		memcpy(o->p + 2, name, len);
+		o->p[len + 2] = '"';
+		o->p[len + 3] = ':';
+		o->p += len + 4;
+		return true;
+	}
+	if (!put_bytes(o, ",", 1))
+		return false;
+	yajl_gen_string(yajl_begin(w, o), (const unsigned char *)name, len);
+	return yajl_done(w, o) && put_bytes(o, ":", 1);
+}
+
+/* The fragment of a field named from the table, cached per element. */
+static struct name_entry *
+cached_name(struct json_writer *w, const struct flow_record *rec,
+    const struct flow_field *f)
+{
+	bool reverse = f->flags & FLOW_FIELD_REVERSE;
+	struct name_entry *e;
+	char buf[96];
+	const char *name;
+	size_t len;
+
+	/* other names depend on more than the element */
+	if (f->ie == NULL || f->ie->name == NULL ||
+	    ((f->flags & FLOW_FIELD_SCOPE) && rec->version == 9))
+		return NULL;
+	e = &w->names[((uintptr_t)f->ie / sizeof(*f->ie) * 2 + reverse) %
+	    NAME_CACHE];
+	if (e->ie == f->ie && e->reverse == reverse)
+		return e->len ? e : NULL;
+	name = field_name(buf, rec, f, &len);
+	e->ie = f->ie;
+	e->reverse = reverse;
+	e->len = 0;
+	if (len + 4 <= NAME_SLOT && plain(name, len)) {
+		memset(e->frag, 0, NAME_SLOT);
+		e->frag[0] = ',';
+		e->frag[1] = '"';
+		memcpy(e->frag + 2, name, len);
+		e->frag[len + 2] = '"';
+		e->frag[len + 3] = ':';
+		e->len = (uint8_t)(len + 4);
+	}
+	return e->len ? e : NULL;
+}
+
+static bool
+field_key(struct json_writer *w, struct out *o, const struct flow_record *rec,
+    const struct flow_field *f)
+{
+	struct name_entry *e = cached_name(w, rec, f);
+	const char *name;
+	char buf[96];
+	size_t len;
+
+	if (e != NULL) {
+		char *q = tok_start(o);
+
+		memcpy(q, e->frag, NAME_SLOT);
+		return tok_done(o, q + e->len);
+	}
+	name = field_name(buf, rec, f, &len);
+	return put_name(w, o, name, len);
 }
 
 static bool
@@ -411,16 +624,12 @@ same_element(const struct flow_field *a, const struct flow_field *b)
 
 /* A template may repeat an element: all its values are kept, as an array
  * under the one name, in template order. */
-static void
-extras(struct json_writer *w, const struct flow_record *rec)
+static bool
+extras(struct json_writer *w, struct out *o, const struct flow_record *rec)
 {
-	yajl_gen g = w->g;
-	char buf[96];
-
 	for (size_t i = 0; i < rec->nextra; i++) {
 		const struct flow_field *f = &rec->extra[i];
-		bool seen = false, repeated = false;
-		size_t len;
+		bool seen = false, repeated = false, first = true;
 
 		for (size_t j = 0; j < i && !seen; j++)
 			seen = same_element(f, &rec->extra[j]);
@@ -428,137 +637,112 @@ extras(struct json_writer *w, const struct flow_record *rec)
 			continue;
 		for (size_t j = i + 1; j < rec->nextra && !repeated; j++)
 			repeated = same_element(f, &rec->extra[j]);
-		const char *name = field_name(buf, rec, f, &len);
-
-		str(g, name, len);
+		if (!field_key(w, o, rec, f))
+			return false;
 		if (!repeated) {
-			field_value(w, f);
+			if (!field_value(w, o, f))
+				return false;
 			continue;
 		}
-		yajl_gen_array_open(g);
-		for (size_t j = i; j < rec->nextra; j++)
-			if (same_element(f, &rec->extra[j]))
-				field_value(w, &rec->extra[j]);
-		yajl_gen_array_close(g);
+		for (size_t j = i; j < rec->nextra; j++) {
+			if (!same_element(f, &rec->extra[j]))
+				continue;
+			if (!put_bytes(o, first ? "[" : ",", 1) ||
+			    !field_value(w, o, &rec->extra[j]))
+				return false;
+			first = false;
+		}
+		if (!put_bytes(o, "]", 1))
+			return false;
 	}
+	return true;
 }
 
-/*
- * The core keys have a fixed schema: constant ASCII keys and values this
- * file formats itself. Going through yajl token by token cost six print
- * callbacks per key/value pair, about 40 % of the time per flow, for no
- * escaping and no structure yajl could add. So they are rendered here as
- * one finished fragment — the value of the first key and every pair after
- * it — written straight into the output; yajl is told about it as one
- * value (see json_writer_render), so the extras that follow go through
- * yajl as usual with their separators right.
- */
-#define PUT_KEY(p, lit) do { \
-	memcpy((p), ",\"" lit "\":", sizeof(lit) + 3); \
-	(p) += sizeof(lit) + 3; \
-} while (0)
+/* ---- the core keys ---- */
+
+#define PUT_KEY(p, lit) PUT_LIT(p, ",\"" lit "\":")
 
 static char *
-put_time(char *p, int64_t ms)
+put_num_key(const struct json_writer *w, char *p, int k, uint64_t v)
 {
-	*p++ = '"';
-	p += format_time_ms(p, ms);
-	*p++ = '"';
-	return p;
+	memcpy(p, w->num_key[k], KEY_SLOT);
+	return format_put_u64(p + w->num_key_len[k], v);
 }
 
 static char *
-put_addr(char *p, const struct parser_addr *a)
+put_addr_key(const struct json_writer *w, char *p, int k,
+    const struct parser_addr *a)
 {
-	*p++ = '"';
-	p += format_addr(p, 64, a);
-	*p++ = '"';
-	return p;
+	memcpy(p, w->addr_key[k], KEY_SLOT);
+	return put_addr(p + w->addr_key_len[k], a);
 }
 
-/* At most 3 times, 3 addresses, 21 numbers with their keys: < 2 KiB. */
+/* At most 3 times, 4 addresses, 21 numbers with their keys: < 2 KiB. */
 #define CORE_MAX 2048
 
-static size_t
-core(struct json_writer *w, const struct flow_record *rec, char *buf)
+static char *
+core(struct json_writer *w, const struct flow_record *rec, char *p)
 {
-	char *p = buf;
+	/* the numbers before next_hop, and after it */
+	const uint32_t before = (2u << FLOW_OUT_IF) - 1;
+	uint32_t m;
 
-	p = put_time(p, rec->src->received_ms);
+	PUT_LIT(p, "{\"time_received\":");
+	p = put_time(w, p, rec->src->received_ms);
 	PUT_KEY(p, "exporter");
 	p = put_addr(p, &rec->src->addr);
 	PUT_KEY(p, "exporter_port");
-	p += format_u64(p, rec->src->port);
+	p = format_put_u64(p, rec->src->port);
 	PUT_KEY(p, "version");
-	p += format_u64(p, rec->version);
+	p = format_put_u64(p, rec->version);
 	if (rec->has_domain) {
 		PUT_KEY(p, "domain");
-		p += format_u64(p, rec->domain);
+		p = format_put_u64(p, rec->domain);
 	}
 	if (rec->kind == FLOW_KIND_OPTIONS) {
 		PUT_KEY(p, "type");
-		memcpy(p, "\"options\"", 9);
-		p += 9;
+		PUT_LIT(p, "\"options\"");
 		PUT_KEY(p, "template_id");
-		p += format_u64(p, rec->template_id);
+		p = format_put_u64(p, rec->template_id);
 	}
 	if (rec->has_start) {
 		PUT_KEY(p, "start");
-		p = put_time(p, rec->start_ms);
+		p = put_time(w, p, rec->start_ms);
 	}
 	if (rec->has_end) {
 		PUT_KEY(p, "end");
-		p = put_time(p, rec->end_ms);
+		p = put_time(w, p, rec->end_ms);
 	}
-	for (int k = FLOW_SRC_ADDR; k <= FLOW_DST_ADDR; k++) {
-		if (rec->has_addr & (1u << k)) {
-			memcpy(p, w->addr_key[k], w->addr_key_len[k]);
-			p += w->addr_key_len[k];
-			p = put_addr(p, &rec->addr[k]);
-		}
+	for (int k = FLOW_SRC_ADDR; k <= FLOW_DST_ADDR; k++)
+		if (rec->has_addr & (1u << k))
+			p = put_addr_key(w, p, k, &rec->addr[k]);
+	for (m = rec->has_num & before; m != 0; m &= m - 1) {
+		int k = __builtin_ctz(m);
+
+		p = put_num_key(w, p, k, rec->num[k]);
 	}
-	for (int k = 0; k < FLOW_NUM_MAX; k++) {
-		if (rec->has_num & (1u << k)) {
-			memcpy(p, w->num_key[k], w->num_key_len[k]);
-			p += w->num_key_len[k];
-			p += format_u64(p, rec->num[k]);
-		}
-		if (k == FLOW_OUT_IF && rec->has_addr & (1u << FLOW_NEXT_HOP)) {
-			memcpy(p, w->addr_key[FLOW_NEXT_HOP],
-			    w->addr_key_len[FLOW_NEXT_HOP]);
-			p += w->addr_key_len[FLOW_NEXT_HOP];
-			p = put_addr(p, &rec->addr[FLOW_NEXT_HOP]);
-		}
+	if (rec->has_addr & (1u << FLOW_NEXT_HOP))
+		p = put_addr_key(w, p, FLOW_NEXT_HOP, &rec->addr[FLOW_NEXT_HOP]);
+	for (m = rec->has_num & ~before & ((1u << FLOW_NUM_MAX) - 1); m != 0;
+	    m &= m - 1) {
+		int k = __builtin_ctz(m);
+
+		p = put_num_key(w, p, k, rec->num[k]);
 	}
-	return (size_t)(p - buf);
+	return p;
 }
 
 size_t
 json_writer_render(struct json_writer *w, const struct flow_record *rec,
     char *dst, size_t room)
 {
-	static const char head[] = "{\"time_received\":";
-	yajl_gen g = w->g;
-	struct sink *k = &w->sink;
+	struct out o = { .p = dst, .end = dst + room };
 
-	/* yajl is walked through '{', the first key and a stand-in value with
-	 * its output discarded, so its state is "after a value in a map";
-	 * the head and the core fragment are written straight into dst */
-	*k = (struct sink){ .p = dst, .room = 0 };
-	yajl_gen_reset(g, NULL);
-	yajl_gen_map_open(g);
-	KEY(g, "time_received");
-	yajl_gen_number(g, "0", 1);
-	*k = (struct sink){ .p = dst, .room = room };
-	if (room < sizeof(head) - 1 + CORE_MAX)
+	/* the core is written without checks into a window this large */
+	if (room < sizeof("{\"time_received\":") - 1 + CORE_MAX)
 		return 0;
-	memcpy(dst, head, sizeof(head) - 1);
-	k->len = sizeof(head) - 1;
-	k->len += core(w, rec, dst + k->len);
-	extras(w, rec);
-	yajl_gen_map_close(g);
-	sink_print(k, "\n", 1);
-	if (k->overflow)
+	o.p = core(w, rec, o.p);
+	if (!extras(w, &o, rec) || !put_bytes(&o, "}\n", 2))
 		return 0;
-	return k->len;
+	return (size_t)(o.p - dst);
 }

@@ -1,7 +1,9 @@
 #ifndef NETFLOWD_OUTPUT_PRIVATE_H
 #define NETFLOWD_OUTPUT_PRIVATE_H
 
+#include <pthread.h>
 #include <stdatomic.h>
+#include <string.h>
 #include <time.h>
 
 #include "output.h"
@@ -22,11 +24,90 @@ size_t json_writer_render(struct json_writer *w, const struct flow_record *rec,
 /* Decimal digits into buf (>= 21 bytes), NUL-terminated; returns length. */
 size_t format_u64(char *buf, uint64_t v);
 size_t format_i64(char *buf, int64_t v);
+
+/* The tables of the inline writers below, which the JSON writer calls a
+ * score of times per flow: a call each cost more than the digits. */
+extern const char format_digit_pairs[201];
+extern const uint64_t format_powers_of_10[20];
+
+static inline void
+format_put2(char *p, unsigned v)
+{
+	memcpy(p, format_digit_pairs + v * 2, 2);
+}
+
+/* The digits of v at p (>= 20 bytes), no NUL; returns the end. Knowing
+ * the length first (from the bit length, corrected once) puts every digit
+ * in place: no temporary, no variable-length copy. */
+static inline char *
+format_put_u64(char *p, uint64_t v)
+{
+	unsigned n;
+	char *end;
+
+	/* ports, protocols, flags, masks, interfaces: most numbers are small */
+	if (v < 10) {
+		*p = (char)('0' + v);
+		return p + 1;
+	}
+	if (v < 100) {
+		format_put2(p, (unsigned)v);
+		return p + 2;
+	}
+	n = (unsigned)(64 - __builtin_clzll(v)) * 1233 >> 12;
+	end = p + n + (v >= format_powers_of_10[n]);
+	p = end;
+	while (v > UINT32_MAX) {
+		p -= 2;
+		format_put2(p, (unsigned)(v % 100));
+		v /= 100;
+	}
+	/* 32-bit division is cheaper, and counters mostly fit */
+	for (uint32_t u = (uint32_t)v; ; u /= 100) {
+		if (u < 10) {
+			p[-1] = (char)('0' + u);
+			break;
+		}
+		p -= 2;
+		format_put2(p, u % 100);
+		if (u < 100)
+			break;
+	}
+	return end;
+}
+
+/* The same with a sign (p >= 21 bytes). */
+char *format_put_i64(char *p, int64_t v);
+
+/* 0000-01-01 and 9999-12-31T23:59:59.999 in Unix milliseconds: what an
+ * exporter sends outside that range is clamped to a valid timestamp. */
+#define FORMAT_MS_MIN (-62167219200000LL)
+#define FORMAT_MS_MAX (253402300799999LL)
 /* "2024-05-01T12:00:03.250Z" into buf (>= 25 bytes); returns length (24).
  * Times before year 0 or after 9999 are clamped. */
 size_t format_time_ms(char *buf, int64_t ms);
-/* Address text; IPv4 dotted, IPv6 RFC 5952. Returns length. */
+/* The pieces of it, for a writer that keeps the seconds: the 19 bytes
+ * "2024-05-01T12:00:03" of a second of a clamped time (no NUL), and the
+ * 5 bytes ".250Z" at p (returns p + 5). */
+void format_time_sec(char *buf, int64_t sec);
+
+static inline char *
+format_put_millis(char *p, unsigned milli)
+{
+	p[0] = '.';
+	p[1] = (char)('0' + milli / 100);
+	format_put2(p + 2, milli % 100);
+	p[4] = 'Z';
+	return p + 5;
+}
+
+/* Address text; IPv4 dotted, IPv6 RFC 5952. Returns length, 0 (and an
+ * empty string) when size < FORMAT_ADDR_ROOM. */
+#define FORMAT_ADDR_ROOM 46
 size_t format_addr(char *buf, size_t size, const struct parser_addr *a);
+/* The same at p, no NUL; returns the end. p needs FORMAT_ADDR_ROOM bytes:
+ * it may write up to 3 bytes past the end it returns. */
+char *format_put_addr(char *p, const struct parser_addr *a);
 /* "20240501T120000Z" for a slot start. */
 void format_slot_name(char *buf, size_t size, time_t slot);
 

@@ -186,7 +186,11 @@ test_format_numbers(void)
 {
 	static const struct { uint64_t v; const char *s; } u[] = {
 		{ 0, "0" }, { 9, "9" }, { 10, "10" }, { 99, "99" }, { 100, "100" },
-		{ 4294967295u, "4294967295" },
+		{ 999, "999" }, { 1000, "1000" }, { 65535, "65535" },
+		{ 4294967295u, "4294967295" }, { 4294967296u, "4294967296" },
+		{ 9999999999u, "9999999999" }, { 10000000000u, "10000000000" },
+		{ 9999999999999999999u, "9999999999999999999" },
+		{ 10000000000000000000u, "10000000000000000000" },
 		{ UINT64_MAX, "18446744073709551615" },
 	};
 	char buf[32];
@@ -194,7 +198,24 @@ test_format_numbers(void)
 	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++) {
 		CHECK_EQ_U(format_u64(buf, u[i].v), strlen(u[i].s));
 		CHECK_STR(buf, u[i].s);
+		/* in place: exactly the digits, nothing after them */
+		memset(buf, 'x', sizeof(buf));
+		CHECK(format_put_u64(buf, u[i].v) == buf + strlen(u[i].s));
+		CHECK(buf[strlen(u[i].s)] == 'x');
 	}
+	/* every length from 1 to 20 digits, and each power's neighbours */
+	for (uint64_t p = 1, i = 0; i < 20; i++, p *= 10) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "%" PRIu64, p - 1);
+		format_u64(buf, p - 1);
+		CHECK_STR(buf, want);
+		snprintf(want, sizeof(want), "%" PRIu64, p);
+		format_u64(buf, p);
+		CHECK_STR(buf, want);
+	}
+	format_i64(buf, INT64_MAX);
+	CHECK_STR(buf, "9223372036854775807");
 	format_i64(buf, INT64_MIN);
 	CHECK_STR(buf, "-9223372036854775808");
 	format_i64(buf, -1);
