@@ -162,7 +162,7 @@ collector_log_stats(struct collector *c)
 	    (unsigned long long)os->write_errors,
 	    exporters_count(c->exporters));
 	log_msg(LOG_INFO, "stats: output: %llu records, %llu JSON bytes, %llu bytes "
-	    "to disk (%llu direct), %llu lost to a full writer queue, "
+	    "to disk (%llu direct), %llu lost to a full output queue, "
 	    "%llu too large, queue peak %llu MiB",
 	    (unsigned long long)os->records, (unsigned long long)os->bytes,
 	    (unsigned long long)os->disk_bytes,

@@ -132,7 +132,9 @@ int files_mkdir_p(const char *path);
  * is in flight), since a block given back is unmapped and every page of
  * its successor faults in again (6 % of the loop's time at 150k
  * datagrams/s with 3) */
-#define OUTPUT_BLOCKS_MAX 128
+#define OUTPUT_BLOCKS_MAX 96
+/* and of JSON blocks queued for the writer: 128 MiB in all */
+#define WRITER_BLOCKS_MAX 32
 #define OUTPUT_BLOCKS_SPARE 8
 
 struct out_block {
@@ -144,11 +146,45 @@ struct out_block {
 	char data[];
 };
 
-/* Counters the writer thread updates and the loop reads. */
+/* Counters the render and writer threads update and the loop reads. */
 struct writer_counters {
 	atomic_uint_fast64_t files, write_errors, disk_bytes, direct_bytes,
 	    queue_peak;
+	/* render thread: JSON bytes, lines larger than a block, lines lost
+	 * without memory for a block */
+	atomic_uint_fast64_t json_bytes, oversized, render_lost;
 };
+
+/* ---- blockq.c: a bounded block pool + FIFO, one producer, one consumer ---- */
+
+struct blockq {
+	pthread_mutex_t lock;
+	pthread_cond_t work;     /* a block queued, or stopping */
+	pthread_cond_t freed;    /* a block came back, or the consumer is idle */
+	struct out_block *head, *tail, *spare;
+	size_t queued, nspare, nblocks, max;
+	bool busy;               /* the consumer holds a block */
+	bool stopping;
+	atomic_uint_fast64_t *peak;   /* most blocks queued at once, or NULL */
+};
+
+void blockq_init(struct blockq *q, size_t max, atomic_uint_fast64_t *peak);
+/* Frees the spare and any queued blocks. */
+void blockq_destroy(struct blockq *q);
+/* A free block (header zeroed); NULL when max are in use, unless wait is
+ * set: then it waits until the consumer returns one. */
+struct out_block *blockq_get(struct blockq *q, bool wait);
+/* A header-only block asking to close slot; NULL without memory. */
+struct out_block *blockq_marker(time_t slot);
+void blockq_push(struct blockq *q, struct out_block *b);
+/* The consumer's next block, waiting for one; NULL once stopped and empty. */
+struct out_block *blockq_pop(struct blockq *q);
+/* The consumer is done with b (back to the pool, or freed). */
+void blockq_done(struct blockq *q, struct out_block *b);
+/* Waits until everything queued has been consumed. */
+void blockq_drain(struct blockq *q);
+/* blockq_pop returns NULL once the queue is empty. */
+void blockq_stop(struct blockq *q);
 
 struct writer;
 
@@ -158,7 +194,7 @@ struct writer *writer_new(const char *dir, bool to_stdout,
     struct writer_counters *counters);
 /* Writes everything queued, finishes the open slot, joins the thread. */
 void writer_free(struct writer *w);
-/* A free block; NULL when OUTPUT_BLOCKS_MAX are in use, unless wait is
+/* A free block; NULL when WRITER_BLOCKS_MAX are in use, unless wait is
  * set: then it waits for the writer to return one. */
 struct out_block *writer_block(struct writer *w, bool wait);
 /* Hands a block to the writer thread (which returns it to the pool). */
@@ -168,5 +204,26 @@ void writer_submit(struct writer *w, struct out_block *b);
 void writer_close_slot(struct writer *w, time_t slot);
 /* Waits until every submitted block has been written. */
 void writer_drain(struct writer *w);
+
+/* ---- render.c: the thread that turns packed records into JSON lines ---- */
+
+/* Copies rec, its source and its extra fields (with their bytes) to dst;
+ * returns the size used (aligned), 0 when it does not fit in room. */
+size_t record_pack(const struct flow_record *rec, char *dst, size_t room);
+
+struct render;
+
+/* Renders blocks of packed records and hands the lines to w. */
+struct render *render_new(struct writer *w, struct writer_counters *counters);
+/* Renders everything queued, then joins the thread (w stays). */
+void render_free(struct render *r);
+/* A free block for packed records; NULL when OUTPUT_BLOCKS_MAX are in
+ * use, unless wait is set. */
+struct out_block *render_block(struct render *r, bool wait);
+void render_submit(struct render *r, struct out_block *b);
+/* Asks for slot to be closed after the blocks before. */
+void render_close_slot(struct render *r, time_t slot);
+/* Waits until everything queued has been rendered and handed on. */
+void render_drain(struct render *r);
 
 #endif

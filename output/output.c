@@ -1,7 +1,8 @@
 /*
  * Rotated JSON-lines files, or standard output. This side runs on the
- * event loop: it decides which slot a record belongs to and renders it
- * straight into a 1 MiB block; writer.c owns the files on its own thread.
+ * event loop: it decides which slot a record belongs to and packs it into
+ * a 1 MiB block; render.c turns the blocks into JSON lines on its own
+ * thread, and writer.c owns the files on another.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -20,10 +21,11 @@ struct output {
 	bool slot_open;          /* a slot has records (queued or in cur) */
 	time_t slot;             /* start of that slot */
 	struct out_block *cur;   /* being filled; NULL when none */
-	struct json_writer *json;
+	struct render *render;
 	struct writer *writer;
 	struct writer_counters counters;
 	struct output_stats stats;
+	uint64_t loop_dropped, loop_oversized;  /* of stats, counted here */
 };
 
 static char *errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -53,8 +55,6 @@ output_new(const struct output_config *cfg, char **err)
 	o->rotate = cfg->rotate ? cfg->rotate : 60;
 	o->to_stdout = cfg->to_stdout;
 	o->lossless = cfg->lossless;
-	if ((o->json = json_writer_new()) == NULL)
-		goto fail;
 	if (!o->to_stdout) {
 		if (files_mkdir_p(cfg->directory) < 0 ||
 		    stat(cfg->directory, &st) < 0) {
@@ -72,6 +72,8 @@ output_new(const struct output_config *cfg, char **err)
 	    cfg->direct_io, &o->counters);
 	if (o->writer == NULL)
 		goto fail;
+	if ((o->render = render_new(o->writer, &o->counters)) == NULL)
+		goto fail;
 	return o;
 fail:
 	if (*err == NULL)
@@ -88,13 +90,13 @@ submit_current(struct output *o, bool close)
 
 	if (b == NULL || (b->len == 0 && !close)) {
 		if (close)
-			writer_close_slot(o->writer, o->slot);
+			render_close_slot(o->render, o->slot);
 		return;
 	}
 	o->cur = NULL;
 	b->slot = o->slot;
 	b->close = close;
-	writer_submit(o->writer, b);
+	render_submit(o->render, b);
 }
 
 int
@@ -109,6 +111,7 @@ void
 output_sync(struct output *o)
 {
 	output_flush(o);
+	render_drain(o->render);
 	writer_drain(o->writer);
 }
 
@@ -133,7 +136,7 @@ static bool
 take_block(struct output *o)
 {
 	if (o->cur == NULL)
-		o->cur = writer_block(o->writer, o->lossless);
+		o->cur = render_block(o->render, o->lossless);
 	return o->cur != NULL;
 }
 
@@ -162,23 +165,21 @@ output_write(struct output *o, const struct flow_record *rec)
 		}
 	}
 	if (!take_block(o))
-		return lost(o, &o->stats.dropped, ENOBUFS);
-	len = json_writer_render(o->json, rec, o->cur->data + o->cur->len,
+		return lost(o, &o->loop_dropped, ENOBUFS);
+	len = record_pack(rec, o->cur->data + o->cur->len,
 	    OUTPUT_BLOCK_SIZE - o->cur->len);
 	if (len == 0) {
 		if (o->cur->len == 0)
-			return lost(o, &o->stats.oversized, EMSGSIZE);
+			return lost(o, &o->loop_oversized, EMSGSIZE);
 		submit_current(o, false);
 		if (!take_block(o))
-			return lost(o, &o->stats.dropped, ENOBUFS);
-		len = json_writer_render(o->json, rec, o->cur->data,
-		    OUTPUT_BLOCK_SIZE);
+			return lost(o, &o->loop_dropped, ENOBUFS);
+		len = record_pack(rec, o->cur->data, OUTPUT_BLOCK_SIZE);
 		if (len == 0)
-			return lost(o, &o->stats.oversized, EMSGSIZE);
+			return lost(o, &o->loop_oversized, EMSGSIZE);
 	}
 	o->cur->len += len;
 	o->stats.records++;
-	o->stats.bytes += len;
 	return 0;
 }
 
@@ -202,6 +203,11 @@ output_next_rotation(const struct output *o, int64_t now_ms)
 const struct output_stats *
 output_stats(struct output *o)
 {
+	o->stats.bytes = atomic_load(&o->counters.json_bytes);
+	o->stats.oversized = o->loop_oversized +
+	    atomic_load(&o->counters.oversized);
+	o->stats.dropped = o->loop_dropped +
+	    atomic_load(&o->counters.render_lost);
 	o->stats.files = atomic_load(&o->counters.files);
 	o->stats.write_errors = atomic_load(&o->counters.write_errors);
 	o->stats.disk_bytes = atomic_load(&o->counters.disk_bytes);
@@ -220,9 +226,10 @@ output_free(struct output *o)
 			output_flush(o);
 		else
 			close_slot(o);
+		/* the render thread hands its last lines to the writer first */
+		render_free(o->render);
 		writer_free(o->writer);
 	}
 	free(o->cur);
-	json_writer_free(o->json);
 	free(o);
 }

@@ -35,14 +35,17 @@ struct output_config {
 };
 
 /*
- * Lines are rendered on the caller's thread into 1 MiB blocks; a writer
- * thread writes, compresses, syncs and renames them, so a slow disk or a
- * rotation never stalls receiving. When all blocks are queued (the disk
- * cannot keep up) records are dropped and counted here, never silently.
+ * Records are packed on the caller's thread into 1 MiB blocks; a render
+ * thread turns them into JSON lines and a writer thread writes,
+ * compresses, syncs and renames those, so neither rendering, a slow disk
+ * nor a rotation stalls receiving. When all blocks are queued (rendering
+ * or the disk cannot keep up) records are dropped and counted here, never
+ * silently. The JSON figures (bytes, oversized) are the render thread's
+ * and complete after output_sync().
  */
 struct output_stats {
-	uint64_t records;        /* lines rendered and queued */
-	uint64_t bytes;          /* JSON bytes of those lines */
+	uint64_t records;        /* records accepted and queued for rendering */
+	uint64_t bytes;          /* JSON bytes rendered */
 	uint64_t files;          /* files closed and renamed into place */
 	uint64_t write_errors;   /* failed writes, syncs, renames, opens */
 	uint64_t dropped;        /* records lost: writer queue full */

@@ -56,19 +56,13 @@ struct finished {
 struct writer {
 	pthread_t thread, finisher;
 	bool started, finisher_started;
-	pthread_mutex_t lock;
-	pthread_cond_t work;     /* queue not empty, or stopping */
-	pthread_cond_t freed;    /* a block came back, or the queue drained */
-	struct out_block *head, *tail;
-	size_t queued;
-	bool busy;               /* the thread holds a block */
-	bool stopping;
+	struct blockq q;         /* JSON lines to write */
+	pthread_mutex_t fin_lock;
+	pthread_cond_t fin_work; /* a slot to finish, or stopping */
+	pthread_cond_t fin_done; /* a slot finished */
 	struct finished *fin_head, *fin_tail;
 	bool fin_busy;
-	pthread_cond_t fin_work; /* a slot to finish, or stopping */
 	bool fin_stopping;
-	struct out_block *spare; /* free list */
-	size_t nspare, nblocks;  /* free ones; all data blocks in existence */
 	struct writer_counters *counters;
 
 	/* owned by the thread */
@@ -337,25 +331,25 @@ run_finisher(void *arg)
 {
 	struct writer *w = arg;
 
-	pthread_mutex_lock(&w->lock);
+	pthread_mutex_lock(&w->fin_lock);
 	for (;;) {
 		struct finished *f;
 
 		while (w->fin_head == NULL && !w->fin_stopping)
-			pthread_cond_wait(&w->fin_work, &w->lock);
+			pthread_cond_wait(&w->fin_work, &w->fin_lock);
 		if ((f = w->fin_head) == NULL)
 			break;
 		if ((w->fin_head = f->next) == NULL)
 			w->fin_tail = NULL;
 		w->fin_busy = true;
-		pthread_mutex_unlock(&w->lock);
+		pthread_mutex_unlock(&w->fin_lock);
 		finish(w, f->fd, f->tmp_name);
 		free(f);
-		pthread_mutex_lock(&w->lock);
+		pthread_mutex_lock(&w->fin_lock);
 		w->fin_busy = false;
-		pthread_cond_broadcast(&w->freed);
+		pthread_cond_broadcast(&w->fin_done);
 	}
-	pthread_mutex_unlock(&w->lock);
+	pthread_mutex_unlock(&w->fin_lock);
 	return NULL;
 }
 
@@ -382,14 +376,14 @@ slot_close(struct writer *w)
 	f->fd = w->fd;
 	memcpy(f->tmp_name, w->tmp_name, sizeof(f->tmp_name));
 	w->fd = -1;
-	pthread_mutex_lock(&w->lock);
+	pthread_mutex_lock(&w->fin_lock);
 	if (w->fin_tail)
 		w->fin_tail->next = f;
 	else
 		w->fin_head = f;
 	w->fin_tail = f;
 	pthread_cond_signal(&w->fin_work);
-	pthread_mutex_unlock(&w->lock);
+	pthread_mutex_unlock(&w->fin_lock);
 }
 
 static void
@@ -414,48 +408,16 @@ process(struct writer *w, struct out_block *b)
 
 /* ---- the queue ---- */
 
-/* With the lock held. */
-static void
-release(struct writer *w, struct out_block *b)
-{
-	if (b->marker) {
-		free(b);
-	} else if (w->nspare < OUTPUT_BLOCKS_SPARE) {
-		b->next = w->spare;
-		w->spare = b;
-		w->nspare++;
-	} else {
-		free(b);
-		w->nblocks--;
-	}
-	pthread_cond_broadcast(&w->freed);
-}
-
 static void *
 run(void *arg)
 {
 	struct writer *w = arg;
+	struct out_block *b;
 
-	pthread_mutex_lock(&w->lock);
-	for (;;) {
-		struct out_block *b;
-
-		while (w->head == NULL && !w->stopping)
-			pthread_cond_wait(&w->work, &w->lock);
-		if (w->head == NULL)
-			break;
-		b = w->head;
-		if ((w->head = b->next) == NULL)
-			w->tail = NULL;
-		w->queued--;
-		w->busy = true;
-		pthread_mutex_unlock(&w->lock);
+	while ((b = blockq_pop(&w->q)) != NULL) {
 		process(w, b);
-		pthread_mutex_lock(&w->lock);
-		w->busy = false;
-		release(w, b);
+		blockq_done(&w->q, b);
 	}
-	pthread_mutex_unlock(&w->lock);
 	slot_close(w);
 	return NULL;
 }
@@ -463,78 +425,33 @@ run(void *arg)
 struct out_block *
 writer_block(struct writer *w, bool wait)
 {
-	struct out_block *b = NULL;
-
-	pthread_mutex_lock(&w->lock);
-	for (;;) {
-		if (w->spare) {
-			b = w->spare;
-			w->spare = b->next;
-			w->nspare--;
-			break;
-		}
-		if (w->nblocks < OUTPUT_BLOCKS_MAX) {
-			if ((b = malloc(sizeof(*b) + OUTPUT_BLOCK_SIZE)) != NULL)
-				w->nblocks++;
-			break;
-		}
-		if (!wait)
-			break;
-		pthread_cond_wait(&w->freed, &w->lock);
-	}
-	pthread_mutex_unlock(&w->lock);
-	if (b != NULL)
-		*b = (struct out_block){ 0 };
-	return b;
-}
-
-static void
-enqueue(struct writer *w, struct out_block *b)
-{
-	uint64_t peak;
-
-	b->next = NULL;
-	pthread_mutex_lock(&w->lock);
-	if (w->tail)
-		w->tail->next = b;
-	else
-		w->head = b;
-	w->tail = b;
-	w->queued++;
-	peak = atomic_load(&w->counters->queue_peak);
-	if (w->queued > peak)
-		atomic_store(&w->counters->queue_peak, w->queued);
-	pthread_cond_signal(&w->work);
-	pthread_mutex_unlock(&w->lock);
+	return blockq_get(&w->q, wait);
 }
 
 void
 writer_submit(struct writer *w, struct out_block *b)
 {
-	enqueue(w, b);
+	blockq_push(&w->q, b);
 }
 
 void
 writer_close_slot(struct writer *w, time_t slot)
 {
-	struct out_block *b = calloc(1, sizeof(*b));
+	struct out_block *b = blockq_marker(slot);
 
 	/* without memory the next slot's first block closes this one */
-	if (b == NULL)
-		return;
-	b->marker = true;
-	b->close = true;
-	b->slot = slot;
-	enqueue(w, b);
+	if (b != NULL)
+		blockq_push(&w->q, b);
 }
 
 void
 writer_drain(struct writer *w)
 {
-	pthread_mutex_lock(&w->lock);
-	while (w->head != NULL || w->busy || w->fin_head != NULL || w->fin_busy)
-		pthread_cond_wait(&w->freed, &w->lock);
-	pthread_mutex_unlock(&w->lock);
+	blockq_drain(&w->q);
+	pthread_mutex_lock(&w->fin_lock);
+	while (w->fin_head != NULL || w->fin_busy)
+		pthread_cond_wait(&w->fin_done, &w->fin_lock);
+	pthread_mutex_unlock(&w->fin_lock);
 }
 
 struct writer *
@@ -545,10 +462,10 @@ writer_new(const char *dir, bool to_stdout, enum output_compress compress,
 
 	if (w == NULL)
 		return NULL;
-	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->work, NULL);
-	pthread_cond_init(&w->freed, NULL);
+	blockq_init(&w->q, WRITER_BLOCKS_MAX, &counters->queue_peak);
+	pthread_mutex_init(&w->fin_lock, NULL);
 	pthread_cond_init(&w->fin_work, NULL);
+	pthread_cond_init(&w->fin_done, NULL);
 	w->counters = counters;
 	w->to_stdout = to_stdout;
 	w->compress = to_stdout ? OUTPUT_COMPRESS_NONE : compress;
@@ -576,38 +493,29 @@ fail:
 void
 writer_free(struct writer *w)
 {
-	struct out_block *b;
-
 	if (w == NULL)
 		return;
 	if (w->started) {
-		pthread_mutex_lock(&w->lock);
-		w->stopping = true;
-		pthread_cond_signal(&w->work);
-		pthread_mutex_unlock(&w->lock);
+		blockq_stop(&w->q);
 		pthread_join(w->thread, NULL);
 	}
 	/* after the writer: its last slot goes through the finisher too */
 	if (w->finisher_started) {
-		pthread_mutex_lock(&w->lock);
+		pthread_mutex_lock(&w->fin_lock);
 		w->fin_stopping = true;
 		pthread_cond_signal(&w->fin_work);
-		pthread_mutex_unlock(&w->lock);
+		pthread_mutex_unlock(&w->fin_lock);
 		pthread_join(w->finisher, NULL);
 	}
-	while ((b = w->spare) != NULL) {
-		w->spare = b->next;
-		free(b);
-	}
+	blockq_destroy(&w->q);
 	if (w->z_ready)
 		deflateEnd(&w->z);
 	ZSTD_freeCCtx(w->zstd);
 	free(w->zout);
 	free(w->dio);
 	free(w->dir);
+	pthread_cond_destroy(&w->fin_done);
 	pthread_cond_destroy(&w->fin_work);
-	pthread_cond_destroy(&w->freed);
-	pthread_cond_destroy(&w->work);
-	pthread_mutex_destroy(&w->lock);
+	pthread_mutex_destroy(&w->fin_lock);
 	free(w);
 }

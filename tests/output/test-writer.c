@@ -139,8 +139,8 @@ check_lines(const char *data, size_t len, uint64_t first, uint64_t n)
 			CHECK(!"last line without newline");
 			return;
 		}
-		b = strstr(p, "\"bytes\":");
-		if (b == NULL || b > nl || strtoull(b + 8, &num_end, 10) != id ||
+		b = memmem(p, (size_t)(nl - p), "\"bytes\":", 8);
+		if (b == NULL || strtoull(b + 8, &num_end, 10) != id ||
 		    *num_end != ',') {
 			CHECK(!"line out of order or damaged");
 			return;
