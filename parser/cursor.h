@@ -60,8 +60,53 @@ cursor_sub(struct cursor *c, size_t len, struct cursor *sub)
 
 	if (!cursor_take(c, len, &p))
 		return false;
-	cursor_init(sub, p, len);
+	/* not cursor_init(): p is only NULL when len is 0, and a length the
+	 * compiler can see lets it drop checks on reads within */
+	sub->p = p;
+	sub->left = len;
 	return true;
+}
+
+/* Big-endian values from bytes the caller has bounded already; the
+ * compiler turns each into one load and a byte swap. */
+static inline uint16_t
+bytes_be16(const uint8_t *p)
+{
+	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+}
+
+static inline uint32_t
+bytes_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint64_t
+bytes_be64(const uint8_t *p)
+{
+	return (uint64_t)bytes_be32(p) << 32 | bytes_be32(p + 4);
+}
+
+/* An unsigned integer of 1 to 8 bytes (len checked by the caller). */
+static inline uint64_t
+bytes_be(const uint8_t *p, size_t len)
+{
+	uint64_t v = 0;
+
+	switch (len) {
+	case 1:
+		return p[0];
+	case 2:
+		return bytes_be16(p);
+	case 4:
+		return bytes_be32(p);
+	case 8:
+		return bytes_be64(p);
+	}
+	for (size_t i = 0; i < len; i++)
+		v = (v << 8) | p[i];
+	return v;
 }
 
 /* Big-endian unsigned integer of 1 to 8 bytes (IPFIX reduced-size
@@ -69,15 +114,11 @@ cursor_sub(struct cursor *c, size_t len, struct cursor *sub)
 static inline bool
 cursor_uint(struct cursor *c, size_t len, uint64_t *out)
 {
-	uint64_t v = 0;
-
 	if (len == 0 || len > 8 || len > c->left)
 		return false;
-	for (size_t i = 0; i < len; i++)
-		v = (v << 8) | c->p[i];
+	*out = bytes_be(c->p, len);
 	c->p += len;
 	c->left -= len;
-	*out = v;
 	return true;
 }
 
@@ -122,6 +163,19 @@ cursor_all_zero(const struct cursor *c)
 		if (c->p[i] != 0)
 			return false;
 	return true;
+}
+
+/* How many of the remaining bytes, counted from the end, are zero: once
+ * cursor_left() is no more than this, the rest is padding. One backward
+ * scan per set instead of a forward one per record. */
+static inline size_t
+cursor_zero_tail(const struct cursor *c)
+{
+	size_t n = c->left;
+
+	while (n > 0 && c->p[n - 1] == 0)
+		n--;
+	return c->left - n;
 }
 
 /* Decodes a whole field value already bounded by its template length. */

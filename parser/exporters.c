@@ -37,13 +37,7 @@ etable_buckets_size(size_t max_exporters)
 static uint64_t
 addr_hash(const struct parser_addr *a)
 {
-	uint64_t h = 1469598103934665603ULL ^ a->family;
-
-	for (size_t i = 0; i < 16; i++) {
-		h ^= a->bytes[i];
-		h *= 1099511628211ULL;
-	}
-	return h ^ (h >> 29);
+	return addr_hash64(a, 0);
 }
 
 static bool

@@ -15,7 +15,7 @@
 
 static bool
 read_fields(struct parser *p, struct cursor *c, uint16_t n, uint16_t nscope,
-    bool options, bool *too_many)
+    bool *too_many)
 {
 	for (uint16_t i = 0; i < n; i++) {
 		struct tfield f = { 0 };
@@ -31,9 +31,9 @@ read_fields(struct parser *p, struct cursor *c, uint16_t n, uint16_t nscope,
 			*too_many = true;
 			continue;
 		}
+		/* classified by template_store() */
 		if (i < nscope)
 			f.flags = FLOW_FIELD_SCOPE;
-		tfield_classify(&f, options);
 		p->scratch[i] = f;
 	}
 	return true;
@@ -68,7 +68,7 @@ template_set(struct parser *p, struct domain *d, struct cursor *set,
 			parser_drop(p, src, PARSER_DROP_BAD_TEMPLATE, 1);
 			return;
 		}
-		if (!read_fields(p, set, n, nscope, options, &too_many)) {
+		if (!read_fields(p, set, n, nscope, &too_many)) {
 			parser_drop(p, src, PARSER_DROP_BAD_TEMPLATE, 1);
 			return;
 		}

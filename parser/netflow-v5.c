@@ -39,13 +39,6 @@ read_header(struct cursor *c, enum fixed_version v, struct fixed_header *h)
 	    cursor_u16(c, &h->sampling);
 }
 
-static void
-set_num(struct flow_record *rec, enum flow_num k, uint64_t v)
-{
-	rec->num[k] = v;
-	rec->has_num |= 1u << k;
-}
-
 static bool
 read_addr4(struct cursor *c, struct flow_record *rec, enum flow_addr_key k)
 {
@@ -56,36 +49,42 @@ read_addr4(struct cursor *c, struct flow_record *rec, enum flow_addr_key k)
 	memset(&rec->addr[k], 0, sizeof(rec->addr[k]));
 	rec->addr[k].family = 4;
 	memcpy(rec->addr[k].bytes, p, 4);
-	rec->has_addr |= 1u << k;
 	return true;
 }
 
+/* The keys read are collected in has, which stays in a register; the
+ * record's bitmaps are set once it is complete. */
 static bool
 read_num(struct cursor *c, size_t len, struct flow_record *rec,
-    enum flow_num k)
+    enum flow_num k, uint32_t *has)
 {
 	uint64_t v;
 
 	if (!cursor_uint(c, len, &v))
 		return false;
-	set_num(rec, k, v);
+	rec->num[k] = v;
+	*has |= 1u << k;
 	return true;
 }
 
 /* The record tail after the ports differs per version. */
 static bool
-read_tail(struct cursor *c, enum fixed_version v, struct flow_record *rec)
+read_tail(struct cursor *c, enum fixed_version v, struct flow_record *rec,
+    uint32_t *has)
 {
 	if (v == FIXED_V1) {
-		return cursor_skip(c, 2) && read_num(c, 1, rec, FLOW_PROTO) &&
-		    read_num(c, 1, rec, FLOW_TOS) &&
-		    read_num(c, 1, rec, FLOW_TCP_FLAGS) && cursor_skip(c, 7);
+		return cursor_skip(c, 2) &&
+		    read_num(c, 1, rec, FLOW_PROTO, has) &&
+		    read_num(c, 1, rec, FLOW_TOS, has) &&
+		    read_num(c, 1, rec, FLOW_TCP_FLAGS, has) && cursor_skip(c, 7);
 	}
-	if (!(cursor_skip(c, 1) && read_num(c, 1, rec, FLOW_TCP_FLAGS) &&
-	    read_num(c, 1, rec, FLOW_PROTO) && read_num(c, 1, rec, FLOW_TOS) &&
-	    read_num(c, 2, rec, FLOW_SRC_AS) && read_num(c, 2, rec, FLOW_DST_AS) &&
-	    read_num(c, 1, rec, FLOW_SRC_MASK) &&
-	    read_num(c, 1, rec, FLOW_DST_MASK)))
+	if (!(cursor_skip(c, 1) && read_num(c, 1, rec, FLOW_TCP_FLAGS, has) &&
+	    read_num(c, 1, rec, FLOW_PROTO, has) &&
+	    read_num(c, 1, rec, FLOW_TOS, has) &&
+	    read_num(c, 2, rec, FLOW_SRC_AS, has) &&
+	    read_num(c, 2, rec, FLOW_DST_AS, has) &&
+	    read_num(c, 1, rec, FLOW_SRC_MASK, has) &&
+	    read_num(c, 1, rec, FLOW_DST_MASK, has)))
 		return false;
 	return cursor_skip(c, v == FIXED_V7 ? 6 : 2);
 }
@@ -94,17 +93,23 @@ static bool
 read_record(struct cursor *c, enum fixed_version v, const struct time_base *tb,
     struct flow_record *rec)
 {
-	uint32_t first, last;
+	uint32_t first, last, has = 0;
 
 	if (!(read_addr4(c, rec, FLOW_SRC_ADDR) &&
 	    read_addr4(c, rec, FLOW_DST_ADDR) &&
 	    read_addr4(c, rec, FLOW_NEXT_HOP) &&
-	    read_num(c, 2, rec, FLOW_IN_IF) && read_num(c, 2, rec, FLOW_OUT_IF) &&
-	    read_num(c, 4, rec, FLOW_PACKETS) && read_num(c, 4, rec, FLOW_BYTES) &&
+	    read_num(c, 2, rec, FLOW_IN_IF, &has) &&
+	    read_num(c, 2, rec, FLOW_OUT_IF, &has) &&
+	    read_num(c, 4, rec, FLOW_PACKETS, &has) &&
+	    read_num(c, 4, rec, FLOW_BYTES, &has) &&
 	    cursor_u32(c, &first) && cursor_u32(c, &last) &&
-	    read_num(c, 2, rec, FLOW_SRC_PORT) &&
-	    read_num(c, 2, rec, FLOW_DST_PORT) && read_tail(c, v, rec)))
+	    read_num(c, 2, rec, FLOW_SRC_PORT, &has) &&
+	    read_num(c, 2, rec, FLOW_DST_PORT, &has) &&
+	    read_tail(c, v, rec, &has)))
 		return false;
+	rec->has_num |= has;
+	rec->has_addr |= 1u << FLOW_SRC_ADDR | 1u << FLOW_DST_ADDR |
+	    1u << FLOW_NEXT_HOP;
 	rec->start_ms = tb->export_ms - (int64_t)(int32_t)(tb->uptime_ms - first);
 	rec->end_ms = tb->export_ms - (int64_t)(int32_t)(tb->uptime_ms - last);
 	rec->has_start = rec->has_end = true;
@@ -153,12 +158,19 @@ fixed_decode(struct parser *p, struct cursor *c, const struct parser_source *src
 	rec->has_domain = v == FIXED_V5;
 	rec->domain = (uint32_t)h.engine_type << 8 | h.engine_id;
 	for (uint16_t i = 0; i < h.count; i++) {
+		struct cursor r;
+
 		record_reset(rec);
-		if (!read_record(&records, v, &tb, rec))
+		/* a record of its own, so that reads within it are checked
+		 * against a length the compiler knows */
+		if (!cursor_sub(&records, record_len(v), &r) ||
+		    !read_record(&r, v, &tb, rec))
 			break;  /* cannot happen: the region was sized for count */
 		/* top two bits: sampling mode; the rest: the interval */
-		if (v == FIXED_V5 && (h.sampling & 0x3fff) != 0)
-			set_num(rec, FLOW_SAMPLING_INTERVAL, h.sampling & 0x3fff);
+		if (v == FIXED_V5 && (h.sampling & 0x3fff) != 0) {
+			rec->num[FLOW_SAMPLING_INTERVAL] = h.sampling & 0x3fff;
+			rec->has_num |= 1u << FLOW_SAMPLING_INTERVAL;
+		}
 		record_finish(rec);
 		record_deliver(p, rec);
 		n++;

@@ -1,6 +1,8 @@
 #ifndef NETFLOWD_PARSER_PRIVATE_H
 #define NETFLOWD_PARSER_PRIVATE_H
 
+#include <string.h>
+
 #include "cursor.h"
 #include "parser.h"
 
@@ -14,6 +16,30 @@
 #define EXTRA_ADDED 2
 #define IFNAME_MAX 64
 #define SAMPLERS_MAX 8
+
+/* Finalizer of MurmurHash3: every input bit reaches the low bits the
+ * hash tables mask with. */
+static inline uint64_t
+mix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+/* An exporter address as a hash; callers mix in what else keys them. */
+static inline uint64_t
+addr_hash64(const struct parser_addr *a, uint64_t more)
+{
+	uint64_t lo, hi;
+
+	memcpy(&lo, a->bytes, 8);
+	memcpy(&hi, a->bytes + 8, 8);
+	return mix64(lo ^ mix64(hi ^ mix64(more ^ a->family)));
+}
 
 /* What a template field feeds in the decoded record. */
 enum core_kind {
@@ -32,6 +58,16 @@ enum time_form {
 	TIME_DURATION_MS, TIME_DURATION_US,
 };
 
+/* What decoding does with a field, decided once per template from the
+ * fields before it (record_plan()): a core key that an earlier field
+ * already set is kept as an extra field instead, or skipped (fallbacks). */
+enum field_op {
+	OP_EXTRA, OP_SKIP,
+	OP_NUM1, OP_NUM2, OP_NUM4, OP_NUM8, OP_NUM,  /* by length */
+	OP_ADDR4, OP_ADDR6, OP_ICMP_TYPECODE, OP_SYSINIT,
+	OP_UPTIME, OP_DURATION, OP_TIME,
+};
+
 struct tfield {
 	uint32_t pen;
 	uint16_t id;
@@ -40,6 +76,7 @@ struct tfield {
 	uint8_t core;        /* enum core_kind */
 	uint8_t slot;
 	bool time_end;
+	uint8_t op;          /* enum field_op, set by record_plan() */
 	const struct ie_info *ie;
 };
 
@@ -63,7 +100,10 @@ struct template {
 	struct template *lru_prev, *lru_next;   /* all templates */
 	struct template *dprev, *dnext;         /* this domain's */
 	bool options;
+	bool fixed;          /* no VARLEN field: every record is min_len long */
 	uint16_t nfields;
+	uint16_t num_mask;   /* flow_record.has_num of every record */
+	uint8_t addr_mask;   /* ... and has_addr */
 	size_t min_len;      /* smallest record: fixed lengths + 1 per VARLEN */
 	struct tfield fields[];
 };
@@ -174,6 +214,10 @@ struct tcache *tcache_new(struct parser *p, size_t max, size_t max_fields);
 void tcache_free(struct tcache *tc);
 size_t tcache_buckets_size(size_t max);
 struct template *tcache_get(struct tcache *tc, const struct tkey *key);
+/* tcache_get() for a key of domain d (its exporter, proto and id), which
+ * looks at d's most recently used templates before hashing. */
+struct template *tcache_get_domain(struct tcache *tc, struct domain *d,
+    const struct tkey *key);
 /* Adds or replaces; evicts the least recently used when full. */
 struct template *tcache_put(struct tcache *tc, struct domain *dom,
     const struct tkey *key, bool options, const struct tfield *fields,
@@ -219,14 +263,24 @@ void options_learn(struct parser *p, struct domain *d,
     const struct flow_record *rec);
 void options_apply(struct parser *p, const struct domain *d,
     struct flow_record *rec);
+/* Whether options_apply() can add anything to d's records: most domains
+ * announce nothing, and their records skip the call. */
+static inline bool
+options_any(const struct domain *d)
+{
+	return d->has_sampling || d->nsamplers > 0 || d->nifnames > 0;
+}
 bool ifname_set(struct parser *p, struct domain *d, uint32_t index,
     const uint8_t *name, size_t len);
 void ifname_drop_domain(struct parser *p, struct domain *d);
 size_t ifname_buckets_size(size_t max);
 
 /* Fills core/slot/ie of a field from its (pen, id, len). */
-void tfield_classify(struct tfield *f, bool scope);
+void tfield_classify(struct tfield *f, bool options);
 
+/* Decides each field's op and the template's fixed, min_len and masks
+ * (for tcache_put(), once the fields are in place). */
+void record_plan(struct template *t);
 /* Decodes one record of template t; false when it does not fit. */
 bool record_decode(struct parser *p, const struct template *t,
     struct cursor *c, const struct time_base *tb, struct flow_record *rec);

@@ -229,13 +229,32 @@ parser_drop_addr(struct parser *p, const struct parser_addr *addr,
 	parser_drop(p, &src, why, count);
 }
 
+/* Whether template t has the fields just read into scratch (not yet
+ * classified: classifying depends on nothing else). */
+static bool
+template_same(const struct parser *p, const struct template *t, bool options,
+    uint16_t nfields)
+{
+	if (t->options != options || t->nfields != nfields)
+		return false;
+	for (uint16_t i = 0; i < nfields; i++) {
+		const struct tfield *a = &t->fields[i], *b = &p->scratch[i];
+
+		if (a->id != b->id || a->len != b->len || a->pen != b->pen ||
+		    (a->flags & FLOW_FIELD_SCOPE) != b->flags)
+			return false;
+	}
+	return true;
+}
+
+/* The decoders leave scratch fields raw: pen, id, len and the scope flag. */
 bool
 template_store(struct parser *p, struct domain *d,
     const struct parser_source *src, const struct tkey *key, bool options,
     uint16_t nfields, bool too_many)
 {
 	size_t min_len = 0;
-	const struct template *t;
+	struct template *t;
 
 	if (too_many) {
 		parser_drop(p, src, PARSER_DROP_TEMPLATE_LIMIT, 1);
@@ -248,7 +267,20 @@ template_store(struct parser *p, struct domain *d,
 		parser_drop(p, src, PARSER_DROP_BAD_TEMPLATE, 1);
 		return false;
 	}
-	t = tcache_put(p->templates, d, key, options, p->scratch, nfields);
+	/* Exporters resend their templates every few seconds, mostly
+	 * unchanged: replacing one with its copy would only make it the most
+	 * recently used, which looking it up has just done. */
+	t = tcache_get_domain(p->templates, d, key);
+	if (t == NULL || !template_same(p, t, options, nfields)) {
+		/* v9 scope types (system, interface, ...) are not
+		 * information elements even where the ids collide */
+		for (uint16_t i = 0; i < nfields; i++)
+			if (!(key->proto == TPROTO_V9 &&
+			    p->scratch[i].flags & FLOW_FIELD_SCOPE))
+				tfield_classify(&p->scratch[i], options);
+		t = tcache_put(p->templates, d, key, options, p->scratch,
+		    nfields);
+	}
 	if (t == NULL) {
 		parser_drop(p, src, PARSER_DROP_NO_MEMORY, 1);
 		return false;

@@ -238,103 +238,199 @@ field_value(struct cursor *c, const struct tfield *f, const uint8_t **data,
 	return cursor_take(c, *len, data);
 }
 
+/* The order matters and is the template's: the first field that feeds a
+ * core key sets it, a later one for the same key is kept as an extra
+ * field (a fallback is dropped), up to 4 uptime stamps and 2 durations
+ * wait for the end of the record. None of that depends on the values, so
+ * it is decided here once instead of for every record. */
+static uint8_t
+plan_field(const struct tfield *f, uint32_t *num, uint32_t *addr,
+    size_t *nup, size_t *ndur)
+{
+	static const uint8_t num_ops[9] = { OP_EXTRA, OP_NUM1, OP_NUM2, OP_NUM,
+		OP_NUM4, OP_NUM, OP_NUM, OP_NUM, OP_NUM8 };
+	uint32_t bit = 1u << f->slot;
+
+	/* tfield_classify() allowed only these lengths; the loads in
+	 * decode_field() rely on it */
+	if (f->core != CORE_NONE && !core_len_ok(f->core, f->slot, f->len))
+		return OP_EXTRA;
+	switch (f->core) {
+	case CORE_NUM:
+	case CORE_NUM_FALLBACK:
+		if (*num & bit)
+			return f->core == CORE_NUM ? OP_EXTRA : OP_SKIP;
+		*num |= bit;
+		return num_ops[f->len];
+	case CORE_ADDR4:
+	case CORE_ADDR6:
+		if (*addr & bit)
+			return OP_EXTRA;
+		*addr |= bit;
+		return f->core == CORE_ADDR4 ? OP_ADDR4 : OP_ADDR6;
+	case CORE_ICMP_TYPECODE:
+		*num |= 1u << FLOW_ICMP_TYPE | 1u << FLOW_ICMP_CODE;
+		return OP_ICMP_TYPECODE;
+	case CORE_SYSINIT:
+		return OP_SYSINIT;
+	case CORE_TIME:
+		if (f->slot == TIME_UPTIME_MS)
+			return (*nup)++ < 4 ? OP_UPTIME : OP_EXTRA;
+		if (f->slot == TIME_DURATION_MS || f->slot == TIME_DURATION_US)
+			return (*ndur)++ < 2 ? OP_DURATION : OP_EXTRA;
+		return OP_TIME;
+	}
+	return OP_EXTRA;
+}
+
+void
+record_plan(struct template *t)
+{
+	uint32_t num = 0, addr = 0;
+	size_t nup = 0, ndur = 0;
+
+	_Static_assert(FLOW_NUM_MAX <= 16 && FLOW_ADDR_MAX <= 8,
+	    "masks fit the template's fields");
+	t->fixed = true;
+	t->min_len = 0;
+	for (uint16_t i = 0; i < t->nfields; i++) {
+		struct tfield *f = &t->fields[i];
+
+		f->op = plan_field(f, &num, &addr, &nup, &ndur);
+		if (f->len == VARLEN)
+			t->fixed = false;
+		t->min_len += f->len == VARLEN ? 1 : f->len;
+	}
+	t->num_mask = (uint16_t)num;
+	t->addr_mask = (uint8_t)addr;
+}
+
+/* What a record keeps aside until all its fields are read. */
+struct pending {
+	struct pending_uptime up[4];
+	struct pending_uptime dur[2];
+	size_t nup, ndur;
+	int64_t sysinit;
+	bool has_sysinit;
+};
+
+static void
+set_addr(struct flow_record *rec, uint8_t slot, uint8_t family,
+    const uint8_t *data, size_t len)
+{
+	struct parser_addr *a = &rec->addr[slot];
+
+	memset(a, 0, sizeof(*a));
+	a->family = family;
+	memcpy(a->bytes, data, len);
+}
+
+/* One field's value into the record, as planned. Core fields have the
+ * fixed lengths tfield_classify() allowed them (never VARLEN), so len is
+ * f->len and the loads need no further checks. */
+static inline void
+decode_field(struct parser *p, struct flow_record *rec, const struct tfield *f,
+    const uint8_t *data, uint16_t len, const struct time_base *tb,
+    struct pending *pd)
+{
+	uint64_t v;
+
+	switch (f->op) {
+	case OP_SKIP:
+		return;
+	case OP_NUM1:
+		rec->num[f->slot] = data[0];
+		return;
+	case OP_NUM2:
+		rec->num[f->slot] = bytes_be16(data);
+		return;
+	case OP_NUM4:
+		rec->num[f->slot] = bytes_be32(data);
+		return;
+	case OP_NUM8:
+		rec->num[f->slot] = bytes_be64(data);
+		return;
+	case OP_NUM:
+		rec->num[f->slot] = bytes_be(data, len);
+		return;
+	case OP_ADDR4:
+		set_addr(rec, f->slot, 4, data, 4);
+		return;
+	case OP_ADDR6:
+		set_addr(rec, f->slot, 6, data, 16);
+		return;
+	case OP_ICMP_TYPECODE:
+		rec->num[FLOW_ICMP_TYPE] = data[0];
+		rec->num[FLOW_ICMP_CODE] = data[1];
+		return;
+	case OP_SYSINIT:
+		v = bytes_be64(data);
+		if (v <= (uint64_t)TIME_MAX_MS) {
+			pd->sysinit = (int64_t)v;
+			pd->has_sysinit = true;
+		}
+		break;
+	case OP_UPTIME:
+		pd->up[pd->nup++] = (struct pending_uptime){ f, data,
+		    (uint32_t)bytes_be(data, len) };
+		return;
+	case OP_DURATION:
+		pd->dur[pd->ndur++] = (struct pending_uptime){ f, data, 0 };
+		break;
+	case OP_TIME:
+		if (decode_time(rec, f, bytes_be(data, len), tb))
+			return;
+		break;
+	}
+	add_extra(p, rec, f, data, len);
+}
+
 bool
 record_decode(struct parser *p, const struct template *t, struct cursor *c,
     const struct time_base *tb, struct flow_record *rec)
 {
-	struct pending_uptime up[4];
-	size_t nup = 0, ndur = 0;
-	struct pending_uptime dur[2];
-	int64_t sysinit = tb->sysinit_ms;
-	bool has_sysinit = tb->has_sysinit;
+	const struct tfield *f = t->fields, *end = f + t->nfields;
+	const bool fixed = t->fixed;
+	const uint8_t *data, *next = NULL;
+	uint16_t len;
+	struct pending pd;
 
+	pd.nup = pd.ndur = 0;
+	pd.sysinit = tb->sysinit_ms;
+	pd.has_sysinit = tb->has_sysinit;
 	record_reset(rec);
-	for (uint16_t i = 0; i < t->nfields; i++) {
-		const struct tfield *f = &t->fields[i];
-		const uint8_t *data;
-		uint16_t len;
-		uint64_t v = 0;
-
-		if (!field_value(c, f, &data, &len))
+	/* the keys every record of this template sets (record_plan()) */
+	rec->has_num = t->num_mask;
+	rec->has_addr = t->addr_mask;
+	/* Every length known: one bounds check for the whole record, whose
+	 * fields lie back to back and add up to min_len. */
+	if (fixed && !cursor_take(c, t->min_len, &next))
+		return false;
+	for (; f < end; f++) {
+		if (fixed) {
+			data = next;
+			len = f->len;
+			next += len;
+		} else if (!field_value(c, f, &data, &len)) {
 			return false;
-		if (f->core != CORE_NONE && f->core != CORE_ADDR4 &&
-		    f->core != CORE_ADDR6)
-			bytes_uint(data, len, &v);
-		switch (f->core) {
-		case CORE_NUM:
-		case CORE_NUM_FALLBACK:
-			if (rec->has_num & (1u << f->slot)) {
-				if (f->core == CORE_NUM_FALLBACK)
-					break;
-				add_extra(p, rec, f, data, len);
-				break;
-			}
-			rec->num[f->slot] = v;
-			rec->has_num |= 1u << f->slot;
-			break;
-		case CORE_ADDR4:
-		case CORE_ADDR6:
-			if (rec->has_addr & (1u << f->slot)) {
-				add_extra(p, rec, f, data, len);
-				break;
-			}
-			memset(&rec->addr[f->slot], 0, sizeof(rec->addr[0]));
-			rec->addr[f->slot].family = f->core == CORE_ADDR4 ? 4 : 6;
-			memcpy(rec->addr[f->slot].bytes, data, len);
-			rec->has_addr |= 1u << f->slot;
-			break;
-		case CORE_ICMP_TYPECODE:
-			rec->num[FLOW_ICMP_TYPE] = v >> 8;
-			rec->num[FLOW_ICMP_CODE] = v & 0xff;
-			rec->has_num |= 1u << FLOW_ICMP_TYPE | 1u << FLOW_ICMP_CODE;
-			break;
-		case CORE_SYSINIT:
-			if (v <= (uint64_t)TIME_MAX_MS) {
-				sysinit = (int64_t)v;
-				has_sysinit = true;
-			}
-			add_extra(p, rec, f, data, len);
-			break;
-		case CORE_TIME:
-			if (f->slot == TIME_UPTIME_MS && nup < 4) {
-				up[nup++] = (struct pending_uptime){ f, data, (uint32_t)v };
-				break;
-			}
-			if (f->slot == TIME_UPTIME_MS) {
-				add_extra(p, rec, f, data, len);
-				break;
-			}
-			if (f->slot == TIME_DURATION_MS ||
-			    f->slot == TIME_DURATION_US) {
-				if (ndur < 2)
-					dur[ndur++] = (struct pending_uptime){ f, data, 0 };
-				add_extra(p, rec, f, data, len);
-				break;
-			}
-			if (!decode_time(rec, f, v, tb))
-				add_extra(p, rec, f, data, len);
-			break;
-		default:
-			add_extra(p, rec, f, data, len);
-			break;
 		}
+		decode_field(p, rec, f, data, len, tb, &pd);
 	}
 	/* Uptime stamps resolve against the header's uptime (v9) or, for
 	 * IPFIX, the record's own systemInitTimeMilliseconds. */
-	for (size_t i = 0; i < nup; i++) {
-		if (tb->has_uptime)
-			set_time(rec, up[i].f->time_end, uptime_to_ms(tb, up[i].value));
-		else if (has_sysinit)
-			set_time(rec, up[i].f->time_end, sysinit + up[i].value);
-		else
-			add_extra(p, rec, up[i].f, up[i].data, up[i].f->len);
-	}
-	for (size_t i = 0; i < ndur; i++) {
-		uint64_t v = 0;
+	for (size_t i = 0; i < pd.nup; i++) {
+		const struct pending_uptime *u = &pd.up[i];
 
-		bytes_uint(dur[i].data, dur[i].f->len, &v);
-		apply_duration(rec, dur[i].f, v);
+		if (tb->has_uptime)
+			set_time(rec, u->f->time_end, uptime_to_ms(tb, u->value));
+		else if (pd.has_sysinit)
+			set_time(rec, u->f->time_end, pd.sysinit + u->value);
+		else
+			add_extra(p, rec, u->f, u->data, u->f->len);
 	}
+	for (size_t i = 0; i < pd.ndur; i++)
+		apply_duration(rec, pd.dur[i].f,
+		    bytes_be(pd.dur[i].data, pd.dur[i].f->len));
 	rec->extra = p->extra;
 	record_finish(rec);
 	return true;
@@ -388,22 +484,21 @@ record_decode_set(struct parser *p, const struct template *t,
     struct domain *d, struct cursor *set, const struct time_base *tb,
     struct flow_record *rec)
 {
-	size_t n = 0;
+	size_t n = 0, pad;
 
 	if (t->min_len == 0)
 		return 0;
-	while (cursor_left(set) >= t->min_len) {
-		/* Exporters pad sets with zeros, sometimes by more than a
-		 * record's length; an all-zero tail is padding, not data. */
-		if (cursor_all_zero(set))
-			break;
+	/* Exporters pad sets with zeros, sometimes by more than a record's
+	 * length; an all-zero tail is padding, not data. */
+	pad = cursor_zero_tail(set);
+	while (cursor_left(set) >= t->min_len && cursor_left(set) > pad) {
 		if (!record_decode(p, t, set, tb, rec)) {
 			parser_drop(p, rec->src, PARSER_DROP_BAD_RECORD, 1);
 			break;
 		}
 		if (t->options)
 			options_learn(p, d, rec);
-		else
+		else if (options_any(d))
 			options_apply(p, d, rec);
 		record_deliver(p, rec);
 		n++;
@@ -439,7 +534,7 @@ record_data_set(struct parser *p, struct domain *d, struct cursor *set,
     const struct tkey *key, const struct time_base *tb,
     const struct parser_source *src)
 {
-	const struct template *t = tcache_get(p->templates, key);
+	const struct template *t = tcache_get_domain(p->templates, d, key);
 
 	if (t == NULL) {
 		if (p->limits.max_held_bytes > 0 && !cursor_all_zero(set))

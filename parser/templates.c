@@ -21,23 +21,8 @@ struct tcache {
 static uint64_t
 tkey_hash(const struct tkey *k)
 {
-	uint64_t h = 1469598103934665603ULL;
-	uint8_t buf[24];
-	size_t n = 0;
-
-	buf[n++] = k->exporter.family;
-	memcpy(buf + n, k->exporter.bytes, 16);
-	n += 16;
-	memcpy(buf + n, &k->domain, 4);
-	n += 4;
-	memcpy(buf + n, &k->id, 2);
-	n += 2;
-	buf[n++] = k->proto;
-	for (size_t i = 0; i < n; i++) {
-		h ^= buf[i];
-		h *= 1099511628211ULL;
-	}
-	return h ^ (h >> 29);
+	return addr_hash64(&k->exporter, (uint64_t)k->domain << 32 |
+	    (uint64_t)k->id << 16 | (uint64_t)k->proto << 8);
 }
 
 static bool
@@ -189,6 +174,20 @@ evict_counted(struct tcache *tc, struct template *t)
 	parser_drop_addr(tc->p, &addr, PARSER_DROP_TEMPLATE_EVICTED, 1);
 }
 
+/* A template just used moves to the front of both its LRU lists. */
+static void
+touch(struct tcache *tc, struct template *t)
+{
+	if (tc->lru_head != t) {
+		lru_unlink(tc, t);
+		lru_push(tc, t);
+	}
+	if (t->dom->tmpl_head != t) {
+		dom_unlink(t);
+		dom_push(t);
+	}
+}
+
 struct template *
 tcache_get(struct tcache *tc, const struct tkey *key)
 {
@@ -196,18 +195,29 @@ tcache_get(struct tcache *tc, const struct tkey *key)
 
 	for (; t != NULL; t = t->hnext) {
 		if (tkey_equal(&t->key, key)) {
-			if (tc->lru_head != t) {
-				lru_unlink(tc, t);
-				lru_push(tc, t);
-			}
-			if (t->dom->tmpl_head != t) {
-				dom_unlink(t);
-				dom_push(t);
-			}
+			touch(tc, t);
 			return t;
 		}
 	}
 	return NULL;
+}
+
+/* An exporter sends data for the few templates it uses, over and over:
+ * those are at the front of its domain's list. */
+#define RECENT_TEMPLATES 4
+
+struct template *
+tcache_get_domain(struct tcache *tc, struct domain *d, const struct tkey *key)
+{
+	struct template *t = d->tmpl_head;
+
+	for (int i = 0; i < RECENT_TEMPLATES && t != NULL; i++, t = t->dnext) {
+		if (tkey_equal(&t->key, key)) {
+			touch(tc, t);
+			return t;
+		}
+	}
+	return tcache_get(tc, key);
 }
 
 void
@@ -269,8 +279,7 @@ tcache_put(struct tcache *tc, struct domain *dom, const struct tkey *key,
 	t->options = options;
 	t->nfields = nfields;
 	memcpy(t->fields, fields, (size_t)nfields * sizeof(t->fields[0]));
-	for (uint16_t i = 0; i < nfields; i++)
-		t->min_len += fields[i].len == VARLEN ? 1 : fields[i].len;
+	record_plan(t);
 	bucket = tkey_hash(key) & tc->mask;
 	t->hnext = tc->buckets[bucket];
 	tc->buckets[bucket] = t;

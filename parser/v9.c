@@ -10,11 +10,9 @@
 #define V9_OPTIONS_SET 1
 #define V9_FIRST_DATA_SET 256
 
-enum field_role { ROLE_DATA, ROLE_SCOPE, ROLE_OPTION };
-
 static bool
 read_fields(struct parser *p, struct cursor *c, uint16_t first, uint16_t n,
-    enum field_role role, bool *too_many)
+    bool scope, bool *too_many)
 {
 	for (uint16_t i = 0; i < n; i++) {
 		struct tfield f = { 0 };
@@ -28,12 +26,9 @@ read_fields(struct parser *p, struct cursor *c, uint16_t first, uint16_t n,
 			*too_many = true;
 			continue;
 		}
-		/* v9 scope types (system, interface, ...) are not
-		 * information elements even where the ids collide */
-		if (role == ROLE_SCOPE)
+		/* classified by template_store() */
+		if (scope)
 			f.flags = FLOW_FIELD_SCOPE;
-		else
-			tfield_classify(&f, role == ROLE_OPTION);
 		p->scratch[first + i] = f;
 	}
 	return true;
@@ -57,7 +52,7 @@ template_set(struct parser *p, struct domain *d, struct cursor *set,
 			tcache_remove(p->templates, key);
 			continue;
 		}
-		if (!read_fields(p, set, 0, n, ROLE_DATA, &too_many)) {
+		if (!read_fields(p, set, 0, n, false, &too_many)) {
 			parser_drop(p, src, PARSER_DROP_BAD_TEMPLATE, 1);
 			return;
 		}
@@ -82,8 +77,8 @@ options_set(struct parser *p, struct domain *d, struct cursor *set,
 		}
 		nscope = scope_len / 4;
 		nopt = opt_len / 4;
-		if (!read_fields(p, set, 0, nscope, ROLE_SCOPE, &too_many) ||
-		    !read_fields(p, set, nscope, nopt, ROLE_OPTION, &too_many)) {
+		if (!read_fields(p, set, 0, nscope, true, &too_many) ||
+		    !read_fields(p, set, nscope, nopt, false, &too_many)) {
 			parser_drop(p, src, PARSER_DROP_BAD_TEMPLATE, 1);
 			return;
 		}
