@@ -64,13 +64,14 @@ blockq_get(struct blockq *q, bool wait)
 }
 
 struct out_block *
-blockq_marker(time_t slot)
+blockq_marker(time_t slot, bool close)
 {
 	struct out_block *b = calloc(1, sizeof(*b));
 
 	if (b != NULL) {
 		b->marker = true;
-		b->close = true;
+		b->close = close;
+		b->flush = true;
 		b->slot = slot;
 	}
 	return b;

@@ -141,7 +141,9 @@ struct out_block {
 	struct out_block *next;
 	time_t slot;             /* the slot its lines belong to */
 	bool close;              /* finish the slot after these lines */
-	bool marker;             /* header only, no data (a close marker) */
+	bool flush;              /* hand everything so far to the kernel, so
+	                          * that a crash of the process loses none */
+	bool marker;             /* header only, no data (close or flush) */
 	size_t len;
 	char data[];
 };
@@ -174,8 +176,9 @@ void blockq_destroy(struct blockq *q);
 /* A free block (header zeroed); NULL when max are in use, unless wait is
  * set: then it waits until the consumer returns one. */
 struct out_block *blockq_get(struct blockq *q, bool wait);
-/* A header-only block asking to close slot; NULL without memory. */
-struct out_block *blockq_marker(time_t slot);
+/* A header-only block asking to close slot (close) or only to flush;
+ * NULL without memory. */
+struct out_block *blockq_marker(time_t slot, bool close);
 void blockq_push(struct blockq *q, struct out_block *b);
 /* The consumer's next block, waiting for one; NULL once stopped and empty. */
 struct out_block *blockq_pop(struct blockq *q);
@@ -202,6 +205,9 @@ void writer_submit(struct writer *w, struct out_block *b);
 /* Asks the writer to finish slot (rename it into place) once the blocks
  * before have been written. */
 void writer_close_slot(struct writer *w, time_t slot);
+/* Asks the writer to hand everything before to the kernel (with O_DIRECT
+ * the staged tail goes through the page cache). */
+void writer_flush(struct writer *w);
 /* Waits until every submitted block has been written. */
 void writer_drain(struct writer *w);
 
@@ -223,6 +229,8 @@ struct out_block *render_block(struct render *r, bool wait);
 void render_submit(struct render *r, struct out_block *b);
 /* Asks for slot to be closed after the blocks before. */
 void render_close_slot(struct render *r, time_t slot);
+/* Asks for everything before to be handed to the kernel. */
+void render_flush(struct render *r);
 /* Waits until everything queued has been rendered and handed on. */
 void render_drain(struct render *r);
 

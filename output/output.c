@@ -26,6 +26,7 @@ struct output {
 	struct writer_counters counters;
 	struct output_stats stats;
 	uint64_t loop_dropped, loop_oversized;  /* of stats, counted here */
+	bool unflushed;          /* records packed since the last flush */
 };
 
 static char *errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -102,8 +103,14 @@ submit_current(struct output *o, bool close)
 int
 output_flush(struct output *o)
 {
-	if (o->cur != NULL && o->cur->len > 0)
+	if (o->cur != NULL && o->cur->len > 0) {
+		o->cur->flush = true;
 		submit_current(o, false);
+	} else if (o->unflushed) {
+		/* full blocks went on since the last flush */
+		render_flush(o->render);
+	}
+	o->unflushed = false;
 	return 0;
 }
 
@@ -180,6 +187,7 @@ output_write(struct output *o, const struct flow_record *rec)
 	}
 	o->cur->len += len;
 	o->stats.records++;
+	o->unflushed = true;
 	return 0;
 }
 

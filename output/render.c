@@ -84,6 +84,18 @@ submit(struct render *r, bool close)
 	r->cur = NULL;
 }
 
+/* The same, asking the writer to flush after it. */
+static void
+submit_flush(struct render *r)
+{
+	if (r->cur == NULL) {
+		writer_flush(r->writer);
+		return;
+	}
+	r->cur->flush = true;
+	submit(r, false);
+}
+
 static bool
 take(struct render *r, time_t slot)
 {
@@ -134,8 +146,11 @@ process(struct render *r, struct out_block *b)
 		off += pk->size;
 	}
 	if (!b->close) {
-		/* a flush: what the loop handed over goes on now */
-		submit(r, false);
+		/* what the loop handed over goes on now */
+		if (b->flush)
+			submit_flush(r);
+		else
+			submit(r, false);
 		return;
 	}
 	if (r->cur != NULL && r->cur->slot == b->slot) {
@@ -210,9 +225,19 @@ render_submit(struct render *r, struct out_block *b)
 void
 render_close_slot(struct render *r, time_t slot)
 {
-	struct out_block *b = blockq_marker(slot);
+	struct out_block *b = blockq_marker(slot, true);
 
 	/* without memory the next slot's first block closes this one */
+	if (b != NULL)
+		blockq_push(&r->q, b);
+}
+
+void
+render_flush(struct render *r)
+{
+	struct out_block *b = blockq_marker(0, false);
+
+	/* without memory the next flush or the close does it */
 	if (b != NULL)
 		blockq_push(&r->q, b);
 }

@@ -167,6 +167,47 @@ dio_flush(struct writer *w, bool tail)
 	}
 }
 
+/*
+ * At a flush (once a second, from the loop's tick): what is staged goes to
+ * the kernel, so that a crash of the process loses nothing flushed, as
+ * with buffered writes. The aligned part is written direct; the tail
+ * through the page cache at its offset, and it stays staged, to be written
+ * again direct with what follows (the kernel writes back and drops the
+ * cached pages of a range before a direct write to it).
+ */
+static void
+dio_sync(struct writer *w)
+{
+	size_t len = w->dio_len - w->dio_len % DIO_ALIGN;
+	int flags;
+
+	if (!w->fd_direct || w->dio_len == 0)
+		return;
+	if (len > 0) {
+		raw_write(w, w->dio, len);
+		memmove(w->dio, w->dio + len, w->dio_len - len);
+		w->dio_len -= len;
+	}
+	if (w->dio_len == 0 || !w->fd_direct ||
+	    (flags = fcntl(w->fd, F_GETFL)) < 0)
+		return;
+	if (fcntl(w->fd, F_SETFL, flags & ~O_DIRECT) < 0)
+		return;
+	for (size_t done = 0; done < w->dio_len;) {
+		ssize_t n = pwrite(w->fd, w->dio + done, w->dio_len - done,
+		    w->written + (off_t)done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			count_error(w);
+			break;
+		}
+		done += (size_t)n;
+	}
+	fcntl(w->fd, F_SETFL, flags);
+}
+
 static void
 file_write(struct writer *w, const void *buf, size_t len)
 {
@@ -404,6 +445,8 @@ process(struct writer *w, struct out_block *b)
 	}
 	if (b->close && w->open && w->slot == b->slot)
 		slot_close(w);
+	else if (b->flush && w->open)
+		dio_sync(w);
 }
 
 /* ---- the queue ---- */
@@ -437,9 +480,19 @@ writer_submit(struct writer *w, struct out_block *b)
 void
 writer_close_slot(struct writer *w, time_t slot)
 {
-	struct out_block *b = blockq_marker(slot);
+	struct out_block *b = blockq_marker(slot, true);
 
 	/* without memory the next slot's first block closes this one */
+	if (b != NULL)
+		blockq_push(&w->q, b);
+}
+
+void
+writer_flush(struct writer *w)
+{
+	struct out_block *b = blockq_marker(0, false);
+
+	/* without memory the next flush or the close does it */
 	if (b != NULL)
 		blockq_push(&w->q, b);
 }

@@ -231,6 +231,22 @@ run(enum output_compress c, bool direct)
 			make_record(&fx, T0 + s * 60000 + (int64_t)(i % 60000), id++);
 			CHECK(output_write(o, &fx.rec) == 0);
 		}
+		if (s == 0 && c == OUTPUT_COMPRESS_NONE) {
+			/* a flush (the daemon's tick) puts every line in the
+			 * open file, the staged tail of a direct one too, so a
+			 * crash of the process would lose none of them */
+			char tmp[512];
+			size_t len;
+			char *data;
+
+			output_sync(o);
+			snprintf(tmp, sizeof(tmp), "%s/.%s.json.tmp", dir, names[0]);
+			data = slurp(tmp, &len);
+			CHECK(data != NULL && len % 4096 != 0);
+			if (data != NULL)
+				check_lines(data, len, 0, per_slot[0]);
+			free(data);
+		}
 	}
 	output_sync(o);
 	if (direct && dir_takes_direct(dir))
