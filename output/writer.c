@@ -1,10 +1,10 @@
 /*
  * The writer thread: everything that can block on the disk happens here,
  * off the event loop — writes, compression, fdatasync, close and rename.
- * The loop fills 1 MiB blocks and queues them; the queue is bounded by the
- * number of blocks in existence (OUTPUT_BLOCKS_MAX), so when the disk
- * cannot keep up the loop gets no block and drops (and counts) records
- * instead of waiting.
+ * The render thread fills 1 MiB blocks of JSON lines and queues them; the
+ * queue is bounded (WRITER_BLOCKS_MAX), so when the disk cannot keep up
+ * the render thread waits, its own queue fills, and the loop gets no block
+ * and drops (and counts) records instead of waiting.
  *
  * A finished slot is handed to a second thread, the finisher, which waits
  * for fdatasync and then closes and renames it: the writer goes on writing
