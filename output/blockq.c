@@ -63,18 +63,20 @@ blockq_get(struct blockq *q, bool wait)
 	return b;
 }
 
-struct out_block *
-blockq_marker(time_t slot, bool close)
+void
+blockq_push_marker(struct blockq *q, time_t slot, bool close)
 {
 	struct out_block *b = calloc(1, sizeof(*b));
 
-	if (b != NULL) {
-		b->marker = true;
-		b->close = close;
-		b->flush = true;
-		b->slot = slot;
-	}
-	return b;
+	/* without memory, the next flush, the close or the next slot's first
+	 * block does what it asked */
+	if (b == NULL)
+		return;
+	b->marker = true;
+	b->close = close;
+	b->flush = true;
+	b->slot = slot;
+	blockq_push(q, b);
 }
 
 void

@@ -180,9 +180,9 @@ void blockq_destroy(struct blockq *q);
 /* A free block (header zeroed); NULL when max are in use, unless wait is
  * set: then it waits until the consumer returns one. */
 struct out_block *blockq_get(struct blockq *q, bool wait);
-/* A header-only block asking to close slot (close) or only to flush;
- * NULL without memory. */
-struct out_block *blockq_marker(time_t slot, bool close);
+/* Queues a header-only block asking to close slot (close) or only to
+ * flush (nothing without memory). */
+void blockq_push_marker(struct blockq *q, time_t slot, bool close);
 void blockq_push(struct blockq *q, struct out_block *b);
 /* The consumer's next block, waiting for one; NULL once stopped and empty. */
 struct out_block *blockq_pop(struct blockq *q);

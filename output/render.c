@@ -225,21 +225,13 @@ render_submit(struct render *r, struct out_block *b)
 void
 render_close_slot(struct render *r, time_t slot)
 {
-	struct out_block *b = blockq_marker(slot, true);
-
-	/* without memory the next slot's first block closes this one */
-	if (b != NULL)
-		blockq_push(&r->q, b);
+	blockq_push_marker(&r->q, slot, true);
 }
 
 void
 render_flush(struct render *r)
 {
-	struct out_block *b = blockq_marker(0, false);
-
-	/* without memory the next flush or the close does it */
-	if (b != NULL)
-		blockq_push(&r->q, b);
+	blockq_push_marker(&r->q, 0, false);
 }
 
 void

@@ -43,6 +43,7 @@
  * offsets and lengths (4 KiB covers 512-byte and 4K-sector devices) */
 #define DIO_CHUNK (2u << 20)
 #define DIO_ALIGN 4096u
+_Static_assert(DIO_CHUNK % DIO_ALIGN == 0, "a full chunk is written whole");
 #define GZIP_LEVEL 1
 #define ZSTD_LEVEL 1
 
@@ -480,21 +481,13 @@ writer_submit(struct writer *w, struct out_block *b)
 void
 writer_close_slot(struct writer *w, time_t slot)
 {
-	struct out_block *b = blockq_marker(slot, true);
-
-	/* without memory the next slot's first block closes this one */
-	if (b != NULL)
-		blockq_push(&w->q, b);
+	blockq_push_marker(&w->q, slot, true);
 }
 
 void
 writer_flush(struct writer *w)
 {
-	struct out_block *b = blockq_marker(0, false);
-
-	/* without memory the next flush or the close does it */
-	if (b != NULL)
-		blockq_push(&w->q, b);
+	blockq_push_marker(&w->q, 0, false);
 }
 
 void
