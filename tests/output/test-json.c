@@ -9,17 +9,7 @@
  */
 #include <stdlib.h>
 
-#include "output-private.h"
-#include "test.h"
-
-/* 2024-05-01T12:00:00Z */
-#define T0 1714564800000LL
-
-struct fixture {
-	struct parser_source src;
-	struct flow_record rec;
-	struct flow_field extra[20];
-};
+#include "output-test.h"
 
 static const struct ie_info ie_u = { 0, 1, IE_UNSIGNED, "octetDeltaCount" };
 static const struct ie_info ie_s = { 0, 9999, IE_SIGNED, "signedThing" };
@@ -33,19 +23,6 @@ static const struct ie_info ie_dms = { 0, 152, IE_DATE_MS, "flowStartMillisecond
 static const struct ie_info ie_dns = { 0, 156, IE_DATE_NS, "flowStartNanoseconds" };
 static const struct ie_info ie_oct = { 0, 313, IE_OCTETS, "ipHeaderPacketSection" };
 static const struct ie_info ie_odd = { 0, 9997, IE_UNSIGNED, "we\"ird\\na\tme" };
-
-static void
-base(struct fixture *fx, int64_t received_ms)
-{
-	memset(fx, 0, sizeof(*fx));
-	fx->src.addr.family = 4;
-	memcpy(fx->src.addr.bytes, "\xc0\x00\x02\x01", 4);
-	fx->src.port = 2055;
-	fx->src.received_ms = received_ms;
-	fx->rec.src = &fx->src;
-	fx->rec.version = 10;
-	fx->rec.extra = fx->extra;
-}
 
 static void
 field(struct fixture *fx, const struct ie_info *ie, uint16_t id, uint8_t flags,
@@ -81,7 +58,7 @@ build_case(int i, struct fixture *fx)
 
 	switch (i) {
 	case 0:         /* every core key; numbers at digit boundaries */
-		base(fx, T0);
+		fixture_init(fx, T0, 10);
 		fx->rec.version = 9;
 		fx->rec.kind = FLOW_KIND_OPTIONS;
 		fx->rec.template_id = 256;
@@ -101,7 +78,7 @@ build_case(int i, struct fixture *fx)
 		memcpy(fx->rec.addr[2].bytes, mapped, 16);
 		return true;
 	case 1:         /* next_hop without out_if; sparse numbers */
-		base(fx, T0 + 1);
+		fixture_init(fx, T0 + 1, 10);
 		fx->rec.has_num = 1u << FLOW_PROTO | 1u << FLOW_SAMPLING_INTERVAL;
 		fx->rec.num[FLOW_PROTO] = 17;
 		fx->rec.num[FLOW_SAMPLING_INTERVAL] = 1000;
@@ -109,24 +86,24 @@ build_case(int i, struct fixture *fx)
 		fx->rec.addr[2].family = 4;
 		return true;
 	case 2:         /* year and day boundaries, before 1970 */
-		base(fx, 1704067199999LL);
+		fixture_init(fx, 1704067199999LL, 10);
 		fx->rec.has_start = fx->rec.has_end = true;
 		fx->rec.start_ms = 1704067200000LL;
 		fx->rec.end_ms = -1;
 		return true;
 	case 3:         /* clamped both ways, and just inside */
-		base(fx, INT64_MAX);
+		fixture_init(fx, INT64_MAX, 10);
 		fx->rec.has_start = fx->rec.has_end = true;
 		fx->rec.start_ms = INT64_MIN;
 		fx->rec.end_ms = FORMAT_MS_MAX;
 		return true;
 	case 4:
-		base(fx, FORMAT_MS_MIN - 1);
+		fixture_init(fx, FORMAT_MS_MIN - 1, 10);
 		fx->rec.has_start = true;
 		fx->rec.start_ms = FORMAT_MS_MIN;
 		return true;
 	case 5:         /* values written directly */
-		base(fx, T0);
+		fixture_init(fx, T0, 10);
 		field(fx, &ie_b, 0, 0, b1, 1);
 		field(fx, &ie_b, 0, FLOW_FIELD_REVERSE, b2, 1);
 		field(fx, &ie_s, 0, 0, neg1, 1);
@@ -145,7 +122,7 @@ build_case(int i, struct fixture *fx)
 		field(fx, NULL, 77, 0, nine, 9);
 		return true;
 	case 6:         /* what yajl renders: strings, floats, odd names */
-		base(fx, T0);
+		fixture_init(fx, T0, 10);
 		field(fx, &ie_str, 0, 0, str, sizeof(str) - 1);
 		field(fx, &ie_str, 0, FLOW_FIELD_REVERSE, nuls, 3);
 		field(fx, &ie_f, 0, 0, f64, 8);
@@ -157,7 +134,7 @@ build_case(int i, struct fixture *fx)
 		fx->extra[fx->rec.nextra - 1].ie = NULL;
 		return true;
 	case 7:         /* repeated elements and v9 scopes */
-		base(fx, T0);
+		fixture_init(fx, T0, 10);
 		fx->rec.version = 9;
 		fx->rec.kind = FLOW_KIND_OPTIONS;
 		field(fx, &ie_u, 1, FLOW_FIELD_SCOPE, b1, 1);
@@ -218,7 +195,7 @@ test_time_cache(void)
 		for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 			int64_t t = T0 + steps[i] + round * 7;
 
-			base(&fx, t);
+			fixture_init(&fx, t, 10);
 			fx.rec.has_start = true;
 			fx.rec.start_ms = t - 256000;
 			CHECK(json_writer_render(w, &fx.rec, out, sizeof(out)) > 0);
@@ -267,7 +244,7 @@ test_exact_room(void)
 		}
 	}
 	/* the core needs its 2 KiB window even when the line is short */
-	base(&fx, T0);
+	fixture_init(&fx, T0, 10);
 	CHECK_EQ_U(json_writer_render(w, &fx.rec, out, 2064), 0);
 	CHECK(json_writer_render(w, &fx.rec, out, 2065) > 0);
 	json_writer_free(w);

@@ -13,14 +13,8 @@
 #include <unistd.h>
 
 #include <yajl/yajl_tree.h>
-#include <zlib.h>
-#include <zstd.h>
 
-#include "output-private.h"
-#include "test.h"
-
-/* 2024-05-01T12:00:00Z */
-#define T0 1714564800000LL
+#include "output-test.h"
 
 static char tmpdir[128];
 
@@ -70,29 +64,6 @@ exists(const char *dir, const char *name)
 	return access(path, F_OK) == 0;
 }
 
-static char *
-slurp(const char *dir, const char *name, size_t *len)
-{
-	char path[512];
-	FILE *f;
-	char *buf;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if ((f = fopen(path, "rb")) == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-		n = 0;
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
 static void
 touch(const char *dir, const char *name, const char *content)
 {
@@ -105,34 +76,12 @@ touch(const char *dir, const char *name, const char *content)
 	fclose(f);
 }
 
-static size_t
-count_lines(const char *s, size_t len)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < len; i++)
-		n += s[i] == '\n';
-	return n;
-}
-
 /* ---- records ---- */
-
-struct fixture {
-	struct parser_source src;
-	struct flow_record rec;
-	struct flow_field extra[8];
-};
 
 static void
 make_record(struct fixture *fx, int64_t received_ms, uint16_t port)
 {
-	memset(fx, 0, sizeof(*fx));
-	fx->src.addr.family = 4;
-	memcpy(fx->src.addr.bytes, "\xc0\x00\x02\x01", 4);
-	fx->src.port = 2055;
-	fx->src.received_ms = received_ms;
-	fx->rec.src = &fx->src;
-	fx->rec.version = 9;
+	fixture_init(fx, received_ms, 9);
 	fx->rec.has_domain = true;
 	fx->rec.domain = 7;
 	fx->rec.has_start = fx->rec.has_end = true;
@@ -426,56 +375,6 @@ test_recover(void)
 	CHECK(exists(dir, "20240501T120500Z.json"));
 	CHECK(exists(dir, "20240501T120500Z-1.json"));
 	CHECK(count_files(dir, names, 16) > 0);
-}
-
-static char *
-gunzip_file(const char *dir, const char *name, size_t *len)
-{
-	char path[512];
-	size_t cap = 1 << 20, used = 0;
-	char *out = malloc(cap);
-	gzFile gz;
-	int n;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if ((gz = gzopen(path, "rb")) == NULL)
-		return NULL;
-	while ((n = gzread(gz, out + used, (unsigned)(cap - used))) > 0) {
-		used += (size_t)n;
-		if (used == cap)
-			out = realloc(out, cap *= 2);
-	}
-	CHECK(n == 0);
-	gzclose(gz);
-	*len = used;
-	return out;
-}
-
-static char *
-unzstd_file(const char *dir, const char *name, size_t *len)
-{
-	size_t clen, cap = 1 << 20;
-	char *in = slurp(dir, name, &clen), *out = malloc(cap);
-	ZSTD_DStream *ds = ZSTD_createDStream();
-	ZSTD_inBuffer ib = { in, clen, 0 };
-	ZSTD_outBuffer ob = { out, cap, 0 };
-	size_t rc = 1;
-
-	while (ib.pos < ib.size) {
-		if (ob.pos == ob.size) {
-			out = realloc(out, cap *= 2);
-			ob.dst = out;
-			ob.size = cap;
-		}
-		rc = ZSTD_decompressStream(ds, &ob, &ib);
-		if (ZSTD_isError(rc))
-			break;
-	}
-	CHECK(rc == 0);          /* 0: a complete frame */
-	ZSTD_freeDStream(ds);
-	free(in);
-	*len = ob.pos;
-	return out;
 }
 
 static void

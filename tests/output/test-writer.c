@@ -11,107 +11,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <zlib.h>
-#include <zstd.h>
+#include "output-test.h"
 
-#include "output-private.h"
-#include "test.h"
-
-/* 2024-05-01T12:00:00Z */
-#define T0 1714564800000LL
 /* enough for several 2 MiB direct chunks and an unaligned tail per file */
 #define RECORDS 40000
 
 static char tmpdir[128];
 
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0;
-
-	*len = 0;
-	if (f == NULL)
-		return NULL;
-	for (;;) {
-		if (*len == cap) {
-			char *p = realloc(buf, cap = cap ? cap * 2 : 1 << 20);
-
-			if (p == NULL)
-				break;
-			buf = p;
-		}
-		size_t n = fread(buf + *len, 1, cap - *len, f);
-
-		if (n == 0)
-			break;
-		*len += n;
-	}
-	fclose(f);
-	return buf;
-}
-
-static char *
-gunzip(const char *in, size_t len, size_t *out_len)
-{
-	z_stream z = { 0 };
-	size_t cap = len * 20 + 1024;
-	char *out = malloc(cap);
-
-	*out_len = 0;
-	if (out == NULL || inflateInit2(&z, 15 + 16) != Z_OK) {
-		free(out);
-		return NULL;
-	}
-	z.next_in = (Bytef *)(uintptr_t)in;
-	z.avail_in = (uInt)len;
-	z.next_out = (Bytef *)out;
-	z.avail_out = (uInt)cap;
-	if (inflate(&z, Z_FINISH) != Z_STREAM_END) {
-		inflateEnd(&z);
-		free(out);
-		return NULL;
-	}
-	*out_len = z.total_out;
-	inflateEnd(&z);
-	return out;
-}
-
-static char *
-unzstd(const char *in, size_t len, size_t *out_len)
-{
-	size_t cap = len * 40 + 1024;
-	char *out = malloc(cap);
-	size_t n;
-
-	*out_len = 0;
-	if (out == NULL)
-		return NULL;
-	n = ZSTD_decompress(out, cap, in, len);
-	if (ZSTD_isError(n)) {
-		free(out);
-		return NULL;
-	}
-	*out_len = n;
-	return out;
-}
-
-struct fixture {
-	struct parser_source src;
-	struct flow_record rec;
-};
-
 static void
 make_record(struct fixture *fx, int64_t ms, uint64_t id)
 {
-	memset(fx, 0, sizeof(*fx));
-	fx->src.addr.family = 4;
-	memcpy(fx->src.addr.bytes, "\xc0\x00\x02\x01", 4);
-	fx->src.port = 2055;
-	fx->src.received_ms = ms;
-	fx->rec.src = &fx->src;
-	fx->rec.version = 9;
+	fixture_init(fx, ms, 9);
 	fx->rec.has_addr = 1u << FLOW_SRC_ADDR | 1u << FLOW_DST_ADDR;
 	fx->rec.addr[FLOW_SRC_ADDR].family = 4;
 	memcpy(fx->rec.addr[FLOW_SRC_ADDR].bytes, "\x0a\x00\x00\x01", 4);
@@ -156,20 +66,14 @@ static char *
 read_slot(const char *dir, const char *name, enum output_compress c,
     size_t *len)
 {
-	char path[512];
-	size_t raw_len;
-	char *raw, *out;
+	char file[128];
 
-	snprintf(path, sizeof(path), "%s/%s%s", dir, name, files_extension(c));
-	raw = slurp(path, &raw_len);
-	if (raw == NULL || c == OUTPUT_COMPRESS_NONE) {
-		*len = raw_len;
-		return raw;
-	}
-	out = c == OUTPUT_COMPRESS_GZIP ? gunzip(raw, raw_len, len) :
-	    unzstd(raw, raw_len, len);
-	free(raw);
-	return out;
+	snprintf(file, sizeof(file), "%s%s", name, files_extension(c));
+	if (c == OUTPUT_COMPRESS_GZIP)
+		return gunzip_file(dir, file, len);
+	if (c == OUTPUT_COMPRESS_ZSTD)
+		return unzstd_file(dir, file, len);
+	return slurp(dir, file, len);
 }
 
 /* Does this directory's filesystem take O_DIRECT writes at all? */
@@ -235,13 +139,13 @@ run(enum output_compress c, bool direct)
 			/* a flush (the daemon's tick) puts every line in the
 			 * open file, the staged tail of a direct one too, so a
 			 * crash of the process would lose none of them */
-			char tmp[512];
+			char tmp[64];
 			size_t len;
 			char *data;
 
 			output_sync(o);
-			snprintf(tmp, sizeof(tmp), "%s/.%s.json.tmp", dir, names[0]);
-			data = slurp(tmp, &len);
+			snprintf(tmp, sizeof(tmp), ".%s.json.tmp", names[0]);
+			data = slurp(dir, tmp, &len);
 			CHECK(data != NULL && len % 4096 != 0);
 			if (data != NULL)
 				check_lines(data, len, 0, per_slot[0]);
@@ -287,16 +191,13 @@ compare(enum output_compress c)
 		return;
 	}
 	while ((e = readdir(d)) != NULL) {
-		char pa[600], pb[600];
 		size_t la, lb;
 		char *da, *db;
 
 		if (e->d_name[0] == '.')
 			continue;
-		snprintf(pa, sizeof(pa), "%s/%s", a, e->d_name);
-		snprintf(pb, sizeof(pb), "%s/%s", b, e->d_name);
-		da = slurp(pa, &la);
-		db = slurp(pb, &lb);
+		da = slurp(a, e->d_name, &la);
+		db = slurp(b, e->d_name, &lb);
 		CHECK(da != NULL && db != NULL && la == lb &&
 		    memcmp(da, db, la) == 0);
 		free(da);
