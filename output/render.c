@@ -106,16 +106,16 @@ take(struct render *r, time_t slot)
 	return true;
 }
 
-static void
+/* Renders one line into the current block; returns its length, 0 when
+ * it is lost (counted). */
+static size_t
 line(struct render *r, const struct flow_record *rec, time_t slot)
 {
 	size_t len;
 
-	if (r->cur != NULL && r->cur->slot != slot)
-		submit(r, false);
 	if (!take(r, slot)) {
 		atomic_fetch_add(&r->counters->render_lost, 1);
-		return;
+		return 0;
 	}
 	len = json_writer_render(r->json, rec, r->cur->data + r->cur->len,
 	    OUTPUT_BLOCK_SIZE - r->cur->len);
@@ -123,28 +123,34 @@ line(struct render *r, const struct flow_record *rec, time_t slot)
 		submit(r, false);
 		if (!take(r, slot)) {
 			atomic_fetch_add(&r->counters->render_lost, 1);
-			return;
+			return 0;
 		}
 		len = json_writer_render(r->json, rec, r->cur->data,
 		    OUTPUT_BLOCK_SIZE);
 	}
 	if (len == 0) {
 		atomic_fetch_add(&r->counters->oversized, 1);
-		return;
+		return 0;
 	}
 	r->cur->len += len;
-	atomic_fetch_add(&r->counters->json_bytes, len);
+	return len;
 }
 
 static void
 process(struct render *r, struct out_block *b)
 {
+	uint64_t bytes = 0;
+
+	/* every block ends with its JSON handed on (below), so the lines
+	 * rendered here start a JSON block of b's slot */
 	for (size_t off = 0; off < b->len;) {
 		const struct packed *pk = (const void *)(b->data + off);
 
-		line(r, &pk->rec, b->slot);
+		bytes += line(r, &pk->rec, b->slot);
 		off += pk->size;
 	}
+	if (bytes > 0)
+		atomic_fetch_add(&r->counters->json_bytes, bytes);
 	if (!b->close) {
 		/* what the loop handed over goes on now */
 		if (b->flush)

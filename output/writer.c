@@ -160,11 +160,15 @@ dio_flush(struct writer *w, bool tail)
 
 	raw_write(w, w->dio, len);
 	w->dio_len -= len;
-	if (tail && w->dio_len > 0) {
+	if (w->dio_len == 0)
+		return;
+	if (tail) {
 		if (w->fd_direct)
 			leave_direct(w);
 		raw_write(w, w->dio + len, w->dio_len);
 		w->dio_len = 0;
+	} else {
+		memmove(w->dio, w->dio + len, w->dio_len);
 	}
 }
 
@@ -179,16 +183,11 @@ dio_flush(struct writer *w, bool tail)
 static void
 dio_sync(struct writer *w)
 {
-	size_t len = w->dio_len - w->dio_len % DIO_ALIGN;
 	int flags;
 
 	if (!w->fd_direct || w->dio_len == 0)
 		return;
-	if (len > 0) {
-		raw_write(w, w->dio, len);
-		memmove(w->dio, w->dio + len, w->dio_len - len);
-		w->dio_len -= len;
-	}
+	dio_flush(w, false);
 	if (w->dio_len == 0 || !w->fd_direct ||
 	    (flags = fcntl(w->fd, F_GETFL)) < 0)
 		return;
