@@ -15,10 +15,12 @@
 #include "conf.h"
 
 #define DEFAULT_RECEIVE_BUFFER (16u << 20)
+#define DEFAULT_RECEIVE_QUEUE (64u << 20)
 
 /* Keys that may appear once; a repeat is an error that names the first. */
 enum single_key {
-	KEY_RECEIVE_BUFFER, KEY_DIRECTORY, KEY_ROTATE, KEY_COMPRESS, KEY_DIRECT_IO,
+	KEY_RECEIVE_BUFFER, KEY_RECEIVE_QUEUE, KEY_DIRECTORY, KEY_ROTATE,
+	KEY_COMPRESS, KEY_DIRECT_IO,
 	KEY_STATE_FILE, KEY_LEVEL, KEY_METRICS_LISTEN, KEY_MAX
 };
 
@@ -95,6 +97,7 @@ config_new_default(void)
 	if (c == NULL)
 		return NULL;
 	c->receive_buffer = DEFAULT_RECEIVE_BUFFER;
+	c->receive_queue = DEFAULT_RECEIVE_QUEUE;
 	c->rotate = 60;
 	c->direct_io = true;
 	c->log_level = 6;
@@ -274,6 +277,12 @@ collector_key(struct load_state *st, const char *name, const char *v)
 		if (config_parse_size(v, &c->receive_buffer) < 0 ||
 		    c->receive_buffer < 4096 || c->receive_buffer > (1u << 30))
 			return set_error(st, "bad size '%s' (e.g. 16M, from 4K to 1G)", v);
+	} else if (strcmp(name, "receive_queue") == 0) {
+		if (!once(st, KEY_RECEIVE_QUEUE, name))
+			return 0;
+		if (config_parse_size(v, &c->receive_queue) < 0 ||
+		    c->receive_queue < (1u << 20) || c->receive_queue > (1u << 30))
+			return set_error(st, "bad size '%s' (e.g. 64M, from 1M to 1G)", v);
 	} else {
 		return set_error(st, "unknown key '%s' in [%s]", name, "collector");
 	}
@@ -516,6 +525,7 @@ config_print(const struct config *c, FILE *f)
 		fprintf(f, "allow = %s/%u\n", buf, c->allow[i].prefix);
 	}
 	fprintf(f, "receive_buffer = %zu\n", c->receive_buffer);
+	fprintf(f, "receive_queue = %zu\n", c->receive_queue);
 	fprintf(f, "[output]\ndirectory = %s\nrotate = %u\ncompress = %s\n"
 	    "direct_io = %s\n", c->directory, c->rotate,
 	    config_compress_name(c->compress), c->direct_io ? "yes" : "no");

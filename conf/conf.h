@@ -34,6 +34,7 @@ struct config {
 	struct config_net *allow;
 	size_t nallow;
 	size_t receive_buffer;   /* bytes */
+	size_t receive_queue;    /* bytes, between receive thread and loop */
 	char *directory;
 	unsigned rotate;         /* seconds */
 	enum config_compress compress;

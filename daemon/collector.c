@@ -120,8 +120,14 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	if (output_rotate(c->output, now) < 0 || output_flush(c->output) < 0)
 		log_limited(&c->write_log, LOG_ERR, "cannot write output: %s",
 		    strerror(errno));
+	receiver_log_errors(c->receiver, &c->receive_log);
+	/* after a failed restart (reload) */
+	if (receiver_start(c->receiver) < 0)
+		log_limited(&c->receive_log, LOG_CRIT,
+		    "cannot start the receive thread: %s", strerror(errno));
 	log_ratelimit_flush(&c->drop_log);
 	log_ratelimit_flush(&c->write_log);
+	log_ratelimit_flush(&c->receive_log);
 }
 
 static void
@@ -146,6 +152,7 @@ void
 collector_log_stats(struct collector *c)
 {
 	const struct output_stats *os = output_stats(c->output);
+	struct receiver_stats rs = { 0 };
 	uint64_t drops = 0;
 	size_t shown = 0;
 
@@ -169,6 +176,15 @@ collector_log_stats(struct collector *c)
 	    (unsigned long long)os->direct_bytes, (unsigned long long)os->dropped,
 	    (unsigned long long)os->oversized,
 	    (unsigned long long)os->queue_peak);
+	if (c->receiver) {
+		receiver_stats(c->receiver, &rs);
+		log_msg(LOG_INFO, "stats: receive queue: %llu KiB queued, peak %llu "
+		    "KiB of %llu MiB, full %llu times, %llu receive errors",
+		    (unsigned long long)rs.used >> 10,
+		    (unsigned long long)rs.peak >> 10,
+		    (unsigned long long)rs.size >> 20, (unsigned long long)rs.full,
+		    (unsigned long long)rs.errors);
+	}
 	for (int i = 0; i < PARSER_DROP_MAX; i++)
 		if (c->stats.drops[i])
 			log_fields(LOG_INFO,
@@ -255,6 +271,7 @@ collector_new(struct config *config, const struct collector_args *args)
 	c->to_stdout = args->to_stdout;
 	c->drop_log = (struct ratelimit)RATELIMIT_INIT(10000, 10);
 	c->write_log = (struct ratelimit)RATELIMIT_INIT(10000, 5);
+	c->receive_log = (struct ratelimit)RATELIMIT_INIT(10000, 5);
 	if ((c->parser = parser_new(NULL, &ops, c)) == NULL ||
 	    (c->exporters = exporters_new(EXPORTERS_MAX)) == NULL)
 		fatal("out of memory");
@@ -276,8 +293,8 @@ open_listeners(struct collector *c)
 {
 	struct listener **tail = &c->listeners;
 
-	if ((c->rx = rx_buffers_new()) == NULL)
-		fatal("out of memory");
+	if ((c->receiver = receiver_new(c, c->config->receive_queue)) == NULL)
+		fatal("cannot set up the receive queue: %s", strerror(errno));
 	for (size_t i = 0; i < c->config->nlisten; i++) {
 		const struct config_listen *cl = &c->config->listen[i];
 		struct listener *l;
@@ -290,6 +307,8 @@ open_listeners(struct collector *c)
 		*tail = l;
 		tail = &l->next;
 	}
+	if (receiver_start(c->receiver) < 0)
+		fatal("cannot start the receive thread: %s", strerror(errno));
 }
 
 static void
@@ -332,8 +351,8 @@ collector_run(struct collector *c)
 	sdglue_notifyf("READY=1\nSTATUS=%s", status);
 	if (event_base_dispatch(c->base) < 0)
 		return -1;
-	for (struct listener *l = c->listeners; l; l = l->next)
-		listener_drain(l);
+	receiver_stop(c->receiver);
+	receiver_drain(c->receiver);
 	collector_templates_save(c);
 	/* data still waiting for its template will not see it now */
 	parser_expire(c->parser, INT64_MAX);
@@ -348,6 +367,8 @@ collector_free(struct collector *c)
 	if (c == NULL)
 		return;
 	/* stop reading first, then flush and close the output */
+	if (c->receiver)
+		receiver_stop(c->receiver);
 	for (l = c->listeners; l; l = next) {
 		next = l->next;
 		listener_free(l);
@@ -369,7 +390,7 @@ collector_free(struct collector *c)
 	output_free(c->next_output);
 	parser_free(c->parser);
 	exporters_free(c->exporters);
-	rx_buffers_free(c->rx);
+	receiver_free(c->receiver);
 	config_free(c->config);
 	if (c->base)
 		event_base_free(c->base);

@@ -6,6 +6,7 @@
 #ifndef NETFLOWD_COLLECTOR_H
 #define NETFLOWD_COLLECTOR_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -36,9 +37,10 @@ struct listener {
 	struct collector *c;
 	struct config_listen conf;
 	int fd;
-	struct event *ev;
-	uint64_t datagrams, bytes, kernel_drops;
-	uint32_t last_ovfl;
+	/* counted by the receive thread, read by the loop */
+	_Atomic uint64_t datagrams, bytes, kernel_drops;
+	uint32_t last_ovfl;      /* the receive thread's */
+	bool watched;            /* in the receive thread's epoll set */
 	bool keep;               /* reload: taken over by the new config */
 	struct listener *next;
 };
@@ -75,7 +77,7 @@ struct collector_args {
 	bool offline;            /* --read: the output may wait, never drop */
 };
 
-struct rx_buffers;
+struct receiver;
 struct metrics;
 
 struct collector {
@@ -89,7 +91,7 @@ struct collector {
 	 * the end of the current slot */
 	struct output *next_output;
 	int64_t next_output_ms;
-	struct rx_buffers *rx;
+	struct receiver *receiver;
 	struct metrics *metrics;
 	struct event *sig_term, *sig_int, *sig_hup, *sig_usr1, *tick;
 	struct event *reload_ev, *status_ev, *watchdog_ev;
@@ -104,7 +106,7 @@ struct collector {
 	uint64_t status_records;        /* records at the last STATUS= */
 	int64_t status_ms;
 	double flows_per_second;
-	struct ratelimit drop_log, write_log;
+	struct ratelimit drop_log, write_log, receive_log;
 };
 
 /* The config file (or the built-in defaults) with the command line on top;
@@ -131,11 +133,32 @@ void collector_datagram(struct collector *c, const uint8_t *buf, size_t len,
 /* Writes counters to the log. */
 void collector_log_stats(struct collector *c);
 
+/* Binds and hands the socket to the receive thread's set. */
 int listener_open(struct collector *c, const struct config_listen *conf,
     size_t receive_buffer, struct listener **out);
 void listener_set_receive_buffer(struct listener *l, size_t want);
+/* Only while the receive thread is stopped. */
 void listener_free(struct listener *l);
-void listener_drain(struct listener *l);
+
+/* receiver.c: the receive thread and its queue to the loop. */
+struct receiver_stats {
+	uint64_t size, used, peak, full, errors;
+};
+struct receiver *receiver_new(struct collector *c, size_t queue_size);
+void receiver_free(struct receiver *r);
+int receiver_start(struct receiver *r);
+/* Returns once the thread is gone; the queue keeps what it held. */
+void receiver_stop(struct receiver *r);
+/* The epoll set: add any time, remove only while stopped. */
+int receiver_add(struct receiver *r, struct listener *l);
+void receiver_remove(struct receiver *r, struct listener *l);
+/* Stopped: decodes what is queued and what the sockets still hold. */
+void receiver_drain(struct receiver *r);
+/* Stopped: decodes what is queued, then changes the queue's size. */
+int receiver_resize(struct receiver *r, size_t queue_size);
+void receiver_stats(struct receiver *r, struct receiver_stats *s);
+/* Logs recvmmsg failures since the last call. */
+void receiver_log_errors(struct receiver *r, struct ratelimit *rl);
 
 /* reload.c */
 void collector_reload_start(struct collector *c);
@@ -168,8 +191,6 @@ struct metrics *metrics_new(struct collector *c,
     const struct config_listen *conf, char **err);
 const struct config_listen *metrics_listen(const struct metrics *m);
 void metrics_free(struct metrics *m);
-struct rx_buffers *rx_buffers_new(void);
-void rx_buffers_free(struct rx_buffers *rx);
 
 /* --read: decode the NetFlow/IPFIX datagrams of a pcap file. */
 int offline_read(struct collector *c, const char *path);

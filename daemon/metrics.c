@@ -50,9 +50,9 @@ listener_metric(struct evbuffer *b, struct collector *c, const char *name,
 {
 	head(b, name, "counter", help);
 	for (struct listener *l = c->listeners; l; l = l->next) {
-		uint64_t v;
+		uint64_t v = atomic_load_explicit(
+		    (_Atomic uint64_t *)((char *)l + offset), memory_order_relaxed);
 
-		memcpy(&v, (const char *)l + offset, sizeof(v));
 		evbuffer_add_printf(b, "%s{listener=\"", name);
 		label(b, l->conf.text);
 		evbuffer_add_printf(b, "\"} %llu\n", (unsigned long long)v);
@@ -106,7 +106,9 @@ render(struct evbuffer *b, struct collector *c)
 {
 	const struct output_stats *os = output_stats(c->output);
 	uint64_t kdrops = c->stats.closed_kernel_drops;
+	struct receiver_stats rs;
 
+	receiver_stats(c->receiver, &rs);
 	for (struct listener *l = c->listeners; l; l = l->next)
 		kdrops += l->kernel_drops;
 	head(b, "netflowd_build_info", "gauge", "Version of netflowd.");
@@ -122,6 +124,19 @@ render(struct evbuffer *b, struct collector *c)
 	gauge(b, "netflowd_kernel_drops_total", "counter",
 	    "Datagrams the kernel dropped because a socket buffer was full, all listeners.",
 	    (unsigned long long)kdrops);
+	gauge(b, "netflowd_receive_queue_bytes", "gauge",
+	    "Bytes of datagrams received and not yet decoded.",
+	    (unsigned long long)rs.used);
+	gauge(b, "netflowd_receive_queue_peak_bytes", "gauge",
+	    "The most bytes the receive queue has held.",
+	    (unsigned long long)rs.peak);
+	gauge(b, "netflowd_receive_queue_size_bytes", "gauge",
+	    "Size of the receive queue ([collector] receive_queue).",
+	    (unsigned long long)rs.size);
+	gauge(b, "netflowd_receive_queue_full_total", "counter",
+	    "Times the receive thread found the queue full and paused reading "
+	    "(what the sockets cannot hold meanwhile is counted as kernel drops).",
+	    (unsigned long long)rs.full);
 	exporter_metric(b, c, "netflowd_exporter_datagrams_total",
 	    "Datagrams received, by exporter.", offsetof(struct exporter, datagrams));
 	exporter_metric(b, c, "netflowd_exporter_bytes_total",

@@ -47,6 +47,16 @@ oom:
 	return NULL;
 }
 
+/* Past the point of no return, so only logged; the next tick tries
+ * again. */
+static void
+restart_receiver(struct collector *c)
+{
+	if (receiver_start(c->receiver) < 0)
+		log_msg(LOG_CRIT, "cannot restart the receive thread: %s",
+		    strerror(errno));
+}
+
 /* What a reload prepared; nothing of it is visible before commit. */
 struct staged {
 	struct config *config;
@@ -60,6 +70,9 @@ struct staged {
 static void
 unstage(struct collector *c, struct staged *s)
 {
+	/* new listeners are in the receive thread's set already */
+	if (s->added)
+		receiver_stop(c->receiver);
 	for (size_t i = 0; s->listeners && i < s->config->nlisten; i++) {
 		struct listener *l = s->listeners[i];
 
@@ -70,6 +83,8 @@ unstage(struct collector *c, struct staged *s)
 		else
 			listener_free(l);
 	}
+	if (s->added)
+		restart_receiver(c);
 	free(s->listeners);
 	if (s->metrics_changed)
 		metrics_free(s->metrics);
@@ -151,6 +166,7 @@ commit(struct collector *c, struct staged *s)
 	struct listener *l, *next, *gone = NULL, **tail = &c->listeners;
 	size_t removed = 0;
 	bool rcvbuf = s->config->receive_buffer != c->config->receive_buffer;
+	bool queue = s->config->receive_queue != c->config->receive_queue;
 	int64_t now = collector_realtime_ms();
 
 	/* the listeners the new config no longer has, closed after the swap */
@@ -186,9 +202,13 @@ commit(struct collector *c, struct staged *s)
 			output_free(c->next_output);
 		c->next_output = s->output;
 	}
+	/* datagrams queued before this point are decoded under the new
+	 * config, as are those still in the sockets */
 	config_free(c->config);
 	c->config = s->config;
 	free(s->listeners);
+	if (gone || queue)
+		receiver_stop(c->receiver);
 	for (l = gone; l; l = next) {
 		next = l->next;
 		log_fields(LOG_INFO, LOG_FIELDS({ "LISTENER", l->conf.text }),
@@ -197,6 +217,11 @@ commit(struct collector *c, struct staged *s)
 		listener_free(l);
 		removed++;
 	}
+	if (queue && receiver_resize(c->receiver, c->config->receive_queue) < 0)
+		log_msg(LOG_ERR, "cannot resize the receive queue: %s",
+		    strerror(errno));
+	if (gone || queue)
+		restart_receiver(c);
 	log_set_level(c->debug ? LOG_DEBUG : c->config->log_level);
 	log_msg(LOG_NOTICE, "reloaded configuration%s%s: %zu listeners "
 	    "(%zu new, %zu closed)%s", c->config->path ? " from " : "",

@@ -195,6 +195,7 @@ render_new(struct writer *w, struct writer_counters *counters)
 		goto fail;
 	if (pthread_create(&r->thread, NULL, run, r) != 0)
 		goto fail;
+	pthread_setname_np(r->thread, "netflowd/render");
 	r->started = true;
 	return r;
 fail:

@@ -525,9 +525,11 @@ writer_new(const char *dir, bool to_stdout, enum output_compress compress,
 		w->direct = true;
 	if (pthread_create(&w->finisher, NULL, run_finisher, w) != 0)
 		goto fail;
+	pthread_setname_np(w->finisher, "netflowd/finish");
 	w->finisher_started = true;
 	if (pthread_create(&w->thread, NULL, run, w) != 0)
 		goto fail;
+	pthread_setname_np(w->thread, "netflowd/writer");
 	w->started = true;
 	return w;
 fail:

@@ -39,11 +39,13 @@ with tempfile.TemporaryDirectory() as tmp:
         return p
 
     good = conf("good.conf", "[collector]\nlisten = 127.0.0.1:2055\n"
-                "receive_buffer = 4M\n[output]\nrotate = 2m\n"
+                "receive_buffer = 4M\nreceive_queue = 1M\n"
+                "[output]\nrotate = 2m\n"
                 "[metrics]\nlisten = 127.0.0.1:9477\n")
     r = run("-n", "-c", good)
     check(r.returncode == 0 and r.stderr == "", "good file: exit 0, quiet")
     check("receive_buffer = 4194304" in r.stdout and "rotate = 120" in r.stdout
+          and "receive_queue = 1048576" in r.stdout
           and "listen = 127.0.0.1:9477" in r.stdout,
           "sizes and durations printed in bytes and seconds")
     r = run("-n", "-c", good, "-o", "/srv/flows", "-r", "30s", "-p", "9000")

@@ -70,6 +70,14 @@ static const struct {
 	  "2: bad size '-1' (e.g. 16M, from 4K to 1G)" },
 	{ "[collector]\nreceive_buffer = 1M\n\nreceive_buffer = 2M\n",
 	  "4: duplicate key 'receive_buffer' (first set on line 2)" },
+	{ "[collector]\nreceive_queue = 512K\n",
+	  "2: bad size '512K' (e.g. 64M, from 1M to 1G)" },
+	{ "[collector]\nreceive_queue = 2G\n",
+	  "2: bad size '2G' (e.g. 64M, from 1M to 1G)" },
+	{ "[collector]\nreceive_queue = many\n",
+	  "2: bad size 'many' (e.g. 64M, from 1M to 1G)" },
+	{ "[collector]\nreceive_queue = 8M\nreceive_queue = 8M\n",
+	  "3: duplicate key 'receive_queue' (first set on line 2)" },
 	{ "[collector]\nport = 2055\n",
 	  "2: unknown key 'port' in [collector]" },
 	{ "[output]\ndirectory =\n", "2: empty directory" },
@@ -184,6 +192,7 @@ test_every_key(void)
 	    "allow = 2001:db8::/32\n"
 	    "allow = 198.51.100.7\n"
 	    "receive_buffer = 32M\n"
+	    "receive_queue = 128M\n"
 	    "[output]\n"
 	    "directory = /var/lib/netflowd\n"
 	    "rotate = 5m\n"
@@ -234,6 +243,7 @@ test_every_key(void)
 	inet_pton(AF_INET6, "2001:db9::1", a);
 	CHECK(!config_allowed(c, 6, a));
 	CHECK_EQ_U(c->receive_buffer, 32u << 20);
+	CHECK_EQ_U(c->receive_queue, 128u << 20);
 	CHECK_STR(c->directory, "/var/lib/netflowd");
 	CHECK_EQ_U(c->rotate, 300);
 	CHECK_EQ_U(c->compress, COMPRESS_NONE);
@@ -257,6 +267,7 @@ test_defaults(void)
 	CHECK_STR(c->directory, "./flows");
 	CHECK_EQ_U(c->rotate, 60);
 	CHECK_EQ_U(c->receive_buffer, 16u << 20);
+	CHECK_EQ_U(c->receive_queue, 64u << 20);
 	CHECK_EQ_U(c->log_level, 6);
 	CHECK(!c->metrics_enabled);
 	CHECK(c->path == NULL);

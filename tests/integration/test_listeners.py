@@ -32,6 +32,18 @@ def v9_datagrams(start, n_datagrams, per=20):
     return out
 
 
+def thread_nice(pid):
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+            comm = f.read().strip()
+        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+            # after the parenthesised name: field 19 is nice
+            fields = f.read().rsplit(")", 1)[1].split()
+        out[comm] = int(fields[16])
+    return out
+
+
 def two_listeners():
     p4, p6 = nftest.free_port(), nftest.free_port()
     conf = """[collector]
@@ -44,6 +56,17 @@ rotate = 1h
     d = nftest.Daemon(NETFLOWD, conf)
     try:
         d.start()
+        threads = thread_nice(d.proc.pid)
+        check(set(threads) == {"netflowd", "netflowd/rx", "netflowd/render",
+                               "netflowd/writer", "netflowd/finish"},
+              "threads named: %s" % sorted(threads))
+        if os.geteuid() == 0:
+            # allowed to (CAP_SYS_NICE): the receive thread, and only it,
+            # runs at nice -10
+            check(threads.get("netflowd/rx") == -10 and
+                  threads.get("netflowd") == 0 and
+                  "receive thread at nice -10" in d.log(),
+                  "receive thread at nice -10: %s" % threads)
         v5 = v5_datagrams(0, 100)          # 3000 flows over IPv4
         v9 = v9_datagrams(100000, 100)     # 2000 flows over IPv6
         t4 = threading.Thread(target=nftest.send, args=(v5, p4),

@@ -269,6 +269,31 @@ def test_start(ns, sender, p1, mport):
     check(m.get('netflowd_exporter_datagrams_total{exporter="127.0.0.1"}')
           == 50, "/metrics: 50 datagrams from exporter 127.0.0.1")
     check(m.get("netflowd_kernel_drops_total") == 0, "/metrics: no kernel drops")
+    check(m.get("netflowd_receive_queue_size_bytes") == 64 << 20,
+          "/metrics: the default receive queue, 64 MiB")
+    # the unit lets the receive thread raise its priority (RLIMIT_NICE),
+    # and only it
+    check(ns.show("LimitNICE")["LimitNICE"] == "30", "unit: LimitNICE=-10")
+    pid = st["MainPID"]
+    threads = ns.run("sh", "-c", 'for t in /proc/%s/task/*; do '
+                     'echo "$(cat $t/comm)|$(cut -d" " -f19 $t/stat)"; done'
+                     % pid).stdout.split()
+    nice = dict(t.split("|") for t in threads)
+    limits = ns.run("cat", "/proc/%s/limits" % pid).stdout
+    granted = re.search(r"^Max nice priority\s+(\d+)", limits, re.M)
+    if granted and int(granted.group(1)) >= 30:
+        check(nice.get("netflowd/rx") == "-10" and nice.get("netflowd") == "0",
+              "receive thread at nice -10, the loop at 0: %s" % nice)
+        check("receive thread at nice -10" in ns.journal("-o", "cat"),
+              "journal: receive thread at nice -10")
+    else:
+        # systemd could not raise the limit: it lacks CAP_SYS_RESOURCE,
+        # as in some containers; netflowd says so and runs on
+        log("note: RLIMIT_NICE not raised by this systemd (no "
+            "CAP_SYS_RESOURCE?)")
+        check(nice.get("netflowd/rx") == "0" and
+              "nice -10 refused" in ns.journal("-o", "cat"),
+              "receive thread at nice 0, and the journal says why")
 
 
 def test_reload(ns, sender, p1, p2, mport):
@@ -283,7 +308,9 @@ def test_reload(ns, sender, p1, p2, mport):
     t.start()
     try:
         time.sleep(0.5)
-        ns.write(CONF, config([p1, p2], 3, mport))
+        # a new receive queue size: the receive thread stops and starts
+        # again while datagrams arrive
+        ns.write(CONF, config([p1, p2], 3, mport, "receive_queue = 8M\n"))
         ns.run("systemctl", "reload", "netflowd.service", timeout=30)
         wait_for("reload done",
                  lambda: metric(mport, 'netflowd_reloads_total{result="ok"}')
@@ -304,6 +331,8 @@ def test_reload(ns, sender, p1, p2, mport):
     st = ns.show("ActiveState", "StatusText")
     check(st["ActiveState"] == "active" and "2 listeners" in st["StatusText"],
           "after reload: " + st["StatusText"])
+    check(metric(mport, "netflowd_receive_queue_size_bytes") == 8 << 20,
+          "/metrics: the receive queue resized to 8 MiB")
     wait_for("output switched to the new rotation at a slot boundary",
              lambda: "rotation every 3 s" in ns.journal("-o", "cat"))
 
