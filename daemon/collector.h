@@ -154,8 +154,8 @@ int receiver_add(struct receiver *r, struct listener *l);
 void receiver_remove(struct receiver *r, struct listener *l);
 /* Stopped: decodes what is queued and what the sockets still hold. */
 void receiver_drain(struct receiver *r);
-/* Stopped: decodes what is queued, then changes the queue's size. */
-int receiver_resize(struct receiver *r, size_t queue_size);
+/* A new limit for the queue; what it holds stays. */
+void receiver_resize(struct receiver *r, size_t queue_size);
 void receiver_stats(struct receiver *r, struct receiver_stats *s);
 /* Logs recvmmsg failures since the last call. */
 void receiver_log_errors(struct receiver *r, struct ratelimit *rl);

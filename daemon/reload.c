@@ -166,7 +166,6 @@ commit(struct collector *c, struct staged *s)
 	struct listener *l, *next, *gone = NULL, **tail = &c->listeners;
 	size_t removed = 0;
 	bool rcvbuf = s->config->receive_buffer != c->config->receive_buffer;
-	bool queue = s->config->receive_queue != c->config->receive_queue;
 	int64_t now = collector_realtime_ms();
 
 	/* the listeners the new config no longer has, closed after the swap */
@@ -207,7 +206,7 @@ commit(struct collector *c, struct staged *s)
 	config_free(c->config);
 	c->config = s->config;
 	free(s->listeners);
-	if (gone || queue)
+	if (gone)
 		receiver_stop(c->receiver);
 	for (l = gone; l; l = next) {
 		next = l->next;
@@ -217,11 +216,9 @@ commit(struct collector *c, struct staged *s)
 		listener_free(l);
 		removed++;
 	}
-	if (queue && receiver_resize(c->receiver, c->config->receive_queue) < 0)
-		log_msg(LOG_ERR, "cannot resize the receive queue: %s",
-		    strerror(errno));
-	if (gone || queue)
+	if (gone)
 		restart_receiver(c);
+	receiver_resize(c->receiver, c->config->receive_queue);
 	log_set_level(c->debug ? LOG_DEBUG : c->config->log_level);
 	log_msg(LOG_NOTICE, "reloaded configuration%s%s: %zu listeners "
 	    "(%zu new, %zu closed)%s", c->config->path ? " from " : "",

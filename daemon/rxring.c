@@ -1,10 +1,9 @@
 /*
- * The receive queue (see rxring.h). Offsets run from 0 to size; the ring
- * is empty when head == tail. An entry never straddles the end: where the
- * next one does not fit, the producer leaves a wrap marker (or nothing,
- * when it stopped exactly at the end) and goes on at offset 0, and the
- * consumer follows. The producer never lets tail catch up with head from
- * behind, so head == tail always means empty.
+ * The receive queue (see rxring.h). A chunk holds entries back to back;
+ * its used count says how far the consumer may read, and next, set once
+ * the producer moved on, where it goes after that. An entry never
+ * straddles two chunks. The consumer frees a chunk (to the free list or
+ * the kernel) when it has read all of it and the producer has moved on.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,22 +15,16 @@
 
 #include "rxring.h"
 
-/* Once the consumer has caught up at or beyond this offset, the producer
- * starts again from the front, so a ring that keeps up stays in its first
- * pages. Until the consumer follows the wrap marker, the producer has only
- * this much room: it must hold the largest datagram, and what arrives while
- * the loop wakes up. */
-#define RESTART_AT (4u << 20)
-/* What a burst touched beyond this is given back to the kernel ... */
-#define TRIM_KEEP RESTART_AT
-/* ... at most this often. */
-#define TRIM_INTERVAL_MS 10000
+struct rx_chunk {
+	_Atomic size_t used;             /* bytes of data the consumer may read */
+	_Atomic(struct rx_chunk *) next; /* set when the producer moved on */
+	struct rx_chunk *free_next;
+	_Alignas(8) uint8_t data[];
+};
 
-static size_t
-entry_size(uint32_t len)
-{
-	return (sizeof(struct rx_entry) + len + 7) & ~(size_t)7;
-}
+#define CHUNK_DATA (RXRING_CHUNK - offsetof(struct rx_chunk, data))
+/* free chunks that stayed unused this long go back to the kernel */
+#define TRIM_INTERVAL_MS 10000
 
 static int64_t
 monotonic_ms(void)
@@ -42,19 +35,102 @@ monotonic_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Reserved, not committed: pages cost memory once they are used. */
-static uint8_t *
-map(size_t *size)
+static size_t
+entry_size(uint32_t len)
 {
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	void *p;
+	return (sizeof(struct rx_entry) + len + 7) & ~(size_t)7;
+}
 
-	if (*size < RXRING_MIN)
-		*size = RXRING_MIN;
-	*size = (*size + page - 1) & ~(page - 1);
-	p = mmap(NULL, *size, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
+static size_t
+chunks_for(size_t size)
+{
+	if (size < RXRING_MIN)
+		size = RXRING_MIN;
+	return (size + RXRING_CHUNK - 1) / RXRING_CHUNK;
+}
+
+/* Chunks come from the kernel and go back to it, so a drained burst does
+ * not stay in the process; populated at once, since all of it is used. */
+static struct rx_chunk *
+chunk_new(void)
+{
+	struct rx_chunk *c = mmap(NULL, RXRING_CHUNK, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+	return c == MAP_FAILED ? NULL : c;
+}
+
+/* Producer: a chunk from the free list, or a new one within the limit. */
+static struct rx_chunk *
+chunk_get(struct rxring *r)
+{
+	struct rx_chunk *c = NULL;
+
+	pthread_mutex_lock(&r->lock);
+	if (r->free != NULL) {
+		c = r->free;
+		r->free = c->free_next;
+		if (--r->nfree < r->nfree_low)
+			r->nfree_low = r->nfree;
+	} else if (atomic_load(&r->nchunks) < atomic_load(&r->max_chunks)) {
+		if ((c = chunk_new()) != NULL)
+			atomic_fetch_add(&r->nchunks, 1);
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (c != NULL) {
+		atomic_init(&c->used, 0);
+		atomic_init(&c->next, NULL);
+	}
+	return c;
+}
+
+/* Consumer: done with a chunk. It is kept for the next burst; returning
+ * it at once would make every burst pay for mapping and faulting its
+ * memory in again. */
+static void
+chunk_put(struct rxring *r, struct rx_chunk *c)
+{
+	pthread_mutex_lock(&r->lock);
+	if (atomic_load(&r->nchunks) <= atomic_load(&r->max_chunks)) {
+		c->free_next = r->free;
+		r->free = c;
+		r->nfree++;
+		c = NULL;
+	} else {
+		atomic_fetch_sub(&r->nchunks, 1);
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (c != NULL)
+		munmap(c, RXRING_CHUNK);
+}
+
+/* Consumer, going to sleep: free chunks that none of the last interval
+ * needed (beyond a few) go back to the kernel. */
+static void
+trim(struct rxring *r)
+{
+	struct rx_chunk *gone = NULL, *c;
+	int64_t now = monotonic_ms();
+
+	if (now - r->trimmed_ms < TRIM_INTERVAL_MS)
+		return;
+	pthread_mutex_lock(&r->lock);
+	while (r->nfree > RXRING_SPARE && r->nfree_low > RXRING_SPARE) {
+		c = r->free;
+		r->free = c->free_next;
+		c->free_next = gone;
+		gone = c;
+		r->nfree--;
+		r->nfree_low--;
+		atomic_fetch_sub(&r->nchunks, 1);
+	}
+	r->nfree_low = r->nfree;
+	pthread_mutex_unlock(&r->lock);
+	r->trimmed_ms = now;
+	for (; gone != NULL; gone = c) {
+		c = gone->free_next;
+		munmap(gone, RXRING_CHUNK);
+	}
 }
 
 int
@@ -62,188 +138,126 @@ rxring_init(struct rxring *r, size_t size)
 {
 	memset(r, 0, sizeof(*r));
 	r->efd = -1;
-	if ((r->buf = map(&size)) == NULL)
-		return -1;
-	r->size = size;
-	atomic_init(&r->head, 0);
-	atomic_init(&r->tail, 0);
+	pthread_mutex_init(&r->lock, NULL);
+	atomic_init(&r->out, 0);
+	atomic_init(&r->in, 0);
 	atomic_init(&r->sleeping, true);
-	atomic_init(&r->wrapped_at, 0);
+	atomic_init(&r->nchunks, 0);
+	atomic_init(&r->max_chunks, chunks_for(size));
 	atomic_init(&r->peak, 0);
 	atomic_init(&r->full, 0);
 	r->trimmed_ms = monotonic_ms();
-	if ((r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+	if ((r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
+	    (r->wr = chunk_get(r)) == NULL) {
 		int saved = errno;
 
-		munmap(r->buf, r->size);
-		r->buf = NULL;
+		rxring_destroy(r);
 		errno = saved;
 		return -1;
 	}
-	return 0;
-}
-
-int
-rxring_resize(struct rxring *r, size_t size)
-{
-	uint8_t *buf = map(&size);
-
-	if (buf == NULL)
-		return -1;
-	munmap(r->buf, r->size);
-	r->buf = buf;
-	r->size = size;
-	atomic_store(&r->head, 0);
-	atomic_store(&r->tail, 0);
-	atomic_store(&r->wrapped_at, 0);
-	r->pos = r->head_seen = r->tail_seen = r->high = 0;
+	r->rd = r->wr;
 	return 0;
 }
 
 void
 rxring_destroy(struct rxring *r)
 {
-	if (r->buf)
-		munmap(r->buf, r->size);
+	struct rx_chunk *c, *next;
+
+	for (c = r->rd; c != NULL; c = next) {
+		next = atomic_load(&c->next);
+		munmap(c, RXRING_CHUNK);
+	}
+	for (c = r->free; c != NULL; c = next) {
+		next = c->free_next;
+		munmap(c, RXRING_CHUNK);
+	}
+	r->rd = r->wr = r->free = NULL;
 	if (r->efd >= 0)
 		close(r->efd);
-	r->buf = NULL;
 	r->efd = -1;
+	pthread_mutex_destroy(&r->lock);
 }
 
-static void
-dontneed(struct rxring *r, size_t from, size_t to)
+void
+rxring_resize(struct rxring *r, size_t size)
 {
-	if (to > from)
-		madvise(r->buf + from, to - from, MADV_DONTNEED);
-}
+	struct rx_chunk *gone = NULL, *c;
 
-/* Producer: gives back the pages a burst touched; only while the ring is
- * empty, so no entry lives there. The page of pos, where the wrap marker
- * goes next, is kept. */
-static void
-trim(struct rxring *r)
-{
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t end = (r->high + page - 1) & ~(page - 1);
-	size_t mark = r->pos & ~(page - 1);
-	int64_t now;
-
-	if (r->high <= TRIM_KEEP)
-		return;
-	now = monotonic_ms();
-	if (now - r->trimmed_ms < TRIM_INTERVAL_MS)
-		return;
-	if (end > r->size)
-		end = r->size;
-	if (mark < TRIM_KEEP || mark >= end) {
-		dontneed(r, TRIM_KEEP, end);
-	} else {
-		dontneed(r, TRIM_KEEP, mark);
-		dontneed(r, mark + page, end);
+	/* free chunks above a lower limit go now, chunks in use as the
+	 * consumer is done with them */
+	pthread_mutex_lock(&r->lock);
+	atomic_store(&r->max_chunks, chunks_for(size));
+	while (r->free != NULL &&
+	    atomic_load(&r->nchunks) > atomic_load(&r->max_chunks)) {
+		c = r->free;
+		r->free = c->free_next;
+		c->free_next = gone;
+		gone = c;
+		r->nfree--;
+		atomic_fetch_sub(&r->nchunks, 1);
 	}
-	r->trimmed_ms = now;
-	r->high = 0;
-}
-
-static void
-wrap(struct rxring *r)
-{
-	if (r->pos < r->size) {
-		struct rx_entry *e = (struct rx_entry *)(r->buf + r->pos);
-
-		e->len = RXRING_WRAP;
+	if (r->nfree_low > r->nfree)
+		r->nfree_low = r->nfree;
+	pthread_mutex_unlock(&r->lock);
+	for (; gone != NULL; gone = c) {
+		c = gone->free_next;
+		munmap(gone, RXRING_CHUNK);
 	}
-	atomic_store_explicit(&r->wrapped_at, r->pos, memory_order_relaxed);
-	r->pos = 0;
-}
-
-/* Where an entry of need bytes can go with head at h, or SIZE_MAX. */
-static size_t
-place(const struct rxring *r, size_t h, size_t need, bool *wraps)
-{
-	*wraps = false;
-	if (r->pos >= h) {
-		if (r->size - r->pos >= need)
-			return r->pos;
-		/* in front of head, never up to it */
-		if (need < h) {
-			*wraps = true;
-			return 0;
-		}
-		return SIZE_MAX;
-	}
-	return h - r->pos > need ? r->pos : SIZE_MAX;
 }
 
 bool
 rxring_put(struct rxring *r, const void *data, uint32_t len,
     const struct parser_source *src)
 {
-	size_t need = entry_size(len), at;
+	size_t need = entry_size(len);
 	struct rx_entry *e;
-	bool wraps;
 
-	if (len == RXRING_WRAP || need > r->size / 2)
+	if (len > 65535)
 		return false;
-	/* everything published was consumed: start again from the front
-	 * (head looked at once per batch) */
-	if (r->pos >= RESTART_AT && r->look) {
-		r->look = false;
-		r->head_seen = atomic_load_explicit(&r->head, memory_order_acquire);
-		if (r->pos == r->head_seen) {
-			trim(r);
-			wrap(r);
-		}
-	}
-	if ((at = place(r, r->head_seen, need, &wraps)) == SIZE_MAX) {
-		r->head_seen = atomic_load_explicit(&r->head, memory_order_acquire);
-		if (r->pos >= RESTART_AT && r->pos == r->head_seen) {
-			trim(r);
-			wrap(r);
-		}
-		if ((at = place(r, r->head_seen, need, &wraps)) == SIZE_MAX) {
+	if (r->wr_pos + need > CHUNK_DATA) {
+		struct rx_chunk *c = chunk_get(r);
+
+		if (c == NULL) {
 			atomic_store_explicit(&r->full,
 			    atomic_load_explicit(&r->full, memory_order_relaxed) + 1,
 			    memory_order_relaxed);
 			return false;
 		}
+		/* final size first: a consumer that sees next reads all of it */
+		atomic_store(&r->wr->used, r->wr_pos);
+		atomic_store(&r->wr->next, c);
+		r->wr = c;
+		r->wr_pos = 0;
 	}
-	if (wraps)
-		wrap(r);
-	e = (struct rx_entry *)(r->buf + at);
+	e = (struct rx_entry *)(r->wr->data + r->wr_pos);
 	e->len = len;
 	e->pad = 0;
 	e->src = *src;
 	memcpy(e->data, data, len);
-	r->pos = at + need;
-	if (r->pos > r->high)
-		r->high = r->pos;
+	r->wr_pos += need;
+	r->put += need;
 	return true;
 }
 
 void
 rxring_publish(struct rxring *r)
 {
-	size_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
-	size_t h, used;
+	uint64_t used;
 
-	if (r->pos == t)
+	if (r->put == atomic_load_explicit(&r->in, memory_order_relaxed))
 		return;
+	atomic_store_explicit(&r->in, r->put, memory_order_relaxed);
 	/* seq_cst: ordered against the load of sleeping below, as the
-	 * consumer orders its store of sleeping before its load of tail */
-	atomic_store(&r->tail, r->pos);
+	 * consumer orders its store of sleeping before its loads of used */
+	atomic_store(&r->wr->used, r->wr_pos);
 	if (atomic_load(&r->sleeping) && atomic_exchange(&r->sleeping, false)) {
 		uint64_t one = 1;
 
 		/* a full counter (never here) or EAGAIN still wakes it */
 		(void)!write(r->efd, &one, sizeof(one));
 	}
-	r->look = true;
-	h = r->head_seen = atomic_load_explicit(&r->head, memory_order_acquire);
-	/* behind the producer, the consumer still has to reach the wrap */
-	used = r->pos >= h ? r->pos - h :
-	    atomic_load_explicit(&r->wrapped_at, memory_order_relaxed) - h + r->pos;
+	used = r->put - atomic_load_explicit(&r->out, memory_order_relaxed);
 	if (used > atomic_load_explicit(&r->peak, memory_order_relaxed))
 		atomic_store_explicit(&r->peak, used, memory_order_relaxed);
 }
@@ -251,46 +265,43 @@ rxring_publish(struct rxring *r)
 const struct rx_entry *
 rxring_peek(struct rxring *r)
 {
-	size_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-
 	for (;;) {
-		const struct rx_entry *e;
+		struct rx_chunk *next;
 
-		if (h == r->tail_seen) {
-			r->tail_seen = atomic_load_explicit(&r->tail,
-			    memory_order_acquire);
-			if (h == r->tail_seen)
-				return NULL;
-		}
-		if (h == r->size) {
-			h = 0;
-		} else {
-			e = (const struct rx_entry *)(r->buf + h);
-			if (e->len != RXRING_WRAP)
-				return e;
-			h = 0;
-		}
-		atomic_store_explicit(&r->head, h, memory_order_release);
+		if (r->rd_pos < atomic_load_explicit(&r->rd->used,
+		    memory_order_acquire))
+			return (const struct rx_entry *)(r->rd->data + r->rd_pos);
+		if ((next = atomic_load(&r->rd->next)) == NULL)
+			return NULL;
+		/* the producer moved on: used is final now */
+		if (r->rd_pos < atomic_load(&r->rd->used))
+			continue;
+		chunk_put(r, r->rd);
+		r->rd = next;
+		r->rd_pos = 0;
 	}
 }
 
 void
 rxring_next(struct rxring *r)
 {
-	size_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-	const struct rx_entry *e = (const struct rx_entry *)(r->buf + h);
+	const struct rx_entry *e =
+	    (const struct rx_entry *)(r->rd->data + r->rd_pos);
+	size_t n = entry_size(e->len);
 
-	atomic_store_explicit(&r->head, h + entry_size(e->len),
-	    memory_order_release);
+	r->rd_pos += n;
+	atomic_store_explicit(&r->out,
+	    atomic_load_explicit(&r->out, memory_order_relaxed) + n,
+	    memory_order_relaxed);
 }
 
 bool
 rxring_sleep(struct rxring *r)
 {
-	size_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-
+	trim(r);
 	atomic_store(&r->sleeping, true);
-	if (atomic_load(&r->tail) == h)
+	if (r->rd_pos == atomic_load(&r->rd->used) &&
+	    atomic_load(&r->rd->next) == NULL)
 		return false;
 	/* it came meanwhile; if the producer already took the flag, one
 	 * spurious wake-up follows, which finds nothing */
@@ -309,10 +320,14 @@ rxring_woken(struct rxring *r)
 size_t
 rxring_used(struct rxring *r)
 {
-	size_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-	size_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	uint64_t out = atomic_load_explicit(&r->out, memory_order_relaxed);
+	uint64_t in = atomic_load_explicit(&r->in, memory_order_relaxed);
 
-	/* approximate when read while both move */
-	return t >= h ? t - h :
-	    atomic_load_explicit(&r->wrapped_at, memory_order_relaxed) - h + t;
+	return in > out ? in - out : 0;
+}
+
+size_t
+rxring_size(struct rxring *r)
+{
+	return atomic_load(&r->max_chunks) * RXRING_CHUNK;
 }

@@ -1,20 +1,22 @@
 /*
- * The receive queue: a single-producer, single-consumer byte ring that
- * carries datagrams from the receive thread to the event loop. It lets a
- * stall of the loop (a burst of decoding, a slow disk behind a full output
- * queue, the scheduler) be absorbed in user space instead of overflowing
- * the socket buffers.
+ * The receive queue: a single-producer, single-consumer queue of datagrams
+ * from the receive thread to the event loop. It lets a stall of the loop
+ * (a burst of decoding, a slow disk behind a full output queue, the
+ * scheduler) be absorbed in user space instead of overflowing the socket
+ * buffers.
  *
  * The producer copies datagrams in with rxring_put and makes them visible
  * with rxring_publish; the consumer reads them in order with rxring_peek
- * and releases each with rxring_next. Neither side takes a lock. The
- * memory is mapped once and pages are touched only as the ring fills: the
- * producer starts again from the front whenever the consumer has caught
- * up, and gives back what a burst touched beyond the first few MiB.
+ * and releases each with rxring_next. Neither side takes a lock per
+ * datagram. Datagrams go into 256 KiB chunks, chained in order; chunks the
+ * consumer is done with go to a free list, and those no burst needed for
+ * 10 s go back to the kernel. So a queue that keeps up lives in a few
+ * chunks, a burst takes memory up to the limit, and gives it back after.
  */
 #ifndef NETFLOWD_RXRING_H
 #define NETFLOWD_RXRING_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,48 +24,54 @@
 
 #include "parser.h"
 
-/* A datagram in the ring. */
+/* A datagram in the queue. */
 struct rx_entry {
-	uint32_t len;            /* payload bytes; RXRING_WRAP: go to the front */
+	uint32_t len;            /* payload bytes */
 	uint32_t pad;
 	struct parser_source src;
 	uint8_t data[];
 };
 
-#define RXRING_WRAP UINT32_MAX
+#define RXRING_CHUNK (256u << 10)
+/* free chunks always kept for reuse; more are kept while bursts use them */
+#define RXRING_SPARE 4
 #define RXRING_MIN (1u << 20)
 
+struct rx_chunk;
+
 struct rxring {
-	uint8_t *buf;
-	size_t size;
-	/* written by the consumer only */
-	_Alignas(64) _Atomic size_t head;
+	/* the consumer's */
+	_Alignas(64) struct rx_chunk *rd;
+	size_t rd_pos;
+	_Atomic uint64_t out;    /* bytes released */
 	atomic_bool sleeping;    /* the consumer waits for the eventfd */
-	size_t tail_seen;        /* consumer's cached tail */
-	/* written by the producer only */
-	_Alignas(64) _Atomic size_t tail;
-	size_t pos;              /* where the next entry goes, unpublished */
-	size_t head_seen;        /* producer's cached head */
-	bool look;               /* a batch was published: head may have moved */
-	size_t high;             /* highest offset touched since the last trim */
-	_Atomic size_t wrapped_at; /* where the producer last went to the front */
-	int64_t trimmed_ms;
+	/* the producer's */
+	_Alignas(64) struct rx_chunk *wr;
+	size_t wr_pos;           /* where the next entry goes, unpublished */
+	_Atomic uint64_t in;     /* bytes published */
+	uint64_t put;            /* bytes put, published or not */
+	/* both: chunks in existence, and the free ones */
+	_Alignas(64) pthread_mutex_t lock;
+	struct rx_chunk *free;
+	size_t nfree;
+	size_t nfree_low;        /* fewest free since the last trim */
+	int64_t trimmed_ms;      /* the consumer's */
+	_Atomic size_t nchunks, max_chunks;
 	/* statistics, read by anyone */
 	_Atomic uint64_t peak;   /* most bytes ever queued */
 	_Atomic uint64_t full;   /* puts refused for lack of space */
-	_Alignas(64) int efd;    /* eventfd: readable when the consumer is wanted */
+	int efd;                 /* eventfd: readable when the consumer is wanted */
 };
 
-/* size is rounded up to whole pages; returns -1 with errno. */
+/* Holds up to size bytes (whole chunks, at least RXRING_MIN); -1 with
+ * errno. */
 int rxring_init(struct rxring *r, size_t size);
 void rxring_destroy(struct rxring *r);
-/* A new buffer of another size, for an empty ring with neither side
- * running; the eventfd stays. */
-int rxring_resize(struct rxring *r, size_t size);
+/* A new limit; what is queued stays. From the consumer's thread. */
+void rxring_resize(struct rxring *r, size_t size);
 
-/* Producer. Copies a datagram in; false when it does not fit now (the
- * consumer has to catch up first). Never fails for len <= 65535 on a
- * ring that is empty, as long as size >= RXRING_MIN. */
+/* Producer. Copies a datagram in; false when the queue is at its limit
+ * (the consumer has to catch up first) or len > 65535. */
 bool rxring_put(struct rxring *r, const void *data, uint32_t len,
     const struct parser_source *src);
 /* Producer: makes what was put visible and wakes a sleeping consumer. */
@@ -81,5 +89,7 @@ void rxring_woken(struct rxring *r);
 
 /* Bytes queued right now (approximate from another thread). */
 size_t rxring_used(struct rxring *r);
+/* Bytes the queue may hold. */
+size_t rxring_size(struct rxring *r);
 
 #endif

@@ -1,13 +1,12 @@
 /*
  * daemon/rxring.c: the receive queue between the receive thread and the
- * loop. Order and content across wraps and restarts, refusal when full,
- * trimming, the sleep/wake protocol, and a two-thread run that would hang
- * on a lost wake-up and fail on a torn or reordered entry.
+ * loop. Order and content across chunks, refusal at the limit, memory
+ * taken and given back, the sleep/wake protocol, and a two-thread run that
+ * would hang on a lost wake-up and fail on a torn or reordered entry.
  */
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "rxring.h"
@@ -77,7 +76,7 @@ test_basic(void)
 	const struct rx_entry *e;
 
 	CHECK(rxring_init(&r, 1000) == 0);
-	CHECK_EQ_U(r.size, RXRING_MIN);
+	CHECK_EQ_U(rxring_size(&r), RXRING_MIN);
 	CHECK(rxring_peek(&r) == NULL);
 	for (uint64_t s = 1; s <= 5; s++)
 		CHECK(put_seq(&r, s));
@@ -93,9 +92,9 @@ test_basic(void)
 	}
 	CHECK(rxring_peek(&r) == NULL);
 	CHECK_EQ_U(rxring_used(&r), 0);
-	/* the largest datagram fits, a marker length never does */
+	/* the largest datagram fits, a larger one never does */
 	CHECK(rxring_put(&r, scratch, 65535, &(struct parser_source){ 0 }));
-	CHECK(!rxring_put(&r, scratch, RXRING_WRAP, &(struct parser_source){ 0 }));
+	CHECK(!rxring_put(&r, scratch, 65536, &(struct parser_source){ 0 }));
 	rxring_publish(&r);
 	CHECK((e = rxring_peek(&r)) != NULL && e->len == 65535);
 	rxring_next(&r);
@@ -171,92 +170,81 @@ test_wraps(void)
 	rxring_destroy(&r);
 }
 
-static bool
-resident(const struct rxring *r, size_t from, size_t to)
+static size_t
+chunks(struct rxring *r)
 {
-	size_t page = (size_t)sysconf(_SC_PAGESIZE), n = (to - from) / page;
-	unsigned char *vec = malloc(n);
-	bool any = false;
-
-	if (vec == NULL || mincore(r->buf + from, to - from, vec) < 0) {
-		free(vec);
-		return true;
-	}
-	for (size_t i = 0; i < n; i++)
-		any |= vec[i] & 1;
-	free(vec);
-	return any;
+	return atomic_load(&r->nchunks);
 }
 
-/* A ring that keeps up stays at its front; a burst's pages beyond the
- * first 4 MiB are given back once the consumer caught up. */
+/* A queue that keeps up lives in a chunk or two; a burst takes memory up
+ * to the limit and gives back all but a few spare chunks once drained; a
+ * lower limit stops new chunks until the consumer is under it. */
 static void
-test_restart_and_trim(void)
+test_memory(void)
 {
 	struct rxring r;
-	uint64_t put = 0, got = 0;
+	uint64_t put = 0, got = 0, bytes = 0;
 	const struct rx_entry *e;
-	size_t mark;
 
 	CHECK(rxring_init(&r, 32 * MIB) == 0);
-	/* keeping up: never beyond the restart point plus a datagram */
-	for (int i = 0; i < 20000; i++) {
+	CHECK_EQ_U(rxring_size(&r), 32 * MIB);
+	for (int i = 0; i < 50000; i++) {
 		CHECK(put_seq(&r, ++put));
 		rxring_publish(&r);
 		CHECK((e = rxring_peek(&r)) != NULL && entry_is(e, ++got, true));
 		rxring_next(&r);
-		CHECK(r.high <= 4 * MIB + 70000);
 	}
-	CHECK(r.pos < 4 * MIB + 70000);
+	CHECK(chunks(&r) <= 2);
 	/* a burst of 20 MiB the consumer does not keep up with */
 	while (rxring_used(&r) < 20 * MIB) {
 		CHECK(put_seq(&r, ++put));
 		rxring_publish(&r);
 	}
-	CHECK(resident(&r, 8 * MIB, 16 * MIB));
+	CHECK(chunks(&r) >= 20 * MIB / RXRING_CHUNK);
+	CHECK(atomic_load(&r.peak) >= 20 * MIB);
 	while ((e = rxring_peek(&r)) != NULL) {
 		CHECK(entry_is(e, ++got, true));
 		rxring_next(&r);
 	}
-	/* the last trim was too recent: nothing is given back yet */
-	CHECK(put_seq(&r, ++put));
-	rxring_publish(&r);
-	CHECK(resident(&r, 8 * MIB, 16 * MIB));
-	CHECK((e = rxring_peek(&r)) != NULL && entry_is(e, ++got, true));
-	rxring_next(&r);
-	/* another burst beyond the restart point, then, with the interval
-	 * over, the restart gives the pages back */
-	while (r.pos < 12 * MIB) {
+	CHECK_EQ_U(rxring_used(&r), 0);
+	/* kept for the next burst ... */
+	CHECK(chunks(&r) >= 20 * MIB / RXRING_CHUNK);
+	CHECK(!rxring_sleep(&r));
+	CHECK(chunks(&r) >= 20 * MIB / RXRING_CHUNK);
+	/* ... until a whole interval went by without needing them: the
+	 * first trim after the burst sees them used, the next frees them */
+	r.trimmed_ms -= 20000;
+	CHECK(!rxring_sleep(&r));
+	CHECK(chunks(&r) >= 20 * MIB / RXRING_CHUNK);
+	r.trimmed_ms -= 20000;
+	CHECK(!rxring_sleep(&r));
+	CHECK(chunks(&r) <= RXRING_SPARE + 1);
+	atomic_store(&r.sleeping, false);
+	/* 8 MiB queued, then the limit drops to 2 MiB: what is queued
+	 * stays, and at most the rest of the current chunk fits */
+	while (rxring_used(&r) < 8 * MIB) {
 		CHECK(put_seq(&r, ++put));
 		rxring_publish(&r);
 	}
+	rxring_resize(&r, 2 * MIB);
+	CHECK_EQ_U(rxring_size(&r), 2 * MIB);
+	while (put_seq(&r, put + 1)) {
+		bytes += len_of(++put);
+		if (bytes > RXRING_CHUNK)
+			break;
+	}
+	rxring_publish(&r);
+	CHECK(bytes <= RXRING_CHUNK);
 	while ((e = rxring_peek(&r)) != NULL) {
 		CHECK(entry_is(e, ++got, true));
 		rxring_next(&r);
 	}
-	r.trimmed_ms -= 60000;
-	mark = r.pos & ~(size_t)4095;
+	CHECK_EQ_U(got, put);
+	CHECK(chunks(&r) <= 2 * MIB / RXRING_CHUNK);
 	CHECK(put_seq(&r, ++put));
 	rxring_publish(&r);
-	CHECK(r.pos < 70000);
-	/* all but the page of the wrap marker */
-	CHECK(!resident(&r, 4 * MIB, mark));
-	CHECK(resident(&r, mark, mark + 4096));
-	CHECK(!resident(&r, mark + 4096, 20 * MIB));
-	while ((e = rxring_peek(&r)) != NULL) {
-		CHECK(entry_is(e, ++got, false));
-		rxring_next(&r);
-	}
-	CHECK_EQ_U(got, put);
-	/* a new size, empty, keeps working */
-	CHECK(rxring_resize(&r, 2 * MIB) == 0);
-	CHECK_EQ_U(r.size, 2 * MIB);
-	CHECK(rxring_peek(&r) == NULL);
-	CHECK(put_seq(&r, 7));
-	rxring_publish(&r);
-	CHECK((e = rxring_peek(&r)) != NULL && entry_is(e, 7, false));
+	CHECK((e = rxring_peek(&r)) != NULL && entry_is(e, ++got, false));
 	rxring_next(&r);
-	CHECK(rxring_peek(&r) == NULL);
 	rxring_destroy(&r);
 }
 
@@ -377,7 +365,7 @@ main(void)
 	test_basic();
 	test_full();
 	test_wraps();
-	test_restart_and_trim();
+	test_memory();
 	test_wake();
 	test_threads();
 	return test_result("test-rxring");
