@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "sdglue.h"
 
@@ -107,21 +107,12 @@ fatal(const char *fmt, ...)
 	exit(1);
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Opens a new interval when the current one is over; false when this
  * message must be suppressed. */
 static bool
 ratelimit_pass(struct ratelimit *rl, int prio)
 {
-	int64_t now = now_ms();
+	int64_t now = monotonic_ms();
 
 	if (rl->window_start == 0 || now - rl->window_start >= rl->interval_ms) {
 		log_ratelimit_flush(rl);
@@ -141,7 +132,7 @@ void
 log_ratelimit_flush(struct ratelimit *rl)
 {
 	if (rl->suppressed == 0 ||
-	    now_ms() - rl->window_start < rl->interval_ms)
+	    monotonic_ms() - rl->window_start < rl->interval_ms)
 		return;
 	log_msg(rl->prio, "suppressed %llu messages",
 	    (unsigned long long)rl->suppressed);

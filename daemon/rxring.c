@@ -10,9 +10,9 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "rxring.h"
 
 struct rx_chunk {
@@ -26,14 +26,6 @@ struct rx_chunk {
 /* free chunks that stayed unused this long go back to the kernel */
 #define TRIM_INTERVAL_MS 10000
 
-static int64_t
-monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static size_t
 entry_size(uint32_t len)
