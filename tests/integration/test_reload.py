@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""SIGHUP while datagrams arrive: a listener removed and one added (the
+receive thread is stopped and started again around the swap), then a
+reload that fails after it bound a new listener (which is closed again).
+Every datagram sent to a listener that stayed is decoded exactly once."""
+import os
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools"))
+import nfgen  # noqa: E402
+import nftest  # noqa: E402
+
+NETFLOWD = os.path.abspath(sys.argv[1])
+check = nftest.Check("reload")
+PER = 10
+
+
+def config(ports):
+    return ("[collector]\n" +
+            "".join("listen = 127.0.0.1:%d\n" % p for p in ports) +
+            "[output]\ndirectory = @OUT@\nrotate = 1h\n")
+
+
+def datagram(n):
+    """Datagram n carries flows n * PER ... n * PER + PER - 1."""
+    return nfgen.v5([nfgen.flow(n * PER + i) for i in range(PER)],
+                    sequence=n * PER)
+
+
+class Stream:
+    """Sends datagrams to one port from a thread until stopped."""
+
+    def __init__(self, port, first):
+        self.port, self.next, self.first = port, first, first
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run)
+
+    def run(self):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            while not self.stop.is_set():
+                s.sendto(datagram(self.next), ("127.0.0.1", self.port))
+                self.next += 1
+                time.sleep(0.001)
+
+    def sent(self):
+        return range(self.first, self.next)
+
+
+def reload(d, text, done):
+    with open(d.config, "w") as f:
+        f.write(text.replace("@OUT@", d.outdir))
+    before = d.log().count(done)
+    d.signal(signal.SIGHUP)
+    return nftest.wait_for(lambda: d.log().count(done) > before, timeout=10)
+
+
+def main():
+    p1, p2, p3, p4 = (nftest.free_port() for _ in range(4))
+    d = nftest.Daemon(NETFLOWD, config([p1, p2]))
+    busy = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        d.start()
+        s1 = Stream(p1, 0)
+        s1.thread.start()
+        nftest.send([datagram(n) for n in range(100000, 100050)], p2)
+        time.sleep(0.3)
+        # p2 goes, p3 comes, p1 stays and keeps receiving throughout
+        ok = reload(d, config([p1, p3]), "reloaded configuration")
+        check(ok, "reload with a listener removed and one added")
+        check("no longer listening on udp 127.0.0.1:%d" % p2 in d.log(),
+              "the removed listener is closed")
+        nftest.send([datagram(n) for n in range(200000, 200050)], p3)
+        time.sleep(0.3)
+        # p4 binds, then the next address cannot (a socket of ours holds
+        # it): the reload fails and p4 is closed again
+        busy.bind(("127.0.0.1", 0))
+        taken = busy.getsockname()[1]
+        ok = reload(d, config([p1, p3, p4, taken]), "reload failed")
+        check(ok, "a reload that cannot bind fails")
+        check("cannot listen on 127.0.0.1:%d" % taken in d.log(),
+              "it says which address: %s" % d.log()[-300:])
+        time.sleep(0.3)
+        s1.stop.set()
+        s1.thread.join()
+        # p4 is not listening: this is lost, p3 still is
+        nftest.send([datagram(n) for n in range(300000, 300010)], p4)
+        nftest.send([datagram(n) for n in range(200050, 200060)], p3)
+        time.sleep(0.5)
+        rc = d.stop()
+        check(rc == 0, "exit code %r on SIGTERM" % rc)
+        got = {}
+        for r in d.records():
+            got.setdefault((r["src_addr"], r["src_port"]), 0)
+            got[(r["src_addr"], r["src_port"])] += 1
+        check(all(v == 1 for v in got.values()), "no flow written twice")
+
+        def flows(ns):
+            return {(nfgen.flow(n * PER + i)["src"], nfgen.flow(n * PER + i)["sport"])
+                    for n in ns for i in range(PER)}
+        sent1 = flows(s1.sent())
+        missing = sent1 - set(got)
+        check(len(s1.sent()) > 200 and not missing,
+              "every flow sent to the listener that stayed (%d datagrams), "
+              "%d missing" % (len(s1.sent()), len(missing)))
+        check(flows(range(100000, 100050)) <= set(got),
+              "what the removed listener received before the reload")
+        check(flows(range(200000, 200060)) <= set(got),
+              "what the added listener received")
+        check(not flows(range(300000, 300010)) & set(got),
+              "nothing from the listener of the failed reload")
+        check(re.search(r"listening on udp 127.0.0.1:%d\b" % p3, d.log()),
+              "the added listener was announced")
+    finally:
+        busy.close()
+        d.cleanup()
+    check.done()
+
+
+if __name__ == "__main__":
+    main()
