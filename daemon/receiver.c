@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,6 +46,7 @@
 /* how much nicer than the loop the thread asks to be: it wants little CPU,
  * but promptly, or the socket buffers overflow while it waits its turn */
 #define RX_NICE_BOOST 10
+#define BATCH_BYTES ((size_t)RX_BATCH * RX_DATAGRAM_MAX)
 
 struct receiver {
 	struct collector *c;
@@ -237,6 +239,21 @@ on_queue(evutil_socket_t fd, short what, void *arg)
 		output_flush(r->c->output);
 }
 
+/* Room for a batch of the largest datagrams, of which only the first
+ * bytes of each slot are touched by the usual ones: no huge pages, or
+ * those few bytes would make all of it resident. */
+static uint8_t *
+batch_buffers(void)
+{
+	void *p = mmap(NULL, BATCH_BYTES, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, BATCH_BYTES, MADV_NOHUGEPAGE);
+	return p;
+}
+
 struct receiver *
 receiver_new(struct collector *c, size_t queue_size)
 {
@@ -255,7 +272,7 @@ receiver_new(struct collector *c, size_t queue_size)
 	atomic_init(&r->stop, false);
 	atomic_init(&r->errors, 0);
 	atomic_init(&r->last_errno, 0);
-	if ((r->data = malloc((size_t)RX_BATCH * RX_DATAGRAM_MAX)) == NULL ||
+	if ((r->data = batch_buffers()) == NULL ||
 	    rxring_init(&r->ring, queue_size) < 0 ||
 	    (r->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 	    (r->ctlfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
@@ -295,7 +312,8 @@ receiver_free(struct receiver *r)
 		close(r->ctlfd);
 	rxring_destroy(&r->ring);
 	sem_destroy(&r->started);
-	free(r->data);
+	if (r->data != NULL)
+		munmap(r->data, BATCH_BYTES);
 	free(r);
 }
 
