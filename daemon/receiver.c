@@ -11,9 +11,10 @@
  * what cannot be held is dropped by the kernel and counted there
  * (SO_RXQ_OVFL), as without the thread.
  *
- * The listeners' epoll set changes only while the thread is stopped
- * (receiver_stop), which is also when the loop may read the sockets
- * itself (receiver_drain at shutdown).
+ * New listeners join the thread's epoll set at any time; one leaves it
+ * only while the thread is stopped (receiver_stop), since the thread may
+ * hold a pointer to it. Stopped is also when the loop may read the
+ * sockets itself (receiver_drain at shutdown).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -43,8 +44,9 @@
  * socket buffer holds (at 200k datagrams/s, about 1 MB of its 16M). */
 #define COALESCE_BELOW 32
 #define COALESCE_NS 2000000L
-/* how much nicer than the loop the thread asks to be: it wants little CPU,
- * but promptly, or the socket buffers overflow while it waits its turn */
+/* how far below the loop's nice value the thread asks to run: it wants
+ * little CPU, but promptly, or the socket buffers overflow while it waits
+ * its turn */
 #define RX_NICE_BOOST 10
 #define BATCH_BYTES ((size_t)RX_BATCH * RX_DATAGRAM_MAX)
 
