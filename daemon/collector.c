@@ -120,7 +120,8 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	if (output_rotate(c->output, now) < 0 || output_flush(c->output) < 0)
 		log_limited(&c->write_log, LOG_ERR, "cannot write output: %s",
 		    strerror(errno));
-	receiver_log_errors(c->receiver, &c->receive_log);
+	for (struct listener *l = c->listeners; l; l = l->next)
+		listener_log_errors(l, &c->receive_log);
 	/* after a failed restart (reload) */
 	if (receiver_start(c->receiver) < 0)
 		log_limited(&c->receive_log, LOG_CRIT,
@@ -179,11 +180,10 @@ collector_log_stats(struct collector *c)
 	if (c->receiver) {
 		receiver_stats(c->receiver, &rs);
 		log_msg(LOG_INFO, "stats: receive queue: %llu KiB queued, peak %llu "
-		    "KiB of %llu MiB, full %llu times, %llu receive errors",
+		    "KiB of %llu MiB, full %llu times",
 		    (unsigned long long)rs.used >> 10,
 		    (unsigned long long)rs.peak >> 10,
-		    (unsigned long long)rs.size >> 20, (unsigned long long)rs.full,
-		    (unsigned long long)rs.errors);
+		    (unsigned long long)rs.size >> 20, (unsigned long long)rs.full);
 	}
 	for (int i = 0; i < PARSER_DROP_MAX; i++)
 		if (c->stats.drops[i])
@@ -194,9 +194,10 @@ collector_log_stats(struct collector *c)
 	for (struct listener *l = c->listeners; l; l = l->next)
 		log_fields(LOG_INFO, LOG_FIELDS({ "LISTENER", l->conf.text }),
 		    "stats: listener %s: %llu datagrams, %llu bytes, "
-		    "%llu kernel drops", l->conf.text,
+		    "%llu kernel drops, %llu receive errors", l->conf.text,
 		    (unsigned long long)l->datagrams, (unsigned long long)l->bytes,
-		    (unsigned long long)l->kernel_drops);
+		    (unsigned long long)l->kernel_drops,
+		    (unsigned long long)l->errors);
 	for (struct exporter *e = exporters_first(c->exporters); e; e = e->next) {
 		if (shown++ == 256) {
 			log_msg(LOG_INFO, "stats: %zu more exporters (see /metrics)",

@@ -39,6 +39,9 @@ struct listener {
 	int fd;
 	/* counted by the receive thread, read by the loop */
 	_Atomic uint64_t datagrams, bytes, kernel_drops;
+	_Atomic uint64_t errors;        /* recvmmsg failures but EAGAIN/EINTR */
+	atomic_int last_errno;
+	uint64_t errors_logged;         /* the loop's */
 	uint32_t last_ovfl;      /* the receive thread's */
 	bool watched;            /* in the receive thread's epoll set */
 	bool keep;               /* reload: taken over by the new config */
@@ -139,10 +142,12 @@ int listener_open(struct collector *c, const struct config_listen *conf,
 void listener_set_receive_buffer(struct listener *l, size_t want);
 /* Only while the receive thread is stopped. */
 void listener_free(struct listener *l);
+/* Logs the receive thread's recvmmsg failures since the last call. */
+void listener_log_errors(struct listener *l, struct ratelimit *rl);
 
 /* receiver.c: the receive thread and its queue to the loop. */
 struct receiver_stats {
-	uint64_t size, used, peak, full, errors;
+	uint64_t size, used, peak, full;
 };
 struct receiver *receiver_new(struct collector *c, size_t queue_size);
 void receiver_free(struct receiver *r);
@@ -157,8 +162,6 @@ void receiver_drain(struct receiver *r);
 /* A new limit for the queue; what it holds stays. */
 void receiver_resize(struct receiver *r, size_t queue_size);
 void receiver_stats(struct receiver *r, struct receiver_stats *s);
-/* Logs recvmmsg failures since the last call. */
-void receiver_log_errors(struct receiver *r, struct ratelimit *rl);
 
 /* reload.c */
 void collector_reload_start(struct collector *c);

@@ -37,6 +37,20 @@ sockaddr_to_source(const struct sockaddr *sa, struct parser_source *src)
 }
 
 void
+listener_log_errors(struct listener *l, struct ratelimit *rl)
+{
+	uint64_t errors = atomic_load_explicit(&l->errors, memory_order_relaxed);
+
+	if (errors == l->errors_logged)
+		return;
+	log_limited_fields(rl, LOG_WARNING, LOG_FIELDS({ "LISTENER", l->conf.text }),
+	    "listener %s: recvmmsg failed %llu times: %s", l->conf.text,
+	    (unsigned long long)(errors - l->errors_logged),
+	    strerror(atomic_load_explicit(&l->last_errno, memory_order_relaxed)));
+	l->errors_logged = errors;
+}
+
+void
 listener_set_receive_buffer(struct listener *l, size_t want)
 {
 	int v = want > (size_t)INT32_MAX / 2 ? INT32_MAX / 2 : (int)want;

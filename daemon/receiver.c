@@ -62,9 +62,6 @@ struct receiver {
 	int nice_want, nice_errno;   /* the thread's priority, and its result */
 	bool nice_logged;
 	atomic_bool stop;
-	_Atomic uint64_t errors; /* recvmmsg failures other than EAGAIN */
-	atomic_int last_errno;
-	uint64_t errors_logged;
 	/* the batch last received; [next, n) is not in the queue yet */
 	int n, next;
 	int64_t batch_ms;
@@ -109,8 +106,8 @@ receive(struct receiver *r, struct listener *l)
 	}
 	n = recvmmsg(l->fd, r->msgs, RX_BATCH, MSG_DONTWAIT, NULL);
 	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-		atomic_store_explicit(&r->last_errno, errno, memory_order_relaxed);
-		add_relaxed(&r->errors, 1);
+		atomic_store_explicit(&l->last_errno, errno, memory_order_relaxed);
+		add_relaxed(&l->errors, 1);
 	}
 	if (n <= 0)
 		return n;
@@ -272,8 +269,6 @@ receiver_new(struct collector *c, size_t queue_size)
 	r->epfd = r->ctlfd = -1;
 	r->ring.efd = -1;
 	atomic_init(&r->stop, false);
-	atomic_init(&r->errors, 0);
-	atomic_init(&r->last_errno, 0);
 	if ((r->data = batch_buffers()) == NULL ||
 	    rxring_init(&r->ring, queue_size) < 0 ||
 	    (r->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
@@ -431,18 +426,4 @@ receiver_stats(struct receiver *r, struct receiver_stats *s)
 	s->used = rxring_used(&r->ring);
 	s->peak = atomic_load_explicit(&r->ring.peak, memory_order_relaxed);
 	s->full = atomic_load_explicit(&r->ring.full, memory_order_relaxed);
-	s->errors = atomic_load_explicit(&r->errors, memory_order_relaxed);
-}
-
-void
-receiver_log_errors(struct receiver *r, struct ratelimit *rl)
-{
-	uint64_t errors = atomic_load_explicit(&r->errors, memory_order_relaxed);
-
-	if (errors == r->errors_logged)
-		return;
-	log_limited(rl, LOG_WARNING, "recvmmsg failed %llu times: %s",
-	    (unsigned long long)(errors - r->errors_logged),
-	    strerror(atomic_load_explicit(&r->last_errno, memory_order_relaxed)));
-	r->errors_logged = errors;
 }
