@@ -5,7 +5,9 @@
 #include <time.h>
 
 #include "collector.h"
+#include "metrics.h"
 #include "sdglue.h"
+#include "state.h"
 
 int64_t
 collector_realtime_ms(void)
@@ -116,7 +118,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	collector_output_boundary(c, now);
 	parser_expire(c->parser, now);
 	if (++c->ticks % TEMPLATES_SAVE_INTERVAL == 0)
-		collector_templates_save(c);
+		state_save(c);
 	if (output_rotate(c->output, now) < 0 || output_flush(c->output) < 0)
 		log_limited(&c->write_log, LOG_ERR, "cannot write output: %s",
 		    strerror(errno));
@@ -333,7 +335,7 @@ collector_run(struct collector *c)
 
 	if ((c->base = event_base_new()) == NULL)
 		fatal("cannot create event base");
-	collector_templates_load(c);
+	state_load(c);
 	open_listeners(c);
 	open_metrics(c);
 	c->sig_term = add_signal(c, SIGTERM);
@@ -354,7 +356,7 @@ collector_run(struct collector *c)
 		return -1;
 	receiver_stop(c->receiver);
 	receiver_drain(c->receiver);
-	collector_templates_save(c);
+	state_save(c);
 	/* data still waiting for its template will not see it now */
 	parser_expire(c->parser, INT64_MAX);
 	return 0;

@@ -17,11 +17,7 @@
 #include "log.h"
 #include "output.h"
 #include "parser.h"
-
-#define RX_BATCH 64
-#define RX_DATAGRAM_MAX 65536
-/* batches one listener may read per wake-up before others get a turn */
-#define RX_BATCHES_PER_WAKEUP 8
+#include "receive.h"
 
 /* exporters tracked for statistics; the least recently heard is evicted */
 #define EXPORTERS_MAX 4096
@@ -32,21 +28,6 @@
 #define MAX_PORTS 64
 
 struct collector;
-
-struct listener {
-	struct collector *c;
-	struct config_listen conf;
-	int fd;
-	/* counted by the receive thread, read by the loop */
-	_Atomic uint64_t datagrams, bytes, kernel_drops;
-	_Atomic uint64_t errors;        /* recvmmsg failures but EAGAIN/EINTR */
-	atomic_int last_errno;
-	uint64_t errors_logged;         /* the loop's */
-	uint32_t last_ovfl;      /* the receive thread's */
-	bool watched;            /* in the receive thread's epoll set */
-	bool keep;               /* reload: taken over by the new config */
-	struct listener *next;
-};
 
 struct collector_stats {
 	uint64_t datagrams, bytes, records, not_allowed, write_errors;
@@ -136,33 +117,6 @@ void collector_datagram(struct collector *c, const uint8_t *buf, size_t len,
 /* Writes counters to the log. */
 void collector_log_stats(struct collector *c);
 
-/* Binds and hands the socket to the receive thread's set. */
-int listener_open(struct collector *c, const struct config_listen *conf,
-    size_t receive_buffer, struct listener **out);
-void listener_set_receive_buffer(struct listener *l, size_t want);
-/* Only while the receive thread is stopped. */
-void listener_free(struct listener *l);
-/* Logs the receive thread's recvmmsg failures since the last call. */
-void listener_log_errors(struct listener *l, struct ratelimit *rl);
-
-/* receiver.c: the receive thread and its queue to the loop. */
-struct receiver_stats {
-	uint64_t size, used, peak, full;
-};
-struct receiver *receiver_new(struct collector *c, size_t queue_size);
-void receiver_free(struct receiver *r);
-int receiver_start(struct receiver *r);
-/* Returns once the thread is gone; the queue keeps what it held. */
-void receiver_stop(struct receiver *r);
-/* The epoll set: add any time, remove only while stopped. */
-int receiver_add(struct receiver *r, struct listener *l);
-void receiver_remove(struct receiver *r, struct listener *l);
-/* Stopped: decodes what is queued and what the sockets still hold. */
-void receiver_drain(struct receiver *r);
-/* A new limit for the queue; what it holds stays. */
-void receiver_resize(struct receiver *r, size_t queue_size);
-void receiver_stats(struct receiver *r, struct receiver_stats *s);
-
 /* reload.c */
 void collector_reload_start(struct collector *c);
 void collector_reload_finish(struct collector *c);
@@ -171,10 +125,6 @@ void collector_reload_finish(struct collector *c);
 int collector_status_start(struct collector *c);
 void collector_status_text(struct collector *c, char *buf, size_t size);
 void collector_status_finish(struct collector *c);
-
-/* templates.c: [templates] state_file */
-void collector_templates_load(struct collector *c);
-void collector_templates_save(struct collector *c);
 
 /* exporters.c */
 struct exporter_table *exporters_new(size_t max);
@@ -188,15 +138,6 @@ size_t exporters_count(const struct exporter_table *t);
 uint64_t exporters_evicted(const struct exporter_table *t);
 const char *exporter_text(const struct parser_addr *a, char *buf,
     size_t size);
-
-/* metrics.c: Prometheus text on [metrics] listen */
-struct metrics *metrics_new(struct collector *c,
-    const struct config_listen *conf, char **err);
-const struct config_listen *metrics_listen(const struct metrics *m);
-void metrics_free(struct metrics *m);
-
-/* --read: decode the NetFlow/IPFIX datagrams of a pcap file. */
-int offline_read(struct collector *c, const char *path);
 
 /* sockaddr -> parser_addr; IPv4-mapped IPv6 becomes plain IPv4. */
 void sockaddr_to_source(const struct sockaddr *sa, struct parser_source *src);

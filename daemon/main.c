@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "collector.h"
+#include "offline.h"
 
 struct options {
 	struct collector_args args;

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "collector.h"
+#include "metrics.h"
 #include "sdglue.h"
 
 struct config *

@@ -1,5 +1,5 @@
 /*
- * daemon/rxring.c: the receive queue between the receive thread and the
+ * daemon/receive/rxring.c: the receive queue between the receive thread and the
  * loop. Order and content across chunks, refusal at the limit, memory
  * taken and given back, the sleep/wake protocol, and a two-thread run that
  * would hang on a lost wake-up and fail on a torn or reordered entry.

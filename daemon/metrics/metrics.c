@@ -15,6 +15,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "collector.h"
+#include "metrics.h"
 #include "config.h"
 
 struct metrics {

@@ -8,6 +8,7 @@
 #ifndef NETFLOWD_LOG_H
 #define NETFLOWD_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <syslog.h>
@@ -59,5 +60,13 @@ void log_limited_fields(struct ratelimit *rl, int prio,
 /* Reports what an expired interval suppressed; called from a timer so the
  * count appears even when the flood stopped. */
 void log_ratelimit_flush(struct ratelimit *rl);
+
+/* journal.c: the journald transport. True when fd is the stream systemd
+ * connected to the journal (JOURNAL_STREAM=DEV:INODE matches fd). */
+bool log_journal_stream(int fd);
+/* One entry: PRIORITY, MESSAGE, SYSLOG_IDENTIFIER and the given
+ * "NAME=value" fields. -1 when journald could not be reached. */
+int log_journal_send(int prio, const char *message,
+    const char *const *fields, size_t nfields);
 
 #endif

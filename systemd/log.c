@@ -3,11 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
 #include "log.h"
-#include "sdglue.h"
 
 #define MAX_FIELDS 8
 
@@ -19,7 +18,7 @@ static bool journal;
 void
 log_init(void)
 {
-	journal = sdglue_journal_stream(STDERR_FILENO);
+	journal = log_journal_stream(STDERR_FILENO);
 }
 
 int
@@ -56,7 +55,7 @@ send_journal(int prio, const char *line, const struct log_field *fields,
 		ptrs[n] = buf[n];
 		n++;
 	}
-	if (sdglue_journal_send(prio, line, ptrs, n) < 0)
+	if (log_journal_send(prio, line, ptrs, n) < 0)
 		fprintf(stderr, "<%d>%s\n", prio, line);
 }
 
@@ -107,12 +106,23 @@ fatal(const char *fmt, ...)
 	exit(1);
 }
 
+/* Rate-limit windows run on the monotonic clock, so a stepped wall clock
+ * neither floods nor silences the log. */
+static int64_t
+monotonic_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Opens a new interval when the current one is over; false when this
  * message must be suppressed. */
 static bool
 ratelimit_pass(struct ratelimit *rl, int prio)
 {
-	int64_t now = monotonic_ms();
+	int64_t now = monotonic_now();
 
 	if (rl->window_start == 0 || now - rl->window_start >= rl->interval_ms) {
 		log_ratelimit_flush(rl);
@@ -132,7 +142,7 @@ void
 log_ratelimit_flush(struct ratelimit *rl)
 {
 	if (rl->suppressed == 0 ||
-	    monotonic_ms() - rl->window_start < rl->interval_ms)
+	    monotonic_now() - rl->window_start < rl->interval_ms)
 		return;
 	log_msg(rl->prio, "suppressed %llu messages",
 	    (unsigned long long)rl->suppressed);

@@ -5,6 +5,7 @@
 #include <pcap/pcap.h>
 
 #include "collector.h"
+#include "offline.h"
 
 static bool
 looks_like_export(const uint8_t *p, size_t len)

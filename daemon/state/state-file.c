@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "state.h"
 
 /* Reads a whole regular file of at most max bytes. */
 static int
@@ -102,7 +103,7 @@ fail:
 }
 
 void
-collector_templates_load(struct collector *c)
+state_load(struct collector *c)
 {
 	const char *path = c->config->state_file;
 	uint8_t *buf;
@@ -128,7 +129,7 @@ collector_templates_load(struct collector *c)
 }
 
 void
-collector_templates_save(struct collector *c)
+state_save(struct collector *c)
 {
 	const char *path = c->config->state_file;
 	uint8_t *buf;
