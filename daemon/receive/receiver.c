@@ -17,6 +17,7 @@
  * sockets itself (receiver_drain at shutdown).
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -34,8 +35,6 @@
 
 /* datagrams the loop decodes per callback before others get a turn */
 #define CONSUME_BUDGET 512
-/* how long a thread that found the queue full waits before trying again */
-#define FULL_WAIT_NS 200000L
 /* After a wake-up that found fewer datagrams than this, the thread waits
  * this long for more. Every wake-up of this thread and of the loop costs
  * more than a few datagrams do (on a VM, an interrupt between cores each):
@@ -145,6 +144,23 @@ put_batch(struct receiver *r)
 	return done;
 }
 
+/* The queue is full: sleep until the loop frees a chunk (or the thread is
+ * asked to stop), instead of polling. Meanwhile the sockets fill, and the
+ * kernel counts what they cannot hold. */
+static void
+wait_room(struct receiver *r)
+{
+	struct pollfd fds[2] = {
+		{ .fd = r->ring.room_efd, .events = POLLIN },
+		{ .fd = r->ctlfd, .events = POLLIN },
+	};
+
+	if (rxring_wait_room(&r->ring))
+		return;
+	if (poll(fds, 2, -1) > 0 && (fds[0].revents & POLLIN))
+		rxring_room_woken(&r->ring);
+}
+
 static void *
 run(void *arg)
 {
@@ -163,9 +179,7 @@ run(void *arg)
 		int nev, got;
 
 		if (r->next < r->n && !put_batch(r)) {
-			struct timespec ts = { 0, FULL_WAIT_NS };
-
-			nanosleep(&ts, NULL);
+			wait_room(r);
 			continue;
 		}
 		nev = epoll_wait(r->epfd, evs, 16, -1);
@@ -338,6 +352,9 @@ receiver_start(struct receiver *r)
 	if (r->running)
 		return 0;
 	atomic_store(&r->stop, false);
+	/* the last stop's wake-up, not read if the thread was waiting for
+	 * room: left there, it would wake every wait at once */
+	(void)!read(r->ctlfd, &(uint64_t){ 0 }, sizeof(uint64_t));
 	errno = 0;
 	r->nice_want = getpriority(PRIO_PROCESS, 0);
 	r->nice_want = errno ? -RX_NICE_BOOST : r->nice_want - RX_NICE_BOOST;

@@ -76,6 +76,18 @@ chunk_get(struct rxring *r)
 	return c;
 }
 
+/* Under lock: a producer waiting for room gets it now. */
+static void
+wake_producer(struct rxring *r)
+{
+	uint64_t one = 1;
+
+	if (!r->producer_waiting)
+		return;
+	r->producer_waiting = false;
+	(void)!write(r->room_efd, &one, sizeof(one));
+}
+
 /* Consumer: done with a chunk. It is kept for the next burst; returning
  * it at once would make every burst pay for mapping and faulting its
  * memory in again. */
@@ -88,6 +100,7 @@ chunk_put(struct rxring *r, struct rx_chunk *c)
 		r->free = c;
 		r->nfree++;
 		c = NULL;
+		wake_producer(r);
 	} else {
 		atomic_fetch_sub(&r->nchunks, 1);
 	}
@@ -129,7 +142,7 @@ int
 rxring_init(struct rxring *r, size_t size)
 {
 	memset(r, 0, sizeof(*r));
-	r->efd = -1;
+	r->efd = r->room_efd = -1;
 	pthread_mutex_init(&r->lock, NULL);
 	atomic_init(&r->out, 0);
 	atomic_init(&r->in, 0);
@@ -140,6 +153,7 @@ rxring_init(struct rxring *r, size_t size)
 	atomic_init(&r->full, 0);
 	r->trimmed_ms = monotonic_ms();
 	if ((r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
+	    (r->room_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
 	    (r->wr = chunk_get(r)) == NULL) {
 		int saved = errno;
 
@@ -167,7 +181,9 @@ rxring_destroy(struct rxring *r)
 	r->rd = r->wr = r->free = NULL;
 	if (r->efd >= 0)
 		close(r->efd);
-	r->efd = -1;
+	if (r->room_efd >= 0)
+		close(r->room_efd);
+	r->efd = r->room_efd = -1;
 	pthread_mutex_destroy(&r->lock);
 }
 
@@ -180,6 +196,8 @@ rxring_resize(struct rxring *r, size_t size)
 	 * consumer is done with them */
 	pthread_mutex_lock(&r->lock);
 	atomic_store(&r->max_chunks, chunks_for(size));
+	if (atomic_load(&r->nchunks) < atomic_load(&r->max_chunks))
+		wake_producer(r);
 	while (r->free != NULL &&
 	    atomic_load(&r->nchunks) > atomic_load(&r->max_chunks)) {
 		c = r->free;
@@ -299,6 +317,27 @@ rxring_sleep(struct rxring *r)
 	 * spurious wake-up follows, which finds nothing */
 	atomic_store(&r->sleeping, false);
 	return true;
+}
+
+bool
+rxring_wait_room(struct rxring *r)
+{
+	bool room;
+
+	pthread_mutex_lock(&r->lock);
+	room = r->free != NULL ||
+	    atomic_load(&r->nchunks) < atomic_load(&r->max_chunks);
+	r->producer_waiting = !room;
+	pthread_mutex_unlock(&r->lock);
+	return room;
+}
+
+void
+rxring_room_woken(struct rxring *r)
+{
+	uint64_t v;
+
+	(void)!read(r->room_efd, &v, sizeof(v));
 }
 
 void

@@ -61,6 +61,10 @@ struct rxring {
 	_Atomic uint64_t peak;   /* most bytes ever queued */
 	_Atomic uint64_t full;   /* puts refused for lack of space */
 	int efd;                 /* eventfd: readable when the consumer is wanted */
+	/* the producer found the queue full and waits for room_efd (under
+	 * lock, like the free list it waits for) */
+	bool producer_waiting;
+	int room_efd;            /* eventfd: readable when a chunk came free */
 };
 
 /* Holds up to size bytes (whole chunks, at least RXRING_MIN); -1 with
@@ -76,6 +80,13 @@ bool rxring_put(struct rxring *r, const void *data, uint32_t len,
     const struct parser_source *src);
 /* Producer: makes what was put visible and wakes a sleeping consumer. */
 void rxring_publish(struct rxring *r);
+
+/* Producer, after rxring_put refused: arms the wake-up for room. True if
+ * there is room already (no need to wait); else room_efd becomes readable
+ * as soon as the consumer frees a chunk or the limit grows. */
+bool rxring_wait_room(struct rxring *r);
+/* Producer: clears room_efd after it fired. */
+void rxring_room_woken(struct rxring *r);
 
 /* Consumer: the oldest datagram, or NULL when there is none. */
 const struct rx_entry *rxring_peek(struct rxring *r);

@@ -101,6 +101,14 @@ test_basic(void)
 	rxring_destroy(&r);
 }
 
+static bool
+readable(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, ms) == 1;
+}
+
 /* Filling without consuming stops short of the consumer, counts the
  * refusal, and goes on once the consumer made room. */
 static void
@@ -121,11 +129,19 @@ test_full(void)
 	/* still full from the producer's side */
 	CHECK(!put_seq(&r, put + 1));
 	CHECK_EQ_U(atomic_load(&r.full), 2);
-	/* consume half, then the producer gets room again, wrapping */
+	/* the producer arms its wake-up; nothing fires while it is full */
+	CHECK(!rxring_wait_room(&r));
+	CHECK(!readable(r.room_efd, 0));
+	/* consume half, then the producer gets room again, wrapping; the
+	 * first chunk the consumer frees wakes it, once */
 	for (; got < put / 2; got++) {
 		CHECK((e = rxring_peek(&r)) != NULL && entry_is(e, got + 1, false));
 		rxring_next(&r);
 	}
+	CHECK(readable(r.room_efd, 0));
+	rxring_room_woken(&r);
+	CHECK(!readable(r.room_efd, 0));
+	CHECK(rxring_wait_room(&r));
 	CHECK(put_seq(&r, ++put));
 	rxring_publish(&r);
 	while ((e = rxring_peek(&r)) != NULL) {
@@ -248,14 +264,6 @@ test_memory(void)
 	rxring_destroy(&r);
 }
 
-static bool
-readable(int fd, int ms)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	return poll(&p, 1, ms) == 1;
-}
-
 static void
 test_wake(void)
 {
@@ -298,6 +306,22 @@ test_wake(void)
 
 #define STRESS_COUNT 3000000
 
+static uint64_t room_waits, room_timeouts;
+
+/* Waits for room as the receive thread does; after a lost wake-up it
+ * polls, to finish and report. */
+static void
+producer_wait(struct rxring *r)
+{
+	if (rxring_wait_room(r))
+		return;
+	room_waits++;
+	if (!readable(r->room_efd, room_timeouts ? 1 : 5000))
+		room_timeouts++;
+	else
+		rxring_room_woken(r);
+}
+
 static void *
 producer(void *arg)
 {
@@ -310,7 +334,7 @@ producer(void *arg)
 		for (unsigned i = 0; i < burst && seq <= STRESS_COUNT; i++) {
 			if (!put_seq(r, seq)) {
 				rxring_publish(r);
-				sched_yield();
+				producer_wait(r);
 				break;
 			}
 			seq++;
@@ -352,6 +376,7 @@ test_threads(void)
 	}
 	pthread_join(t, NULL);
 	CHECK_EQ_U(timeouts, 0);
+	CHECK_EQ_U(room_timeouts, 0);
 	CHECK_EQ_U(bad, 0);
 	CHECK_EQ_U(got, STRESS_COUNT);
 	CHECK(rxring_peek(&r) == NULL);
