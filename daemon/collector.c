@@ -356,7 +356,7 @@ collector_run(struct collector *c)
 		return -1;
 	receiver_stop(c->receiver);
 	receiver_drain(c->receiver);
-	state_save(c);
+	state_save_now(c);
 	/* data still waiting for its template will not see it now */
 	parser_expire(c->parser, INT64_MAX);
 	return 0;
@@ -377,6 +377,7 @@ collector_free(struct collector *c)
 		listener_free(l);
 	}
 	metrics_free(c->metrics);
+	state_finish(c);
 	collector_reload_finish(c);
 	collector_status_finish(c);
 	if (c->tick)

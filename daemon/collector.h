@@ -63,6 +63,7 @@ struct collector_args {
 
 struct receiver;
 struct metrics;
+struct state_saver;
 
 struct collector {
 	struct event_base *base;
@@ -77,6 +78,7 @@ struct collector {
 	int64_t next_output_ms;
 	struct receiver *receiver;
 	struct metrics *metrics;
+	struct state_saver *state_saver;   /* a template state save in flight */
 	struct event *sig_term, *sig_int, *sig_hup, *sig_usr1, *tick;
 	struct event *reload_ev, *status_ev, *watchdog_ev;
 	bool debug;

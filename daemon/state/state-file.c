@@ -8,6 +8,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,13 +130,107 @@ state_load(struct collector *c)
 	free(buf);
 }
 
+/* A save in flight: the loop encodes the parser's state (memory only),
+ * a thread of its own writes, fsyncs and renames it, since the loop must
+ * never wait on the disk. */
+struct state_saver {
+	pthread_t thread;
+	atomic_bool done;
+	char *path;
+	uint8_t *buf;
+	size_t len;
+	int err;                 /* errno of the write, 0 when it worked */
+};
+
+static void *
+save_thread(void *arg)
+{
+	struct state_saver *s = arg;
+
+	s->err = write_file_atomic(s->path, s->buf, s->len) < 0 ? errno : 0;
+	atomic_store(&s->done, true);
+	return NULL;
+}
+
+/* Joins a finished save (or, with wait, any) and logs how it went;
+ * false while one is still writing. */
+static bool
+reap(struct collector *c, bool wait)
+{
+	struct state_saver *s = c->state_saver;
+
+	if (s == NULL)
+		return true;
+	if (!wait && !atomic_load(&s->done))
+		return false;
+	pthread_join(s->thread, NULL);
+	if (s->err != 0)
+		log_limited(&c->write_log, LOG_ERR, "templates not saved: %s: %s",
+		    s->path, strerror(s->err));
+	free(s->path);
+	free(s->buf);
+	free(s);
+	c->state_saver = NULL;
+	return true;
+}
+
+static struct state_saver *
+saver_new(const char *path, uint8_t *buf, size_t len)
+{
+	struct state_saver *s = calloc(1, sizeof(*s));
+
+	if (s == NULL || (s->path = strdup(path)) == NULL) {
+		free(s);
+		free(buf);
+		return NULL;
+	}
+	atomic_init(&s->done, false);
+	s->buf = buf;
+	s->len = len;
+	return s;
+}
+
 void
 state_save(struct collector *c)
+{
+	const char *path = c->config->state_file;
+	struct state_saver *s;
+	uint8_t *buf;
+	size_t len;
+	int err;
+
+	if (path == NULL)
+		return;
+	if (!reap(c, false)) {
+		log_limited(&c->write_log, LOG_WARNING, "templates not saved: "
+		    "the previous save to %s is still writing", path);
+		return;
+	}
+	if (parser_state_encode(c->parser, &buf, &len) < 0 ||
+	    (s = saver_new(path, buf, len)) == NULL) {
+		log_limited(&c->write_log, LOG_ERR, "templates not saved: out of memory");
+		return;
+	}
+	if ((err = pthread_create(&s->thread, NULL, save_thread, s)) != 0) {
+		log_limited(&c->write_log, LOG_ERR, "templates not saved: %s",
+		    strerror(err));
+		free(s->path);
+		free(s->buf);
+		free(s);
+		return;
+	}
+	pthread_setname_np(s->thread, "netflowd/state");
+	c->state_saver = s;
+}
+
+void
+state_save_now(struct collector *c)
 {
 	const char *path = c->config->state_file;
 	uint8_t *buf;
 	size_t len;
 
+	reap(c, true);
 	if (path == NULL)
 		return;
 	if (parser_state_encode(c->parser, &buf, &len) < 0) {
@@ -145,4 +241,10 @@ state_save(struct collector *c)
 		log_limited(&c->write_log, LOG_ERR, "templates not saved: %s: %s",
 		    path, strerror(errno));
 	free(buf);
+}
+
+void
+state_finish(struct collector *c)
+{
+	reap(c, true);
 }
