@@ -444,7 +444,9 @@ def case_options(tmp):
     rc, out, _ = run(["--help"])
     check(rc == 0 and "--min-bytes" in out and "--chart" in out, out)
     for bad in (["--bogus", "x"], ["--window", "abc", "x"], ["--host", "300.1.1.1", "x"],
-                ["--since", "yesterday", "x"], ["--port", "70000", "x"], []):
+                ["--since", "yesterday", "x"], ["--port", "70000", "x"], [],
+                ["--until", "2026-02-30", "x"], ["--since", "2026-04-31 10:00", "x"],
+                ["--since", "2025-02-29T00:00:00Z", "x"]):
         rc, out, err = run(bad)
         check(rc == 2 and err, "%s: exit %d" % (bad, rc))
 

@@ -75,6 +75,12 @@ test_times(void)
 		{ "2024-05-01 12:00", false, 0 },
 		{ "", false, 0 },
 		{ "2024-05-01T12:00:03.Z", false, 0 },
+		{ "2026-02-30T00:00:00Z", false, 0 },
+		{ "2023-02-29T00:00:00Z", false, 0 },
+		{ "2024-02-29T00:00:00Z", true, 1709164800000 },
+		{ "1900-02-29T00:00:00Z", false, 0 },
+		{ "2024-04-31T00:00:00Z", false, 0 },
+		{ "2024-12-31T23:59:59Z", true, 1735689599000 },
 	};
 	char buf[40];
 
@@ -91,6 +97,11 @@ test_times(void)
 	int64_t ms;
 	EXPECT(time_parse_user("2024-05-01 12:00", &ms) && ms == 1714564800000, "user time");
 	EXPECT(time_parse_user("@1714564800.5", &ms) && ms == 1714564800500, "epoch");
+	/* Issue 13: impossible dates were normalised by mktime(), not refused. */
+	EXPECT(!time_parse_user("2026-02-30", &ms), "February 30 accepted");
+	EXPECT(!time_parse_user("2026-06-31 12:00", &ms), "June 31 accepted");
+	EXPECT(!time_parse_user("2025-02-29T00:00:00Z", &ms), "February 29, 2025 accepted");
+	EXPECT(time_parse_user("2028-02-29", &ms), "leap day refused");
 }
 
 static void
