@@ -79,6 +79,21 @@ compare_bases(const void *a, const void *b)
 	return c ? c : strcmp(pa, pb);
 }
 
+/* A FIFO (or socket, device, directory) that happens to be called *.json
+ * would block the walk or is not ours: skip it, and say so. What cannot be
+ * stat'ed is kept, so that opening it reports the reason as an error. Named
+ * on the command line, a FIFO is read like standard input. */
+static bool
+regular_or_unknown(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0 || S_ISREG(st.st_mode))
+		return true;
+	fprintf(stderr, "netflow-analyze: %s: not a regular file, skipped\n", path);
+	return false;
+}
+
 static int
 add_dir(struct sources *s, size_t *cap, const char *dir, unsigned *errors)
 {
@@ -98,6 +113,10 @@ add_dir(struct sources *s, size_t *cap, const char *dir, unsigned *errors)
 		char *path = malloc(len);
 		if (path)
 			snprintf(path, len, "%s/%s", dir, e->d_name);
+		if (path && !regular_or_unknown(path)) {
+			free(path);
+			continue;
+		}
 		if (push(s, cap, path) < 0) {
 			closedir(d);
 			return -1;

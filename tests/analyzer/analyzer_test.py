@@ -189,6 +189,33 @@ def case_stdin(tmp):
     check(rc == 0 and "IPV6" not in out3 and "192.0.2.53" in out3, "zstd on stdin:\n" + out3)
 
 
+def case_special_files(tmp):
+    """A FIFO or directory named *.json inside a directory is skipped with a
+    warning (it used to hang the run); named explicitly, a FIFO is read."""
+    d = golden_dir(tmp)
+    _, want, _ = run(["-n", "--services", SERVICES, "-m", "0", d])
+    os.mkfifo(os.path.join(d, "20240501T999999Z.json"))
+    os.mkdir(os.path.join(d, "sub.json"))
+    try:
+        rc, out, err = run(["-n", "--services", SERVICES, "-m", "0", d], timeout=20)
+    except subprocess.TimeoutExpired:
+        raise Failure("a FIFO in the directory blocked the run")
+    check(rc == 0 and out == want, "rc %d, output differs:\n%s%s" % (rc, out, err))
+    check(err.count("not a regular file, skipped") == 2, err)
+    fifo = os.path.join(tmp, "pipe.json")
+    os.mkfifo(fifo)
+    line = flow("10.5.0.1", "10.5.0.2", 50000, 22, t(0), t(1), 5)
+
+    def feed():
+        with open(fifo, "w") as f:
+            f.write(line + "\n")
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    rc, out, err = run(["-n", "--services", SERVICES, "-m", "0", fifo], timeout=20)
+    writer.join(5)
+    check(rc == 0 and "10.5.0.1 (10.5.0.1) to 10.5.0.2" in out and not err, out + err)
+
+
 def flow(src, dst, sport, dport, start, end=None, nbytes=1000, proto=6, recv=None, **kw):
     d = {"time_received": recv or end or start, "exporter": "192.0.2.254", "version": 9,
          "start": start, "end": end or start, "src_addr": src, "dst_addr": dst,
