@@ -357,8 +357,8 @@ add_waiting(struct pairing *p, const struct flow *f)
 		free(e);
 		return;
 	}
-	if (file_waiting(p, e) < 0)
-		return;		/* stays in the heap, just cannot pair */
+	if (f->biflow || file_waiting(p, e) < 0)
+		return;		/* complete already, or cannot pair: just in the heap */
 	e->waiting = true;
 	TAILQ_INSERT_TAIL(&p->arrival, e, in_arrival);
 	p->n_waiting++;
@@ -394,7 +394,7 @@ pairing_add(struct pairing *p, const struct flow *f)
 		p->newest_seen = f->seen_ms;
 		p->have_seen = true;
 	}
-	struct pending *e = find_answer(p, f);
+	struct pending *e = f->biflow ? NULL : find_answer(p, f);
 	if (e) {
 		stop_waiting(p, e);
 		conn_pair(&e->conn, f, p->svc);

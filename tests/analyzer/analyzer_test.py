@@ -220,7 +220,7 @@ def flow(src, dst, sport, dport, start, end=None, nbytes=1000, proto=6, recv=Non
     d = {"time_received": recv or end or start, "exporter": "192.0.2.254", "version": 9,
          "start": start, "end": end or start, "src_addr": src, "dst_addr": dst,
          "src_port": sport, "dst_port": dport, "proto": proto, "bytes": nbytes,
-         "packets": 1}
+         "packets": kw.pop("packets", 1)}
     d.update(kw)
     import json
     return json.dumps(d, separators=(",", ":"))
@@ -232,6 +232,148 @@ def t(sec):
     ms = int(round(sec * 1000))
     tm = time.gmtime(base + ms // 1000)
     return time.strftime("%Y-%m-%dT%H:%M:%S", tm) + ".%03dZ" % (ms % 1000)
+
+
+def summary_json(args):
+    import json
+    rc, out, err = run(["-n", "--summary", "--json"] + args)
+    check(rc == 0, "exit %d: %s" % (rc, err))
+    return json.loads(out.splitlines()[0]), err
+
+
+def conns_json(args):
+    import json
+    rc, out, err = run(["-n", "-m", "0", "--json"] + args)
+    check(rc == 0, "exit %d: %s" % (rc, err))
+    return [json.loads(line) for line in out.splitlines()], err
+
+
+def case_saturation(tmp):
+    """Totals that pass 2^64 stop at the limit instead of wrapping."""
+    big = 2**63 + 5
+    path = os.path.join(tmp, "big.json")
+    with open(path, "w") as f:
+        f.write(flow("10.6.0.1", "10.6.0.2", 50000, 80, t(0), t(1), big, packets=big) + "\n")
+        f.write(flow("10.6.0.2", "10.6.0.1", 80, 50000, t(0.5), t(1), big, packets=big) + "\n")
+        f.write(flow("10.6.0.3", "10.6.0.4", 50001, 80, t(2), t(3), big) + "\n")
+    top = 2**64 - 1
+    totals, _ = summary_json([path])
+    check(totals["bytes"] == top and totals["packets"] == top and
+          totals.get("bytes_saturated") is True, "totals wrapped: %s" % totals)
+    rc, out, err = run(["-n", "--summary", path])
+    check("(18446744073709551615 or more)" in out and
+          "Packets          18446744073709551615 or more" in out, out)
+    check(re.search(r"\n +1 +17179869184\.00G +18446744073709551615 .* 10\.6\.0\.[12]\n", out),
+          "talker row wrapped:\n" + out)
+    conns, _ = conns_json([path])
+    check(conns[0]["bytes"] == top and conns[0]["packets"] == top and
+          conns[0]["bytes_out"] == big, "connection wrapped: %s" % conns[0])
+
+
+def case_nsel(tmp):
+    """Cisco ASA NSEL: initiator/responder counters, no bytes/packets. One
+    record is a whole connection: both directions count."""
+    asa = dict(exporter="192.0.2.40", version=9, firewallEvent=2)
+    path = os.path.join(tmp, "asa.json")
+    with open(path, "w") as f:
+        for line in (
+                flow("10.7.0.1", "10.7.0.2", 50000, 443, t(0), t(9), None,
+                     initiatorOctets=1000, responderOctets=50000,
+                     initiatorPackets=10, responderPackets=40, **asa),
+                flow("10.7.0.1", "10.7.0.3", 50001, 80, t(10), t(11), None,
+                     initiatorOctets=120, responderOctets=0,
+                     initiatorPackets=2, responderPackets=0, **asa)):
+            import json
+            d = json.loads(line)
+            del d["bytes"], d["packets"]
+            f.write(json.dumps(d) + "\n")
+    conns, _ = conns_json(["--services", SERVICES, path])
+    check(len(conns) == 2, conns)
+    c = conns[0]
+    check(c["bytes"] == 51000 and c["packets"] == 50 and c["bytes_out"] == 1000 and
+          c["bytes_in"] == 50000 and c["paired"] is True, "NSEL connection: %s" % c)
+    c = conns[1]
+    check(c["bytes"] == 120 and c["bytes_in"] == 0 and c["paired"] is False,
+          "NSEL without answer: %s" % c)
+    totals, _ = summary_json([path])
+    check(totals["bytes"] == 51120 and totals["packets"] == 52 and
+          totals["connections"] == 2 and totals["paired"] == 1, totals)
+    rc, out, err = run(["-n", "--services", SERVICES, "-m", "0", path])
+    check(": HTTPS   | 49.80K   | 9 sec     | 10.7.0.1 (10.7.0.1) to 10.7.0.2 (10.7.0.2)\n"
+          in out, out)
+
+
+def mixed_sampled_input():
+    """NetFlow v9 sampled 1:100 (the interval learned from options data, as
+    netflowd writes it) and sFlow samples at 1:1000, with counter samples."""
+    import json
+    lines = [json.dumps({"type": "options", "time_received": t(0), "exporter": "192.0.2.254",
+                         "version": 9, "domain": 0, "sampling_interval": 100})]
+    for i in range(3):
+        lines.append(flow("10.8.0.1", "10.8.0.2", 50000 + i, 443, t(i), t(i + 1), 1000,
+                          sampling_interval=100))
+        lines.append(flow("10.8.0.2", "10.8.0.1", 443, 50000 + i, t(i + 0.1), t(i + 1), 2000,
+                          sampling_interval=100))
+    for i in range(4):
+        d = {"time_received": t(10 + i), "exporter": "192.0.2.9", "exporter_port": 6343,
+             "version": 5, "format": "sflow", "agent": "192.0.2.9", "domain": 0,
+             "start": t(10 + i), "end": t(10 + i), "src_addr": "10.8.1.1",
+             "dst_addr": "10.8.1.2", "src_port": 443, "dst_port": 51000, "proto": 6,
+             "bytes": 1514, "packets": 1, "sampling_interval": 1000, "sample_pool": 123456,
+             "drops": 0, "in_if": 3, "out_if": 5}
+        lines.append(json.dumps(d))
+    lines.append(json.dumps({"type": "counters", "time_received": t(12), "exporter": "192.0.2.9",
+                             "version": 5, "format": "sflow", "agent": "192.0.2.9",
+                             "ifIndex": 3, "ifInOctets": 123456789}))
+    lines.append(flow("10.8.2.1", "10.8.2.2", 50100, 22, t(20), t(21), 777))  # unsampled
+    return "\n".join(lines) + "\n"
+
+
+def case_sampling(tmp):
+    path = os.path.join(tmp, "mixed.json")
+    with open(path, "w") as f:
+        f.write(mixed_sampled_input())
+    scaled = 3 * 3000 * 100 + 4 * 1514 * 1000 + 777
+    raw = 3 * 3000 + 4 * 1514 + 777
+    totals, _ = summary_json([path])
+    check(totals["bytes"] == scaled and totals["packets"] == 6 * 100 + 4 * 1000 + 1 and
+          totals["flows"] == 11 and totals["sampled_records"] == 10 and
+          totals["scaled"] is True and
+          totals["sampling_intervals"] == [{"interval": 100, "records": 6},
+                                           {"interval": 1000, "records": 4}], totals)
+    totals, _ = summary_json(["--no-scale", path])
+    check(totals["bytes"] == raw and totals["scaled"] is False, totals)
+    rc, out, err = run(["-n", "--summary", "--services", SERVICES, path])
+    check("Sampling         10 records scaled by their sampling interval: 6 at 1:100, "
+          "4 at 1:1000\n" in out, out)
+    check("Flows            11 (v9 7, sFlow 4)\n" in out, out)
+    rc, out, err = run(["-n", "--summary", "--no-scale", path])
+    check("Sampling         10 records sampled, shown as exported (--no-scale)" in out, out)
+    conns, err = conns_json(["--services", SERVICES, path])
+    check([c["bytes"] for c in conns] == [300000] * 3 + [1514000] * 4 + [777], conns)
+    check(conns[0]["bytes_out"] == 100000 and conns[0]["packets"] == 200, conns[0])
+    check("10 records scaled by their sampling interval" in err, err)
+    conns, err = conns_json(["--no-scale", path])
+    check([c["bytes"] for c in conns] == [3000] * 3 + [1514] * 4 + [777], conns)
+    # --min-bytes sees scaled sizes: the sFlow samples are 1.44M each.
+    rc, out, err = run(["-n", "--services", SERVICES, path])
+    check(len(out.splitlines()) == 4, out)
+    svg = os.path.join(tmp, "chart.svg")
+    rc, out, err = run(["-n", "--services", SERVICES, "--summary", "--chart", svg, path])
+    check(rc == 0 and "HTTPS (6.63M)" in open(svg).read(), "chart not scaled: " + err)
+
+
+def case_kcat(tmp):
+    """`kcat -C -b HOST -t TOPIC -e | netflow-analyze -`: messages separated by
+    newlines, blank lines possible, the last one without a newline."""
+    lines = [flow("10.9.0.%d" % i, "10.9.1.1", 50000 + i, 80, t(i), t(i + 1), 100 + i)
+             for i in range(1, 6)]
+    data = ("\n\n".join(lines[:3]) + "\n\r\n" + "\n".join(lines[3:])).encode()
+    check(not data.endswith(b"\n"), "test input must end without a newline")
+    rc, out, err = run(["-n", "--services", SERVICES, "-m", "0", "-"], stdin=data)
+    rows = out.splitlines()
+    check(rc == 0 and len(rows) == 5 and not err, "rc %d:\n%s%s" % (rc, out, err))
+    check("10.9.0.5 (10.9.0.5) to 10.9.1.1" in rows[4], rows[4])
 
 
 def case_pairing(tmp):
