@@ -22,7 +22,8 @@ static bool
 is_flow_file(const char *name)
 {
 	return name[0] != '.' && (has_suffix(name, ".json") ||
-	    has_suffix(name, ".json.gz") || has_suffix(name, ".json.zst"));
+	    has_suffix(name, ".json.gz") || has_suffix(name, ".json.zst") ||
+	    has_suffix(name, ".json.lz4"));
 }
 
 static const char *
@@ -43,7 +44,8 @@ sources_is_slot_name(const char *base)
 		if (pattern[i] == 'D' ? (c < '0' || c > '9') : c != pattern[i])
 			return 0;
 	}
-	return base[i] == '\0' || strcmp(base + i, ".gz") == 0 || strcmp(base + i, ".zst") == 0;
+	return base[i] == '\0' || strcmp(base + i, ".gz") == 0 || strcmp(base + i, ".zst") == 0 ||
+	    strcmp(base + i, ".lz4") == 0;
 }
 
 static int
