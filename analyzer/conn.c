@@ -1,14 +1,18 @@
 #include "conn.h"
 
+#include "counter.h"
+
 void
 conn_init_single(struct conn *c, const struct flow *f)
 {
 	c->fwd = *f;
-	c->paired = false;
+	c->paired = f->biflow && (f->rev_bytes > 0 || f->rev_packets > 0);
 	c->start_ms = f->start_ms;
 	c->end_ms = f->end_ms;
 	c->bytes = f->bytes;
 	c->packets = f->packets;
+	c->bytes_out = f->bytes - f->rev_bytes;
+	c->bytes_in = f->rev_bytes;
 }
 
 /* Echo, timestamp, information, mask, router and neighbour solicitations. */
@@ -47,6 +51,8 @@ conn_pair(struct conn *c, const struct flow *other, struct services *svc)
 	c->paired = true;
 	c->start_ms = c->fwd.start_ms < c->rev.start_ms ? c->fwd.start_ms : c->rev.start_ms;
 	c->end_ms = c->fwd.end_ms > c->rev.end_ms ? c->fwd.end_ms : c->rev.end_ms;
-	c->bytes = c->fwd.bytes + c->rev.bytes;
-	c->packets = c->fwd.packets + c->rev.packets;
+	c->bytes = counter_add(c->fwd.bytes, c->rev.bytes);
+	c->packets = counter_add(c->fwd.packets, c->rev.packets);
+	c->bytes_out = c->fwd.bytes;
+	c->bytes_in = c->rev.bytes;
 }

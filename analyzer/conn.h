@@ -16,8 +16,12 @@ struct conn {
 	int64_t end_ms;
 	uint64_t bytes;
 	uint64_t packets;
+	uint64_t bytes_out;	/* sent by the initiator */
+	uint64_t bytes_in;	/* sent by the responder */
 };
 
+/* One flow; a biflow record is a whole connection, paired when its
+ * responder sent anything. */
 void conn_init_single(struct conn *c, const struct flow *f);
 /* Add the opposite direction and decide which side initiated: the one that
  * started first, else the one that sent more bytes, else the one whose port

@@ -21,8 +21,16 @@ struct flow {
 	struct addr src;
 	struct addr dst;
 	struct addr exporter;
-	uint64_t bytes;
+	uint64_t bytes;		/* both directions of a biflow */
 	uint64_t packets;
+	/* The part of bytes/packets that went from dst to src: a biflow record
+	 * (Cisco ASA NSEL's initiator/responder counters) holds a whole
+	 * connection, which then needs no pairing. */
+	uint64_t rev_bytes;
+	uint64_t rev_packets;
+	uint64_t sampling_interval;	/* 0 or 1: every packet counted */
+	bool biflow;
+	bool sflow;		/* an sFlow sample ("format":"sflow") */
 	uint16_t src_port;
 	uint16_t dst_port;
 	uint8_t proto;

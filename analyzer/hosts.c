@@ -81,7 +81,7 @@ hosts_free(struct hosts *h)
 }
 
 const char *
-hosts_lookup(const struct hosts *h, const struct addr *a)
+hosts_lookup(struct hosts *h, const struct addr *a)
 {
 	struct htab_node *n = htab_find(&h->table, a);
 	return n ? ((struct host_entry *)n)->name : NULL;

@@ -13,6 +13,6 @@ struct hosts;
 struct hosts *hosts_new(const char *file, bool required);
 void hosts_free(struct hosts *h);
 /* The first name of the first line listing the address, or NULL. */
-const char *hosts_lookup(const struct hosts *h, const struct addr *a);
+const char *hosts_lookup(struct hosts *h, const struct addr *a);
 
 #endif

@@ -47,24 +47,24 @@ htab_hash(const void *key, size_t len)
 }
 
 struct htab_node *
-htab_find(const struct htab *h, const void *key)
+htab_find(struct htab *h, const void *key)
 {
 	if (h->nslots == 0)
 		return NULL;
 	uint64_t hash = htab_hash(key, h->key_len);
 	for (struct htab_node *n = h->slots[hash & (h->nslots - 1)]; n; n = n->next)
-		if (n->hash == hash && memcmp(node_key(h, n), key, h->key_len) == 0)
+		if (h->probes++, n->hash == hash && memcmp(node_key(h, n), key, h->key_len) == 0)
 			return n;
 	return NULL;
 }
 
 struct htab_node *
-htab_next_match(const struct htab *h, struct htab_node *prev)
+htab_next_match(struct htab *h, struct htab_node *prev)
 {
 	const void *key = node_key(h, prev);
 
 	for (struct htab_node *n = prev->next; n; n = n->next)
-		if (n->hash == prev->hash && memcmp(node_key(h, n), key, h->key_len) == 0)
+		if (h->probes++, n->hash == prev->hash && memcmp(node_key(h, n), key, h->key_len) == 0)
 			return n;
 	return NULL;
 }
@@ -100,8 +100,10 @@ htab_insert(struct htab *h, struct htab_node *node)
 	node->hash = htab_hash(node_key(h, node), h->key_len);
 	/* Append at the chain's end so duplicates are found in insertion order. */
 	struct htab_node **s = &h->slots[node->hash & (h->nslots - 1)];
-	while (*s)
+	while (*s) {
+		h->probes++;
 		s = &(*s)->next;
+	}
 	node->next = NULL;
 	*s = node;
 	h->count++;
@@ -114,6 +116,7 @@ htab_remove(struct htab *h, struct htab_node *node)
 	struct htab_node **s = &h->slots[node->hash & (h->nslots - 1)];
 
 	for (; *s; s = &(*s)->next) {
+		h->probes++;
 		if (*s == node) {
 			*s = node->next;
 			h->count--;

@@ -22,6 +22,9 @@ struct htab {
 	size_t count;
 	size_t key_off;
 	size_t key_len;
+	/* Chain nodes looked at, summed over every call: a work counter that
+	 * tests read to check that cost stays linear in the input. */
+	uint64_t probes;
 };
 
 struct htab_iter {
@@ -32,8 +35,8 @@ struct htab_iter {
 void htab_init(struct htab *h, size_t key_off, size_t key_len);
 void htab_finish(struct htab *h);
 uint64_t htab_hash(const void *key, size_t len);
-struct htab_node *htab_find(const struct htab *h, const void *key);
-struct htab_node *htab_next_match(const struct htab *h, struct htab_node *prev);
+struct htab_node *htab_find(struct htab *h, const void *key);
+struct htab_node *htab_next_match(struct htab *h, struct htab_node *prev);
 int htab_insert(struct htab *h, struct htab_node *node);
 void htab_remove(struct htab *h, struct htab_node *node);
 /* Iterate: struct htab_iter it = {0}; while ((n = htab_iterate(h, &it))) ...

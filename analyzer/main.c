@@ -85,13 +85,14 @@ on_conn(void *arg, const struct conn *c)
 }
 
 static void
-handle_flow(struct analyzer *a, const struct flow *f)
+handle_flow(struct analyzer *a, struct flow *f)
 {
 	a->stats.flows++;
 	if (!filter_match(&a->opt, f)) {
 		a->stats.filtered++;
 		return;
 	}
+	sampling_apply(&a->stats.sampling, f);
 	if (a->summary || a->chart) {
 		const char *service = services_label(a->svc, f);
 		if (a->summary)
@@ -256,14 +257,22 @@ teardown(struct analyzer *a)
 }
 
 static void
-report_skipped(const struct stats *st)
+report_skipped(const struct analyzer *a)
 {
+	const struct stats *st = &a->stats;
+	char text[400];
+
 	if (st->malformed)
 		fprintf(stderr, "netflow-analyze: %llu malformed line%s skipped\n",
 		    (unsigned long long)st->malformed, st->malformed == 1 ? "" : "s");
 	if (st->incomplete)
 		fprintf(stderr, "netflow-analyze: %llu flow record%s without addresses or times skipped\n",
 		    (unsigned long long)st->incomplete, st->incomplete == 1 ? "" : "s");
+	/* The summary says it in its totals; the connection list needs a word. */
+	if (st->sampling.records && !a->summary) {
+		sampling_describe(&st->sampling, text, sizeof(text));
+		fprintf(stderr, "netflow-analyze: %s\n", text);
+	}
 }
 
 int
@@ -278,6 +287,7 @@ main(int argc, char **argv)
 	case OPTIONS_EXIT_USAGE: return 2;
 	case OPTIONS_RUN: break;
 	}
+	sampling_init(&a.stats.sampling, !a.opt.no_scale);
 	if (setup(&a) < 0) {
 		fprintf(stderr, "netflow-analyze: start-up failed\n");
 		teardown(&a);
@@ -295,7 +305,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "netflow-analyze: writing the output failed\n");
 		rc = 1;
 	}
-	report_skipped(&a.stats);
+	report_skipped(&a);
 	if (a.stats.input_errors)
 		rc = 1;
 	teardown(&a);

@@ -13,7 +13,7 @@
 enum {
 	OPT_HOSTS = 256, OPT_NAMESERVER, OPT_DNS_TIMEOUT, OPT_DNS_PARALLEL,
 	OPT_SINCE, OPT_UNTIL, OPT_HOST, OPT_PORT, OPT_EXPORTER, OPT_SERVICES,
-	OPT_HORIZON, OPT_PROGRESS, OPT_NO_PROGRESS,
+	OPT_HORIZON, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_NO_SCALE,
 };
 
 static const struct option long_options[] = {
@@ -37,6 +37,7 @@ static const struct option long_options[] = {
 	{ "services", required_argument, NULL, OPT_SERVICES },
 	{ "progress", no_argument, NULL, OPT_PROGRESS },
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+	{ "no-scale", no_argument, NULL, OPT_NO_SCALE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -59,6 +60,8 @@ usage(FILE *f)
 "  -c, --chart FILE.svg   also write an SVG chart of traffic by service\n"
 "      --progress, --no-progress\n"
 "                         progress on stderr (default: when stderr is a terminal)\n"
+"      --no-scale         bytes and packets as exported, not multiplied by the\n"
+"                         record's sampling_interval\n"
 "Filters:\n"
 "  -m, --min-bytes N      list connections of at least N bytes (K/M/G suffixes;\n"
 "                         default 1M; 0 lists all)\n"
@@ -166,6 +169,7 @@ apply(struct options *o, int c, const char *arg)
 	case OPT_SERVICES: o->services_file = arg; return true;
 	case OPT_PROGRESS: o->progress = true; return true;
 	case OPT_NO_PROGRESS: o->progress = false; return true;
+	case OPT_NO_SCALE: o->no_scale = true; return true;
 	case OPT_NAMESERVER:
 		if (o->n_nameservers >= OPTIONS_MAX_LIST)
 			return false;

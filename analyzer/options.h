@@ -15,6 +15,7 @@ struct options {
 	bool summary;
 	bool json;
 	bool progress;
+	bool no_scale;
 	const char *hosts_file;
 	const char *services_file;
 	const char *chart_file;

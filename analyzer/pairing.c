@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "htab.h"
 
@@ -15,14 +16,39 @@ struct pkey {
 	uint8_t proto;
 };
 
+/* A flow waiting for its other direction (and then, paired or not, for its
+ * turn to be emitted in start order). */
 struct pending {
-	struct htab_node node;	/* first: in the table while unpaired */
-	struct pkey key;
 	struct conn conn;
-	struct pending *older, *newer;	/* arrival order, while unpaired */
+	struct run *run;		/* while waiting */
+	TAILQ_ENTRY(pending) in_run;
+	TAILQ_ENTRY(pending) in_arrival;
 	size_t heap_idx;
 	uint64_t seq;
-	bool waiting;		/* still in the table, may get its answer */
+	bool waiting;		/* filed under its key, may get its answer */
+};
+TAILQ_HEAD(pending_list, pending);
+
+/* The waiting flows of one key that start in the same millisecond, in
+ * arrival order: of two equally close answers the earlier arrival wins. */
+struct run {
+	int64_t start_ms;
+	struct group *group;
+	struct pending_list flows;
+	TAILQ_ENTRY(run) in_group;
+};
+TAILQ_HEAD(run_list, run);
+
+/* All waiting flows of one key, as runs in start order. The table holds
+ * one entry per key, not per flow, so a key that repeats 100,000 times
+ * costs no more to look up than one that appears once. Flows of one key
+ * come mostly in start order, so the search for a start begins where the
+ * last one ended (the finger) and takes O(1) steps amortized. */
+struct group {
+	struct htab_node node;	/* first */
+	struct pkey key;
+	struct run_list runs;
+	struct run *finger;
 };
 
 struct pairing {
@@ -32,14 +58,18 @@ struct pairing {
 	struct services *svc;
 	pairing_emit_fn emit;
 	void *arg;
-	struct htab table;
-	struct pending *oldest, *newest;
+	struct htab table;	/* struct group by key */
+	struct pending_list arrival;	/* waiting flows, oldest first */
+	size_t n_waiting;
 	struct pending **heap;	/* min-heap by (conn.start_ms, seq) */
 	size_t heap_len, heap_cap;
 	uint64_t seq;
+	uint64_t work;		/* run steps; see pairing_work() */
 	int64_t newest_seen;
 	bool have_seen;
 };
+
+static void stop_waiting(struct pairing *p, struct pending *e);
 
 static void
 make_key(struct pkey *k, const struct flow *f, bool reversed)
@@ -69,15 +99,20 @@ pairing_new(int64_t window_ms, int64_t horizon_ms, size_t max_held,
 	p->svc = svc;
 	p->emit = emit;
 	p->arg = arg;
-	htab_init(&p->table, offsetof(struct pending, key), sizeof(struct pkey));
+	htab_init(&p->table, offsetof(struct group, key), sizeof(struct pkey));
+	TAILQ_INIT(&p->arrival);
 	return p;
 }
 
 void
 pairing_free(struct pairing *p)
 {
+	struct pending *e;
+
 	if (!p)
 		return;
+	while ((e = TAILQ_FIRST(&p->arrival)))
+		stop_waiting(p, e);	/* frees the runs and groups */
 	for (size_t i = 0; i < p->heap_len; i++)
 		free(p->heap[i]);
 	free(p->heap);
@@ -89,6 +124,12 @@ size_t
 pairing_held(const struct pairing *p)
 {
 	return p->heap_len;
+}
+
+uint64_t
+pairing_work(const struct pairing *p)
+{
+	return p->work + p->table.probes;
 }
 
 static bool
@@ -162,43 +203,145 @@ heap_pop(struct pairing *p)
 	return top;
 }
 
+/* The run of g with the latest start at or before start_ms, or NULL; moves
+ * the finger there. */
+static struct run *
+locate(struct pairing *p, struct group *g, int64_t start_ms)
+{
+	struct run *r = g->finger ? g->finger : TAILQ_LAST(&g->runs, run_list);
+	struct run *next;
+
+	while (r && r->start_ms > start_ms) {
+		p->work++;
+		r = TAILQ_PREV(r, run_list, in_group);
+	}
+	next = r ? TAILQ_NEXT(r, in_group) : TAILQ_FIRST(&g->runs);
+	while (next && next->start_ms <= start_ms) {
+		p->work++;
+		r = next;
+		next = TAILQ_NEXT(r, in_group);
+	}
+	g->finger = r ? r : next;
+	return r;
+}
+
+static void
+drop_run(struct pairing *p, struct run *r)
+{
+	struct group *g = r->group;
+
+	if (g->finger == r) {
+		g->finger = TAILQ_PREV(r, run_list, in_group);
+		if (!g->finger)
+			g->finger = TAILQ_NEXT(r, in_group);
+	}
+	TAILQ_REMOVE(&g->runs, r, in_group);
+	free(r);
+	if (TAILQ_EMPTY(&g->runs)) {
+		htab_remove(&p->table, &g->node);
+		free(g);
+	}
+}
+
 /* No answer will be accepted any more. */
 static void
 stop_waiting(struct pairing *p, struct pending *e)
 {
-	htab_remove(&p->table, &e->node);
-	if (e->older)
-		e->older->newer = e->newer;
-	else
-		p->oldest = e->newer;
-	if (e->newer)
-		e->newer->older = e->older;
-	else
-		p->newest = e->older;
-	e->older = e->newer = NULL;
+	struct run *r = e->run;
+
+	TAILQ_REMOVE(&r->flows, e, in_run);
+	if (TAILQ_EMPTY(&r->flows))
+		drop_run(p, r);
+	TAILQ_REMOVE(&p->arrival, e, in_arrival);
+	p->n_waiting--;
+	e->run = NULL;
 	e->waiting = false;
+}
+
+/* Of a run starting at or before start and one starting after it, the one
+ * within the window and closest; on a tie, the one that arrived first. */
+static struct run *
+closer(const struct pairing *p, int64_t start, struct run *a, struct run *b)
+{
+	int64_t da = a ? start - a->start_ms : 0, db = b ? b->start_ms - start : 0;
+
+	if (da > p->window_ms)
+		a = NULL;
+	if (db > p->window_ms)
+		b = NULL;
+	if (!a || !b)
+		return a ? a : b;
+	if (da != db)
+		return da < db ? a : b;
+	return TAILQ_FIRST(&a->flows)->seq < TAILQ_FIRST(&b->flows)->seq ? a : b;
 }
 
 static struct pending *
 find_answer(struct pairing *p, const struct flow *f)
 {
 	struct pkey rkey;
-	struct pending *best = NULL;
-	int64_t best_diff = 0;
+	struct group *g;
 
 	make_key(&rkey, f, true);
-	for (struct htab_node *n = htab_find(&p->table, &rkey); n;
-	    n = htab_next_match(&p->table, n)) {
-		struct pending *e = (struct pending *)n;
-		int64_t diff = e->conn.fwd.start_ms - f->start_ms;
-		if (diff < 0)
-			diff = -diff;
-		if (diff <= p->window_ms && (!best || diff < best_diff)) {
-			best = e;
-			best_diff = diff;
-		}
+	if (!(g = (struct group *)htab_find(&p->table, &rkey)))
+		return NULL;
+	struct run *a = locate(p, g, f->start_ms);
+	struct run *b = a ? TAILQ_NEXT(a, in_group) : TAILQ_FIRST(&g->runs);
+	struct run *best = closer(p, f->start_ms, a, b);
+	return best ? TAILQ_FIRST(&best->flows) : NULL;
+}
+
+static struct group *
+get_group(struct pairing *p, const struct flow *f)
+{
+	struct pkey key;
+	struct group *g;
+
+	make_key(&key, f, false);
+	if ((g = (struct group *)htab_find(&p->table, &key)))
+		return g;
+	if (!(g = calloc(1, sizeof(*g))))
+		return NULL;
+	g->key = key;
+	TAILQ_INIT(&g->runs);
+	if (htab_insert(&p->table, &g->node) < 0) {
+		free(g);
+		return NULL;
 	}
-	return best;
+	return g;
+}
+
+/* File e under its key and start; -1 when memory ran out. */
+static int
+file_waiting(struct pairing *p, struct pending *e)
+{
+	struct group *g = get_group(p, &e->conn.fwd);
+	int64_t start = e->conn.fwd.start_ms;
+	struct run *r, *n;
+
+	if (!g)
+		return -1;
+	r = locate(p, g, start);
+	if (!r || r->start_ms != start) {
+		if (!(n = calloc(1, sizeof(*n)))) {
+			if (TAILQ_EMPTY(&g->runs)) {
+				htab_remove(&p->table, &g->node);
+				free(g);
+			}
+			return -1;
+		}
+		n->start_ms = start;
+		n->group = g;
+		TAILQ_INIT(&n->flows);
+		if (r)
+			TAILQ_INSERT_AFTER(&g->runs, r, n, in_group);
+		else
+			TAILQ_INSERT_HEAD(&g->runs, n, in_group);
+		r = n;
+	}
+	TAILQ_INSERT_TAIL(&r->flows, e, in_run);
+	e->run = r;
+	return 0;
 }
 
 static void
@@ -208,22 +351,17 @@ add_waiting(struct pairing *p, const struct flow *f)
 
 	if (!e)
 		return;		/* out of memory: the flow is lost, not the run */
-	make_key(&e->key, f, false);
 	conn_init_single(&e->conn, f);
 	e->seq = p->seq++;
 	if (heap_push(p, e) < 0) {
 		free(e);
 		return;
 	}
-	if (htab_insert(&p->table, &e->node) < 0)
-		return;		/* stays in the heap, just cannot pair */
+	if (f->biflow || file_waiting(p, e) < 0)
+		return;		/* complete already, or cannot pair: just in the heap */
 	e->waiting = true;
-	e->older = p->newest;
-	if (p->newest)
-		p->newest->newer = e;
-	else
-		p->oldest = e;
-	p->newest = e;
+	TAILQ_INSERT_TAIL(&p->arrival, e, in_arrival);
+	p->n_waiting++;
 }
 
 static void
@@ -231,9 +369,11 @@ release(struct pairing *p, bool all)
 {
 	int64_t limit = p->newest_seen - p->horizon_ms;
 
-	while (p->oldest && (all || p->oldest->conn.fwd.seen_ms < limit ||
-	    p->table.count > p->max_held))
-		stop_waiting(p, p->oldest);
+	struct pending *e;
+
+	while ((e = TAILQ_FIRST(&p->arrival)) && (all || e->conn.fwd.seen_ms < limit ||
+	    p->n_waiting > p->max_held))
+		stop_waiting(p, e);
 	while (p->heap_len > 0) {
 		struct pending *top = p->heap[0];
 		bool over = p->heap_len > p->max_held;
@@ -254,7 +394,7 @@ pairing_add(struct pairing *p, const struct flow *f)
 		p->newest_seen = f->seen_ms;
 		p->have_seen = true;
 	}
-	struct pending *e = find_answer(p, f);
+	struct pending *e = f->biflow ? NULL : find_answer(p, f);
 	if (e) {
 		stop_waiting(p, e);
 		conn_pair(&e->conn, f, p->svc);

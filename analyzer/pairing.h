@@ -26,5 +26,8 @@ void pairing_add(struct pairing *p, const struct flow *f);
 /* End of input: every waiting flow is final. */
 void pairing_flush(struct pairing *p);
 size_t pairing_held(const struct pairing *p);
+/* Steps taken to match and file flows (hash probes, list steps), summed:
+ * tests check that it grows linearly with the input. */
+uint64_t pairing_work(const struct pairing *p);
 
 #endif

@@ -7,12 +7,20 @@
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
+#ifdef HAVE_ZSTD
 #include <zstd.h>
+#endif
+#ifdef HAVE_LZ4
+#include <lz4frame.h>
+#endif
 
 #define IN_SIZE (64 * 1024)
 #define OUT_SIZE (256 * 1024)
 
-enum codec { CODEC_UNKNOWN, CODEC_PLAIN, CODEC_GZIP, CODEC_ZSTD };
+enum codec { CODEC_UNKNOWN, CODEC_PLAIN, CODEC_GZIP, CODEC_ZSTD, CODEC_LZ4 };
+
+static const unsigned char zstd_magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
+static const unsigned char lz4_magic[4] = { 0x04, 0x22, 0x4d, 0x18 };
 
 struct reader {
 	int fd;
@@ -30,7 +38,12 @@ struct reader {
 	bool skipping;		/* inside an overlong line */
 	z_stream z;
 	bool z_ready;
+#ifdef HAVE_ZSTD
 	ZSTD_DStream *zstd;
+#endif
+#ifdef HAVE_LZ4
+	LZ4F_dctx *lz4;
+#endif
 };
 
 struct reader *
@@ -42,12 +55,20 @@ reader_new(void)
 		return NULL;
 	r->fd = -1;
 	r->line = malloc(READER_MAX_LINE);
-	r->zstd = ZSTD_createDStream();
-	if (!r->line || !r->zstd) {
-		reader_free(r);
-		return NULL;
-	}
+	if (!r->line)
+		goto fail;
+#ifdef HAVE_ZSTD
+	if (!(r->zstd = ZSTD_createDStream()))
+		goto fail;
+#endif
+#ifdef HAVE_LZ4
+	if (LZ4F_isError(LZ4F_createDecompressionContext(&r->lz4, LZ4F_VERSION)))
+		goto fail;
+#endif
 	return r;
+fail:
+	reader_free(r);
+	return NULL;
 }
 
 void
@@ -57,7 +78,12 @@ reader_free(struct reader *r)
 		return;
 	reader_close(r);
 	free(r->line);
+#ifdef HAVE_ZSTD
 	ZSTD_freeDStream(r->zstd);
+#endif
+#ifdef HAVE_LZ4
+	LZ4F_freeDecompressionContext(r->lz4);
+#endif
 	free(r);
 }
 
@@ -118,6 +144,27 @@ read_in(struct reader *r)
 	}
 }
 
+#if !defined(HAVE_ZSTD) || !defined(HAVE_LZ4)
+/* A compressed file this build cannot read is an error that says why. */
+static int
+missing_codec(struct reader *r, const char *name)
+{
+	char msg[160];
+
+	snprintf(msg, sizeof(msg), "%s-compressed, but this netflow-analyze was built "
+	    "without %s support (meson -D%s=enabled)", name, name, name);
+	fail(r, msg);
+	return -1;
+}
+#endif
+
+static bool
+has_magic(const struct reader *r, const unsigned char magic[4])
+{
+	return r->in_len >= 4 && memcmp(r->in, magic, 4) == 0;
+}
+
+/* By content, not by name: a renamed file or standard input reads the same. */
 static int
 detect(struct reader *r)
 {
@@ -125,17 +172,26 @@ detect(struct reader *r)
 		;
 	if (r->failed)
 		return -1;
+	r->codec = CODEC_PLAIN;
 	if (r->in_len >= 2 && r->in[0] == 0x1f && r->in[1] == 0x8b) {
 		if (inflateInit2(&r->z, 15 + 32) != Z_OK)
 			return fail(r, "zlib initialisation failed"), -1;
 		r->z_ready = true;
 		r->codec = CODEC_GZIP;
-	} else if (r->in_len >= 4 && r->in[0] == 0x28 && r->in[1] == 0xb5 &&
-	    r->in[2] == 0x2f && r->in[3] == 0xfd) {
+	} else if (has_magic(r, zstd_magic)) {
+#ifdef HAVE_ZSTD
 		ZSTD_initDStream(r->zstd);
 		r->codec = CODEC_ZSTD;
-	} else {
-		r->codec = CODEC_PLAIN;
+#else
+		return missing_codec(r, "zstd");
+#endif
+	} else if (has_magic(r, lz4_magic)) {
+#ifdef HAVE_LZ4
+		LZ4F_resetDecompressionContext(r->lz4);
+		r->codec = CODEC_LZ4;
+#else
+		return missing_codec(r, "lz4");
+#endif
 	}
 	return 0;
 }
@@ -176,6 +232,7 @@ decode_gzip(struct reader *r)
 	return 1;
 }
 
+#ifdef HAVE_ZSTD
 static int
 decode_zstd(struct reader *r)
 {
@@ -191,6 +248,27 @@ decode_zstd(struct reader *r)
 	r->frame_open = ret != 0;
 	return 1;
 }
+#endif
+
+#ifdef HAVE_LZ4
+/* LZ4 frames, as lz4cat reads them; after a frame ends (0) the context
+ * takes the next one, so concatenated frames read as one stream. */
+static int
+decode_lz4(struct reader *r)
+{
+	if (r->in_pos == r->in_len && !read_in(r))
+		return end_of_input(r, "truncated lz4 data");
+	size_t in_size = r->in_len - r->in_pos, out_size = OUT_SIZE;
+	size_t ret = LZ4F_decompress(r->lz4, r->out, &out_size, r->in + r->in_pos,
+	    &in_size, NULL);
+	if (LZ4F_isError(ret))
+		return fail(r, LZ4F_getErrorName(ret)), -1;
+	r->in_pos += in_size;
+	r->out_len = out_size;
+	r->frame_open = ret != 0;
+	return 1;
+}
+#endif
 
 /* Make decoded bytes available: 1 = some (possibly zero this round), 0 = end. */
 static int
@@ -202,8 +280,14 @@ fill(struct reader *r)
 	switch (r->codec) {
 	case CODEC_GZIP:
 		return decode_gzip(r);
+#ifdef HAVE_ZSTD
 	case CODEC_ZSTD:
 		return decode_zstd(r);
+#endif
+#ifdef HAVE_LZ4
+	case CODEC_LZ4:
+		return decode_lz4(r);
+#endif
 	default:
 		if (r->in_pos == r->in_len && !read_in(r))
 			return r->failed ? -1 : 0;

@@ -1,5 +1,6 @@
-/* reader: lines from a plain, gzip or zstd file (or standard input),
- * detected by content, with a bounded line length. */
+/* reader: lines from a plain, gzip, zstd or lz4 (frame format) file, or
+ * standard input, detected by content, with a bounded line length. zstd
+ * and lz4 are optional at build time (HAVE_ZSTD, HAVE_LZ4). */
 #ifndef ANALYZER_READER_H
 #define ANALYZER_READER_H
 

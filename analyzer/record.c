@@ -6,17 +6,20 @@
 #include <string.h>
 #include <yajl/yajl_parse.h>
 
+#include "counter.h"
 #include "timeutil.h"
 
 enum field {
 	F_NONE, F_TIME_RECEIVED, F_EXPORTER, F_VERSION, F_START, F_END,
 	F_SRC_ADDR, F_DST_ADDR, F_SRC_PORT, F_DST_PORT, F_PROTO, F_ICMP_TYPE,
-	F_ICMP_CODE, F_BYTES, F_PACKETS, F_TYPE,
+	F_ICMP_CODE, F_BYTES, F_PACKETS, F_TYPE, F_INIT_OCTETS, F_RESP_OCTETS,
+	F_INIT_PACKETS, F_RESP_PACKETS, F_SAMPLING, F_FORMAT,
 };
 
 enum have {
 	H_RECV = 1 << 0, H_START = 1 << 1, H_END = 1 << 2, H_SRC = 1 << 3,
 	H_DST = 1 << 4, H_ICMP_TYPE = 1 << 5, H_ICMP_CODE = 1 << 6,
+	H_BYTES = 1 << 7, H_PACKETS = 1 << 8, H_BIFLOW = 1 << 9,
 };
 
 static const struct {
@@ -39,6 +42,12 @@ static const struct {
 	{ "bytes", F_BYTES, UINT64_MAX },
 	{ "packets", F_PACKETS, UINT64_MAX },
 	{ "type", F_TYPE, 0 },
+	{ "initiatorOctets", F_INIT_OCTETS, UINT64_MAX },
+	{ "responderOctets", F_RESP_OCTETS, UINT64_MAX },
+	{ "initiatorPackets", F_INIT_PACKETS, UINT64_MAX },
+	{ "responderPackets", F_RESP_PACKETS, UINT64_MAX },
+	{ "sampling_interval", F_SAMPLING, UINT64_MAX },
+	{ "format", F_FORMAT, 0 },
 };
 
 struct record_parser {
@@ -47,6 +56,7 @@ struct record_parser {
 	enum field current;	/* key whose value comes next (depth 1 only) */
 	unsigned have;
 	int64_t recv_ms;
+	uint64_t init_octets, resp_octets, init_packets, resp_packets;
 	bool not_flow;
 	bool seen_object;
 };
@@ -121,8 +131,13 @@ set_number(struct record_parser *rp, uint64_t v)
 	case F_PROTO: f->proto = (uint8_t)v; break;
 	case F_ICMP_TYPE: f->icmp_type = (int16_t)v; rp->have |= H_ICMP_TYPE; break;
 	case F_ICMP_CODE: f->icmp_code = (int16_t)v; rp->have |= H_ICMP_CODE; break;
-	case F_BYTES: f->bytes = v; break;
-	case F_PACKETS: f->packets = v; break;
+	case F_BYTES: f->bytes = v; rp->have |= H_BYTES; break;
+	case F_PACKETS: f->packets = v; rp->have |= H_PACKETS; break;
+	case F_INIT_OCTETS: rp->init_octets = v; rp->have |= H_BIFLOW; break;
+	case F_RESP_OCTETS: rp->resp_octets = v; rp->have |= H_BIFLOW; break;
+	case F_INIT_PACKETS: rp->init_packets = v; rp->have |= H_BIFLOW; break;
+	case F_RESP_PACKETS: rp->resp_packets = v; rp->have |= H_BIFLOW; break;
+	case F_SAMPLING: f->sampling_interval = v; break;
 	default: return 0;	/* a number where a string belongs */
 	}
 	return 1;
@@ -172,6 +187,7 @@ on_string(void *ctx, const unsigned char *s, size_t len)
 	case F_DST_ADDR: rp->have |= H_DST; return addr_parse(&f->dst, c, len);
 	case F_EXPORTER: return addr_parse(&f->exporter, c, len);
 	case F_TYPE: rp->not_flow = !(len == 4 && memcmp(c, "flow", 4) == 0); return 1;
+	case F_FORMAT: f->sflow = len == 5 && memcmp(c, "sflow", 5) == 0; return 1;
 	default: return 0;	/* a string where a number belongs */
 	}
 }
@@ -224,6 +240,21 @@ static const yajl_callbacks callbacks = {
 	.yajl_end_array = on_end_container,
 };
 
+/* Cisco ASA (NSEL) exports initiator and responder counters instead of
+ * bytes and packets: one record for both directions of a connection. A
+ * record that has bytes or packets is taken as the one direction it says. */
+static void
+take_biflow(struct record_parser *rp, struct flow *f)
+{
+	if (!(rp->have & H_BIFLOW) || (rp->have & (H_BYTES | H_PACKETS)))
+		return;
+	f->biflow = true;
+	f->bytes = counter_add(rp->init_octets, rp->resp_octets);
+	f->packets = counter_add(rp->init_packets, rp->resp_packets);
+	f->rev_bytes = rp->resp_octets;
+	f->rev_packets = rp->resp_packets;
+}
+
 static enum record_result
 finish(struct record_parser *rp, struct flow *f)
 {
@@ -240,6 +271,7 @@ finish(struct record_parser *rp, struct flow *f)
 	if (f->end_ms < f->start_ms)
 		f->end_ms = f->start_ms;
 	f->seen_ms = (rp->have & H_RECV) ? rp->recv_ms : f->end_ms;
+	take_biflow(rp, f);
 	if (flow_is_icmp(f) && !(rp->have & H_ICMP_TYPE)) {
 		/* v1/v5 (and softflowd's v9) carry type << 8 | code in dst_port. */
 		f->icmp_type = f->dst_port >> 8;

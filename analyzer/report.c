@@ -145,8 +145,8 @@ print_json(struct report *r, const struct item *it)
 	json_side(g, "dst", &c->fwd, &c->fwd.dst, c->fwd.dst_port, it->dst_name);
 	jsonout_uint(g, "bytes", c->bytes);
 	jsonout_uint(g, "packets", c->packets);
-	jsonout_uint(g, "bytes_out", c->fwd.bytes);
-	jsonout_uint(g, "bytes_in", c->paired ? c->rev.bytes : 0);
+	jsonout_uint(g, "bytes_out", c->bytes_out);
+	jsonout_uint(g, "bytes_in", c->bytes_in);
 	jsonout_bool(g, "paired", c->paired);
 	if (c->fwd.exporter.family) {
 		addr_format(&c->fwd.exporter, exporter, sizeof(exporter));

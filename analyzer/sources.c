@@ -22,7 +22,8 @@ static bool
 is_flow_file(const char *name)
 {
 	return name[0] != '.' && (has_suffix(name, ".json") ||
-	    has_suffix(name, ".json.gz") || has_suffix(name, ".json.zst"));
+	    has_suffix(name, ".json.gz") || has_suffix(name, ".json.zst") ||
+	    has_suffix(name, ".json.lz4"));
 }
 
 static const char *
@@ -43,7 +44,8 @@ sources_is_slot_name(const char *base)
 		if (pattern[i] == 'D' ? (c < '0' || c > '9') : c != pattern[i])
 			return 0;
 	}
-	return base[i] == '\0' || strcmp(base + i, ".gz") == 0 || strcmp(base + i, ".zst") == 0;
+	return base[i] == '\0' || strcmp(base + i, ".gz") == 0 || strcmp(base + i, ".zst") == 0 ||
+	    strcmp(base + i, ".lz4") == 0;
 }
 
 static int
@@ -79,6 +81,21 @@ compare_bases(const void *a, const void *b)
 	return c ? c : strcmp(pa, pb);
 }
 
+/* A FIFO (or socket, device, directory) that happens to be called *.json
+ * would block the walk or is not ours: skip it, and say so. What cannot be
+ * stat'ed is kept, so that opening it reports the reason as an error. Named
+ * on the command line, a FIFO is read like standard input. */
+static bool
+regular_or_unknown(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0 || S_ISREG(st.st_mode))
+		return true;
+	fprintf(stderr, "netflow-analyze: %s: not a regular file, skipped\n", path);
+	return false;
+}
+
 static int
 add_dir(struct sources *s, size_t *cap, const char *dir, unsigned *errors)
 {
@@ -98,6 +115,10 @@ add_dir(struct sources *s, size_t *cap, const char *dir, unsigned *errors)
 		char *path = malloc(len);
 		if (path)
 			snprintf(path, len, "%s/%s", dir, e->d_name);
+		if (path && !regular_or_unknown(path)) {
+			free(path);
+			continue;
+		}
 		if (push(s, cap, path) < 0) {
 			closedir(d);
 			return -1;

@@ -10,8 +10,9 @@ struct sources {
 	size_t count;
 };
 
-/* Directories contribute their *.json, *.json.gz and *.json.zst files in
- * name order, skipping hidden (in-progress) files. When every input is a
+/* Directories contribute their *.json, *.json.gz, *.json.zst and *.json.lz4
+ * regular files in name order, skipping hidden (in-progress) files and, with
+ * a warning, anything else (a FIFO would block the walk). When every input is a
  * netflowd file name (YYYYMMDDTHHMMSSZ.json...), all are read in name order,
  * i.e. in time order, whatever order they were given in. Unreadable
  * directories are reported on stderr and count in *errors. */

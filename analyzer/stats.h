@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "sampling.h"
+
 struct stats {
 	uint64_t lines;
 	uint64_t flows;		/* flow records read (before filters) */
@@ -12,6 +14,7 @@ struct stats {
 	uint64_t malformed;	/* bad JSON, bad values, overlong lines */
 	uint64_t incomplete;	/* flows without addresses or any time */
 	unsigned input_errors;	/* files that could not be read to the end */
+	struct sampling sampling;	/* of the flows that passed the filters */
 };
 
 #endif

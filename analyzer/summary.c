@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "counter.h"
 #include "format.h"
 #include "jsonout.h"
 #include "tally.h"
@@ -40,6 +41,7 @@ struct summary {
 	unsigned top_n;
 	uint64_t flows, bytes, packets, paired, one_way;
 	uint64_t versions[256];
+	uint64_t sflow;
 	int64_t first_ms, last_ms;
 	struct tally *exporters;
 	struct tally *tables[T_COUNT];
@@ -97,9 +99,12 @@ summary_add_flow(struct summary *s, const struct flow *f, const char *service)
 	if (s->flows == 0 || f->end_ms > s->last_ms)
 		s->last_ms = f->end_ms;
 	s->flows++;
-	s->bytes += f->bytes;
-	s->packets += f->packets;
-	s->versions[f->version]++;
+	s->bytes = counter_add(s->bytes, f->bytes);
+	s->packets = counter_add(s->packets, f->packets);
+	if (f->sflow)
+		s->sflow++;	/* also "version":5, but not NetFlow v5 */
+	else
+		s->versions[f->version]++;
 	if (f->exporter.family)
 		tally_add(s->exporters, &f->exporter, f->bytes, f->packets);
 	tally_add(s->tables[T_TALKERS], &f->src, f->bytes, f->packets);
@@ -222,6 +227,10 @@ print_versions(const struct summary *s, FILE *out)
 			fprintf(out, "%sv%d %" PRIu64, sep, v, s->versions[v]);
 		sep = ", ";
 	}
+	if (s->sflow) {
+		fprintf(out, "%ssFlow %" PRIu64, sep, s->sflow);
+		sep = ", ";
+	}
 	fputs(*sep == ',' ? ")\n" : "\n", out);
 }
 
@@ -242,18 +251,29 @@ print_exporters(const struct summary *s, FILE *out)
 	free(rows);
 }
 
+/* A total that reached the counter's limit is a lower bound. */
+static const char *
+or_more(uint64_t v)
+{
+	return counter_saturated(v) ? " or more" : "";
+}
+
 static void
 print_totals_text(const struct summary *s, FILE *out, const struct stats *st)
 {
-	char size[FORMAT_LEN], t1[40], t2[40], dur[FORMAT_LEN];
+	char size[FORMAT_LEN], t1[40], t2[40], dur[FORMAT_LEN], text[400];
 
 	fprintf(out, "Flows            %" PRIu64, s->flows);
 	print_versions(s, out);
 	fprintf(out, "Connections      %" PRIu64 " (%" PRIu64 " paired, %" PRIu64 " one-way)\n",
 	    s->paired + s->one_way, s->paired, s->one_way);
 	format_size(s->bytes, size, sizeof(size));
-	fprintf(out, "Bytes            %s (%" PRIu64 ")\n", size, s->bytes);
-	fprintf(out, "Packets          %" PRIu64 "\n", s->packets);
+	fprintf(out, "Bytes            %s (%" PRIu64 "%s)\n", size, s->bytes, or_more(s->bytes));
+	fprintf(out, "Packets          %" PRIu64 "%s\n", s->packets, or_more(s->packets));
+	if (st->sampling.records) {
+		sampling_describe(&st->sampling, text, sizeof(text));
+		fprintf(out, "Sampling         %s\n", text);
+	}
 	if (s->flows) {
 		time_format_local(s->first_ms, t1, sizeof(t1));
 		time_format_local(s->last_ms, t2, sizeof(t2));
@@ -337,6 +357,12 @@ print_json(const struct summary *s, FILE *out, const struct stats *st)
 	jsonout_uint(g, "one_way", s->one_way);
 	jsonout_uint(g, "bytes", s->bytes);
 	jsonout_uint(g, "packets", s->packets);
+	if (counter_saturated(s->bytes))
+		jsonout_bool(g, "bytes_saturated", 1);
+	if (counter_saturated(s->packets))
+		jsonout_bool(g, "packets_saturated", 1);
+	if (st->sampling.records)
+		sampling_json(&st->sampling, g);
 	if (s->flows) {
 		jsonout_time(g, "first", s->first_ms);
 		jsonout_time(g, "last", s->last_ms);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "counter.h"
 #include "htab.h"
 
 struct tally_entry {
@@ -81,8 +82,8 @@ tally_add(struct tally *t, const void *key, uint64_t bytes, uint64_t packets)
 	if (!e)
 		e = insert(t, key);
 	row = e ? &e->row : &t->overflow;
-	row->bytes += bytes;
-	row->packets += packets;
+	row->bytes = counter_add(row->bytes, bytes);
+	row->packets = counter_add(row->packets, packets);
 	row->flows++;
 	return e ? e->row.id : (size_t)-1;
 }

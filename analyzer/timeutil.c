@@ -30,6 +30,15 @@ days_from_civil(int64_t y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
+static int
+days_in_month(int year, int mon)
+{
+	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+	return mon == 2 && leap ? 29 : days[mon - 1];
+}
+
 static bool
 digits(const char **p, const char *end, int n, int *out)
 {
@@ -104,8 +113,10 @@ parse_civil(const char *s, size_t len, struct civil *c)
 		if (!parse_zone(&p, end, c))
 			return false;
 	}
+	/* mktime() would quietly turn February 30 into March 2. */
 	return p == end && c->mon >= 1 && c->mon <= 12 && c->day >= 1 &&
-	    c->day <= 31 && c->hour <= 23 && c->min <= 59 && c->sec <= 60;
+	    c->day <= days_in_month(c->year, c->mon) && c->hour <= 23 &&
+	    c->min <= 59 && c->sec <= 60;
 }
 
 static int64_t

@@ -50,6 +50,42 @@ def zstd_raw(data):
     return bytes(out)
 
 
+def xxh32(data, seed=0):
+    """XXH32 of a short input (the LZ4 frame header checksum)."""
+    p1, p2, p3, p4, p5, m = 2654435761, 2246822519, 3266489917, 668265263, 374761393, 0xffffffff
+    assert len(data) < 16
+
+    def rotl(x, r):
+        return ((x << r) | (x >> (32 - r))) & m
+    h, i = (seed + p5 + len(data)) & m, 0
+    while i + 4 <= len(data):
+        h = rotl((h + struct.unpack("<I", data[i:i + 4])[0] * p3) & m, 17) * p4 & m
+        i += 4
+    for b in data[i:]:
+        h = rotl((h + b * p5) & m, 11) * p1 & m
+    h = ((h ^ (h >> 15)) * p2) & m
+    h = ((h ^ (h >> 13)) * p3) & m
+    return h ^ (h >> 16)
+
+
+def lz4_raw(data):
+    """A valid LZ4 frame of stored (uncompressed) blocks: no lz4 module needed."""
+    descriptor = bytes([0x60, 0x40])  # version 1, independent blocks; 64 KiB blocks
+    out = bytearray(b"\x04\x22\x4d\x18" + descriptor + bytes([(xxh32(descriptor) >> 8) & 0xff]))
+    for i in range(0, len(data), 65536):
+        chunk = data[i:i + 65536]
+        out += struct.pack("<I", len(chunk) | 0x80000000) + chunk
+    return bytes(out + b"\0\0\0\0")
+
+
+HAVE_ZSTD = os.environ.get("ANALYZER_ZSTD", "1") == "1"
+HAVE_LZ4 = os.environ.get("ANALYZER_LZ4", "1") == "1"
+# Cases that read the golden .zst file (or zstd on stdin).
+NEED_ZSTD = {"golden_numeric", "golden_all", "golden_hosts", "golden_json", "summary",
+             "summary_json", "filters", "out_of_order", "stdin", "chart", "render",
+             "special_files"}
+
+
 def materialize(src, dst):
     """NAME.in -> NAME; a .gz/.zst NAME is compressed, dot-NAME becomes .NAME."""
     os.makedirs(dst, exist_ok=True)
@@ -65,6 +101,8 @@ def materialize(src, dst):
             data = gzip.compress(data, mtime=0)
         elif out.endswith(".zst"):
             data = zstd_raw(data)
+        elif out.endswith(".lz4"):
+            data = lz4_raw(data)
         with open(os.path.join(dst, out), "wb") as f:
             f.write(data)
     return dst
@@ -189,11 +227,78 @@ def case_stdin(tmp):
     check(rc == 0 and "IPV6" not in out3 and "192.0.2.53" in out3, "zstd on stdin:\n" + out3)
 
 
+def case_special_files(tmp):
+    """A FIFO or directory named *.json inside a directory is skipped with a
+    warning (it used to hang the run); named explicitly, a FIFO is read."""
+    d = golden_dir(tmp)
+    _, want, _ = run(["-n", "--services", SERVICES, "-m", "0", d])
+    os.mkfifo(os.path.join(d, "20240501T999999Z.json"))
+    os.mkdir(os.path.join(d, "sub.json"))
+    try:
+        rc, out, err = run(["-n", "--services", SERVICES, "-m", "0", d], timeout=20)
+    except subprocess.TimeoutExpired:
+        raise Failure("a FIFO in the directory blocked the run")
+    check(rc == 0 and out == want, "rc %d, output differs:\n%s%s" % (rc, out, err))
+    check(err.count("not a regular file, skipped") == 2, err)
+    fifo = os.path.join(tmp, "pipe.json")
+    os.mkfifo(fifo)
+    line = flow("10.5.0.1", "10.5.0.2", 50000, 22, t(0), t(1), 5)
+
+    def feed():
+        with open(fifo, "w") as f:
+            f.write(line + "\n")
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    rc, out, err = run(["-n", "--services", SERVICES, "-m", "0", fifo], timeout=20)
+    writer.join(5)
+    check(rc == 0 and "10.5.0.1 (10.5.0.1) to 10.5.0.2" in out and not err, out + err)
+
+
+def case_lz4(tmp):
+    """LZ4 frame files (compress = lz4) read like .gz/.zst: by content, in a
+    directory by name, on stdin; truncated ones are errors. Built without
+    liblz4 (or libzstd), such a file is refused with a clear message."""
+    d = golden_dir(tmp)
+    plain = os.path.join(d, "20240501T120000Z.json")
+    data = open(plain, "rb").read()
+    args = ["-n", "--services", SERVICES, "-m", "0"]
+    if not (HAVE_LZ4 and HAVE_ZSTD):
+        for have, name, wrap in ((HAVE_LZ4, "lz4", lz4_raw), (HAVE_ZSTD, "zstd", zstd_raw)):
+            if have:
+                continue
+            path = os.path.join(tmp, "x.json." + ("lz4" if name == "lz4" else "zst"))
+            with open(path, "wb") as f:
+                f.write(wrap(data))
+            rc, out, err = run(args + [path])
+            check(rc == 1 and "built without %s support" % name in err, "%d %s" % (rc, err))
+        return 0
+    _, want, _ = run(args + [d])
+    os.unlink(plain)
+    with open(plain + ".lz4", "wb") as f:
+        f.write(lz4_raw(data))
+    rc, out, err = run(args + [d])
+    check(rc == 0 and out == want, "lz4 file in a directory differs:\n" + out + err)
+    _, want1, _ = run(args + ["-"], stdin=data)
+    rc, out, err = run(args + ["-"], stdin=lz4_raw(data) + lz4_raw(b""))
+    check(rc == 0 and out == want1, "lz4 on stdin (two frames) differs:\n" + out + err)
+    lz4 = shutil.which("lz4")
+    if lz4:  # real compressed blocks, two frames in one file
+        real = subprocess.run([lz4, "-c", "-q"], input=data[:1000], capture_output=True).stdout
+        real += subprocess.run([lz4, "-c", "-q", "--content-size"], input=data[1000:],
+                               capture_output=True).stdout
+        rc, out, err = run(args + ["-"], stdin=real)
+        check(rc == 0 and out == want1, "lz4(1) output differs:\n" + out + err)
+    with open(os.path.join(tmp, "cut.json.lz4"), "wb") as f:
+        f.write(lz4_raw(data)[:-10])
+    rc, out, err = run(args + [os.path.join(tmp, "cut.json.lz4")])
+    check(rc == 1 and "truncated lz4 data" in err, "truncated lz4: %d %s" % (rc, err))
+
+
 def flow(src, dst, sport, dport, start, end=None, nbytes=1000, proto=6, recv=None, **kw):
     d = {"time_received": recv or end or start, "exporter": "192.0.2.254", "version": 9,
          "start": start, "end": end or start, "src_addr": src, "dst_addr": dst,
          "src_port": sport, "dst_port": dport, "proto": proto, "bytes": nbytes,
-         "packets": 1}
+         "packets": kw.pop("packets", 1)}
     d.update(kw)
     import json
     return json.dumps(d, separators=(",", ":"))
@@ -205,6 +310,148 @@ def t(sec):
     ms = int(round(sec * 1000))
     tm = time.gmtime(base + ms // 1000)
     return time.strftime("%Y-%m-%dT%H:%M:%S", tm) + ".%03dZ" % (ms % 1000)
+
+
+def summary_json(args):
+    import json
+    rc, out, err = run(["-n", "--summary", "--json"] + args)
+    check(rc == 0, "exit %d: %s" % (rc, err))
+    return json.loads(out.splitlines()[0]), err
+
+
+def conns_json(args):
+    import json
+    rc, out, err = run(["-n", "-m", "0", "--json"] + args)
+    check(rc == 0, "exit %d: %s" % (rc, err))
+    return [json.loads(line) for line in out.splitlines()], err
+
+
+def case_saturation(tmp):
+    """Totals that pass 2^64 stop at the limit instead of wrapping."""
+    big = 2**63 + 5
+    path = os.path.join(tmp, "big.json")
+    with open(path, "w") as f:
+        f.write(flow("10.6.0.1", "10.6.0.2", 50000, 80, t(0), t(1), big, packets=big) + "\n")
+        f.write(flow("10.6.0.2", "10.6.0.1", 80, 50000, t(0.5), t(1), big, packets=big) + "\n")
+        f.write(flow("10.6.0.3", "10.6.0.4", 50001, 80, t(2), t(3), big) + "\n")
+    top = 2**64 - 1
+    totals, _ = summary_json([path])
+    check(totals["bytes"] == top and totals["packets"] == top and
+          totals.get("bytes_saturated") is True, "totals wrapped: %s" % totals)
+    rc, out, err = run(["-n", "--summary", path])
+    check("(18446744073709551615 or more)" in out and
+          "Packets          18446744073709551615 or more" in out, out)
+    check(re.search(r"\n +1 +17179869184\.00G +18446744073709551615 .* 10\.6\.0\.[12]\n", out),
+          "talker row wrapped:\n" + out)
+    conns, _ = conns_json([path])
+    check(conns[0]["bytes"] == top and conns[0]["packets"] == top and
+          conns[0]["bytes_out"] == big, "connection wrapped: %s" % conns[0])
+
+
+def case_nsel(tmp):
+    """Cisco ASA NSEL: initiator/responder counters, no bytes/packets. One
+    record is a whole connection: both directions count."""
+    asa = dict(exporter="192.0.2.40", version=9, firewallEvent=2)
+    path = os.path.join(tmp, "asa.json")
+    with open(path, "w") as f:
+        for line in (
+                flow("10.7.0.1", "10.7.0.2", 50000, 443, t(0), t(9), None,
+                     initiatorOctets=1000, responderOctets=50000,
+                     initiatorPackets=10, responderPackets=40, **asa),
+                flow("10.7.0.1", "10.7.0.3", 50001, 80, t(10), t(11), None,
+                     initiatorOctets=120, responderOctets=0,
+                     initiatorPackets=2, responderPackets=0, **asa)):
+            import json
+            d = json.loads(line)
+            del d["bytes"], d["packets"]
+            f.write(json.dumps(d) + "\n")
+    conns, _ = conns_json(["--services", SERVICES, path])
+    check(len(conns) == 2, conns)
+    c = conns[0]
+    check(c["bytes"] == 51000 and c["packets"] == 50 and c["bytes_out"] == 1000 and
+          c["bytes_in"] == 50000 and c["paired"] is True, "NSEL connection: %s" % c)
+    c = conns[1]
+    check(c["bytes"] == 120 and c["bytes_in"] == 0 and c["paired"] is False,
+          "NSEL without answer: %s" % c)
+    totals, _ = summary_json([path])
+    check(totals["bytes"] == 51120 and totals["packets"] == 52 and
+          totals["connections"] == 2 and totals["paired"] == 1, totals)
+    rc, out, err = run(["-n", "--services", SERVICES, "-m", "0", path])
+    check(": HTTPS   | 49.80K   | 9 sec     | 10.7.0.1 (10.7.0.1) to 10.7.0.2 (10.7.0.2)\n"
+          in out, out)
+
+
+def mixed_sampled_input():
+    """NetFlow v9 sampled 1:100 (the interval learned from options data, as
+    netflowd writes it) and sFlow samples at 1:1000, with counter samples."""
+    import json
+    lines = [json.dumps({"type": "options", "time_received": t(0), "exporter": "192.0.2.254",
+                         "version": 9, "domain": 0, "sampling_interval": 100})]
+    for i in range(3):
+        lines.append(flow("10.8.0.1", "10.8.0.2", 50000 + i, 443, t(i), t(i + 1), 1000,
+                          sampling_interval=100))
+        lines.append(flow("10.8.0.2", "10.8.0.1", 443, 50000 + i, t(i + 0.1), t(i + 1), 2000,
+                          sampling_interval=100))
+    for i in range(4):
+        d = {"time_received": t(10 + i), "exporter": "192.0.2.9", "exporter_port": 6343,
+             "version": 5, "format": "sflow", "agent": "192.0.2.9", "domain": 0,
+             "start": t(10 + i), "end": t(10 + i), "src_addr": "10.8.1.1",
+             "dst_addr": "10.8.1.2", "src_port": 443, "dst_port": 51000, "proto": 6,
+             "bytes": 1514, "packets": 1, "sampling_interval": 1000, "sample_pool": 123456,
+             "drops": 0, "in_if": 3, "out_if": 5}
+        lines.append(json.dumps(d))
+    lines.append(json.dumps({"type": "counters", "time_received": t(12), "exporter": "192.0.2.9",
+                             "version": 5, "format": "sflow", "agent": "192.0.2.9",
+                             "ifIndex": 3, "ifInOctets": 123456789}))
+    lines.append(flow("10.8.2.1", "10.8.2.2", 50100, 22, t(20), t(21), 777))  # unsampled
+    return "\n".join(lines) + "\n"
+
+
+def case_sampling(tmp):
+    path = os.path.join(tmp, "mixed.json")
+    with open(path, "w") as f:
+        f.write(mixed_sampled_input())
+    scaled = 3 * 3000 * 100 + 4 * 1514 * 1000 + 777
+    raw = 3 * 3000 + 4 * 1514 + 777
+    totals, _ = summary_json([path])
+    check(totals["bytes"] == scaled and totals["packets"] == 6 * 100 + 4 * 1000 + 1 and
+          totals["flows"] == 11 and totals["sampled_records"] == 10 and
+          totals["scaled"] is True and
+          totals["sampling_intervals"] == [{"interval": 100, "records": 6},
+                                           {"interval": 1000, "records": 4}], totals)
+    totals, _ = summary_json(["--no-scale", path])
+    check(totals["bytes"] == raw and totals["scaled"] is False, totals)
+    rc, out, err = run(["-n", "--summary", "--services", SERVICES, path])
+    check("Sampling         10 records scaled by their sampling interval: 6 at 1:100, "
+          "4 at 1:1000\n" in out, out)
+    check("Flows            11 (v9 7, sFlow 4)\n" in out, out)
+    rc, out, err = run(["-n", "--summary", "--no-scale", path])
+    check("Sampling         10 records sampled, shown as exported (--no-scale)" in out, out)
+    conns, err = conns_json(["--services", SERVICES, path])
+    check([c["bytes"] for c in conns] == [300000] * 3 + [1514000] * 4 + [777], conns)
+    check(conns[0]["bytes_out"] == 100000 and conns[0]["packets"] == 200, conns[0])
+    check("10 records scaled by their sampling interval" in err, err)
+    conns, err = conns_json(["--no-scale", path])
+    check([c["bytes"] for c in conns] == [3000] * 3 + [1514] * 4 + [777], conns)
+    # --min-bytes sees scaled sizes: the sFlow samples are 1.44M each.
+    rc, out, err = run(["-n", "--services", SERVICES, path])
+    check(len(out.splitlines()) == 4, out)
+    svg = os.path.join(tmp, "chart.svg")
+    rc, out, err = run(["-n", "--services", SERVICES, "--summary", "--chart", svg, path])
+    check(rc == 0 and "HTTPS (6.63M)" in open(svg).read(), "chart not scaled: " + err)
+
+
+def case_kcat(tmp):
+    """`kcat -C -b HOST -t TOPIC -e | netflow-analyze -`: messages separated by
+    newlines, blank lines possible, the last one without a newline."""
+    lines = [flow("10.9.0.%d" % i, "10.9.1.1", 50000 + i, 80, t(i), t(i + 1), 100 + i)
+             for i in range(1, 6)]
+    data = ("\n\n".join(lines[:3]) + "\n\r\n" + "\n".join(lines[3:])).encode()
+    check(not data.endswith(b"\n"), "test input must end without a newline")
+    rc, out, err = run(["-n", "--services", SERVICES, "-m", "0", "-"], stdin=data)
+    rows = out.splitlines()
+    check(rc == 0 and len(rows) == 5 and not err, "rc %d:\n%s%s" % (rc, out, err))
+    check("10.9.0.5 (10.9.0.5) to 10.9.1.1" in rows[4], rows[4])
 
 
 def case_pairing(tmp):
@@ -444,7 +691,9 @@ def case_options(tmp):
     rc, out, _ = run(["--help"])
     check(rc == 0 and "--min-bytes" in out and "--chart" in out, out)
     for bad in (["--bogus", "x"], ["--window", "abc", "x"], ["--host", "300.1.1.1", "x"],
-                ["--since", "yesterday", "x"], ["--port", "70000", "x"], []):
+                ["--since", "yesterday", "x"], ["--port", "70000", "x"], [],
+                ["--until", "2026-02-30", "x"], ["--since", "2026-04-31 10:00", "x"],
+                ["--since", "2025-02-29T00:00:00Z", "x"]):
         rc, out, err = run(bad)
         check(rc == 2 and err, "%s: exit %d" % (bad, rc))
 
@@ -506,10 +755,14 @@ def main():
     if len(sys.argv) != 2:
         print(__doc__)
         return 2
-    fn = globals().get("case_" + sys.argv[1].replace("-", "_"))
+    name = sys.argv[1].replace("-", "_")
+    fn = globals().get("case_" + name)
     if not fn:
         print("no such case: " + sys.argv[1])
         return 2
+    if name in NEED_ZSTD and not HAVE_ZSTD:
+        print("netflow-analyze built without zstd")
+        return SKIP
     tmp = tempfile.mkdtemp(prefix="analyzer-test-")
     try:
         r = fn(tmp)

@@ -1,11 +1,13 @@
 /* Table-driven unit tests of the analyzer's pure helpers. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
 #include "format.h"
 #include "htab.h"
+#include "pairing.h"
 #include "record.h"
 #include "services.h"
 #include "timeutil.h"
@@ -73,6 +75,12 @@ test_times(void)
 		{ "2024-05-01 12:00", false, 0 },
 		{ "", false, 0 },
 		{ "2024-05-01T12:00:03.Z", false, 0 },
+		{ "2026-02-30T00:00:00Z", false, 0 },
+		{ "2023-02-29T00:00:00Z", false, 0 },
+		{ "2024-02-29T00:00:00Z", true, 1709164800000 },
+		{ "1900-02-29T00:00:00Z", false, 0 },
+		{ "2024-04-31T00:00:00Z", false, 0 },
+		{ "2024-12-31T23:59:59Z", true, 1735689599000 },
 	};
 	char buf[40];
 
@@ -89,6 +97,11 @@ test_times(void)
 	int64_t ms;
 	EXPECT(time_parse_user("2024-05-01 12:00", &ms) && ms == 1714564800000, "user time");
 	EXPECT(time_parse_user("@1714564800.5", &ms) && ms == 1714564800500, "epoch");
+	/* Issue 13: impossible dates were normalised by mktime(), not refused. */
+	EXPECT(!time_parse_user("2026-02-30", &ms), "February 30 accepted");
+	EXPECT(!time_parse_user("2026-06-31 12:00", &ms), "June 31 accepted");
+	EXPECT(!time_parse_user("2025-02-29T00:00:00Z", &ms), "February 29, 2025 accepted");
+	EXPECT(time_parse_user("2028-02-29", &ms), "leap day refused");
 }
 
 static void
@@ -213,6 +226,104 @@ test_htab(void)
 	htab_finish(&h);
 }
 
+/* Flow i of n in one of the shapes that used to cost O(n^2). */
+enum shape { SAME_FLOW, ICMP_SKEWED, PAIRS_SHARED_KEY, SHAPES };
+
+static const char *const shape_names[SHAPES] = {
+	"identical flows", "ICMP between two hosts, answers 10 s late",
+	"one 5-tuple reused, every flow answered",
+};
+
+static void
+shape_flow(enum shape s, size_t i, struct flow *f)
+{
+	struct addr a, b;
+
+	addr_parse(&a, "10.0.0.1", 8);
+	addr_parse(&b, "10.0.0.2", 8);
+	*f = (struct flow){ .src = a, .dst = b, .src_port = 40000, .dst_port = 80,
+	    .proto = 6, .bytes = 100, .packets = 1, .icmp_type = -1, .icmp_code = -1,
+	    .start_ms = 1714608000000, .seen_ms = 1714608000000 };
+	switch (s) {
+	case SAME_FLOW:
+		break;
+	case ICMP_SKEWED:
+		/* Requests one way every 20 s, replies 10 s late the other
+		 * way (outside the window): nothing pairs, all wait. */
+		f->proto = PROTO_ICMP;
+		f->src_port = f->dst_port = 0;
+		f->icmp_type = i % 2 ? 0 : 8;
+		f->start_ms += (int64_t)(i / 2) * 20000 + (i % 2 ? 10000 : 0);
+		if (i % 2) {
+			f->src = b;
+			f->dst = a;
+		}
+		break;
+	case PAIRS_SHARED_KEY:
+		/* The same 5-tuple every 10 ms, each answered 1 ms later. */
+		f->start_ms += (int64_t)(i / 2) * 10 + (int64_t)(i % 2);
+		if (i % 2) {
+			f->src = b;
+			f->dst = a;
+			f->src_port = 80;
+			f->dst_port = 40000;
+		}
+		break;
+	default:
+		break;
+	}
+	f->end_ms = f->start_ms;
+	f->seen_ms += (int64_t)i;
+}
+
+static void
+count_conn(void *arg, const struct conn *c)
+{
+	(*(size_t *)arg)++;
+}
+
+static uint64_t
+pairing_cost(struct services *svc, enum shape s, size_t n, size_t *conns)
+{
+	struct pairing *p = pairing_new(5000, 600000, 4000000, svc, count_conn, conns);
+	struct flow f;
+	uint64_t work;
+
+	*conns = 0;
+	for (size_t i = 0; p && i < n; i++) {
+		shape_flow(s, i, &f);
+		pairing_add(p, &f);
+	}
+	if (!p)
+		return 0;
+	pairing_flush(p);
+	work = pairing_work(p);
+	pairing_free(p);
+	return work;
+}
+
+/* Issue 13: repeated connection keys made pairing quadratic. Counted, not
+ * timed: twice the flows may cost at most 2.2 times the work. */
+static void
+test_pairing_linear(void)
+{
+	struct services *svc = services_new(SERVICES_FILE);
+	const size_t n = 20000;
+
+	for (int s = 0; s < SHAPES; s++) {
+		size_t c1, c2;
+		uint64_t w1 = pairing_cost(svc, s, n, &c1);
+		uint64_t w2 = pairing_cost(svc, s, 2 * n, &c2);
+		if (getenv("SHOW_WORK"))
+			fprintf(stderr, "%s: %" PRIu64 " %" PRIu64 "\n", shape_names[s], w1, w2);
+		EXPECT(w2 <= w1 * 22 / 10 + 1000, "%s: work %" PRIu64 " for %zu flows, %"
+		    PRIu64 " for %zu", shape_names[s], w1, n, w2, 2 * n);
+		EXPECT(c2 == (s == PAIRS_SHARED_KEY ? n : 2 * n), "%s: %zu connections",
+		    shape_names[s], c2);
+	}
+	services_free(svc);
+}
+
 int
 main(void)
 {
@@ -223,6 +334,7 @@ main(void)
 	test_records();
 	test_services();
 	test_htab();
+	test_pairing_linear();
 	if (failures)
 		fprintf(stderr, "%d failure(s)\n", failures);
 	return failures ? 1 : 0;
