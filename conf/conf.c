@@ -31,6 +31,7 @@ struct load_state {
 	int line;
 	bool indented;           /* current line starts with blanks */
 	bool listen_seen;        /* first listen= replaces the defaults */
+	int kafka_line;          /* of the [kafka] header, 0 when none */
 	char prev_section[64], prev_name[64];
 	int key_line[KEY_MAX];
 	int read_errno;          /* reading the file failed */
@@ -445,6 +446,8 @@ check_section(struct load_state *st, const char *line)
 	if (*p != '[' || (end = strchr(p, ']')) == NULL)
 		return;
 	p++;
+	if (end - p == 5 && strncmp(p, "kafka", 5) == 0 && st->kafka_line == 0)
+		st->kafka_line = st->line;
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
 		if (strlen(sections[i]) == (size_t)(end - p) &&
 		    strncmp(p, sections[i], (size_t)(end - p)) == 0)
@@ -514,11 +517,11 @@ config_load(const char *path, char **err)
 		if (asprintf(&st.err, "%s: %s", path, strerror(st.read_errno)) < 0)
 			st.err = NULL;
 	}
-	if (st.err == NULL && st.c->kafka) {
+	if (st.err == NULL && st.kafka_line) {
 		char *msg = NULL;
 
 		if (config_kafka_check(st.c->kafka, &msg) < 0 &&
-		    asprintf(&st.err, "%s:%d: %s", path, st.c->kafka->line,
+		    asprintf(&st.err, "%s:%d: %s", path, st.kafka_line,
 		    msg ? msg : "out of memory") < 0)
 			st.err = NULL;
 		free(msg);

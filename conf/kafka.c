@@ -314,7 +314,7 @@ int
 config_kafka_check(const struct config_kafka *k, char **err)
 {
 	*err = NULL;
-	if (k->brokers == NULL)
+	if (k == NULL || k->brokers == NULL)
 		return fail(err, "[kafka] needs brokers = HOST:PORT,...");
 	if (k->topic == NULL)
 		return fail(err, "[kafka] needs topic =");
@@ -405,7 +405,9 @@ config_kafka_key(struct config_kafka **kp, const char *name, const char *v,
 int
 config_kafka_check(const struct config_kafka *k, char **err)
 {
-	return 0;
+	*err = strdup("built without Kafka support (librdkafka); "
+	    "remove the [kafka] section");
+	return -1;
 }
 
 void
