@@ -129,6 +129,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	log_ratelimit_flush(&c->drop_log);
 	log_ratelimit_flush(&c->write_log);
 	log_ratelimit_flush(&c->receive_log);
+	collector_kafka_tick(c);
 }
 
 static void
@@ -206,6 +207,7 @@ collector_log_stats(struct collector *c)
 		}
 		log_exporter(e);
 	}
+	collector_kafka_log_stats(c);
 }
 
 static void
@@ -251,6 +253,7 @@ collector_output_config(const struct collector *c, const struct config *config,
 		    config->compress == COMPRESS_ZSTD ? OUTPUT_COMPRESS_ZSTD :
 		    OUTPUT_COMPRESS_NONE,
 		.direct_io = config->direct_io,
+		.no_files = !config->files, .kafka = collector_kafka(c),
 	};
 }
 
@@ -276,8 +279,9 @@ collector_new(struct config *config, const struct collector_args *args)
 	if ((c->parser = parser_new(NULL, &ops, c)) == NULL ||
 	    (c->exporters = exporters_new(EXPORTERS_MAX)) == NULL)
 		fatal("out of memory");
+	collector_kafka_open(c);
 	collector_output_config(c, config, &oc);
-	if (!c->to_stdout) {
+	if (!c->to_stdout && config->files) {
 		int n = output_recover(config->directory);
 
 		if (n > 0)
@@ -389,6 +393,7 @@ collector_free(struct collector *c)
 		event_free(c->sig_usr1);
 	output_free(c->output);
 	output_free(c->next_output);
+	collector_kafka_finish(c);
 	parser_free(c->parser);
 	exporters_free(c->exporters);
 	receiver_free(c->receiver);

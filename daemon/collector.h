@@ -82,6 +82,9 @@ struct collector_args {
 
 struct receiver;
 struct metrics;
+struct kafka;
+struct kafka_state;
+struct evbuffer;
 
 struct collector {
 	struct event_base *base;
@@ -110,6 +113,7 @@ struct collector {
 	int64_t status_ms;
 	double flows_per_second;
 	struct ratelimit drop_log, write_log, receive_log;
+	struct kafka_state *kafka;      /* kafka.c; NULL until [kafka] is used */
 };
 
 /* The config file (or the built-in defaults) with the command line on top;
@@ -194,6 +198,22 @@ struct metrics *metrics_new(struct collector *c,
     const struct config_listen *conf, char **err);
 const struct config_listen *metrics_listen(const struct metrics *m);
 void metrics_free(struct metrics *m);
+
+/* kafka.c: the [kafka] sink's producers, counters and reports */
+struct kafka *collector_kafka(const struct collector *c);
+struct kafka *collector_kafka_new(struct collector *c,
+    const struct config *config, char **err);
+void collector_kafka_open(struct collector *c);
+int collector_kafka_stage(struct collector *c, const struct config *nc,
+    struct kafka **out, bool *changed, char **err);
+void collector_kafka_commit(struct collector *c, struct kafka *k,
+    bool changed);
+void collector_kafka_discard(struct kafka *k);
+void collector_kafka_tick(struct collector *c);
+void collector_kafka_finish(struct collector *c);
+void collector_kafka_log_stats(struct collector *c);
+void collector_kafka_status(struct collector *c, char *buf, size_t size);
+void collector_kafka_metrics(struct collector *c, struct evbuffer *b);
 
 /* --read: decode the NetFlow/IPFIX datagrams of a pcap file. */
 int offline_read(struct collector *c, const char *path);

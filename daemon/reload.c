@@ -65,6 +65,8 @@ struct staged {
 	struct metrics *metrics;
 	bool metrics_changed;
 	struct output *output;
+	struct kafka *kafka;     /* a new producer, when [kafka] changed */
+	bool kafka_changed;
 };
 
 static void
@@ -89,6 +91,7 @@ unstage(struct collector *c, struct staged *s)
 	if (s->metrics_changed)
 		metrics_free(s->metrics);
 	output_free(s->output);
+	collector_kafka_discard(s->kafka);
 	config_free(s->config);
 }
 
@@ -193,6 +196,7 @@ commit(struct collector *c, struct staged *s)
 		metrics_free(c->metrics);
 		c->metrics = s->metrics;
 	}
+	collector_kafka_commit(c, s->kafka, s->kafka_changed);
 	if (s->output) {
 		/* a second reload before the boundary replaces the first */
 		if (c->next_output == NULL)
@@ -236,7 +240,9 @@ on_reload(evutil_socket_t fd, short what, void *arg)
 
 	if ((s.config = collector_load_config(&c->args, &err)) == NULL ||
 	    stage_listeners(c, &s, &err) < 0 || stage_metrics(c, &s, &err) < 0 ||
-	    stage_output(c, &s, &err) < 0) {
+	    stage_output(c, &s, &err) < 0 ||
+	    collector_kafka_stage(c, s.config, &s.kafka, &s.kafka_changed,
+	    &err) < 0) {
 		unstage(c, &s);
 		free(c->reload_error);
 		c->reload_error = err ? err : strdup("out of memory");
