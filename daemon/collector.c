@@ -350,7 +350,8 @@ collector_run(struct collector *c)
 	if (collector_status_start(c) < 0)
 		fatal("cannot start timer");
 	log_msg(LOG_NOTICE, "netflowd ready, writing %s", c->to_stdout ?
-	    "to standard output" : c->config->directory);
+	    "to standard output" : c->config->files ? c->config->directory :
+	    "to Kafka only");
 	/* every listener is bound and the output is open */
 	collector_status_text(c, status, sizeof(status));
 	sdglue_notifyf("READY=1\nSTATUS=%s", status);

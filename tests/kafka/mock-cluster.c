@@ -69,7 +69,9 @@ main(int argc, char **argv)
 	rd_kafka_mock_cluster_t *mc;
 	rd_kafka_t *rk;
 
-	/* the mock cluster needs a client instance for its bookkeeping */
+	/* the mock cluster needs a client instance for its bookkeeping;
+	 * one without brokers of its own, which it need not warn about */
+	rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
 	if ((rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr,
 	    sizeof(errstr))) == NULL) {
 		fprintf(stderr, "mock-cluster: %s\n", errstr);
