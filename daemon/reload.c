@@ -196,7 +196,6 @@ commit(struct collector *c, struct staged *s)
 		metrics_free(c->metrics);
 		c->metrics = s->metrics;
 	}
-	collector_kafka_commit(c, s->kafka, s->kafka_changed);
 	if (s->output) {
 		/* a second reload before the boundary replaces the first */
 		if (c->next_output == NULL)
@@ -205,6 +204,8 @@ commit(struct collector *c, struct staged *s)
 			output_free(c->next_output);
 		c->next_output = s->output;
 	}
+	/* after next_output: both outputs switch to the new producer */
+	collector_kafka_commit(c, s->kafka, s->kafka_changed);
 	/* datagrams queued before this point are decoded under the new
 	 * config, as are those still in the sockets */
 	config_free(c->config);
