@@ -355,19 +355,22 @@ def reload():
     [kafka] section is refused with file:line and the producer stays."""
     a, b = Cluster(topics=("flows",)), Cluster(topics=("moved",))
     port, mport = ports()
-    d = nftest.Daemon(NETFLOWD, config(port, mport, a.bootstrap))
+    # the output changes too (at the next 2 s slot boundary): that new
+    # output must produce to the new cluster as well
+    d = nftest.Daemon(NETFLOWD, config(port, mport, a.bootstrap, output="rotate = 2s"))
     t = Traffic(port)
     try:
         d.start()
         t.start()
         time.sleep(2)
         with open(d.config, "w") as f:
-            f.write(config(port, mport, b.bootstrap, topic="moved").replace("@OUT@", d.outdir))
+            f.write(config(port, mport, b.bootstrap, topic="moved", output="rotate = 3s")
+                    .replace("@OUT@", d.outdir))
         d.signal(signal.SIGHUP)
         time.sleep(2)
         with open(d.config, "w") as f:
-            f.write(config(port, mport, a.bootstrap, "option.no.such.property = 1\n")
-                    .replace("@OUT@", d.outdir))
+            f.write(config(port, mport, a.bootstrap, "option.no.such.property = 1\n",
+                           output="rotate = 3s").replace("@OUT@", d.outdir))
         d.signal(signal.SIGHUP)
         time.sleep(2)
         t.stop()
