@@ -20,7 +20,7 @@
 /* Keys that may appear once; a repeat is an error that names the first. */
 enum single_key {
 	KEY_RECEIVE_BUFFER, KEY_RECEIVE_QUEUE, KEY_DIRECTORY, KEY_ROTATE,
-	KEY_COMPRESS, KEY_DIRECT_IO,
+	KEY_COMPRESS, KEY_DIRECT_IO, KEY_FILES,
 	KEY_STATE_FILE, KEY_LEVEL, KEY_METRICS_LISTEN, KEY_MAX
 };
 
@@ -31,6 +31,7 @@ struct load_state {
 	int line;
 	bool indented;           /* current line starts with blanks */
 	bool listen_seen;        /* first listen= replaces the defaults */
+	int kafka_line;          /* of the [kafka] header, 0 when none */
 	char prev_section[64], prev_name[64];
 	int key_line[KEY_MAX];
 	int read_errno;          /* reading the file failed */
@@ -59,6 +60,7 @@ config_free(struct config *c)
 	free(c->directory);
 	free(c->state_file);
 	free(c->metrics.text);
+	config_kafka_free(c->kafka);
 	free(c);
 }
 
@@ -100,6 +102,7 @@ config_new_default(void)
 	c->receive_queue = DEFAULT_RECEIVE_QUEUE;
 	c->rotate = 60;
 	c->direct_io = true;
+	c->files = true;
 	c->log_level = 6;
 	if (config_set_string(&c->directory, "./flows") < 0 ||
 	    add_listen(c, "*:2055", &err) < 0 || add_listen(c, "*:4739", &err) < 0)
@@ -323,6 +326,12 @@ output_key(struct load_state *st, const char *name, const char *v)
 			c->direct_io = false;
 		else
 			return set_error(st, "bad direct_io '%s' (yes or no)", v);
+	} else if (strcmp(name, "files") == 0) {
+		if (!once(st, KEY_FILES, name))
+			return 0;
+		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+			return set_error(st, "bad files '%s' (yes or no)", v);
+		c->files = strcmp(v, "yes") == 0;
 	} else {
 		return set_error(st, "unknown key '%s' in [%s]", name, "output");
 	}
@@ -376,6 +385,17 @@ metrics_key(struct load_state *st, const char *name, const char *v)
 }
 
 static int
+kafka_key(struct load_state *st, const char *name, const char *v)
+{
+	char *err = NULL;
+
+	if (config_kafka_key(&st->c->kafka, name, v, st->line, &err) < 0)
+		set_error(st, "%s", err ? err : "out of memory");
+	free(err);
+	return 1;
+}
+
+static int
 handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct load_state *st = user;
@@ -405,13 +425,15 @@ handler(void *user, const char *section, const char *name, const char *value)
 		return log_key(st, name, v);
 	if (strcmp(section, "metrics") == 0)
 		return metrics_key(st, name, v);
+	if (strcmp(section, "kafka") == 0)
+		return kafka_key(st, name, v);
 	if (section[0] == '\0')
 		return set_error(st, "key '%s' outside any section", name);
 	return set_error(st, "unknown section [%s]", section);
 }
 
 static const char *const sections[] = {
-	"collector", "output", "templates", "log", "metrics",
+	"collector", "output", "templates", "log", "metrics", "kafka",
 };
 
 /* A section header: inih reports sections only with their first key, so
@@ -424,6 +446,8 @@ check_section(struct load_state *st, const char *line)
 	if (*p != '[' || (end = strchr(p, ']')) == NULL)
 		return;
 	p++;
+	if (end - p == 5 && strncmp(p, "kafka", 5) == 0 && st->kafka_line == 0)
+		st->kafka_line = st->line;
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
 		if (strlen(sections[i]) == (size_t)(end - p) &&
 		    strncmp(p, sections[i], (size_t)(end - p)) == 0)
@@ -493,6 +517,20 @@ config_load(const char *path, char **err)
 		if (asprintf(&st.err, "%s: %s", path, strerror(st.read_errno)) < 0)
 			st.err = NULL;
 	}
+	if (st.err == NULL && st.kafka_line) {
+		char *msg = NULL;
+
+		if (config_kafka_check(st.c->kafka, &msg) < 0 &&
+		    asprintf(&st.err, "%s:%d: %s", path, st.kafka_line,
+		    msg ? msg : "out of memory") < 0)
+			st.err = NULL;
+		free(msg);
+	}
+	if (st.err == NULL && !st.c->files && st.c->kafka == NULL) {
+		if (asprintf(&st.err, "%s:%d: files = no needs a [kafka] section",
+		    path, st.key_line[KEY_FILES]) < 0)
+			st.err = NULL;
+	}
 	if (st.err == NULL && st.c->nlisten == 0) {
 		if (asprintf(&st.err, "%s: no listen address", path) < 0)
 			st.err = NULL;
@@ -527,13 +565,16 @@ config_print(const struct config *c, FILE *f)
 	fprintf(f, "receive_buffer = %zu\n", c->receive_buffer);
 	fprintf(f, "receive_queue = %zu\n", c->receive_queue);
 	fprintf(f, "[output]\ndirectory = %s\nrotate = %u\ncompress = %s\n"
-	    "direct_io = %s\n", c->directory, c->rotate,
-	    config_compress_name(c->compress), c->direct_io ? "yes" : "no");
+	    "direct_io = %s\nfiles = %s\n", c->directory, c->rotate,
+	    config_compress_name(c->compress), c->direct_io ? "yes" : "no",
+	    c->files ? "yes" : "no");
 	if (c->state_file)
 		fprintf(f, "[templates]\nstate_file = %s\n", c->state_file);
 	fprintf(f, "[log]\nlevel = %s\n", config_level_name(c->log_level));
 	fprintf(f, "[metrics]\nlisten = %s\n",
 	    c->metrics_enabled ? c->metrics.text : "off");
+	if (c->kafka)
+		config_kafka_print(c->kafka, f);
 }
 
 bool
@@ -548,5 +589,5 @@ config_output_equal(const struct config *a, const struct config *b)
 {
 	return strcmp(a->directory, b->directory) == 0 &&
 	    a->rotate == b->rotate && a->compress == b->compress &&
-	    a->direct_io == b->direct_io;
+	    a->direct_io == b->direct_io && a->files == b->files;
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 enum config_compress { COMPRESS_NONE, COMPRESS_GZIP, COMPRESS_ZSTD };
@@ -43,7 +44,42 @@ struct config {
 	int log_level;           /* syslog priority: 0 emerg .. 7 debug */
 	bool metrics_enabled;    /* [metrics] listen set (off by default) */
 	struct config_listen metrics;
+	bool files;              /* [output] files = no: Kafka only */
+	struct config_kafka *kafka;     /* [kafka], NULL when absent */
 };
+
+/* ---- kafka-keys.c: the [kafka] section ---- */
+
+struct rd_kafka_conf_s;
+struct kafka_option;
+
+struct config_kafka {
+	char *brokers, *topic, *options_topic, *client_id;
+	char *sasl_password_file;       /* the path; the secret is in rdconf only */
+	bool key_exporter;       /* key = exporter (default) | none */
+	char compression[8], acks[4];
+	size_t queue;            /* bytes */
+	unsigned message_timeout;       /* seconds */
+	/* every property set, ready for rd_kafka_conf_dup */
+	struct rd_kafka_conf_s *rdconf;
+	STAILQ_HEAD(, kafka_option) options;    /* option.NAME, for -n */
+	int line;                /* where the section started */
+	int key_line[10];        /* where each single key was set */
+};
+
+/* One key of [kafka] (created with its defaults on the first); -1 with
+ * *err (allocated, without file:line) when it is bad. */
+int config_kafka_key(struct config_kafka **k, const char *name,
+    const char *value, int line, char **err);
+/* The keys that must be there, once the file is read. */
+int config_kafka_check(const struct config_kafka *k, char **err);
+void config_kafka_free(struct config_kafka *k);
+/* Everything the producer is built from (a reload builds a new one only
+ * when this differs). */
+bool config_kafka_equal(const struct config_kafka *a,
+    const struct config_kafka *b);
+/* The effective settings, never the secret. */
+void config_kafka_print(const struct config_kafka *k, FILE *f);
 
 #define CONFIG_DEFAULT_PATH NETFLOWD_SYSCONFDIR "/netflowd/netflowd.conf"
 

@@ -131,6 +131,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	log_ratelimit_flush(&c->drop_log);
 	log_ratelimit_flush(&c->write_log);
 	log_ratelimit_flush(&c->receive_log);
+	collector_kafka_tick(c);
 }
 
 static void
@@ -208,6 +209,7 @@ collector_log_stats(struct collector *c)
 		}
 		log_exporter(e);
 	}
+	collector_kafka_log_stats(c);
 }
 
 static void
@@ -253,6 +255,7 @@ collector_output_config(const struct collector *c, const struct config *config,
 		    config->compress == COMPRESS_ZSTD ? OUTPUT_COMPRESS_ZSTD :
 		    OUTPUT_COMPRESS_NONE,
 		.direct_io = config->direct_io,
+		.no_files = !config->files, .kafka = collector_kafka(c),
 	};
 }
 
@@ -278,8 +281,9 @@ collector_new(struct config *config, const struct collector_args *args)
 	if ((c->parser = parser_new(NULL, &ops, c)) == NULL ||
 	    (c->exporters = exporters_new(EXPORTERS_MAX)) == NULL)
 		fatal("out of memory");
+	collector_kafka_open(c);
 	collector_output_config(c, config, &oc);
-	if (!c->to_stdout) {
+	if (!c->to_stdout && config->files) {
 		int n = output_recover(config->directory);
 
 		if (n > 0)
@@ -348,7 +352,8 @@ collector_run(struct collector *c)
 	if (collector_status_start(c) < 0)
 		fatal("cannot start timer");
 	log_msg(LOG_NOTICE, "netflowd ready, writing %s", c->to_stdout ?
-	    "to standard output" : c->config->directory);
+	    "to standard output" : c->config->files ? c->config->directory :
+	    "to Kafka only");
 	/* every listener is bound and the output is open */
 	collector_status_text(c, status, sizeof(status));
 	sdglue_notifyf("READY=1\nSTATUS=%s", status);
@@ -392,6 +397,7 @@ collector_free(struct collector *c)
 		event_free(c->sig_usr1);
 	output_free(c->output);
 	output_free(c->next_output);
+	collector_kafka_finish(c);
 	parser_free(c->parser);
 	exporters_free(c->exporters);
 	receiver_free(c->receiver);

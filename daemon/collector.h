@@ -64,6 +64,9 @@ struct collector_args {
 struct receiver;
 struct metrics;
 struct state_saver;
+struct kafka;
+struct kafka_state;
+struct evbuffer;
 
 struct collector {
 	struct event_base *base;
@@ -93,6 +96,7 @@ struct collector {
 	int64_t status_ms;
 	double flows_per_second;
 	struct ratelimit drop_log, write_log, receive_log;
+	struct kafka_state *kafka;      /* kafka-sink.c; NULL until [kafka] is used */
 };
 
 /* The config file (or the built-in defaults) with the command line on top;
@@ -140,6 +144,22 @@ size_t exporters_count(const struct exporter_table *t);
 uint64_t exporters_evicted(const struct exporter_table *t);
 const char *exporter_text(const struct parser_addr *a, char *buf,
     size_t size);
+
+/* kafka-sink.c: the [kafka] sink's producers, counters and reports */
+struct kafka *collector_kafka(const struct collector *c);
+struct kafka *collector_kafka_new(struct collector *c,
+    const struct config *config, char **err);
+void collector_kafka_open(struct collector *c);
+int collector_kafka_stage(struct collector *c, const struct config *nc,
+    struct kafka **out, bool *changed, char **err);
+void collector_kafka_commit(struct collector *c, struct kafka *k,
+    bool changed);
+void collector_kafka_discard(struct kafka *k);
+void collector_kafka_tick(struct collector *c);
+void collector_kafka_finish(struct collector *c);
+void collector_kafka_log_stats(struct collector *c);
+void collector_kafka_status(struct collector *c, char *buf, size_t size);
+void collector_kafka_metrics(struct collector *c, struct evbuffer *b);
 
 /* sockaddr -> parser_addr; IPv4-mapped IPv6 becomes plain IPv4. */
 void sockaddr_to_source(const struct sockaddr *sa, struct parser_source *src);

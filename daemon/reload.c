@@ -66,6 +66,8 @@ struct staged {
 	struct metrics *metrics;
 	bool metrics_changed;
 	struct output *output;
+	struct kafka *kafka;     /* a new producer, when [kafka] changed */
+	bool kafka_changed;
 };
 
 static void
@@ -90,6 +92,7 @@ unstage(struct collector *c, struct staged *s)
 	if (s->metrics_changed)
 		metrics_free(s->metrics);
 	output_free(s->output);
+	collector_kafka_discard(s->kafka);
 	config_free(s->config);
 }
 
@@ -202,6 +205,8 @@ commit(struct collector *c, struct staged *s)
 			output_free(c->next_output);
 		c->next_output = s->output;
 	}
+	/* after next_output: both outputs switch to the new producer */
+	collector_kafka_commit(c, s->kafka, s->kafka_changed);
 	/* datagrams queued before this point are decoded under the new
 	 * config, as are those still in the sockets */
 	config_free(c->config);
@@ -237,7 +242,9 @@ on_reload(evutil_socket_t fd, short what, void *arg)
 
 	if ((s.config = collector_load_config(&c->args, &err)) == NULL ||
 	    stage_listeners(c, &s, &err) < 0 || stage_metrics(c, &s, &err) < 0 ||
-	    stage_output(c, &s, &err) < 0) {
+	    stage_output(c, &s, &err) < 0 ||
+	    collector_kafka_stage(c, s.config, &s.kafka, &s.kafka_changed,
+	    &err) < 0) {
 		unstage(c, &s);
 		free(c->reload_error);
 		c->reload_error = err ? err : strdup("out of memory");

@@ -4,6 +4,7 @@
  * hangs stops the pings and systemd restarts the service.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "collector.h"
 #include "sdglue.h"
@@ -25,6 +26,10 @@ collector_status_text(struct collector *c, char *buf, size_t size)
 	    "%llu flows, %llu drops", nlisten, exporters_count(c->exporters),
 	    c->flows_per_second, (unsigned long long)c->stats.records,
 	    (unsigned long long)drops);
+	if (n > 0 && (size_t)n < size) {
+		collector_kafka_status(c, buf + n, size - (size_t)n);
+		n += (int)strlen(buf + n);
+	}
 	if (c->reload_error && n > 0 && (size_t)n < size)
 		snprintf(buf + n, size - (size_t)n, "; reload failed: %s",
 		    c->reload_error);

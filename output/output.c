@@ -44,6 +44,33 @@ errorf(const char *fmt, ...)
 	return rc < 0 ? NULL : s;
 }
 
+/* files = no: a render thread without a writer, feeding Kafka alone */
+static struct output *
+kafka_only(struct output *o, const struct output_config *cfg, char **err)
+{
+	if ((o->render = render_new(NULL, &o->counters)) == NULL) {
+		*err = strdup("out of memory");
+		output_free(o);
+		return NULL;
+	}
+	render_set_kafka(o->render, cfg->kafka);
+	return o;
+}
+
+void
+output_set_kafka(struct output *o, struct kafka *k)
+{
+	render_set_kafka(o->render, k);
+	/* an idle render thread wakes up and switches */
+	render_flush(o->render);
+}
+
+bool
+output_uses_kafka(struct output *o, const struct kafka *k)
+{
+	return render_uses_kafka(o->render, k);
+}
+
 struct output *
 output_new(const struct output_config *cfg, char **err)
 {
@@ -56,7 +83,7 @@ output_new(const struct output_config *cfg, char **err)
 	o->rotate = cfg->rotate ? cfg->rotate : 60;
 	o->to_stdout = cfg->to_stdout;
 	o->lossless = cfg->lossless;
-	if (!o->to_stdout) {
+	if (!o->to_stdout && !cfg->no_files) {
 		if (files_mkdir_p(cfg->directory) < 0 ||
 		    stat(cfg->directory, &st) < 0) {
 			*err = errorf("cannot create output directory %s: %s",
@@ -69,12 +96,15 @@ output_new(const struct output_config *cfg, char **err)
 			goto fail;
 		}
 	}
+	if (!o->to_stdout && cfg->no_files)
+		return kafka_only(o, cfg, err);
 	o->writer = writer_new(cfg->directory, o->to_stdout, cfg->compress,
 	    cfg->direct_io, &o->counters);
 	if (o->writer == NULL)
 		goto fail;
 	if ((o->render = render_new(o->writer, &o->counters)) == NULL)
 		goto fail;
+	render_set_kafka(o->render, cfg->kafka);
 	return o;
 fail:
 	if (*err == NULL)
@@ -229,15 +259,15 @@ output_free(struct output *o)
 {
 	if (o == NULL)
 		return;
-	if (o->writer != NULL) {
+	if (o->render != NULL) {
 		if (o->to_stdout)
 			output_flush(o);
 		else
 			close_slot(o);
-		/* the render thread hands its last lines to the writer first */
-		render_free(o->render);
-		writer_free(o->writer);
 	}
+	/* the render thread hands its last lines to the writer first */
+	render_free(o->render);
+	writer_free(o->writer);
 	free(o->cur);
 	free(o);
 }

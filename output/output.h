@@ -13,6 +13,7 @@
 #include "parser.h"
 
 struct output;
+struct kafka;
 
 enum output_compress {
 	OUTPUT_COMPRESS_NONE,
@@ -32,6 +33,9 @@ struct output_config {
 	/* Write files with O_DIRECT (bypassing the page cache) where the
 	 * filesystem supports it; buffered otherwise. */
 	bool direct_io;
+	/* [output] files = no: render for Kafka only, no writer, no files */
+	bool no_files;
+	struct kafka *kafka;     /* the Kafka sink, or NULL (not owned) */
 };
 
 /*
@@ -75,6 +79,12 @@ int64_t output_next_rotation(const struct output *o, int64_t now_ms);
 
 /* A snapshot, valid until the next call. */
 const struct output_stats *output_stats(struct output *o);
+
+/* From the next block on, lines go to k as well (NULL: no Kafka); the
+ * render thread picks it up soon even when idle. */
+void output_set_kafka(struct output *o, struct kafka *k);
+/* The render thread may still produce to k: not yet safe to close it. */
+bool output_uses_kafka(struct output *o, const struct kafka *k);
 
 /* Renames temporary files left by a crashed run into place (.json.tmp,
  * .json.gz.tmp, .json.zst.tmp; never over an existing file); returns how

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kafka.h"
 #include "output-private.h"
 
 /* One record in a block, at an offset aligned for it. */
@@ -71,7 +72,47 @@ struct render {
 	struct writer_counters *counters;
 	struct json_writer *json;
 	struct out_block *cur;   /* JSON lines being filled */
+	/* no writer (files = no): lines are rendered here, for Kafka only */
+	struct out_block *scratch;
+	_Atomic(struct kafka *) kafka_next;     /* the loop's choice */
+	_Atomic(struct kafka *) kafka;  /* the one this thread produces to */
 };
+
+/* ---- the Kafka sink: one line each, switched between two blocks ---- */
+
+/* The loop's choice takes effect here, at a record boundary; the loop
+ * retires the old producer once render_uses_kafka says it is unused. */
+static void
+switch_kafka(struct render *r)
+{
+	struct kafka *k = atomic_load(&r->kafka_next);
+
+	if (k != atomic_load(&r->kafka))
+		atomic_store(&r->kafka, k);
+}
+
+/* line ends in '\n': the message is the same bytes without it */
+static void
+kafka_line(struct render *r, const struct flow_record *rec, const char *line,
+    size_t len)
+{
+	struct kafka *k = atomic_load_explicit(&r->kafka, memory_order_relaxed);
+
+	if (k != NULL)
+		kafka_produce(k, rec, line, len - 1);
+}
+
+void
+render_set_kafka(struct render *r, struct kafka *k)
+{
+	atomic_store(&r->kafka_next, k);
+}
+
+bool
+render_uses_kafka(struct render *r, const struct kafka *k)
+{
+	return atomic_load(&r->kafka_next) == k || atomic_load(&r->kafka) == k;
+}
 
 /* Hands the JSON block to the writer. */
 static void
@@ -79,6 +120,11 @@ submit(struct render *r, bool close)
 {
 	if (r->cur == NULL)
 		return;
+	if (r->writer == NULL) {
+		r->cur->len = 0;
+		r->cur = NULL;
+		return;
+	}
 	r->cur->close = close;
 	writer_submit(r->writer, r->cur);
 	r->cur = NULL;
@@ -89,7 +135,8 @@ static void
 submit_flush(struct render *r)
 {
 	if (r->cur == NULL) {
-		writer_flush(r->writer);
+		if (r->writer != NULL)
+			writer_flush(r->writer);
 		return;
 	}
 	r->cur->flush = true;
@@ -100,7 +147,8 @@ static bool
 take(struct render *r, time_t slot)
 {
 	/* waits for the writer: back-pressure goes to the loop's pool */
-	if (r->cur == NULL && (r->cur = writer_block(r->writer, true)) == NULL)
+	if (r->cur == NULL && (r->cur = r->writer == NULL ? r->scratch :
+	    writer_block(r->writer, true)) == NULL)
 		return false;
 	r->cur->slot = slot;
 	return true;
@@ -132,6 +180,7 @@ line(struct render *r, const struct flow_record *rec, time_t slot)
 		atomic_fetch_add(&r->counters->oversized, 1);
 		return 0;
 	}
+	kafka_line(r, rec, r->cur->data + r->cur->len, len);
 	r->cur->len += len;
 	return len;
 }
@@ -141,6 +190,7 @@ process(struct render *r, struct out_block *b)
 {
 	uint64_t bytes = 0;
 
+	switch_kafka(r);
 	/* every block ends with its JSON handed on (below), so the lines
 	 * rendered here start a JSON block of b's slot */
 	for (size_t off = 0; off < b->len;) {
@@ -164,7 +214,8 @@ process(struct render *r, struct out_block *b)
 		return;
 	}
 	submit(r, false);
-	writer_close_slot(r->writer, b->slot);
+	if (r->writer != NULL)
+		writer_close_slot(r->writer, b->slot);
 }
 
 static void *
@@ -193,6 +244,9 @@ render_new(struct writer *w, struct writer_counters *counters)
 	r->counters = counters;
 	if ((r->json = json_writer_new()) == NULL)
 		goto fail;
+	if (w == NULL && (r->scratch = calloc(1, sizeof(*r->scratch) +
+	    OUTPUT_BLOCK_SIZE)) == NULL)
+		goto fail;
 	if (pthread_create(&r->thread, NULL, run, r) != 0)
 		goto fail;
 	pthread_setname_np(r->thread, "netflowd/render");
@@ -214,6 +268,7 @@ render_free(struct render *r)
 	}
 	blockq_destroy(&r->q);
 	json_writer_free(r->json);
+	free(r->scratch);
 	free(r);
 }
 

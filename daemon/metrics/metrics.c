@@ -181,6 +181,7 @@ render(struct evbuffer *b, struct collector *c)
 	    "netflowd_reloads_total{result=\"failed\"} %llu\n",
 	    (unsigned long long)c->stats.reloads,
 	    (unsigned long long)c->stats.reload_failures);
+	collector_kafka_metrics(c, b);
 }
 
 static void

@@ -55,8 +55,8 @@ with tempfile.TemporaryDirectory() as tmp:
     for name, text, line, msg in [
         ("key.conf", "[collector]\nlisten = 2055\n\nbogus = 1\n", 4,
          "unknown key 'bogus' in [collector]"),
-        ("section.conf", "[output]\nrotate = 60\n[kafka]\n", 3,
-         "unknown section [kafka]"),
+        ("section.conf", "[output]\nrotate = 60\n[kafk]\n", 3,
+         "unknown section [kafk]"),
         ("size.conf", "[collector]\nreceive_buffer = lots\n", 2,
          "bad size 'lots' (e.g. 16M, from 4K to 1G)"),
         ("compress.conf", "[output]\ncompress = bzip2\n", 2,

@@ -116,7 +116,7 @@ static const struct {
 	  "3: duplicate key 'listen' (first set on line 2)" },
 	{ "[metrics]\npath = /metrics\n", "2: unknown key 'path' in [metrics]" },
 	{ "[collectors]\nlisten = 2055\n", "1: unknown section [collectors]" },
-	{ "[output]\nrotate = 60\n\n[kafka]\n", "4: unknown section [kafka]" },
+	{ "[output]\nrotate = 60\n\n[kafk]\n", "4: unknown section [kafk]" },
 	{ "[log]\nlevel = info\n[output]\ncompress = lz4\n[kafka]\n",
 	  "4: bad compress 'lz4' (none, gzip or zstd)" },
 	{ "listen = 2055\n", "1: key 'listen' outside any section" },

@@ -1,0 +1,463 @@
+/*
+ * The daemon's side of the Kafka sink (output/kafka.c): opening it at
+ * start-up, replacing it on reload, retiring old producers, and turning
+ * its counters into the journal, SIGUSR1 stats, /metrics and STATUS=.
+ *
+ * A reload builds the new producer first (the same two passes as the
+ * state file: everything validated and built, then applied), the render
+ * thread switches to it at a record boundary, and the old one is closed
+ * once the render thread no longer uses it: its own thread flushes for at
+ * most KAFKA_RETIRE_MS and counts what it could not deliver. The loop
+ * only looks at flags; it never waits for a broker. Counters are the sum
+ * over every producer this process had, so they never go backwards.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <event2/buffer.h>
+
+#include "config.h"
+#include "collector.h"
+
+#ifdef HAVE_KAFKA
+#include "kafka.h"
+
+/* how long an old producer may flush after a reload; and at SIGTERM,
+ * well below the unit's TimeoutStopSec=30 */
+#define KAFKA_RETIRE_MS 10000
+#define KAFKA_STOP_MS 10000
+
+struct retiring {
+	struct kafka *k;
+	bool closing;
+	TAILQ_ENTRY(retiring) entry;
+};
+
+struct kafka_state {
+	struct kafka *cur;
+	TAILQ_HEAD(, retiring) retiring;
+	struct kafka_stats retired;     /* counters of producers gone */
+	uint64_t logged_failed[KAFKA_FAIL_MAX], logged_errors;
+	int last_up;
+	struct ratelimit log;
+};
+
+static struct kafka_state *
+state(struct collector *c)
+{
+	struct kafka_state *ks = c->kafka;
+
+	if (ks == NULL && (ks = c->kafka = calloc(1, sizeof(*ks))) != NULL) {
+		TAILQ_INIT(&ks->retiring);
+		ks->last_up = -1;
+		ks->log = (struct ratelimit)RATELIMIT_INIT(10000, 5);
+	}
+	return ks;
+}
+
+struct kafka *
+collector_kafka(const struct collector *c)
+{
+	return c->kafka ? c->kafka->cur : NULL;
+}
+
+struct kafka *
+collector_kafka_new(struct collector *c, const struct config *config,
+    char **err)
+{
+	const struct config_kafka *ck = config->kafka;
+	struct kafka_config kc = {
+		.conf = ck->rdconf, .topic = ck->topic,
+		.options_topic = ck->options_topic,
+		.key_exporter = ck->key_exporter, .lossless = c->args.offline,
+	};
+
+	return kafka_new(&kc, err);
+}
+
+/* start-up: a broker that is down is not an error, only reported */
+void
+collector_kafka_open(struct collector *c)
+{
+	struct kafka_state *ks;
+	char *err = NULL;
+
+	if (c->config->kafka == NULL)
+		return;
+	if ((ks = state(c)) == NULL)
+		fatal("out of memory");
+	if ((ks->cur = collector_kafka_new(c, c->config, &err)) == NULL)
+		fatal("%s", err ? err : "kafka: cannot create the producer");
+	log_fields(LOG_INFO, LOG_FIELDS({ "KAFKA_BROKER", kafka_brokers(ks->cur) },
+	    { "KAFKA_TOPIC", kafka_topic(ks->cur) }),
+	    "kafka: producing to topic %s via %s%s", kafka_topic(ks->cur),
+	    kafka_brokers(ks->cur), c->config->files ? "" : " (files off)");
+}
+
+static void
+add_stats(struct kafka_stats *sum, const struct kafka_stats *s)
+{
+	sum->produced += s->produced;
+	sum->delivered += s->delivered;
+	for (int i = 0; i < KAFKA_FAIL_MAX; i++)
+		sum->failed[i] += s->failed[i];
+	sum->queue_bytes += s->queue_bytes;
+	sum->queue_msgs += s->queue_msgs;
+	sum->errors += s->errors;
+}
+
+/* Every producer's counters; brokers of the current one. */
+static void
+totals(struct kafka_state *ks, struct kafka_stats *sum)
+{
+	struct kafka_stats s;
+	struct retiring *r;
+
+	*sum = ks->retired;
+	sum->brokers = sum->brokers_up = -1;
+	TAILQ_FOREACH(r, &ks->retiring, entry) {
+		kafka_stats(r->k, &s);
+		add_stats(sum, &s);
+	}
+	if (ks->cur) {
+		kafka_stats(ks->cur, &s);
+		add_stats(sum, &s);
+		sum->brokers = s.brokers;
+		sum->brokers_up = s.brokers_up;
+	}
+}
+
+static uint64_t
+failed_total(const struct kafka_stats *s)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < KAFKA_FAIL_MAX; i++)
+		n += s->failed[i];
+	return n;
+}
+
+static void
+retire(struct kafka_state *ks, struct kafka *k)
+{
+	struct retiring *r;
+
+	if (k == NULL)
+		return;
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		/* cannot happen in practice; losing the bound beats leaking */
+		kafka_close(k, KAFKA_RETIRE_MS);
+		kafka_free(k);
+		return;
+	}
+	r->k = k;
+	TAILQ_INSERT_TAIL(&ks->retiring, r, entry);
+}
+
+/* Reload, after everything else was staged: the new producer, NULL when
+ * the section is gone or did not change (*changed tells which). */
+int
+collector_kafka_stage(struct collector *c, const struct config *nc,
+    struct kafka **out, bool *changed, char **err)
+{
+	*out = NULL;
+	*changed = !config_kafka_equal(c->config->kafka, nc->kafka);
+	if (!*changed || nc->kafka == NULL)
+		return 0;
+	*out = collector_kafka_new(c, nc, err);
+	return *out ? 0 : -1;
+}
+
+/* A failed reload: the new producer never produced. */
+void
+collector_kafka_discard(struct kafka *k)
+{
+	kafka_free(k);
+}
+
+void
+collector_kafka_commit(struct collector *c, struct kafka *k, bool changed)
+{
+	struct kafka_state *ks;
+
+	if (!changed || (ks = state(c)) == NULL) {
+		kafka_free(k);
+		return;
+	}
+	retire(ks, ks->cur);
+	ks->cur = k;
+	output_set_kafka(c->output, k);
+	if (c->next_output)
+		output_set_kafka(c->next_output, k);
+	if (k)
+		log_fields(LOG_NOTICE, LOG_FIELDS({ "KAFKA_BROKER", kafka_brokers(k) },
+		    { "KAFKA_TOPIC", kafka_topic(k) }),
+		    "kafka: now producing to topic %s via %s", kafka_topic(k),
+		    kafka_brokers(k));
+	else
+		log_msg(LOG_NOTICE, "kafka: sink removed");
+}
+
+static bool
+in_use(struct collector *c, const struct kafka *k)
+{
+	return output_uses_kafka(c->output, k) ||
+	    (c->next_output && output_uses_kafka(c->next_output, k));
+}
+
+static void
+log_retired(const struct kafka *k, const struct kafka_stats *s)
+{
+	log_fields(LOG_INFO, LOG_FIELDS({ "KAFKA_BROKER", kafka_brokers(k) },
+	    { "KAFKA_TOPIC", kafka_topic(k) }),
+	    "kafka: producer for topic %s closed: %llu produced, %llu delivered, "
+	    "%llu failed (%llu left at shutdown)", kafka_topic(k),
+	    (unsigned long long)s->produced, (unsigned long long)s->delivered,
+	    (unsigned long long)failed_total(s),
+	    (unsigned long long)s->failed[KAFKA_FAIL_SHUTDOWN]);
+}
+
+/* Closes retired producers the render thread let go of; frees those
+ * whose thread finished. Never waits. */
+static void
+reap(struct collector *c, struct kafka_state *ks)
+{
+	struct retiring *r, *next;
+	struct kafka_stats s;
+
+	for (r = TAILQ_FIRST(&ks->retiring); r; r = next) {
+		next = TAILQ_NEXT(r, entry);
+		if (!r->closing && !in_use(c, r->k)) {
+			kafka_close(r->k, KAFKA_RETIRE_MS);
+			r->closing = true;
+		}
+		if (!r->closing || !kafka_done(r->k))
+			continue;
+		kafka_join(r->k);
+		kafka_stats(r->k, &s);
+		s.queue_bytes = s.queue_msgs = 0;
+		add_stats(&ks->retired, &s);
+		log_retired(r->k, &s);
+		TAILQ_REMOVE(&ks->retiring, r, entry);
+		kafka_free(r->k);
+		free(r);
+	}
+}
+
+static void
+log_brokers(struct kafka_state *ks, const struct kafka_stats *s)
+{
+	const char *topic = kafka_topic(ks->cur), *brokers = kafka_brokers(ks->cur);
+
+	if (s->brokers_up < 0 || s->brokers_up == ks->last_up)
+		return;
+	if (s->brokers_up == 0)
+		log_fields(LOG_WARNING, LOG_FIELDS({ "KAFKA_BROKER", brokers },
+		    { "KAFKA_TOPIC", topic }),
+		    "kafka: no broker reachable (%s); records wait in the queue "
+		    "(%llu now) until message_timeout", brokers,
+		    (unsigned long long)s->queue_msgs);
+	else if (ks->last_up <= 0)
+		log_fields(LOG_NOTICE, LOG_FIELDS({ "KAFKA_BROKER", brokers },
+		    { "KAFKA_TOPIC", topic }),
+		    "kafka: %d of %d brokers up", s->brokers_up, s->brokers);
+	ks->last_up = s->brokers_up;
+}
+
+/* New failures and client errors since the last tick, rate-limited. */
+static void
+log_failures(struct kafka_state *ks, const struct kafka_stats *s)
+{
+	const char *topic = ks->cur ? kafka_topic(ks->cur) : "";
+	const char *brokers = ks->cur ? kafka_brokers(ks->cur) : "";
+	char text[256];
+
+	for (int i = 0; i < KAFKA_FAIL_MAX; i++) {
+		if (s->failed[i] == ks->logged_failed[i])
+			continue;
+		log_limited_fields(&ks->log, LOG_ERR, LOG_FIELDS(
+		    { "KAFKA_BROKER", brokers }, { "KAFKA_TOPIC", topic },
+		    { "DROP_REASON", kafka_fail_name(i) }),
+		    "kafka: %llu records lost (%s), %llu in all",
+		    (unsigned long long)(s->failed[i] - ks->logged_failed[i]),
+		    kafka_fail_name(i), (unsigned long long)s->failed[i]);
+		ks->logged_failed[i] = s->failed[i];
+	}
+	if (ks->cur && s->errors != ks->logged_errors) {
+		kafka_error(ks->cur, text, sizeof(text));
+		log_limited_fields(&ks->log, LOG_WARNING, LOG_FIELDS(
+		    { "KAFKA_BROKER", brokers }, { "KAFKA_TOPIC", topic }),
+		    "kafka: %s", text);
+	}
+	ks->logged_errors = s->errors;
+}
+
+void
+collector_kafka_tick(struct collector *c)
+{
+	struct kafka_state *ks = c->kafka;
+	struct kafka_stats s;
+
+	if (ks == NULL)
+		return;
+	reap(c, ks);
+	totals(ks, &s);
+	if (ks->cur)
+		log_brokers(ks, &s);
+	log_failures(ks, &s);
+	log_ratelimit_flush(&ks->log);
+}
+
+/* SIGTERM, after the output was flushed (the render thread is gone):
+ * every producer flushes for at most KAFKA_STOP_MS, at the same time. */
+void
+collector_kafka_finish(struct collector *c)
+{
+	struct kafka_state *ks = c->kafka;
+	struct retiring *r;
+
+	if (ks == NULL)
+		return;
+	if (ks->cur)
+		retire(ks, ks->cur);
+	ks->cur = NULL;
+	TAILQ_FOREACH(r, &ks->retiring, entry)
+		kafka_close(r->k, KAFKA_STOP_MS);
+	while ((r = TAILQ_FIRST(&ks->retiring)) != NULL) {
+		struct kafka_stats s;
+
+		kafka_join(r->k);
+		kafka_stats(r->k, &s);
+		log_retired(r->k, &s);
+		TAILQ_REMOVE(&ks->retiring, r, entry);
+		kafka_free(r->k);
+		free(r);
+	}
+	free(ks);
+	c->kafka = NULL;
+}
+
+void
+collector_kafka_log_stats(struct collector *c)
+{
+	struct kafka_stats s;
+	char reasons[256];
+	size_t n = 0;
+
+	if (c->kafka == NULL)
+		return;
+	totals(c->kafka, &s);
+	reasons[0] = '\0';
+	for (int i = 0; i < KAFKA_FAIL_MAX && n < sizeof(reasons); i++)
+		if (s.failed[i])
+			n += (size_t)snprintf(reasons + n, sizeof(reasons) - n,
+			    ", %s %llu", kafka_fail_name(i),
+			    (unsigned long long)s.failed[i]);
+	log_msg(LOG_INFO, "stats: kafka: %llu produced, %llu delivered, %llu failed, "
+	    "%llu in flight (%llu bytes queued), brokers %d of %d up%s",
+	    (unsigned long long)s.produced, (unsigned long long)s.delivered,
+	    (unsigned long long)failed_total(&s),
+	    (unsigned long long)(s.produced - s.delivered - failed_total(&s)),
+	    (unsigned long long)s.queue_bytes, s.brokers_up, s.brokers, reasons);
+}
+
+void
+collector_kafka_status(struct collector *c, char *buf, size_t size)
+{
+	struct kafka_stats s;
+
+	buf[0] = '\0';
+	if (c->kafka == NULL || c->kafka->cur == NULL)
+		return;
+	totals(c->kafka, &s);
+	if (s.brokers_up < 0)
+		snprintf(buf, size, "; kafka: connecting, %llu queued",
+		    (unsigned long long)s.queue_msgs);
+	else
+		snprintf(buf, size, "; kafka: %d/%d brokers up, %llu queued, "
+		    "%llu lost", s.brokers_up, s.brokers,
+		    (unsigned long long)s.queue_msgs,
+		    (unsigned long long)failed_total(&s));
+}
+
+static void
+metric(struct evbuffer *b, const char *name, const char *type,
+    const char *help, unsigned long long v)
+{
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name,
+	    help, name, type, name, v);
+}
+
+void
+collector_kafka_metrics(struct collector *c, struct evbuffer *b)
+{
+	struct kafka_stats s;
+
+	if (c->kafka == NULL)
+		return;
+	totals(c->kafka, &s);
+	metric(b, "netflowd_kafka_produced_total", "counter",
+	    "Records handed to the Kafka producer.", s.produced);
+	metric(b, "netflowd_kafka_delivered_total", "counter",
+	    "Records the brokers acknowledged.", s.delivered);
+	evbuffer_add_printf(b, "# HELP netflowd_kafka_failed_total Records that "
+	    "will never reach Kafka, by reason.\n"
+	    "# TYPE netflowd_kafka_failed_total counter\n");
+	for (int i = 0; i < KAFKA_FAIL_MAX; i++)
+		evbuffer_add_printf(b, "netflowd_kafka_failed_total{reason=\"%s\"} "
+		    "%llu\n", kafka_fail_name(i), (unsigned long long)s.failed[i]);
+	metric(b, "netflowd_kafka_in_flight", "gauge",
+	    "Records produced and not yet delivered or failed.",
+	    s.produced - s.delivered - failed_total(&s));
+	metric(b, "netflowd_kafka_queue_bytes", "gauge",
+	    "Bytes waiting in the producer's queue (librdkafka statistics).",
+	    s.queue_bytes);
+	metric(b, "netflowd_kafka_queue_messages", "gauge",
+	    "Messages waiting in the producer's queue (librdkafka statistics).",
+	    s.queue_msgs);
+	metric(b, "netflowd_kafka_brokers", "gauge",
+	    "Brokers the cluster reported.", s.brokers < 0 ? 0 : (unsigned)s.brokers);
+	metric(b, "netflowd_kafka_brokers_up", "gauge",
+	    "Brokers the producer is connected to.",
+	    s.brokers_up < 0 ? 0 : (unsigned)s.brokers_up);
+	metric(b, "netflowd_kafka_errors_total", "counter",
+	    "Client errors librdkafka reported (connection refused, all brokers "
+	    "down ...).", s.errors);
+}
+
+#else /* !HAVE_KAFKA: a [kafka] section never loads, so there is none */
+
+struct kafka *
+collector_kafka(const struct collector *c)
+{
+	return NULL;
+}
+
+void collector_kafka_open(struct collector *c) {}
+
+int
+collector_kafka_stage(struct collector *c, const struct config *nc,
+    struct kafka **out, bool *changed, char **err)
+{
+	*out = NULL;
+	*changed = false;
+	return 0;
+}
+
+void collector_kafka_commit(struct collector *c, struct kafka *k, bool changed) {}
+void collector_kafka_discard(struct kafka *k) {}
+void collector_kafka_tick(struct collector *c) {}
+void collector_kafka_finish(struct collector *c) {}
+void collector_kafka_log_stats(struct collector *c) {}
+
+void
+collector_kafka_status(struct collector *c, char *buf, size_t size)
+{
+	buf[0] = '\0';
+}
+
+void collector_kafka_metrics(struct collector *c, struct evbuffer *b) {}
+
+#endif

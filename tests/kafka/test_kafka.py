@@ -1,0 +1,507 @@
+#!/usr/bin/env python3
+"""The Kafka sink against librdkafka's own broker implementation (3 mock
+brokers on 127.0.0.1, tests/kafka/mock-cluster), consumed by Debian's kcat,
+an independent client. Every scenario checks the Kafka side against the
+files netflowd wrote in the same run: each record exactly once, the same
+bytes, key = exporter, one partition per exporter, in order.
+
+usage: test_kafka.py NETFLOWD MOCK_CLUSTER ANALYZER SCENARIO
+Exit 77 (skipped) when kcat is missing."""
+import collections
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tools"))
+import nfgen  # noqa: E402
+import nftest  # noqa: E402
+import pcaputil  # noqa: E402
+
+NETFLOWD, MOCK, ANALYZER = (os.path.abspath(a) for a in sys.argv[1:4])
+SCENARIO = sys.argv[4]
+GOLDEN = os.path.join(HERE, "..", "golden")
+KCAT = shutil.which("kcat") or shutil.which("kafkacat")
+if KCAT is None:
+    print("kcat not installed: skipped")
+    sys.exit(77)
+check = nftest.Check("kafka-" + SCENARIO)
+
+
+class Cluster:
+    """tests/kafka/mock-cluster: 3 brokers, commands on stdin."""
+
+    def __init__(self, topics=("flows",), partitions=3):
+        self.proc = subprocess.Popen([MOCK, "3"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        self.bootstrap = self.proc.stdout.readline().strip()
+        for t in topics:
+            self.cmd("topic %s %d" % (t, partitions))
+
+    def cmd(self, line):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline().strip()
+        if answer != "ok":
+            raise RuntimeError("mock-cluster %r: %r" % (line, answer))
+
+    def consume(self, topic, fmt="%k\t%p\t%o\t%s\n"):
+        """Everything in topic, as kcat prints it (-e: up to the end)."""
+        r = subprocess.run([KCAT, "-C", "-b", self.bootstrap, "-t", topic,
+                            "-e", "-q", "-f", fmt], capture_output=True,
+                           timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError("kcat: " + r.stderr.decode(errors="replace"))
+        return r.stdout.decode()
+
+    def close(self):
+        try:
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.close()
+            self.proc.wait(20)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+
+
+def messages(text):
+    """kcat lines -> [(key, partition, offset, value)]"""
+    out = []
+    for line in text.splitlines():
+        key, part, off, value = line.split("\t", 3)
+        out.append((key, int(part), int(off), value))
+    return out
+
+
+def file_lines(d):
+    out = []
+    for name in d.files():
+        if name.startswith("."):
+            continue
+        with open(os.path.join(d.outdir, name)) as f:
+            out += [line.rstrip("\n") for line in f]
+    return out
+
+
+def same_records(msgs, lines, what):
+    """Kafka holds exactly the file's lines, each once; keys, partitions
+    and per-exporter order as promised."""
+    values = [m[3] for m in msgs]
+    dup = [v for v, n in collections.Counter(values).items() if n > 1]
+    check(not dup, "%s: no record twice in Kafka (%d doubled)" % (what, len(dup)))
+    check(collections.Counter(values) == collections.Counter(lines),
+          "%s: Kafka holds exactly the records of the files (%d messages, "
+          "%d lines)" % (what, len(values), len(lines)))
+    by_key = collections.defaultdict(list)
+    for key, part, off, value in msgs:
+        by_key[key].append((part, off, value))
+    for key, items in by_key.items():
+        exporters = {json.loads(v)["exporter"] for _, _, v in items}
+        check(exporters == {key}, "%s: key %s = exporter of its records (%r)"
+              % (what, key, sorted(exporters)[:3]))
+        parts = {p for p, _, _ in items}
+        check(len(parts) == 1, "%s: exporter %s in one partition (%r)"
+              % (what, key, parts))
+        in_kafka = [v for _, _, v in sorted(items)]
+        in_files = [l for l in lines if json.loads(l)["exporter"] == key]
+        check(in_kafka == in_files, "%s: exporter %s in file order" % (what, key))
+
+
+def metrics(port):
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
+        text = r.read().decode()
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("netflowd_kafka_"):
+            name, value = line.rsplit(" ", 1)
+            out[name] = int(value)
+    return out
+
+
+def failed(m):
+    return sum(v for k, v in m.items() if k.startswith("netflowd_kafka_failed_total"))
+
+
+def config(port, mport, brokers, extra="", topic="flows", output="rotate = 1h"):
+    return ("[collector]\nlisten = *:%d\n[output]\ndirectory = @OUT@\n%s\n"
+            "[metrics]\nlisten = 127.0.0.1:%d\n[kafka]\nbrokers = %s\n"
+            "topic = %s\n%s" % (port, output, mport, brokers, topic, extra))
+
+
+class Traffic(threading.Thread):
+    """NetFlow v5 from two exporters (127.0.0.1 and ::1), 30 distinct
+    flows a datagram, every `pace` seconds until stopped."""
+
+    def __init__(self, port, pace=0.02, limit=None):
+        super().__init__()
+        self.port, self.pace, self.limit = port, pace, limit
+        self.stopping = threading.Event()
+        self.sent = 0
+
+    def run(self):
+        s4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        seq = 0
+        while not self.stopping.is_set() and (self.limit is None or seq < self.limit):
+            flows = [nfgen.flow(seq * 30 + k) for k in range(30)]
+            d = nfgen.v5(flows, sequence=seq * 30)
+            s4.sendto(d, ("127.0.0.1", self.port))
+            s6.sendto(d, ("::1", self.port))
+            seq += 1
+            self.sent += 60
+            time.sleep(self.pace)
+        s4.close()
+        s6.close()
+
+    def stop(self):
+        self.stopping.set()
+        self.join()
+
+
+def settle(mport, produced=1, timeout=90):
+    """Waits until at least `produced` records were produced and none is
+    in flight; returns the metrics."""
+    m = {}
+
+    def done():
+        nonlocal m
+        m = metrics(mport)
+        return m.get("netflowd_kafka_in_flight", 1) == 0 and \
+            m["netflowd_kafka_produced_total"] >= produced
+    nftest.wait_for(done, timeout=timeout, step=0.5)
+    return m
+
+
+def ports():
+    """A UDP port for NetFlow, a TCP port for /metrics (the mock brokers
+    take ephemeral TCP ports too)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return nftest.free_port(), s.getsockname()[1]
+
+
+# ---- scenarios ----
+
+def golden():
+    """The golden captures over UDP from two exporters: Kafka = files =
+    the independent decoding; options records on their own topic; the
+    analyzer reads the topic as it reads the files."""
+    fixtures = ["softflowd-v5", "softflowd-v9", "softflowd-ipfix",
+                "pmacct-v9", "pmacct-ipfix", "fprobe-v5"]
+    cl = Cluster(topics=("flows", "flows-options"))
+    port, mport = ports()
+    d = nftest.Daemon(NETFLOWD, config(port, mport, cl.bootstrap,
+                                       "options_topic = flows-options\n"))
+    try:
+        d.start()
+        dgs = []
+        for name in fixtures:
+            dgs += [p for *_, p in pcaputil.udp_datagrams(os.path.join(GOLDEN, name + ".pcap"))]
+        nftest.send(dgs, port, pace=0.002)
+        nftest.send(dgs, port, host="::1", family=socket.AF_INET6, pace=0.002)
+        m = settle(mport, 2 * sum(1 for name in fixtures
+                                  for _ in open(os.path.join(GOLDEN, name + ".expected.jsonl"))))
+        check(m["netflowd_kafka_delivered_total"] == m["netflowd_kafka_produced_total"]
+              and failed(m) == 0, "every record delivered: %r" % m)
+        check(d.stop() == 0, "exit 0 on SIGTERM")
+        lines = file_lines(d)
+        data = [l for l in lines if '"type":"options"' not in l]
+        opts = [l for l in lines if '"type":"options"' in l]
+        msgs = messages(cl.consume("flows"))
+        same_records(msgs, data, "golden data")
+        same_records(messages(cl.consume("flows-options")), opts, "golden options")
+        with tempfile.TemporaryDirectory() as tmp:
+            for exporter in ("127.0.0.1", "::1"):
+                want = []
+                for name in fixtures:
+                    with open(os.path.join(GOLDEN, name + ".expected.jsonl")) as f:
+                        for line in f:
+                            r = json.loads(line)
+                            r["exporter"] = exporter
+                            want.append(json.dumps(r))
+                got = [m[3] for m in msgs if m[0] == exporter]
+                a, e = os.path.join(tmp, "a"), os.path.join(tmp, "e")
+                with open(a, "w") as f:
+                    f.writelines(g + "\n" for g in got)
+                with open(e, "w") as f:
+                    f.writelines(w + "\n" for w in want)
+                rc = subprocess.run([sys.executable, os.path.join(GOLDEN, "compare.py"), a, e]).returncode
+                check(rc == 0, "Kafka records from %s match the independent decoding" % exporter)
+        piped = subprocess.run(
+            "%s -C -b %s -t flows -e -q -f '%%s\\n' | %s -n -m 0 -" % (KCAT, cl.bootstrap, ANALYZER),
+            shell=True, capture_output=True, timeout=60)
+        direct = subprocess.run([ANALYZER, "-n", "-m", "0", d.outdir],
+                                capture_output=True, timeout=60)
+        check(piped.returncode == 0 and piped.stdout == direct.stdout and direct.stdout,
+              "kcat | netflow-analyze - prints what netflow-analyze DIR prints")
+    finally:
+        d.cleanup()
+        cl.close()
+
+
+def outage():
+    """Every broker down for 10 s during traffic: nothing lost, nothing
+    doubled, and /metrics showed it."""
+    cl = Cluster()
+    port, mport = ports()
+    d = nftest.Daemon(NETFLOWD, config(port, mport, cl.bootstrap))
+    t = Traffic(port)
+    try:
+        d.start()
+        t.start()
+        time.sleep(2)
+        cl.cmd("down")
+        saw_down = nftest.wait_for(
+            lambda: metrics(mport).get("netflowd_kafka_brokers_up", 1) == 0, timeout=8, step=0.5)
+        time.sleep(8)
+        during = metrics(mport)
+        cl.cmd("up")
+        time.sleep(2)
+        t.stop()
+        check(saw_down, "/metrics showed no broker up during the outage")
+        check(during["netflowd_kafka_in_flight"] > 0,
+              "records waited during the outage (%d)" % during["netflowd_kafka_in_flight"])
+        m = settle(mport, t.sent)
+        check(failed(m) == 0 and m["netflowd_kafka_delivered_total"] == m["netflowd_kafka_produced_total"],
+              "all delivered after the outage: %r" % m)
+        check(m["netflowd_kafka_produced_total"] == t.sent, "every flow produced (%d of %d)"
+              % (m["netflowd_kafka_produced_total"], t.sent))
+        check(d.stop() == 0, "exit 0 on SIGTERM")
+        same_records(messages(cl.consume("flows")), file_lines(d), "outage")
+    finally:
+        t.stopping.set()
+        d.cleanup()
+        cl.close()
+
+
+def overflow():
+    """A long outage with a small queue and a short message_timeout: what
+    is lost is counted exactly, produced = delivered + failed."""
+    cl = Cluster()
+    port, mport = ports()
+    d = nftest.Daemon(NETFLOWD, config(port, mport, cl.bootstrap,
+                                       "queue = 1M\nmessage_timeout = 4s\n"))
+    try:
+        d.start()
+        nftest.send([nfgen.v5([nfgen.flow(i * 30 + k) for k in range(30)])
+                     for i in range(20)], port, pace=0.002)
+        nftest.wait_for(lambda: metrics(mport)["netflowd_kafka_delivered_total"] == 600,
+                        timeout=30, step=0.5)
+        cl.cmd("down")
+        t = Traffic(port, pace=0.005, limit=300)      # 18000 records
+        t.run()
+        time.sleep(6)
+        cl.cmd("up")
+        m = settle(mport, 600 + t.sent)
+        produced, delivered = m["netflowd_kafka_produced_total"], m["netflowd_kafka_delivered_total"]
+        check(produced == 600 + t.sent, "every record produced (%d)" % produced)
+        check(produced == delivered + failed(m), "produced %d = delivered %d + failed %d"
+              % (produced, delivered, failed(m)))
+        check(m['netflowd_kafka_failed_total{reason="queue_full"}'] > 0,
+              "the small queue overflowed: %r" % m)
+        check(d.stop() == 0, "exit 0 on SIGTERM")
+        msgs = messages(cl.consume("flows"))
+        values = [x[3] for x in msgs]
+        check(len(values) == delivered, "Kafka holds exactly the delivered records (%d, %d)"
+              % (len(values), delivered))
+        check(len(set(values)) == len(values), "none twice")
+        check(set(values) <= set(file_lines(d)), "all of them from the files")
+        m = re.search(r"(\d+) produced, (\d+) delivered, (\d+) failed", d.log())
+        check(m is not None and int(m.group(1)) == int(m.group(2)) + int(m.group(3)),
+              "the closing log line adds up: %s" % (m.group(0) if m else d.log()))
+    finally:
+        d.cleanup()
+        cl.close()
+
+
+def errors():
+    """Produce requests failing with retriable errors: retried, nothing
+    lost or doubled (the idempotent producer)."""
+    cl = Cluster()
+    port, mport = ports()
+    d = nftest.Daemon(NETFLOWD, config(port, mport, cl.bootstrap))
+    t = Traffic(port)
+    try:
+        d.start()
+        t.start()
+        for _ in range(6):
+            time.sleep(0.7)
+            # NOT_LEADER_FOR_PARTITION, REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS
+            cl.cmd("errors 0 6 7 19 19 7 6")
+        time.sleep(1)
+        t.stop()
+        m = settle(mport, t.sent)
+        check(failed(m) == 0 and m["netflowd_kafka_delivered_total"] == t.sent,
+              "all %d delivered despite the errors: %r" % (t.sent, m))
+        check(d.stop() == 0, "exit 0 on SIGTERM")
+        same_records(messages(cl.consume("flows")), file_lines(d), "errors")
+    finally:
+        t.stopping.set()
+        d.cleanup()
+        cl.close()
+
+
+def reload():
+    """SIGHUP under traffic moves to another cluster and topic; a bad
+    [kafka] section is refused with file:line and the producer stays."""
+    a, b = Cluster(topics=("flows",)), Cluster(topics=("moved",))
+    port, mport = ports()
+    # the output changes too (at the next 2 s slot boundary): that new
+    # output must produce to the new cluster as well
+    d = nftest.Daemon(NETFLOWD, config(port, mport, a.bootstrap, output="rotate = 2s"))
+    t = Traffic(port)
+    try:
+        d.start()
+        t.start()
+        time.sleep(2)
+        with open(d.config, "w") as f:
+            f.write(config(port, mport, b.bootstrap, topic="moved", output="rotate = 3s")
+                    .replace("@OUT@", d.outdir))
+        d.signal(signal.SIGHUP)
+        time.sleep(2)
+        with open(d.config, "w") as f:
+            f.write(config(port, mport, a.bootstrap, "option.no.such.property = 1\n",
+                           output="rotate = 3s").replace("@OUT@", d.outdir))
+        d.signal(signal.SIGHUP)
+        time.sleep(2)
+        t.stop()
+        m = settle(mport, t.sent)
+        check(failed(m) == 0 and m["netflowd_kafka_delivered_total"] == t.sent,
+              "every record delivered across the reload: %r (%d sent)" % (m, t.sent))
+        check(d.stop() == 0, "exit 0 on SIGTERM")
+        log = d.log()
+        check(re.search(r"reload failed.*netflowd.conf:\d+: option.no.such.property", log),
+              "bad [kafka] refused with file:line:\n" + log)
+        old, new = messages(a.consume("flows")), messages(b.consume("moved"))
+        check(old and new, "records in both clusters (%d, %d)" % (len(old), len(new)))
+        # one exporter's order runs through the old cluster, then the new
+        new = [(k, p, o + 10**12, v) for k, p, o, v in new]
+        same_records(old + new, file_lines(d), "reload")
+    finally:
+        t.stopping.set()
+        d.cleanup()
+        a.close()
+        b.close()
+
+
+def sigterm():
+    """No broker at all: netflowd starts (READY=1), says so, and SIGTERM
+    returns within its bound, logging what it could not deliver."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = "127.0.0.1:%d" % s.getsockname()[1]     # bound, never listening
+        port, mport = ports()
+        d = nftest.Daemon(NETFLOWD, config(port, mport, dead))
+        try:
+            d.start()
+            nftest.send([nfgen.v5([nfgen.flow(i * 30 + k) for k in range(30)])
+                         for i in range(10)], port, pace=0.002)
+            nftest.wait_for(lambda: metrics(mport)["netflowd_kafka_produced_total"] == 300,
+                            timeout=10)
+            nftest.wait_for(lambda: "kafka:" in d.log() and "Connect" in d.log(), timeout=10)
+            start = time.time()
+            d.signal(signal.SIGTERM)
+            try:
+                rc = d.proc.wait(25)
+            except subprocess.TimeoutExpired:
+                rc = None
+            check(rc == 0, "SIGTERM returns within 25 s (flush bound 10 s) with exit 0")
+            log = d.log()
+            check("Connect" in log, "the unreachable broker is in the journal:\n" + log)
+            check(re.search(r"300 produced, 0 delivered, 300 failed \(300 left at shutdown\)", log),
+                  "what was left is logged:\n" + log)
+            print("stopped in %.1f s" % (time.time() - start))
+        finally:
+            d.cleanup()
+
+
+def check_config():
+    """-n: bad keys as file:line, the secret never printed."""
+    tmp = tempfile.mkdtemp(prefix="netflowd-kafka-")
+    try:
+        secret = os.path.join(tmp, "secret")
+        with open(secret, "w") as f:
+            f.write("s3cr3t-value\n")
+        good = ("[kafka]\nbrokers = 127.0.0.1:9092\ntopic = flows\ncompression = zstd\n"
+                "acks = 1\nqueue = 64M\nmessage_timeout = 30s\nclient_id = edge-1\n"
+                "option.security.protocol = sasl_plaintext\noption.sasl.mechanisms = PLAIN\n"
+                "option.sasl.username = netflowd\nsasl_password_file = %s\n"
+                "option.linger.ms = 20\n" % secret)
+        path = os.path.join(tmp, "good.conf")
+        with open(path, "w") as f:
+            f.write(good)
+        r = subprocess.run([NETFLOWD, "-n", "-c", path], capture_output=True, text=True)
+        check(r.returncode == 0, "good [kafka] accepted: " + r.stderr)
+        check("s3cr3t" not in r.stdout + r.stderr, "the secret is not printed")
+        for want in ("compression = zstd", "acks = 1", "queue = 67108864",
+                     "message_timeout = 30", "option.linger.ms = 20", "client_id = edge-1"):
+            check(want in r.stdout, "-n prints %r" % want)
+        bad = [
+            ("option.no.such = 1\n", 'option.no.such: No such configuration property'),
+            ("option.linger.ms = forever\n", "option.linger.ms: "),
+            ("compression = brotli\n", "bad compression 'brotli'"),
+            ("acks = 2\n", "bad acks '2'"),
+            ("key = flow\n", "bad key 'flow'"),
+            ("queue = 10\n", "bad queue size '10'"),
+            ("topic = again\n", "duplicate key 'topic' (first set on line 3)"),
+            ("colour = blue\n", "unknown key 'colour' in [kafka]"),
+            ("option.sasl.password = x\n", "sasl_password_file"),
+            ("sasl_password_file = /nonexistent/x\n", "/nonexistent/x"),
+        ]
+        for extra, want in bad:
+            with open(path, "w") as f:
+                f.write("[kafka]\nbrokers = 127.0.0.1:9092\ntopic = flows\n" + extra)
+            r = subprocess.run([NETFLOWD, "-n", "-c", path], capture_output=True, text=True)
+            check(r.returncode == 1 and ("%s:4: " % path) in r.stderr and want in r.stderr,
+                  "%r -> file:4: %s (%r)" % (extra.strip(), want, r.stderr.strip()))
+        with open(path, "w") as f:
+            f.write("[output]\nfiles = no\n")
+        r = subprocess.run([NETFLOWD, "-n", "-c", path], capture_output=True, text=True)
+        check(r.returncode == 1 and "files = no needs a [kafka] section" in r.stderr,
+              "files = no alone is refused: " + r.stderr)
+        with open(path, "w") as f:
+            f.write("[log]\nlevel = info\n[kafka]\n")
+        r = subprocess.run([NETFLOWD, "-n", "-c", path], capture_output=True, text=True)
+        check(r.returncode == 1 and ("%s:3: [kafka] needs brokers" % path) in r.stderr,
+              "an empty [kafka] needs brokers: " + r.stderr)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def kafka_only():
+    """[output] files = no: Kafka alone, no file written; --read waits for
+    the queue instead of dropping."""
+    cl = Cluster()
+    port, mport = ports()
+    d = nftest.Daemon(NETFLOWD, config(port, mport, cl.bootstrap, output="files = no"))
+    try:
+        d.start()
+        t = Traffic(port, pace=0.005, limit=100)
+        t.run()
+        m = settle(mport, t.sent)
+        check(m["netflowd_kafka_delivered_total"] == t.sent and failed(m) == 0,
+              "all %d delivered: %r" % (t.sent, m))
+        check(d.stop() == 0, "exit 0 on SIGTERM")
+        check(not d.files(), "no file written: %r" % d.files())
+        values = [x[3] for x in messages(cl.consume("flows"))]
+        check(len(values) == t.sent and len(set(values)) == t.sent,
+              "Kafka holds each record once (%d)" % len(values))
+    finally:
+        d.cleanup()
+        cl.close()
+
+
+SCENARIOS = {"golden": golden, "outage": outage, "overflow": overflow,
+             "errors": errors, "reload": reload, "sigterm": sigterm,
+             "config": check_config, "files-off": kafka_only}
+SCENARIOS[SCENARIO]()
+check.done()
