@@ -66,7 +66,7 @@ with tempfile.TemporaryDirectory() as tmp:
         lines = [json.loads(x) for x in out.splitlines()]
         check(len(lines) == 5 and all(x["version"] == 5 for x in lines),
               "5 JSON lines on stdout: %r" % out[:200])
-        check("version 5 domain 0 sequence 42: 5 records" in err, "-D logs the packet: %r" % err)
+        check("version 5 domain 0 sequence 42: 5 records, 0 lost" in err, "-D logs the packet: %r" % err)
         check(not os.path.exists(os.path.join(tmp, "flows")) or not os.listdir(os.path.join(tmp, "flows")),
               "--stdout writes no files")
         check(p.returncode == 0, "exit 0")
