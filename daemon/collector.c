@@ -252,6 +252,10 @@ collector_new(struct config *config, const struct collector_args *args)
 	struct parser_ops ops = {
 		.record = on_record, .drop = on_drop, .packet = on_packet,
 	};
+	struct parser_limits limits = {
+		.max_exporters = config->max_exporters,
+		.max_held_bytes = config->held_data,
+	};
 	struct output_config oc;
 	char *err = NULL;
 
@@ -264,7 +268,7 @@ collector_new(struct config *config, const struct collector_args *args)
 	c->drop_log = (struct ratelimit)RATELIMIT_INIT(10000, 10);
 	c->write_log = (struct ratelimit)RATELIMIT_INIT(10000, 5);
 	c->receive_log = (struct ratelimit)RATELIMIT_INIT(10000, 5);
-	if ((c->parser = parser_new(NULL, &ops, c)) == NULL)
+	if ((c->parser = parser_new(&limits, &ops, c)) == NULL)
 		fatal("out of memory");
 	collector_output_config(c, config, &oc);
 	if (!c->to_stdout) {
