@@ -129,19 +129,27 @@ held_add(struct parser *p, struct domain *d, uint16_t template_id,
 	p->held_count++;
 }
 
-/* Oldest first, so records come out in the order they were exported. The
- * held copy is unlinked before decoding (decoding cannot add or remove
- * held data of this domain: records go to the caller only). */
+/* Oldest first, so records come out in the order they were exported.
+ * The held copy is unlinked before decoding (decoding cannot add or
+ * remove held data of this domain: records go to the caller only). A set
+ * whose template was withdrawn again later in the datagram waits on. */
 void
-held_release(struct parser *p, struct domain *d, const struct template *t)
+held_release(struct parser *p, struct domain *d)
 {
+	struct tkey key = { .exporter = d->exp->addr, .domain = d->id,
+	    .proto = d->proto };
 	struct held *h, *next;
 
+	if (!d->release)
+		return;
+	d->release = false;
 	for (h = d->held_head; h != NULL; h = next) {
+		const struct template *t;
 		struct cursor set;
 
 		next = h->dnext;
-		if (h->template_id != t->key.id)
+		key.id = h->template_id;
+		if ((t = tcache_get_domain(p->templates, d, &key)) == NULL)
 			continue;
 		unlink_held(p, h);
 		cursor_init(&set, h->data, h->len);

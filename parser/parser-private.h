@@ -154,6 +154,8 @@ struct domain {
 	uint32_t next_seq;
 	uint32_t last_inc;
 	bool has_sampling, has_sysinit;
+	bool release;        /* a template came for held data: decode it at
+	                      * the end of the datagram (held_release()) */
 	uint64_t sampling;
 	int64_t sysinit_ms;
 	uint8_t nsamplers;
@@ -276,8 +278,10 @@ void domain_sequence_unknown(struct domain *d);
 void held_add(struct parser *p, struct domain *d, uint16_t template_id,
     struct cursor *set, const struct parser_source *src,
     const struct time_base *tb);
-/* Decodes what was waiting for template t (just stored). */
-void held_release(struct parser *p, struct domain *d, const struct template *t);
+/* Decodes what waited for templates that came in the datagram just
+ * decoded; called once the whole datagram is, so that what its options
+ * data announced (systemInitTimeMilliseconds) applies to held data too. */
+void held_release(struct parser *p, struct domain *d);
 void held_drop_domain(struct parser *p, struct domain *d);
 void held_free_all(struct parser *p);
 

@@ -298,7 +298,7 @@ template_store(struct parser *p, struct domain *d,
 		return false;
 	}
 	if (d->held_head != NULL)
-		held_release(p, d, t);
+		d->release = true;
 	return true;
 }
 
