@@ -35,7 +35,7 @@
 #define DGRAM_MAX 65507
 #define EXPORTERS_MAX 65000
 
-struct exporter {
+struct blast_exporter {
 	struct in_addr addr;      /* 127.0.x.y */
 	uint32_t source_id;
 	uint32_t sequence;        /* v9: datagrams; IPFIX/v5: records */
@@ -253,7 +253,7 @@ make_flow(struct flow *f, int64_t now, int v6_percent)
 /* ---- NetFlow v5 ---- */
 
 static size_t
-build_v5(struct exporter *e, uint8_t *buf, int nflows, int64_t now)
+build_v5(struct blast_exporter *e, uint8_t *buf, int nflows, int64_t now)
 {
 	struct out o = { buf, 0 };
 	uint32_t uptime = (uint32_t)(now - e->boot_ms);
@@ -333,7 +333,7 @@ static const struct field ipfix_tpl6[] = {
 
 static void
 put_field(struct out *o, const struct field *fd, const struct flow *f,
-    const struct exporter *e)
+    const struct blast_exporter *e)
 {
 	switch (fd->id) {
 	case 1: put64(o, f->bytes); break;
@@ -384,7 +384,7 @@ put_template(struct out *o, uint16_t id, const struct field *t)
 /* One data set with the flows of one address family; returns records. */
 static int
 put_data_set(struct out *o, uint16_t id, const struct field *t,
-    const struct flow *flows, int n, bool v6, const struct exporter *e,
+    const struct flow *flows, int n, bool v6, const struct blast_exporter *e,
     int align)
 {
 	size_t start = o->len;
@@ -409,7 +409,7 @@ put_data_set(struct out *o, uint16_t id, const struct field *t,
 }
 
 static size_t
-build_v9(struct exporter *e, uint8_t *buf, int nflows, bool tpl,
+build_v9(struct blast_exporter *e, uint8_t *buf, int nflows, bool tpl,
     int v6_percent, int64_t now, int *flows_out)
 {
 	struct flow flows[256];
@@ -442,7 +442,7 @@ build_v9(struct exporter *e, uint8_t *buf, int nflows, bool tpl,
 }
 
 static size_t
-build_ipfix(struct exporter *e, uint8_t *buf, int nflows, bool tpl,
+build_ipfix(struct blast_exporter *e, uint8_t *buf, int nflows, bool tpl,
     int v6_percent, int64_t now, int *flows_out)
 {
 	struct flow flows[256];
@@ -768,7 +768,7 @@ struct totals {
 
 /* Fills up to n messages; returns how many. */
 static int
-fill_batch(struct sender *s, const struct opts *o, struct exporter *ex,
+fill_batch(struct sender *s, const struct opts *o, struct blast_exporter *ex,
     struct replay *r, int n, uint64_t *next_exporter, struct totals *t)
 {
 	int64_t now = now_ms();
@@ -786,7 +786,7 @@ fill_batch(struct sender *s, const struct opts *o, struct exporter *ex,
 			r->next = (r->next + 1) % r->n;
 			set_source(s, i, ex[0].addr);
 		} else {
-			struct exporter *e = &ex[*next_exporter % (uint64_t)o->exporters];
+			struct blast_exporter *e = &ex[*next_exporter % (uint64_t)o->exporters];
 			bool tpl = e->sent % (uint64_t)o->template_every == 0;
 
 			(*next_exporter)++;
@@ -813,7 +813,7 @@ fill_batch(struct sender *s, const struct opts *o, struct exporter *ex,
 }
 
 static void
-init_exporters(struct exporter *ex, int n)
+init_exporters(struct blast_exporter *ex, int n)
 {
 	int64_t now = now_ms();
 
@@ -844,7 +844,7 @@ report(const struct opts *o, const struct totals *t, double secs)
 }
 
 static void
-write_capture(const struct opts *o, struct sender *s, struct exporter *ex,
+write_capture(const struct opts *o, struct sender *s, struct blast_exporter *ex,
     struct replay *r, struct totals *t)
 {
 	FILE *f = fopen(o->write_pcap, "wb");
@@ -880,7 +880,7 @@ main(int argc, char **argv)
 {
 	static struct sender s;
 	struct opts o;
-	struct exporter *ex;
+	struct blast_exporter *ex;
 	struct replay r = { 0 };
 	struct totals t = { 0 };
 	uint64_t next_exporter = 0;

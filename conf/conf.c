@@ -16,12 +16,16 @@
 
 #define DEFAULT_RECEIVE_BUFFER (16u << 20)
 #define DEFAULT_RECEIVE_QUEUE (64u << 20)
+/* the parser's defaults (parser_limits_default()) */
+#define DEFAULT_MAX_EXPORTERS 1024
+#define DEFAULT_HELD_DATA (16u << 20)
 
 /* Keys that may appear once; a repeat is an error that names the first. */
 enum single_key {
 	KEY_RECEIVE_BUFFER, KEY_RECEIVE_QUEUE, KEY_DIRECTORY, KEY_ROTATE,
 	KEY_COMPRESS, KEY_DIRECT_IO, KEY_FILES,
-	KEY_STATE_FILE, KEY_LEVEL, KEY_METRICS_LISTEN, KEY_MAX
+	KEY_STATE_FILE, KEY_LEVEL, KEY_METRICS_LISTEN,
+	KEY_MAX_EXPORTERS, KEY_HELD_DATA, KEY_MAX
 };
 
 struct load_state {
@@ -100,6 +104,8 @@ config_new_default(void)
 		return NULL;
 	c->receive_buffer = DEFAULT_RECEIVE_BUFFER;
 	c->receive_queue = DEFAULT_RECEIVE_QUEUE;
+	c->max_exporters = DEFAULT_MAX_EXPORTERS;
+	c->held_data = DEFAULT_HELD_DATA;
 	c->rotate = 60;
 	c->direct_io = true;
 	c->files = true;
@@ -286,6 +292,18 @@ collector_key(struct load_state *st, const char *name, const char *v)
 		if (config_parse_size(v, &c->receive_queue) < 0 ||
 		    c->receive_queue < (1u << 20) || c->receive_queue > (1u << 30))
 			return set_error(st, "bad size '%s' (e.g. 64M, from 1M to 1G)", v);
+	} else if (strcmp(name, "max_exporters") == 0) {
+		if (!once(st, KEY_MAX_EXPORTERS, name))
+			return 0;
+		if (config_parse_count(v, &c->max_exporters) < 0 ||
+		    c->max_exporters < 1 || c->max_exporters > (1u << 20))
+			return set_error(st, "bad number '%s' (from 1 to 1048576)", v);
+	} else if (strcmp(name, "held_data") == 0) {
+		if (!once(st, KEY_HELD_DATA, name))
+			return 0;
+		if (config_parse_size(v, &c->held_data) < 0 ||
+		    c->held_data < (64u << 10) || c->held_data > (1u << 30))
+			return set_error(st, "bad size '%s' (e.g. 16M, from 64K to 1G)", v);
 	} else {
 		return set_error(st, "unknown key '%s' in [%s]", name, "collector");
 	}
@@ -564,6 +582,8 @@ config_print(const struct config *c, FILE *f)
 	}
 	fprintf(f, "receive_buffer = %zu\n", c->receive_buffer);
 	fprintf(f, "receive_queue = %zu\n", c->receive_queue);
+	fprintf(f, "max_exporters = %zu\n", c->max_exporters);
+	fprintf(f, "held_data = %zu\n", c->held_data);
 	fprintf(f, "[output]\ndirectory = %s\nrotate = %u\ncompress = %s\n"
 	    "direct_io = %s\nfiles = %s\n", c->directory, c->rotate,
 	    config_compress_name(c->compress), c->direct_io ? "yes" : "no",

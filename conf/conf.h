@@ -36,6 +36,8 @@ struct config {
 	size_t nallow;
 	size_t receive_buffer;   /* bytes */
 	size_t receive_queue;    /* bytes, between receive thread and loop */
+	size_t max_exporters;    /* parser state kept for this many exporters */
+	size_t held_data;        /* bytes of data waiting for its template */
 	char *directory;
 	unsigned rotate;         /* seconds */
 	enum config_compress compress;
@@ -99,6 +101,8 @@ int config_set_ports(struct config *c, const uint16_t *ports, size_t n,
 int config_set_string(char **slot, const char *value);
 /* "16M" -> bytes, "90s"/"5m"/"1h" -> seconds; -1 on error. */
 int config_parse_size(const char *text, size_t *out);
+/* A plain decimal number; -1 on error. */
+int config_parse_count(const char *text, size_t *out);
 int config_parse_duration(const char *text, unsigned *out);
 int config_parse_level(const char *text, int *out);
 const char *config_level_name(int level);

@@ -137,6 +137,22 @@ config_parse_size(const char *text, size_t *out)
 }
 
 int
+config_parse_count(const char *text, size_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*text < '0' || *text > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno || *end != '\0' || v > SIZE_MAX)
+		return -1;
+	*out = (size_t)v;
+	return 0;
+}
+
+int
 config_parse_duration(const char *text, unsigned *out)
 {
 	char *end;

@@ -24,11 +24,6 @@ on_record(const struct flow_record *rec, void *arg)
 	struct collector *c = arg;
 
 	c->stats.records++;
-	if (c->exporter) {
-		c->exporter->flows++;
-		if (rec->has_num & (1u << FLOW_PACKETS))
-			c->exporter->packets += rec->num[FLOW_PACKETS];
-	}
 	collector_output_boundary(c, rec->src->received_ms);
 	if (output_write(c->output, rec) < 0) {
 		c->stats.write_errors++;
@@ -49,8 +44,6 @@ on_drop(const struct parser_source *src, enum parser_drop why,
 	char buf[64];
 
 	c->stats.drops[why] += count;
-	if (c->exporter)
-		c->exporter->drops[why] += count;
 	exporter_text(&src->addr, buf, sizeof(buf));
 	log_limited_fields(&c->drop_log, LOG_WARNING,
 	    LOG_FIELDS({ "EXPORTER", buf }, { "DROP_REASON", parser_drop_name(why) }),
@@ -68,9 +61,9 @@ on_packet(const struct parser_packet *pkt, void *arg)
 		return;
 	exporter_text(&pkt->src->addr, buf, sizeof(buf));
 	log_fields(LOG_DEBUG, LOG_FIELDS({ "EXPORTER", buf }),
-	    "exporter %s port %u: version %u domain %u sequence %u: %u records",
-	    buf, pkt->src->port, pkt->version, pkt->domain, pkt->sequence,
-	    pkt->records);
+	    "exporter %s port %u: version %u domain %u sequence %u: %u records, "
+	    "%u lost", buf, pkt->src->port, pkt->version, pkt->domain,
+	    pkt->sequence, pkt->records, pkt->lost);
 }
 
 void
@@ -83,14 +76,8 @@ collector_datagram(struct collector *c, const uint8_t *buf, size_t len,
 		c->stats.not_allowed++;
 		return;
 	}
-	/* NULL when out of memory: the datagram is still decoded */
-	c->exporter = exporters_get(c->exporters, &src->addr, src->received_ms);
-	if (c->exporter) {
-		c->exporter->datagrams++;
-		c->exporter->bytes += len;
-	}
+	/* counted per exporter by the parser */
 	parser_feed(c->parser, buf, len, src);
-	c->exporter = NULL;
 }
 
 void
@@ -135,21 +122,23 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-log_exporter(struct exporter *e)
+log_exporter(const struct parser_exporter *e)
 {
+	const struct parser_counters *k = parser_exporter_counters(e);
 	char buf[64], drops[512];
 	size_t n = 0;
 
-	exporter_text(&e->addr, buf, sizeof(buf));
+	exporter_text(parser_exporter_addr(e), buf, sizeof(buf));
 	drops[0] = '\0';
 	for (int i = 0; i < PARSER_DROP_MAX && n < sizeof(drops); i++)
-		if (e->drops[i])
+		if (k->drops[i])
 			n += (size_t)snprintf(drops + n, sizeof(drops) - n, ", %s %llu",
-			    parser_drop_name(i), (unsigned long long)e->drops[i]);
+			    parser_drop_name(i), (unsigned long long)k->drops[i]);
 	log_fields(LOG_INFO, LOG_FIELDS({ "EXPORTER", buf }),
-	    "stats: exporter %s: %llu datagrams, %llu bytes, %llu flows%s", buf,
-	    (unsigned long long)e->datagrams, (unsigned long long)e->bytes,
-	    (unsigned long long)e->flows, drops);
+	    "stats: exporter %s: %llu datagrams, %llu bytes, %llu flows, "
+	    "%llu lost in sequence%s", buf, (unsigned long long)k->datagrams,
+	    (unsigned long long)k->bytes, (unsigned long long)k->flows,
+	    (unsigned long long)k->lost, drops);
 }
 
 void
@@ -164,14 +153,15 @@ collector_log_stats(struct collector *c)
 		drops += c->stats.drops[i];
 	log_msg(LOG_INFO, "stats: %llu datagrams, %llu bytes, %llu records, "
 	    "%llu drops, %llu not allowed, %zu templates, %llu files, "
-	    "%llu write errors, %zu exporters",
+	    "%llu write errors, %zu exporters, %llu lost in sequence",
 	    (unsigned long long)c->stats.datagrams,
 	    (unsigned long long)c->stats.bytes,
 	    (unsigned long long)c->stats.records, (unsigned long long)drops,
 	    (unsigned long long)c->stats.not_allowed,
 	    parser_template_count(c->parser), (unsigned long long)os->files,
 	    (unsigned long long)os->write_errors,
-	    exporters_count(c->exporters));
+	    parser_exporter_count(c->parser),
+	    (unsigned long long)parser_lost_total(c->parser));
 	log_msg(LOG_INFO, "stats: output: %llu records, %llu JSON bytes, %llu bytes "
 	    "to disk (%llu direct), %llu lost to a full output queue, "
 	    "%llu too large, queue peak %llu MiB",
@@ -201,10 +191,11 @@ collector_log_stats(struct collector *c)
 		    (unsigned long long)l->datagrams, (unsigned long long)l->bytes,
 		    (unsigned long long)l->kernel_drops,
 		    (unsigned long long)l->errors);
-	for (struct exporter *e = exporters_first(c->exporters); e; e = e->next) {
+	for (const struct parser_exporter *e = parser_exporter_first(c->parser);
+	    e != NULL; e = parser_exporter_next(c->parser, e)) {
 		if (shown++ == 256) {
 			log_msg(LOG_INFO, "stats: %zu more exporters (see /metrics)",
-			    exporters_count(c->exporters) - 256);
+			    parser_exporter_count(c->parser) - 256);
 			break;
 		}
 		log_exporter(e);
@@ -266,6 +257,10 @@ collector_new(struct config *config, const struct collector_args *args)
 	struct parser_ops ops = {
 		.record = on_record, .drop = on_drop, .packet = on_packet,
 	};
+	struct parser_limits limits = {
+		.max_exporters = config->max_exporters,
+		.max_held_bytes = config->held_data,
+	};
 	struct output_config oc;
 	char *err = NULL;
 
@@ -278,8 +273,7 @@ collector_new(struct config *config, const struct collector_args *args)
 	c->drop_log = (struct ratelimit)RATELIMIT_INIT(10000, 10);
 	c->write_log = (struct ratelimit)RATELIMIT_INIT(10000, 5);
 	c->receive_log = (struct ratelimit)RATELIMIT_INIT(10000, 5);
-	if ((c->parser = parser_new(NULL, &ops, c)) == NULL ||
-	    (c->exporters = exporters_new(EXPORTERS_MAX)) == NULL)
+	if ((c->parser = parser_new(&limits, &ops, c)) == NULL)
 		fatal("out of memory");
 	collector_kafka_open(c);
 	collector_output_config(c, config, &oc);
@@ -399,7 +393,6 @@ collector_free(struct collector *c)
 	output_free(c->next_output);
 	collector_kafka_finish(c);
 	parser_free(c->parser);
-	exporters_free(c->exporters);
 	receiver_free(c->receiver);
 	config_free(c->config);
 	if (c->base)

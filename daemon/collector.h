@@ -19,8 +19,6 @@
 #include "parser.h"
 #include "receive.h"
 
-/* exporters tracked for statistics; the least recently heard is evicted */
-#define EXPORTERS_MAX 4096
 /* seconds between STATUS= updates */
 #define STATUS_INTERVAL 5
 /* seconds between saves of the template state */
@@ -35,18 +33,6 @@ struct collector_stats {
 	uint64_t closed_kernel_drops;   /* of listeners closed by a reload */
 	uint64_t reloads, reload_failures;
 };
-
-/* Counters of one exporter (by address). */
-struct exporter {
-	struct parser_addr addr;
-	uint64_t datagrams, bytes, flows, packets;
-	uint64_t drops[PARSER_DROP_MAX];
-	int64_t last_ms;                /* last datagram, Unix ms */
-	struct exporter *hnext;         /* hash chain */
-	struct exporter *prev, *next;   /* most recently heard first */
-};
-
-struct exporter_table;
 
 /* The command line: applied on top of every config file the daemon
  * loads, at start-up and at each reload. */
@@ -89,8 +75,6 @@ struct collector {
 	bool reloading;
 	char *reload_error;      /* why the last reload failed; NULL if it did not */
 	struct collector_stats stats;
-	struct exporter_table *exporters;
-	struct exporter *exporter;      /* of the datagram being decoded */
 	unsigned ticks;
 	uint64_t status_records;        /* records at the last STATUS= */
 	int64_t status_ms;
@@ -132,16 +116,8 @@ int collector_status_start(struct collector *c);
 void collector_status_text(struct collector *c, char *buf, size_t size);
 void collector_status_finish(struct collector *c);
 
-/* exporters.c */
-struct exporter_table *exporters_new(size_t max);
-void exporters_free(struct exporter_table *t);
-/* The exporter's counters, created (evicting the least recently heard
- * one when full) if needed; NULL only when out of memory. */
-struct exporter *exporters_get(struct exporter_table *t,
-    const struct parser_addr *addr, int64_t now_ms);
-struct exporter *exporters_first(const struct exporter_table *t);
-size_t exporters_count(const struct exporter_table *t);
-uint64_t exporters_evicted(const struct exporter_table *t);
+/* The exporter address as text (per-exporter counters are the parser's:
+ * parser_exporter_first()). */
 const char *exporter_text(const struct parser_addr *a, char *buf,
     size_t size);
 

@@ -23,7 +23,7 @@ collector_status_text(struct collector *c, char *buf, size_t size)
 		drops += l->kernel_drops;
 	}
 	n = snprintf(buf, size, "%zu listeners, %zu exporters, %.0f flows/s, "
-	    "%llu flows, %llu drops", nlisten, exporters_count(c->exporters),
+	    "%llu flows, %llu drops", nlisten, parser_exporter_count(c->parser),
 	    c->flows_per_second, (unsigned long long)c->stats.records,
 	    (unsigned long long)drops);
 	if (n > 0 && (size_t)n < size) {

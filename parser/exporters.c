@@ -9,12 +9,20 @@
 
 #include "parser-private.h"
 
+TAILQ_HEAD(exporter_list, parser_exporter);
+
+/*
+ * Two LRU classes, so that addresses which never sent anything valid
+ * (spoofed sources, scanners, garbage) only ever push each other out:
+ * a new exporter evicts the least recently heard of the probation list
+ * first, and an established exporter only when none is on probation.
+ */
 struct etable {
 	struct parser *p;
-	struct exporter **buckets;
+	struct parser_exporter **buckets;
 	size_t mask;
 	size_t count, ndomains;
-	struct exporter *lru_head, *lru_tail;  /* head = most recent */
+	struct exporter_list established, probation;
 };
 
 static size_t
@@ -30,8 +38,8 @@ nbuckets(size_t max)
 size_t
 etable_buckets_size(size_t max_exporters)
 {
-	return sizeof(struct etable) + ALLOC_OVERHEAD +
-	    nbuckets(max_exporters) * sizeof(struct exporter *) + ALLOC_OVERHEAD;
+	return sizeof(struct etable) + ALLOC_OVERHEAD + nbuckets(max_exporters) *
+	    sizeof(struct parser_exporter *) + ALLOC_OVERHEAD;
 }
 
 static uint64_t
@@ -60,130 +68,156 @@ etable_new(struct parser *p)
 	}
 	et->p = p;
 	et->mask = n - 1;
+	TAILQ_INIT(&et->established);
+	TAILQ_INIT(&et->probation);
 	p->mem += etable_buckets_size(p->limits.max_exporters);
 	return et;
 }
 
-static void
-lru_unlink(struct etable *et, struct exporter *e)
+static struct exporter_list *
+class_of(struct etable *et, const struct parser_exporter *e)
 {
-	if (e->lru_prev)
-		e->lru_prev->lru_next = e->lru_next;
-	else
-		et->lru_head = e->lru_next;
-	if (e->lru_next)
-		e->lru_next->lru_prev = e->lru_prev;
-	else
-		et->lru_tail = e->lru_prev;
-	e->lru_prev = e->lru_next = NULL;
+	return e->established ? &et->established : &et->probation;
 }
 
 static void
-lru_push(struct etable *et, struct exporter *e)
-{
-	e->lru_prev = NULL;
-	e->lru_next = et->lru_head;
-	if (et->lru_head)
-		et->lru_head->lru_prev = e;
-	et->lru_head = e;
-	if (et->lru_tail == NULL)
-		et->lru_tail = e;
-}
-
-static void
-domain_unlink(struct exporter *e, struct domain *d)
-{
-	if (d->prev)
-		d->prev->next = d->next;
-	else
-		e->domains = d->next;
-	if (d->next)
-		d->next->prev = d->prev;
-	d->prev = d->next = NULL;
-}
-
-static void
-domain_push(struct exporter *e, struct domain *d)
-{
-	d->prev = NULL;
-	d->next = e->domains;
-	if (e->domains)
-		e->domains->prev = d;
-	e->domains = d;
-}
-
-static void
-domain_free(struct etable *et, struct exporter *e, struct domain *d)
+domain_free(struct etable *et, struct parser_exporter *e, struct domain *d)
 {
 	struct parser *p = et->p;
 
 	tcache_drop_domain(p->templates, d);
 	held_drop_domain(p, d);
 	ifname_drop_domain(p, d);
-	domain_unlink(e, d);
+	TAILQ_REMOVE(&e->domains, d, entry);
 	e->ndomains--;
 	et->ndomains--;
 	parser_release(p, d, sizeof(*d));
 }
 
+/* What e counted goes to the totals of the exporters that are gone. */
 static void
-exporter_free(struct etable *et, struct exporter *e)
+counters_add(struct parser_counters *to, const struct parser_counters *k)
 {
-	struct exporter **pp = &et->buckets[addr_hash(&e->addr) & et->mask];
+	to->datagrams += k->datagrams;
+	to->bytes += k->bytes;
+	to->flows += k->flows;
+	to->packets += k->packets;
+	to->lost += k->lost;
+	for (int i = 0; i < PARSER_DROP_MAX; i++)
+		to->drops[i] += k->drops[i];
+	if (k->last_ms > to->last_ms)
+		to->last_ms = k->last_ms;
+}
 
-	while (e->domains != NULL)
-		domain_free(et, e, e->domains);
+static void
+exporter_free(struct etable *et, struct parser_exporter *e)
+{
+	struct parser_exporter **pp =
+	    &et->buckets[addr_hash(&e->addr) & et->mask];
+
+	while (!TAILQ_EMPTY(&e->domains))
+		domain_free(et, e, TAILQ_FIRST(&e->domains));
 	while (*pp != e)
 		pp = &(*pp)->hnext;
 	*pp = e->hnext;
-	lru_unlink(et, e);
+	TAILQ_REMOVE(class_of(et, e), e, lru);
 	et->count--;
+	counters_add(&et->p->gone.counters, &e->counters);
 	parser_release(et->p, e, sizeof(*e));
 }
 
 void
 etable_free(struct etable *et)
 {
+	struct parser_exporter *e;
+
 	if (et == NULL)
 		return;
-	while (et->lru_head != NULL)
-		exporter_free(et, et->lru_head);
+	while ((e = TAILQ_FIRST(&et->probation)) != NULL)
+		exporter_free(et, e);
+	while ((e = TAILQ_FIRST(&et->established)) != NULL)
+		exporter_free(et, e);
 	et->p->mem -= etable_buckets_size(et->p->limits.max_exporters);
 	free(et->buckets);
 	free(et);
 }
 
-static struct exporter *
-exporter_get(struct etable *et, const struct parser_addr *addr)
+/* Probation first; never the exporter whose datagram is being decoded. */
+static struct parser_exporter *
+victim(struct etable *et)
 {
-	struct parser *p = et->p;
+	struct exporter_list *lists[] = { &et->probation, &et->established };
+
+	for (size_t i = 0; i < 2; i++) {
+		struct parser_exporter *e = TAILQ_LAST(lists[i], exporter_list);
+
+		if (e != NULL && e == et->p->cur)
+			e = TAILQ_PREV(e, exporter_list, lru);
+		if (e != NULL)
+			return e;
+	}
+	return NULL;
+}
+
+static void
+evict_one(struct etable *et)
+{
+	struct parser_exporter *e = victim(et);
+
+	/* charged before its counters join the totals */
+	if (e != NULL) {
+		exporter_drop_state(et->p, e, PARSER_DROP_EXPORTER_EVICTED, 1);
+		exporter_free(et, e);
+	}
+}
+
+struct parser_exporter *
+exporter_get(struct parser *p, const struct parser_addr *addr)
+{
+	struct etable *et = p->exporters;
 	size_t b = addr_hash(addr) & et->mask;
-	struct exporter *e;
+	struct parser_exporter *e;
 
 	for (e = et->buckets[b]; e != NULL; e = e->hnext) {
 		if (addr_equal(&e->addr, addr)) {
-			if (et->lru_head != e) {
-				lru_unlink(et, e);
-				lru_push(et, e);
+			struct exporter_list *l = class_of(et, e);
+
+			if (TAILQ_FIRST(l) != e) {
+				TAILQ_REMOVE(l, e, lru);
+				TAILQ_INSERT_HEAD(l, e, lru);
 			}
 			return e;
 		}
 	}
-	while (et->count >= p->limits.max_exporters && et->lru_tail != NULL) {
-		struct parser_addr gone = et->lru_tail->addr;
+	while (et->count >= p->limits.max_exporters && et->count > 0) {
+		size_t before = et->count;
 
-		exporter_free(et, et->lru_tail);
-		parser_drop_addr(p, &gone, PARSER_DROP_EXPORTER_EVICTED, 1);
+		evict_one(et);
+		if (et->count == before)
+			break;
 	}
 	if ((e = parser_alloc(p, sizeof(*e))) == NULL)
 		return NULL;
 	memset(e, 0, sizeof(*e));
 	e->addr = *addr;
+	TAILQ_INIT(&e->domains);
 	e->hnext = et->buckets[b];
 	et->buckets[b] = e;
-	lru_push(et, e);
+	TAILQ_INSERT_HEAD(&et->probation, e, lru);
 	et->count++;
 	return e;
+}
+
+void
+exporter_establish(struct parser *p, struct parser_exporter *e)
+{
+	struct etable *et = p->exporters;
+
+	if (e->established || e == &p->gone)
+		return;
+	TAILQ_REMOVE(&et->probation, e, lru);
+	e->established = true;
+	TAILQ_INSERT_HEAD(&et->established, e, lru);
 }
 
 struct domain *
@@ -191,27 +225,27 @@ domain_get(struct parser *p, const struct parser_addr *addr, uint8_t proto,
     uint32_t id)
 {
 	struct etable *et = p->exporters;
-	struct exporter *e = exporter_get(et, addr);
+	struct parser_exporter *e = p->cur;
 	struct domain *d;
 
+	/* the datagram's exporter, looked up once by parser_feed() */
+	if (e == &p->gone || !addr_equal(&e->addr, addr))
+		e = exporter_get(p, addr);
 	if (e == NULL)
 		return NULL;
-	for (d = e->domains; d != NULL; d = d->next) {
+	TAILQ_FOREACH(d, &e->domains, entry) {
 		if (d->id == id && d->proto == proto) {
-			if (e->domains != d) {
-				domain_unlink(e, d);
-				domain_push(e, d);
+			if (TAILQ_FIRST(&e->domains) != d) {
+				TAILQ_REMOVE(&e->domains, d, entry);
+				TAILQ_INSERT_HEAD(&e->domains, d, entry);
 			}
 			return d;
 		}
 	}
-	while (e->ndomains >= p->limits.max_domains && e->domains != NULL) {
-		struct domain *last = e->domains;
-
-		while (last->next != NULL)
-			last = last->next;
-		domain_free(et, e, last);
-		parser_drop_addr(p, addr, PARSER_DROP_DOMAIN_EVICTED, 1);
+	while (e->ndomains >= p->limits.max_domains &&
+	    !TAILQ_EMPTY(&e->domains)) {
+		domain_free(et, e, TAILQ_LAST(&e->domains, domain_list));
+		exporter_drop_state(p, e, PARSER_DROP_DOMAIN_EVICTED, 1);
 	}
 	if ((d = parser_alloc(p, sizeof(*d))) == NULL)
 		return NULL;
@@ -219,31 +253,84 @@ domain_get(struct parser *p, const struct parser_addr *addr, uint8_t proto,
 	d->exp = e;
 	d->id = id;
 	d->proto = proto;
-	domain_push(e, d);
+	TAILQ_INSERT_HEAD(&e->domains, d, entry);
 	e->ndomains++;
 	et->ndomains++;
 	return d;
+}
+
+static void
+each_domain_of(const struct parser_exporter *e,
+    void (*fn)(const struct domain *d, void *arg), void *arg)
+{
+	const struct domain *d;
+
+	TAILQ_FOREACH_REVERSE(d, &e->domains, domain_list, entry)
+		fn(d, arg);
 }
 
 void
 etable_each(const struct etable *et,
     void (*fn)(const struct domain *d, void *arg), void *arg)
 {
-	/* oldest first, so that loading the result restores the order */
-	for (const struct exporter *e = et->lru_tail; e; e = e->lru_prev) {
-		const struct domain *d = e->domains;
+	const struct parser_exporter *e;
 
-		while (d && d->next)
-			d = d->next;
-		for (; d != NULL; d = d->prev)
-			fn(d, arg);
-	}
+	/* oldest first, so that loading the result restores the order */
+	TAILQ_FOREACH_REVERSE(e, &et->probation, exporter_list, lru)
+		each_domain_of(e, fn, arg);
+	TAILQ_FOREACH_REVERSE(e, &et->established, exporter_list, lru)
+		each_domain_of(e, fn, arg);
 }
 
 size_t
 etable_domain_count(const struct etable *et)
 {
 	return et->ndomains;
+}
+
+const struct parser_exporter *
+parser_exporter_first(const struct parser *p)
+{
+	const struct parser_exporter *e = TAILQ_FIRST(&p->exporters->established);
+
+	return e != NULL ? e : TAILQ_FIRST(&p->exporters->probation);
+}
+
+const struct parser_exporter *
+parser_exporter_next(const struct parser *p, const struct parser_exporter *e)
+{
+	const struct parser_exporter *next = TAILQ_NEXT(e, lru);
+
+	if (next == NULL && e->established)
+		next = TAILQ_FIRST(&p->exporters->probation);
+	return next;
+}
+
+const struct parser_addr *
+parser_exporter_addr(const struct parser_exporter *e)
+{
+	return &e->addr;
+}
+
+const struct parser_counters *
+parser_exporter_counters(const struct parser_exporter *e)
+{
+	return &e->counters;
+}
+
+size_t
+parser_exporter_count(const struct parser *p)
+{
+	return p->exporters->count;
+}
+
+void
+parser_totals(const struct parser *p, struct parser_counters *out)
+{
+	*out = p->gone.counters;
+	for (const struct parser_exporter *e = parser_exporter_first(p);
+	    e != NULL; e = parser_exporter_next(p, e))
+		counters_add(out, &e->counters);
 }
 
 /*
@@ -271,6 +358,7 @@ domain_sequence(struct parser *p, struct domain *d, uint32_t seq,
 	d->next_seq = seq + inc;
 	d->last_inc = inc;
 	p->lost += lost;
+	d->exp->counters.lost += lost;
 	return lost;
 }
 

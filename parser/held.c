@@ -49,23 +49,28 @@ free_held(struct parser *p, struct held *h)
 	parser_release(p, h, held_size(h->len));
 }
 
+/* Charged to the exporter that sent it, also when another exporter's
+ * data pushed it out or the timer aged it out. */
 static void
 drop_held(struct parser *p, struct held *h, enum parser_drop why)
 {
 	struct parser_source src = h->src;
+	struct parser_exporter *e = h->dom->exp;
 
 	free_held(p, h);
-	parser_drop(p, &src, why, 1);
+	exporter_drop(p, e, &src, why, 1);
 }
 
 /* The oldest held set of exporter e: the oldest head of its (few)
  * domains' lists. */
 static struct held *
-oldest_of(const struct exporter *e)
+oldest_of(const struct parser_exporter *e)
 {
 	struct held *best = NULL;
 
-	for (const struct domain *d = e->domains; d != NULL; d = d->next)
+	const struct domain *d;
+
+	TAILQ_FOREACH(d, &e->domains, entry)
 		if (d->held_head != NULL && (best == NULL ||
 		    d->held_head->src.received_ms < best->src.received_ms))
 			best = d->held_head;
@@ -79,7 +84,7 @@ held_add(struct parser *p, struct domain *d, uint16_t template_id,
 {
 	size_t len = cursor_left(set);
 	size_t need = held_size(len) + ALLOC_OVERHEAD;
-	struct exporter *e = d->exp;
+	struct parser_exporter *e = d->exp;
 	const uint8_t *data = NULL;
 	struct held *h;
 
@@ -124,19 +129,27 @@ held_add(struct parser *p, struct domain *d, uint16_t template_id,
 	p->held_count++;
 }
 
-/* Oldest first, so records come out in the order they were exported. The
- * held copy is unlinked before decoding (decoding cannot add or remove
- * held data of this domain: records go to the caller only). */
+/* Oldest first, so records come out in the order they were exported.
+ * The held copy is unlinked before decoding (decoding cannot add or
+ * remove held data of this domain: records go to the caller only). A set
+ * whose template was withdrawn again later in the datagram waits on. */
 void
-held_release(struct parser *p, struct domain *d, const struct template *t)
+held_release(struct parser *p, struct domain *d)
 {
+	struct tkey key = { .exporter = d->exp->addr, .domain = d->id,
+	    .proto = d->proto };
 	struct held *h, *next;
 
+	if (!d->release)
+		return;
+	d->release = false;
 	for (h = d->held_head; h != NULL; h = next) {
+		const struct template *t;
 		struct cursor set;
 
 		next = h->dnext;
-		if (h->template_id != t->key.id)
+		key.id = h->template_id;
+		if ((t = tcache_get_domain(p->templates, d, &key)) == NULL)
 			continue;
 		unlink_held(p, h);
 		cursor_init(&set, h->data, h->len);

@@ -104,6 +104,7 @@ ipfix_sets(struct parser *p, struct domain *d, struct cursor *msg,
 			record_data_set(p, d, &set, key, tb, src);
 		}
 	}
+	held_release(p, d);
 	return p->held_count != held;
 }
 

@@ -2,6 +2,7 @@
 #define NETFLOWD_PARSER_PRIVATE_H
 
 #include <string.h>
+#include <sys/queue.h>
 
 #include "cursor.h"
 #include "parser.h"
@@ -143,18 +144,18 @@ struct sampler {
 	uint64_t interval;
 };
 
-struct exporter;
-
 /* State of one exporter's source id / observation domain / engine. */
 struct domain {
-	struct exporter *exp;
-	struct domain *prev, *next;   /* the exporter's, most recent first */
+	struct parser_exporter *exp;
+	TAILQ_ENTRY(domain) entry;    /* the exporter's, most recent first */
 	uint32_t id;
 	uint8_t proto;
 	bool has_seq;
 	uint32_t next_seq;
 	uint32_t last_inc;
 	bool has_sampling, has_sysinit;
+	bool release;        /* a template came for held data: decode it at
+	                      * the end of the datagram (held_release()) */
 	uint64_t sampling;
 	int64_t sysinit_ms;
 	uint8_t nsamplers;
@@ -166,13 +167,20 @@ struct domain {
 	size_t nifnames;
 };
 
-struct exporter {
+TAILQ_HEAD(domain_list, domain);
+
+/* The one object per exporter address: its domains and what it costs,
+ * and the counters the caller reads (parser_exporter_counters()). */
+struct parser_exporter {
 	struct parser_addr addr;
-	struct exporter *hnext;
-	struct exporter *lru_prev, *lru_next;
-	struct domain *domains;
+	struct parser_exporter *hnext;
+	/* in etable's established or probation list, most recent first */
+	TAILQ_ENTRY(parser_exporter) lru;
+	bool established;   /* has had a template stored or a record decoded */
+	struct domain_list domains;
 	size_t ndomains;
 	size_t held_bytes;
+	struct parser_counters counters;
 };
 
 struct tcache;
@@ -196,15 +204,25 @@ struct parser {
 	uint64_t delivered;         /* records delivered, ever */
 	uint64_t released;          /* ... of them from held data */
 	uint64_t lost;
+	/* the exporter of the datagram being decoded; between datagrams (and
+	 * when it could not be allocated) &gone, which also keeps the
+	 * counters of evicted exporters, so the totals survive evictions */
+	struct parser_exporter *cur;
+	struct parser_exporter gone;
 	size_t mem;                 /* heap held, as parser_memory_usage */
 	int64_t now_ms;             /* latest receive time seen */
 	bool quiet;                 /* freeing: nothing is reported */
 };
 
+/* A drop while decoding src's datagram, charged to its exporter. */
 void parser_drop(struct parser *p, const struct parser_source *src,
     enum parser_drop why, uint32_t count);
-/* A drop charged to an exporter when no datagram is at hand. */
-void parser_drop_addr(struct parser *p, const struct parser_addr *addr,
+/* A drop of state that belongs to exporter e (evictions, held data),
+ * whichever datagram, or timer, caused it; src as the callback sees it. */
+void exporter_drop(struct parser *p, struct parser_exporter *e,
+    const struct parser_source *src, enum parser_drop why, uint32_t count);
+/* ... when no datagram of e is at hand. */
+void exporter_drop_state(struct parser *p, struct parser_exporter *e,
     enum parser_drop why, uint32_t count);
 void *parser_alloc(struct parser *p, size_t size);
 void parser_release(struct parser *p, void *ptr, size_t size);
@@ -232,6 +250,13 @@ size_t tcache_count(const struct tcache *tc);
 
 /* Exporters and their domains (exporters.c) */
 struct etable *etable_new(struct parser *p);
+/* The exporter at addr, created (evicting) if new; NULL only when out of
+ * memory. */
+struct parser_exporter *exporter_get(struct parser *p,
+    const struct parser_addr *addr);
+/* e sent something valid: from now on it is evicted only after every
+ * exporter that never did. */
+void exporter_establish(struct parser *p, struct parser_exporter *e);
 void etable_free(struct etable *et);
 size_t etable_buckets_size(size_t max_exporters);
 /* The state of (exporter, proto, domain id), created (evicting) if new;
@@ -253,8 +278,10 @@ void domain_sequence_unknown(struct domain *d);
 void held_add(struct parser *p, struct domain *d, uint16_t template_id,
     struct cursor *set, const struct parser_source *src,
     const struct time_base *tb);
-/* Decodes what was waiting for template t (just stored). */
-void held_release(struct parser *p, struct domain *d, const struct template *t);
+/* Decodes what waited for templates that came in the datagram just
+ * decoded; called once the whole datagram is, so that what its options
+ * data announced (systemInitTimeMilliseconds) applies to held data too. */
+void held_release(struct parser *p, struct domain *d);
 void held_drop_domain(struct parser *p, struct domain *d);
 void held_free_all(struct parser *p);
 

@@ -127,7 +127,7 @@ parser_memory_budget(const struct parser_limits *given)
 	    ifname_buckets_size(l.max_if_names);
 	templates = l.max_templates * (sizeof(struct template) + ALLOC_OVERHEAD) +
 	    l.max_template_fields * sizeof(struct tfield);
-	exporters = l.max_exporters * (sizeof(struct exporter) + ALLOC_OVERHEAD +
+	exporters = l.max_exporters * (sizeof(struct parser_exporter) + ALLOC_OVERHEAD +
 	    l.max_domains * (sizeof(struct domain) + ALLOC_OVERHEAD));
 	held = l.max_held_bytes;
 	ifnames = l.max_if_names * (sizeof(struct ifname) + ALLOC_OVERHEAD);
@@ -172,6 +172,8 @@ parser_new(const struct parser_limits *limits, const struct parser_ops *ops,
 	p->ops = *ops;
 	p->arg = arg;
 	p->mem = sizeof(*p) + ALLOC_OVERHEAD;
+	p->cur = &p->gone;
+	TAILQ_INIT(&p->gone.domains);
 	nb = (ifname_buckets_size(p->limits.max_if_names) - ALLOC_OVERHEAD) /
 	    sizeof(struct ifname *);
 	p->extra = calloc(p->limits.max_fields + EXTRA_ADDED, sizeof(*p->extra));
@@ -213,20 +215,30 @@ parser_free(struct parser *p)
 }
 
 void
-parser_drop(struct parser *p, const struct parser_source *src,
-    enum parser_drop why, uint32_t count)
+exporter_drop(struct parser *p, struct parser_exporter *e,
+    const struct parser_source *src, enum parser_drop why, uint32_t count)
 {
-	if (p->ops.drop && !p->quiet)
+	if (p->quiet)
+		return;
+	e->counters.drops[why] += count;
+	if (p->ops.drop)
 		p->ops.drop(src, why, count, p->arg);
 }
 
 void
-parser_drop_addr(struct parser *p, const struct parser_addr *addr,
+exporter_drop_state(struct parser *p, struct parser_exporter *e,
     enum parser_drop why, uint32_t count)
 {
-	struct parser_source src = { .addr = *addr, .received_ms = p->now_ms };
+	struct parser_source src = { .addr = e->addr, .received_ms = p->now_ms };
 
-	parser_drop(p, &src, why, count);
+	exporter_drop(p, e, &src, why, count);
+}
+
+void
+parser_drop(struct parser *p, const struct parser_source *src,
+    enum parser_drop why, uint32_t count)
+{
+	exporter_drop(p, p->cur, src, why, count);
 }
 
 /* Whether template t has the fields just read into scratch (not yet
@@ -286,39 +298,60 @@ template_store(struct parser *p, struct domain *d,
 		return false;
 	}
 	if (d->held_head != NULL)
-		held_release(p, d, t);
+		d->release = true;
 	return true;
+}
+
+static size_t
+decode(struct parser *p, struct cursor *c, const struct parser_source *src)
+{
+	uint16_t version;
+
+	if (!cursor_u16(c, &version)) {
+		parser_drop(p, src, PARSER_DROP_SHORT, 1);
+		return 0;
+	}
+	switch (version) {
+	case 1:
+		return netflow_v1_decode(p, c, src);
+	case 5:
+		return netflow_v5_decode(p, c, src);
+	case 7:
+		return netflow_v7_decode(p, c, src);
+	case 9:
+		return v9_decode(p, c, src);
+	case 10:
+		return ipfix_decode(p, c, src);
+	default:
+		parser_drop(p, src, PARSER_DROP_VERSION, 1);
+		return 0;
+	}
 }
 
 size_t
 parser_feed(struct parser *p, const uint8_t *buf, size_t len,
     const struct parser_source *src)
 {
+	struct parser_exporter *e;
 	struct cursor c;
-	uint16_t version;
+	size_t n;
 
 	if (src->received_ms > p->now_ms)
 		p->now_ms = src->received_ms;
+	/* everything this datagram causes is charged to its exporter; out
+	 * of memory, only to the totals */
+	if ((e = exporter_get(p, &src->addr)) == NULL)
+		e = &p->gone;
+	p->cur = e;
+	e->counters.datagrams++;
+	e->counters.bytes += len;
+	e->counters.last_ms = src->received_ms;
 	cursor_init(&c, buf, len);
-	if (!cursor_u16(&c, &version)) {
-		parser_drop(p, src, PARSER_DROP_SHORT, 1);
-		return 0;
-	}
-	switch (version) {
-	case 1:
-		return netflow_v1_decode(p, &c, src);
-	case 5:
-		return netflow_v5_decode(p, &c, src);
-	case 7:
-		return netflow_v7_decode(p, &c, src);
-	case 9:
-		return v9_decode(p, &c, src);
-	case 10:
-		return ipfix_decode(p, &c, src);
-	default:
-		parser_drop(p, src, PARSER_DROP_VERSION, 1);
-		return 0;
-	}
+	n = decode(p, &c, src);
+	if (n > 0)
+		exporter_establish(p, e);
+	p->cur = &p->gone;
+	return n;
 }
 
 size_t

@@ -160,6 +160,35 @@ size_t parser_template_count(const struct parser *p);
 /* Sum of parser_packet.lost over every datagram so far. */
 uint64_t parser_lost_total(const struct parser *p);
 
+/* What an exporter sent and what became of it, counted by the parser. */
+struct parser_counters {
+	uint64_t datagrams, bytes;  /* given to parser_feed() */
+	uint64_t flows;             /* records delivered (options included) */
+	uint64_t packets;           /* their FLOW_PACKETS, summed */
+	uint64_t lost;              /* parser_packet.lost, summed */
+	uint64_t drops[PARSER_DROP_MAX]; /* as reported to ops.drop, charged
+	                             * to the exporter the dropped state
+	                             * belonged to */
+	int64_t last_ms;            /* received_ms of its latest datagram */
+};
+
+/* The exporters the parser keeps state for (max_exporters at most):
+ * those that sent valid templates or records first, each group most
+ * recently heard first. Valid until the next parser_feed(),
+ * parser_expire() or parser_state_decode(). */
+struct parser_exporter;
+const struct parser_exporter *parser_exporter_first(const struct parser *p);
+const struct parser_exporter *parser_exporter_next(const struct parser *p,
+    const struct parser_exporter *e);
+const struct parser_addr *parser_exporter_addr(
+    const struct parser_exporter *e);
+const struct parser_counters *parser_exporter_counters(
+    const struct parser_exporter *e);
+size_t parser_exporter_count(const struct parser *p);
+/* Every exporter's counters summed, evicted ones included (drops that
+ * belong to no exporter the parser could keep, too). */
+void parser_totals(const struct parser *p, struct parser_counters *out);
+
 /* Data sets waiting for their template. */
 size_t parser_held_count(const struct parser *p);
 

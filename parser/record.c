@@ -475,7 +475,12 @@ record_finish(struct flow_record *rec)
 void
 record_deliver(struct parser *p, struct flow_record *rec)
 {
+	struct parser_counters *k = &p->cur->counters;
+
 	p->delivered++;
+	k->flows++;
+	if (rec->has_num & (1u << FLOW_PACKETS))
+		k->packets += rec->num[FLOW_PACKETS];
 	p->ops.record(rec, p->arg);
 }
 

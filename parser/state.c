@@ -97,7 +97,7 @@ static void
 save_domain(const struct domain *d, void *arg)
 {
 	struct wbuf *w = arg;
-	const struct exporter *e = d->exp;
+	const struct parser_exporter *e = d->exp;
 
 	wput(w, e->addr.family, 1);
 	wbytes(w, e->addr.bytes, 16);

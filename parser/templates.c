@@ -165,13 +165,14 @@ evict(struct tcache *tc, struct template *t)
 	parser_release(tc->p, t, template_size(t->nfields));
 }
 
+/* Charged to the template's exporter, whoever needed the room. */
 static void
 evict_counted(struct tcache *tc, struct template *t)
 {
-	struct parser_addr addr = t->key.exporter;
+	struct parser_exporter *e = t->dom->exp;
 
 	evict(tc, t);
-	parser_drop_addr(tc->p, &addr, PARSER_DROP_TEMPLATE_EVICTED, 1);
+	exporter_drop_state(tc->p, e, PARSER_DROP_TEMPLATE_EVICTED, 1);
 }
 
 /* A template just used moves to the front of both its LRU lists. */
@@ -288,6 +289,7 @@ tcache_put(struct tcache *tc, struct domain *dom, const struct tkey *key,
 	dom->ntemplates++;
 	tc->count++;
 	tc->fields += nfields;
+	exporter_establish(tc->p, dom->exp);
 	return t;
 }
 

@@ -137,6 +137,7 @@ v9_decode(struct parser *p, struct cursor *c, const struct parser_source *src)
 			record_data_set(p, d, &set, &key, &tb, src);
 		}
 	}
+	held_release(p, d);
 	pkt.records = (uint32_t)(p->delivered - before);
 	if (p->ops.packet)
 		p->ops.packet(&pkt, p->arg);

@@ -67,12 +67,14 @@ exporter_metric(struct evbuffer *b, struct collector *c, const char *name,
 	char addr[64];
 
 	head(b, name, "counter", help);
-	for (struct exporter *e = exporters_first(c->exporters); e; e = e->next) {
+	for (const struct parser_exporter *e = parser_exporter_first(c->parser);
+	    e != NULL; e = parser_exporter_next(c->parser, e)) {
 		uint64_t v;
 
-		memcpy(&v, (const char *)e + offset, sizeof(v));
+		memcpy(&v, (const char *)parser_exporter_counters(e) + offset,
+		    sizeof(v));
 		evbuffer_add_printf(b, "%s{exporter=\"%s\"} %llu\n", name,
-		    exporter_text(&e->addr, addr, sizeof(addr)),
+		    exporter_text(parser_exporter_addr(e), addr, sizeof(addr)),
 		    (unsigned long long)v);
 	}
 }
@@ -84,13 +86,16 @@ drops_metric(struct evbuffer *b, struct collector *c)
 
 	head(b, "netflowd_drops_total", "counter",
 	    "Datagrams, sets or records the parser could not decode, by exporter and reason.");
-	for (struct exporter *e = exporters_first(c->exporters); e; e = e->next) {
-		exporter_text(&e->addr, addr, sizeof(addr));
+	for (const struct parser_exporter *e = parser_exporter_first(c->parser);
+	    e != NULL; e = parser_exporter_next(c->parser, e)) {
+		const struct parser_counters *k = parser_exporter_counters(e);
+
+		exporter_text(parser_exporter_addr(e), addr, sizeof(addr));
 		for (int i = 0; i < PARSER_DROP_MAX; i++)
-			if (e->drops[i])
+			if (k->drops[i])
 				evbuffer_add_printf(b, "netflowd_drops_total{exporter=\"%s\","
 				    "reason=\"%s\"} %llu\n", addr, parser_drop_name(i),
-				    (unsigned long long)e->drops[i]);
+				    (unsigned long long)k->drops[i]);
 	}
 }
 
@@ -107,6 +112,7 @@ render(struct evbuffer *b, struct collector *c)
 {
 	const struct output_stats *os = output_stats(c->output);
 	uint64_t kdrops = c->stats.closed_kernel_drops;
+	struct parser_counters totals;
 	struct receiver_stats rs;
 
 	receiver_stats(c->receiver, &rs);
@@ -139,11 +145,18 @@ render(struct evbuffer *b, struct collector *c)
 	    "(what the sockets cannot hold meanwhile is counted as kernel drops).",
 	    (unsigned long long)rs.full);
 	exporter_metric(b, c, "netflowd_exporter_datagrams_total",
-	    "Datagrams received, by exporter.", offsetof(struct exporter, datagrams));
+	    "Datagrams received, by exporter.",
+	    offsetof(struct parser_counters, datagrams));
 	exporter_metric(b, c, "netflowd_exporter_bytes_total",
-	    "Bytes of datagrams received, by exporter.", offsetof(struct exporter, bytes));
+	    "Bytes of datagrams received, by exporter.",
+	    offsetof(struct parser_counters, bytes));
 	exporter_metric(b, c, "netflowd_flows_total",
-	    "Flow records decoded, by exporter.", offsetof(struct exporter, flows));
+	    "Flow records decoded, by exporter.",
+	    offsetof(struct parser_counters, flows));
+	exporter_metric(b, c, "netflowd_sequence_lost_total",
+	    "Export packets (v9), flows (v5/v7) or data records (IPFIX) missing "
+	    "from the sequence numbers, by exporter.",
+	    offsetof(struct parser_counters, lost));
 	drops_metric(b, c);
 	gauge(b, "netflowd_not_allowed_total", "counter",
 	    "Datagrams from sources outside the allow-list.",
@@ -152,12 +165,17 @@ render(struct evbuffer *b, struct collector *c)
 	    (unsigned long long)c->stats.records);
 	gauge(b, "netflowd_templates", "gauge", "Templates in the cache.",
 	    (unsigned long long)parser_template_count(c->parser));
+	parser_totals(c->parser, &totals);
 	gauge(b, "netflowd_exporters", "gauge", "Exporters tracked.",
-	    (unsigned long long)exporters_count(c->exporters));
+	    (unsigned long long)parser_exporter_count(c->parser));
 	gauge(b, "netflowd_exporters_evicted_total", "counter",
-	    "Exporters evicted from the statistics table (it holds " 
-	    "the most recently heard ones).",
-	    (unsigned long long)exporters_evicted(c->exporters));
+	    "Exporters evicted from the parser's table ([collector] "
+	    "max_exporters; those that never sent a valid template or record "
+	    "go first), their state and counters with them.",
+	    (unsigned long long)totals.drops[PARSER_DROP_EXPORTER_EVICTED]);
+	gauge(b, "netflowd_sequence_lost_all_total", "counter",
+	    "Sequence loss of all exporters, evicted ones included.",
+	    (unsigned long long)totals.lost);
 	gauge(b, "netflowd_output_records_total", "counter",
 	    "Records written by the current output.", (unsigned long long)os->records);
 	gauge(b, "netflowd_output_files_total", "counter",

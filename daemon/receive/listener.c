@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,6 +35,15 @@ sockaddr_to_source(const struct sockaddr *sa, struct parser_source *src)
 		}
 		src->port = ntohs(s6->sin6_port);
 	}
+}
+
+const char *
+exporter_text(const struct parser_addr *a, char *buf, size_t size)
+{
+	if (inet_ntop(a->family == 6 ? AF_INET6 : AF_INET, a->bytes, buf,
+	    (socklen_t)size) == NULL)
+		snprintf(buf, size, "?");
+	return buf;
 }
 
 void

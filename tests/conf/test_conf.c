@@ -78,6 +78,16 @@ static const struct {
 	  "2: bad size 'many' (e.g. 64M, from 1M to 1G)" },
 	{ "[collector]\nreceive_queue = 8M\nreceive_queue = 8M\n",
 	  "3: duplicate key 'receive_queue' (first set on line 2)" },
+	{ "[collector]\nmax_exporters = 0\n",
+	  "2: bad number '0' (from 1 to 1048576)" },
+	{ "[collector]\nmax_exporters = 4K\n",
+	  "2: bad number '4K' (from 1 to 1048576)" },
+	{ "[collector]\nmax_exporters = 2000000\n",
+	  "2: bad number '2000000' (from 1 to 1048576)" },
+	{ "[collector]\nheld_data = 1K\n",
+	  "2: bad size '1K' (e.g. 16M, from 64K to 1G)" },
+	{ "[collector]\nheld_data = 1M\nheld_data = 1M\n",
+	  "3: duplicate key 'held_data' (first set on line 2)" },
 	{ "[collector]\nport = 2055\n",
 	  "2: unknown key 'port' in [collector]" },
 	{ "[output]\ndirectory =\n", "2: empty directory" },
@@ -193,6 +203,8 @@ test_every_key(void)
 	    "allow = 198.51.100.7\n"
 	    "receive_buffer = 32M\n"
 	    "receive_queue = 128M\n"
+	    "max_exporters = 8192\n"
+	    "held_data = 64M\n"
 	    "[output]\n"
 	    "directory = /var/lib/netflowd\n"
 	    "rotate = 5m\n"
@@ -244,6 +256,8 @@ test_every_key(void)
 	CHECK(!config_allowed(c, 6, a));
 	CHECK_EQ_U(c->receive_buffer, 32u << 20);
 	CHECK_EQ_U(c->receive_queue, 128u << 20);
+	CHECK_EQ_U(c->max_exporters, 8192);
+	CHECK_EQ_U(c->held_data, 64u << 20);
 	CHECK_STR(c->directory, "/var/lib/netflowd");
 	CHECK_EQ_U(c->rotate, 300);
 	CHECK_EQ_U(c->compress, COMPRESS_NONE);
@@ -268,6 +282,8 @@ test_defaults(void)
 	CHECK_EQ_U(c->rotate, 60);
 	CHECK_EQ_U(c->receive_buffer, 16u << 20);
 	CHECK_EQ_U(c->receive_queue, 64u << 20);
+	CHECK_EQ_U(c->max_exporters, 1024);
+	CHECK_EQ_U(c->held_data, 16u << 20);
 	CHECK_EQ_U(c->log_level, 6);
 	CHECK(!c->metrics_enabled);
 	CHECK(c->path == NULL);

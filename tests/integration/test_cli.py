@@ -60,13 +60,15 @@ with tempfile.TemporaryDirectory() as tmp:
     try:
         check("READY=1" in ns.recv(4096).decode(), "ready")
         nftest.send([nfgen.v5([nfgen.flow(i) for i in range(5)], sequence=42)], port)
+        nftest.send([nfgen.v5([nfgen.flow(i) for i in range(5)], sequence=50)], port)
         time.sleep(0.3)
         p.terminate()
         out, err = p.communicate(timeout=10)
         lines = [json.loads(x) for x in out.splitlines()]
-        check(len(lines) == 5 and all(x["version"] == 5 for x in lines),
-              "5 JSON lines on stdout: %r" % out[:200])
-        check("version 5 domain 0 sequence 42: 5 records" in err, "-D logs the packet: %r" % err)
+        check(len(lines) == 10 and all(x["version"] == 5 for x in lines),
+              "10 JSON lines on stdout: %r" % out[:200])
+        check("version 5 domain 0 sequence 42: 5 records, 0 lost" in err, "-D logs the packet: %r" % err)
+        check("version 5 domain 0 sequence 50: 5 records, 3 lost" in err, "-D logs the loss: %r" % err)
         check(not os.path.exists(os.path.join(tmp, "flows")) or not os.listdir(os.path.join(tmp, "flows")),
               "--stdout writes no files")
         check(p.returncode == 0, "exit 0")

@@ -307,19 +307,19 @@ test_v9_vectors(void)
 	CHECK_EQ_U(parser_template_count(p), 2);
 	CHECK_EQ_U(parser_held_count(p), 0);
 	CHECK_EQ_U(s.nrec, 20);
-	/* the held set is decoded the moment its template is stored (the
-	 * first template set), with its original receive time; then the
-	 * template packet's own records */
-	CHECK_EQ_U(s.recs[0].rec.num[FLOW_BYTES], 328);
-	CHECK_EQ_U(s.recs[0].rec.num[FLOW_PACKETS], 2);
-	CHECK_EQ_U(s.recs[0].rec.num[FLOW_SRC_PORT], 53);
-	CHECK_EQ_U(s.recs[0].rec.num[FLOW_DST_PORT], 60034);
-	CHECK_EQ_U(s.recs[0].rec.num[FLOW_PROTO], 17);
-	CHECK_EQ_U(s.recs[0].src.received_ms, 1000);
-	CHECK_EQ_U(s.recs[0].rec.template_id, 1024);
-	CHECK_EQ_U(s.recs[11].rec.num[FLOW_SRC_PORT], 57954);
-	CHECK_EQ_U(s.recs[11].src.received_ms, 1000);
-	r = &s.recs[12];
+	/* the template packet's own records, then the held set, decoded
+	 * once the whole datagram that brought its template is, with its
+	 * original receive time */
+	CHECK_EQ_U(s.recs[8].rec.num[FLOW_BYTES], 328);
+	CHECK_EQ_U(s.recs[8].rec.num[FLOW_PACKETS], 2);
+	CHECK_EQ_U(s.recs[8].rec.num[FLOW_SRC_PORT], 53);
+	CHECK_EQ_U(s.recs[8].rec.num[FLOW_DST_PORT], 60034);
+	CHECK_EQ_U(s.recs[8].rec.num[FLOW_PROTO], 17);
+	CHECK_EQ_U(s.recs[8].src.received_ms, 1000);
+	CHECK_EQ_U(s.recs[8].rec.template_id, 1024);
+	CHECK_EQ_U(s.recs[19].rec.num[FLOW_SRC_PORT], 57954);
+	CHECK_EQ_U(s.recs[19].src.received_ms, 1000);
+	r = &s.recs[0];
 	CHECK_EQ_U(r->rec.num[FLOW_BYTES], 102416);
 	CHECK_EQ_U(r->rec.num[FLOW_PACKETS], 75);
 	CHECK_EQ_U(r->rec.num[FLOW_SRC_PORT], 80);
@@ -331,8 +331,8 @@ test_v9_vectors(void)
 	    1553946008000LL - (int64_t)(3 + 4294967296LL - 4215019773LL));
 	CHECK_EQ_U(r->rec.end_ms,
 	    1553946008000LL - (int64_t)(3 + 4294967296LL - 4215020202LL));
-	CHECK_EQ_U(s.recs[19].rec.num[FLOW_PROTO], 17);
-	CHECK_EQ_U(s.recs[19].rec.num[FLOW_DST_PORT], 53);
+	CHECK_EQ_U(s.recs[7].rec.num[FLOW_PROTO], 17);
+	CHECK_EQ_U(s.recs[7].rec.num[FLOW_DST_PORT], 53);
 	/* ipVersion kept as an extra */
 	CHECK_EQ_U(field_uint(sink_field(r, 0, 60, 0)), 4);
 	CHECK_EQ_U(s.last_pkt.records, 20);
@@ -384,14 +384,14 @@ test_ipfix_vectors(void)
 	CHECK_EQ_U(feed_hex(p, "packet_ipfix_template", 2000), 20 + 3);
 	CHECK_EQ_U(parser_template_count(p), 5);
 	CHECK_EQ_U(sink_total_drops(&s), 0);
-	r = &s.recs[3 + 0];
+	r = &s.recs[0 + 0];
 	CHECK_EQ_U(r->rec.kind, FLOW_KIND_OPTIONS);
 	CHECK_EQ_U(field_uint(sink_named(r, "meteringProcessId")), 2649);
 	CHECK(sink_named(r, "meteringProcessId")->f.flags & FLOW_FIELD_SCOPE);
 	CHECK_EQ_U(field_uint(sink_named(r, "selectorAlgorithm")), 1);
 	CHECK_EQ_U(field_uint(sink_named(r, "systemInitTimeMilliseconds")),
 	    1585735165729ULL);
-	r = &s.recs[3 + 1];
+	r = &s.recs[0 + 1];
 	CHECK_EQ_U(r->rec.kind, FLOW_KIND_DATA);
 	CHECK(memcmp(addr4(r, FLOW_DST_ADDR), "\xac\x11\x00\x02", 4) == 0);
 	CHECK(memcmp(addr4(r, FLOW_SRC_ADDR), "\x7f\x00\x00\x01", 4) == 0);
@@ -407,33 +407,38 @@ test_ipfix_vectors(void)
 	CHECK_EQ_U(r->rec.end_ms, 1585735165729LL + 4286502714LL);
 	/* sampling: interval 1, space 0 announced: 1 in 1 */
 	CHECK_EQ_U(r->rec.num[FLOW_SAMPLING_INTERVAL], 1);
-	r = &s.recs[3 + 3];
+	r = &s.recs[0 + 3];
 	CHECK_EQ_U(r->rec.num[FLOW_ICMP_TYPE], 8);
 	CHECK_EQ_U(r->rec.num[FLOW_ICMP_CODE], 0);
 	CHECK_EQ_U(r->rec.num[FLOW_BYTES], 252);
-	r = &s.recs[3 + 17];
+	r = &s.recs[0 + 17];
 	CHECK_EQ_U(r->rec.num[FLOW_PROTO], 17);
 	CHECK_EQ_U(r->rec.addr[FLOW_SRC_ADDR].family, 6);
 	CHECK(memcmp(r->rec.addr[FLOW_SRC_ADDR].bytes,
 	    "\xfd\xe6\x6f\x14\xe0\xf1\x96\x09\x00\x00\xaf\xfe\xaf\xfe\xaf\xfe", 16) == 0);
 	CHECK_EQ_U(r->rec.num[FLOW_SRC_PORT], 45543);
 	CHECK_EQ_U(r->rec.num[FLOW_BYTES], 74);
-	/* the held message's sets are decoded as soon as templates 2048
-	 * and 2049 are stored, before the rest of the template message,
-	 * with their own receive time */
-	r = &s.recs[0];
+	/* the held message's sets are decoded after the whole template
+	 * message, in the order they came (2049's set, then 2048's), with
+	 * their own receive time and the system init time that message's
+	 * options data announced */
+	r = &s.recs[22];
 	CHECK_EQ_U(r->src.received_ms, 1000);
 	CHECK_EQ_U(r->rec.template_id, 2048);
 	CHECK_EQ_U(r->rec.num[FLOW_DST_PORT], 443);
 	CHECK_EQ_U(r->rec.num[FLOW_BYTES], 320);
 	CHECK_EQ_U(r->rec.num[FLOW_PACKETS], 4);
 	CHECK_EQ_U(r->rec.num[FLOW_TCP_FLAGS], 2);
-	r = &s.recs[1];
+	r = &s.recs[20];
+	CHECK_EQ_U(r->src.received_ms, 1000);
+	CHECK_EQ_U(r->rec.template_id, 2049);
 	CHECK_EQ_U(r->rec.num[FLOW_ICMP_TYPE], 0x87);
 	CHECK_EQ_U(r->rec.num[FLOW_BYTES], 72);
-	r = &s.recs[2];
+	r = &s.recs[21];
 	CHECK_EQ_U(r->rec.num[FLOW_ICMP_TYPE], 0x88);
 	CHECK_EQ_U(r->rec.num[FLOW_BYTES], 64);
+	for (int i = 20; i < 23; i++)
+		CHECK(s.recs[i].rec.has_start && s.recs[i].rec.has_end);
 	sink_reset(&s);
 	CHECK_EQ_U(feed_hex(p, "packet_ipfix", 3000), 3);
 	parser_free(p);

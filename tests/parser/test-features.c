@@ -565,6 +565,71 @@ test_held(void)
 	parser_free(p);
 }
 
+/* softflowd after a collector restart: data, then a message with the
+ * templates and the options data that announces the system init time.
+ * The held data is decoded after that whole message, so its uptime
+ * stamps become absolute times. */
+static void
+test_held_sysinit(void)
+{
+	struct parser *p = fresh(NULL);
+	size_t at;
+
+	ipfix_begin(d, 1700000000, 0, 1);
+	at = set_begin(d, 256);
+	put32(d, 1000);          /* flowStartSysUpTime */
+	put32(d, 61000);         /* flowEndSysUpTime */
+	put32(d, 77);
+	set_end(d, at);
+	ipfix_end(d);
+	feed(p, 1000);
+	CHECK_EQ_U(parser_held_count(p), 1);
+	ipfix_begin(d, 1700000001, 1, 1);
+	at = set_begin(d, 2);
+	put16(d, 256);
+	put16(d, 3);
+	field(22, 4);
+	field(21, 4);
+	field(1, 4);
+	set_end(d, at);
+	at = set_begin(d, 3);
+	put16(d, 257);
+	put16(d, 2);
+	put16(d, 1);
+	field(149, 4);
+	field(160, 8);
+	set_end(d, at);
+	at = set_begin(d, 257);
+	put32(d, 1);
+	put64(d, 1690000000000ULL);
+	set_end(d, at);
+	ipfix_end(d);
+	feed(p, 2000);
+	CHECK_EQ_U(s.nrec, 2);
+	CHECK_EQ_U(s.recs[0].rec.kind, FLOW_KIND_OPTIONS);
+	CHECK_EQ_U(s.recs[1].rec.num[FLOW_BYTES], 77);
+	CHECK_EQ_U(s.recs[1].src.received_ms, 1000);
+	CHECK(s.recs[1].rec.has_start && s.recs[1].rec.has_end);
+	CHECK_EQ_U(s.recs[1].rec.start_ms, 1690000001000LL);
+	CHECK_EQ_U(s.recs[1].rec.end_ms, 1690000061000LL);
+	/* a template withdrawn later in the same message: the data waits */
+	ipfix_begin(d, 1700000000, 0, 2);
+	simple_data(300, 5);
+	ipfix_end(d);
+	feed(p, 3000);
+	ipfix_begin(d, 1700000000, 1, 2);
+	simple_template(300);
+	at = set_begin(d, 2);
+	put16(d, 300);
+	put16(d, 0);
+	set_end(d, at);
+	ipfix_end(d);
+	feed(p, 3001);
+	CHECK_EQ_U(s.nrec, 2);
+	CHECK_EQ_U(parser_held_count(p), 1);
+	parser_free(p);
+}
+
 static void
 test_sequence(void)
 {
@@ -696,6 +761,7 @@ main(void)
 	test_options_v9();
 	test_options_ipfix();
 	test_held();
+	test_held_sysinit();
 	test_sequence();
 	test_flood();
 	free(d);
