@@ -1103,9 +1103,33 @@ test_source_bound(void)
 	parser_free(p);
 }
 
-int
-main(void)
+/* With a directory: writes each case's datagram there, less its version
+ * word, as seeds of the fuzz target (tests/fuzz/corpus/sflow). */
+static void
+write_seeds(const char *dir)
 {
+	static struct dgram d;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char path[512];
+		FILE *f;
+
+		cases[i].build(&d);
+		snprintf(path, sizeof(path), "%s/case-%02zu", dir, i);
+		if ((f = fopen(path, "wb")) == NULL)
+			continue;
+		fwrite(d.b + 4, 1, d.len - 4, f);
+		fclose(f);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc > 2 && strcmp(argv[1], "--seeds") == 0) {
+		write_seeds(argv[2]);
+		return 0;
+	}
 	sink_init(&s);
 	test_cases();
 	test_sequences();
