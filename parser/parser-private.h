@@ -324,7 +324,7 @@ size_t ipfix_decode(struct parser *p, struct cursor *c,
 size_t sflow_decode(struct parser *p, struct cursor *c,
     const struct parser_source *src);
 /* sample sequences per source (sflow-sources.c) */
-size_t sflow_sources_size(void);
+size_t sflow_sources_size(size_t max);
 void sflow_sources_free(struct parser *p);
 
 #endif

@@ -83,6 +83,7 @@ parser_limits_default(struct parser_limits *limits)
 		.held_max_age_ms = 30000,
 		.max_if_names = 65536,
 		.max_domain_if_names = 4096,
+		.max_sflow_sources = 4096,
 	};
 }
 
@@ -106,6 +107,7 @@ limits_fill(struct parser_limits *l, const struct parser_limits *given)
 	FILL(held_max_age_ms);
 	FILL(max_if_names);
 	FILL(max_domain_if_names);
+	FILL(max_sflow_sources);
 #undef FILL
 	if (l->max_fields > 0xffff)
 		l->max_fields = 0xffff;
@@ -135,7 +137,7 @@ parser_memory_budget(const struct parser_limits *given)
 	held = l.max_held_bytes;
 	ifnames = l.max_if_names * (sizeof(struct ifname) + ALLOC_OVERHEAD);
 	return fixed + templates + exporters + held + ifnames +
-	    sflow_sources_size();
+	    sflow_sources_size(l.max_sflow_sources);
 }
 
 size_t

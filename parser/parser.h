@@ -152,6 +152,8 @@ struct parser_limits {
 	int64_t held_max_age_ms;     /* how long held data waits */
 	size_t max_if_names;         /* interface names, all exporters */
 	size_t max_domain_if_names;  /* interface names per exporter domain */
+	size_t max_sflow_sources;    /* sFlow sample sequences tracked (agent,
+	                              * sub-agent, source id), all agents */
 };
 
 void parser_limits_default(struct parser_limits *limits);

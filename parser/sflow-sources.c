@@ -2,16 +2,16 @@
  * Sample sequence numbers per sFlow source (agent, sub-agent, source id,
  * flow or counter samples). A switch has a source per port or VLAN, so
  * the NetFlow domains (16 per exporter) would thrash: the sources live in
- * a fixed table of their own, 4-way set associative, least recently used
- * evicted within a set (counted as domain_evicted). Allocated on the first
- * sFlow datagram, so NetFlow-only collectors pay nothing.
+ * a table of their own (max_sflow_sources, rounded down to a power of two
+ * of 4-way sets), least recently used evicted within a set (counted as
+ * domain_evicted). Allocated on the first sFlow datagram, so NetFlow-only
+ * collectors pay nothing.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "sflow-private.h"
 
-#define SETS 1024
 #define WAYS 4
 /* a sequence number this far behind is a reordered sample, not a restart */
 #define LATE_WINDOW 64
@@ -24,19 +24,39 @@ struct sflow_source {
 
 struct sflow_sources {
 	uint64_t tick;
-	struct sflow_source slot[SETS * WAYS];
+	size_t sets;                  /* a power of two */
+	struct sflow_source slot[];
 };
 
-size_t
-sflow_sources_size(void)
+static size_t
+nsets(size_t max)
 {
-	return sizeof(struct sflow_sources) + ALLOC_OVERHEAD;
+	size_t n = 1;
+
+	while (n * 2 * WAYS <= max && n < ((size_t)1 << 20))
+		n *= 2;
+	return n;
+}
+
+static size_t
+table_size(size_t max)
+{
+	return sizeof(struct sflow_sources) +
+	    nsets(max) * WAYS * sizeof(struct sflow_source);
+}
+
+size_t
+sflow_sources_size(size_t max)
+{
+	return table_size(max) + ALLOC_OVERHEAD;
 }
 
 void
 sflow_sources_free(struct parser *p)
 {
-	parser_release(p, p->sflow, sizeof(*p->sflow));
+	if (p->sflow != NULL)
+		parser_release(p, p->sflow,
+		    table_size(p->limits.max_sflow_sources));
 	p->sflow = NULL;
 }
 
@@ -55,7 +75,8 @@ lookup(struct sflow_sources *t, const struct sflow_source_key *k)
 {
 	uint64_t h = addr_hash64(&k->agent, (uint64_t)k->sub_agent << 40 ^
 	    (uint64_t)k->type << 32 ^ k->index ^ (uint64_t)k->kind << 62);
-	struct sflow_source *set = &t->slot[(h % SETS) * WAYS], *victim = set;
+	struct sflow_source *set = &t->slot[(h & (t->sets - 1)) * WAYS];
+	struct sflow_source *victim = set;
 
 	for (int i = 0; i < WAYS; i++) {
 		if (set[i].key.kind != 0 && key_equal(&set[i].key, k))
@@ -75,11 +96,14 @@ sflow_source_sequence(struct parser *p, const struct parser_source *src,
 	uint32_t gap;
 
 	if (t == NULL) {
-		if ((t = parser_alloc(p, sizeof(*t))) == NULL) {
+		size_t size = table_size(p->limits.max_sflow_sources);
+
+		if ((t = parser_alloc(p, size)) == NULL) {
 			parser_drop(p, src, PARSER_DROP_NO_MEMORY, 1);
 			return 0;
 		}
-		memset(t, 0, sizeof(*t));
+		memset(t, 0, size);
+		t->sets = nsets(p->limits.max_sflow_sources);
 		p->sflow = t;
 	}
 	s = lookup(t, k);
