@@ -111,7 +111,8 @@ config_new_default(void)
 	c->files = true;
 	c->log_level = 6;
 	if (config_set_string(&c->directory, "./flows") < 0 ||
-	    add_listen(c, "*:2055", &err) < 0 || add_listen(c, "*:4739", &err) < 0)
+	    add_listen(c, "*:2055", &err) < 0 || add_listen(c, "*:4739", &err) < 0 ||
+	    add_listen(c, "*:6343", &err) < 0)
 		goto fail;
 	return c;
 fail:

@@ -85,7 +85,7 @@ void config_kafka_print(const struct config_kafka *k, FILE *f);
 
 #define CONFIG_DEFAULT_PATH NETFLOWD_SYSCONFDIR "/netflowd/netflowd.conf"
 
-/* The built-in defaults: *:2055 and *:4739, ./flows, 60 s. */
+/* The built-in defaults: *:2055, *:4739 and *:6343 (sFlow), ./flows, 60 s. */
 struct config *config_new_default(void);
 /* Parses and validates path completely; NULL with *err ("file:line: ...")
  * when anything is wrong. */

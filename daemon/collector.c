@@ -60,6 +60,14 @@ on_packet(const struct parser_packet *pkt, void *arg)
 	if (!c->debug)
 		return;
 	exporter_text(&pkt->src->addr, buf, sizeof(buf));
+	if (pkt->format == FLOW_FORMAT_SFLOW) {
+		log_fields(LOG_DEBUG, LOG_FIELDS({ "EXPORTER", buf }),
+		    "exporter %s port %u: sflow sub-agent %u sequence %u: "
+		    "%u samples, %u datagrams and %u samples lost", buf,
+		    pkt->src->port, pkt->domain, pkt->sequence, pkt->records,
+		    pkt->lost, pkt->samples_lost);
+		return;
+	}
 	log_fields(LOG_DEBUG, LOG_FIELDS({ "EXPORTER", buf }),
 	    "exporter %s port %u: version %u domain %u sequence %u: %u records, "
 	    "%u lost", buf, pkt->src->port, pkt->version, pkt->domain,

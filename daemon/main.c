@@ -27,7 +27,7 @@ usage(FILE *f)
 	    "                [--stdout] [--read FILE.pcap]\n"
 	    "  -c FILE        config file (default " CONFIG_DEFAULT_PATH " if it exists)\n"
 	    "  -p PORT        listen on UDP PORT, IPv4 and IPv6; repeatable; replaces\n"
-	    "                 the config's listeners (default 2055 and 4739)\n"
+	    "                 the config's listeners (default 2055, 4739, 6343)\n"
 	    "  -o DIR         output directory (default ./flows)\n"
 	    "  -r SECONDS     rotation interval (default 60)\n"
 	    "  -D             debug: log every export packet\n"

@@ -677,7 +677,7 @@ put_addr_key(const struct json_writer *w, char *p, int k,
 	return put_addr(p + w->addr_key_len[k], a);
 }
 
-/* At most 3 times, 4 addresses, 21 numbers with their keys: < 2 KiB. */
+/* At most 3 times, 5 addresses, 21 numbers with their keys: < 2 KiB. */
 #define CORE_MAX 2048
 
 static char *
@@ -695,6 +695,12 @@ core(struct json_writer *w, const struct flow_record *rec, char *p)
 	p = format_put_u64(p, rec->src->port);
 	PUT_KEY(p, "version");
 	p = format_put_u64(p, rec->version);
+	if (rec->format == FLOW_FORMAT_SFLOW) {
+		PUT_KEY(p, "format");
+		PUT_LIT(p, "\"sflow\"");
+	}
+	if (rec->has_addr & (1u << FLOW_AGENT))
+		p = put_addr_key(w, p, FLOW_AGENT, &rec->addr[FLOW_AGENT]);
 	if (rec->has_domain) {
 		PUT_KEY(p, "domain");
 		p = format_put_u64(p, rec->domain);
@@ -704,6 +710,9 @@ core(struct json_writer *w, const struct flow_record *rec, char *p)
 		PUT_LIT(p, "\"options\"");
 		PUT_KEY(p, "template_id");
 		p = format_put_u64(p, rec->template_id);
+	} else if (rec->kind == FLOW_KIND_COUNTERS) {
+		PUT_KEY(p, "type");
+		PUT_LIT(p, "\"counters\"");
 	}
 	if (rec->has_start) {
 		PUT_KEY(p, "start");

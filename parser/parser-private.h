@@ -81,9 +81,10 @@ struct tfield {
 	const struct ie_info *ie;
 };
 
-/* protocols with their own state: the NetFlow version number */
+/* protocols with their own state: the NetFlow version number; sFlow
+ * (datagram sequence per agent and sub-agent) apart from NetFlow v5 */
 enum tproto { TPROTO_V1 = 1, TPROTO_V5 = 5, TPROTO_V7 = 7, TPROTO_V9 = 9,
-	TPROTO_IPFIX = 10 };
+	TPROTO_IPFIX = 10, TPROTO_SFLOW = 0x53 };
 
 struct tkey {
 	struct parser_addr exporter;
@@ -185,6 +186,7 @@ struct parser_exporter {
 
 struct tcache;
 struct etable;
+struct sflow_sources;
 
 struct parser {
 	struct parser_limits limits;
@@ -192,6 +194,8 @@ struct parser {
 	void *arg;
 	struct tcache *templates;
 	struct etable *exporters;
+	struct sflow_sources *sflow; /* sample sequences, allocated on the
+	                              * first sFlow datagram */
 	struct flow_record rec;
 	struct flow_field *extra;   /* limits.max_fields + EXTRA_ADDED */
 	struct tfield *scratch;     /* template fields while parsing */
@@ -343,5 +347,11 @@ size_t v9_decode(struct parser *p, struct cursor *c,
     const struct parser_source *src);
 size_t ipfix_decode(struct parser *p, struct cursor *c,
     const struct parser_source *src);
+/* c is past the first 16 bits (zero) of the 32-bit version (sflow.c) */
+size_t sflow_decode(struct parser *p, struct cursor *c,
+    const struct parser_source *src);
+/* sample sequences per source (sflow-sources.c) */
+size_t sflow_sources_size(size_t max);
+void sflow_sources_free(struct parser *p);
 
 #endif

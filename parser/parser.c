@@ -20,6 +20,8 @@ static const char *const drop_names[PARSER_DROP_MAX] = {
 	[PARSER_DROP_EXPORTER_EVICTED] = "exporter_evicted",
 	[PARSER_DROP_OPTION_LIMIT] = "option_limit",
 	[PARSER_DROP_NO_MEMORY] = "no_memory",
+	[PARSER_DROP_BAD_SAMPLE] = "bad_sample",
+	[PARSER_DROP_UNKNOWN_FORMAT] = "unknown_format",
 };
 
 const char *
@@ -51,6 +53,7 @@ static const char *const addr_names[FLOW_ADDR_MAX] = {
 	[FLOW_SRC_ADDR] = "src_addr",
 	[FLOW_DST_ADDR] = "dst_addr",
 	[FLOW_NEXT_HOP] = "next_hop",
+	[FLOW_AGENT] = "agent",
 };
 
 const char *
@@ -80,6 +83,7 @@ parser_limits_default(struct parser_limits *limits)
 		.held_max_age_ms = 30000,
 		.max_if_names = 65536,
 		.max_domain_if_names = 4096,
+		.max_sflow_sources = 4096,
 	};
 }
 
@@ -103,6 +107,7 @@ limits_fill(struct parser_limits *l, const struct parser_limits *given)
 	FILL(held_max_age_ms);
 	FILL(max_if_names);
 	FILL(max_domain_if_names);
+	FILL(max_sflow_sources);
 #undef FILL
 	if (l->max_fields > 0xffff)
 		l->max_fields = 0xffff;
@@ -131,7 +136,8 @@ parser_memory_budget(const struct parser_limits *given)
 	    l.max_domains * (sizeof(struct domain) + ALLOC_OVERHEAD));
 	held = l.max_held_bytes;
 	ifnames = l.max_if_names * (sizeof(struct ifname) + ALLOC_OVERHEAD);
-	return fixed + templates + exporters + held + ifnames;
+	return fixed + templates + exporters + held + ifnames +
+	    sflow_sources_size(l.max_sflow_sources);
 }
 
 size_t
@@ -207,6 +213,7 @@ parser_free(struct parser *p)
 	if (p->templates != NULL)
 		etable_free(p->exporters);
 	held_free_all(p);
+	sflow_sources_free(p);
 	tcache_free(p->templates);
 	free(p->ifbuckets);
 	free(p->extra);
@@ -312,6 +319,9 @@ decode(struct parser *p, struct cursor *c, const struct parser_source *src)
 		return 0;
 	}
 	switch (version) {
+	case 0:
+		/* sFlow's version is 32 bits: 0x0000 0x0005 */
+		return sflow_decode(p, c, src);
 	case 1:
 		return netflow_v1_decode(p, c, src);
 	case 5:

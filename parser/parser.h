@@ -1,5 +1,5 @@
 /*
- * parser: pure NetFlow v1/v5/v7/v9 and IPFIX decoding.
+ * parser: pure NetFlow v1/v5/v7/v9, IPFIX and sFlow v5 decoding.
  *
  * Bytes, the exporter's identity and the receive time go in; decoded
  * records come out through a callback, and every datagram, set or record
@@ -46,6 +46,10 @@ enum parser_drop {
 	PARSER_DROP_EXPORTER_EVICTED, /* exporter state evicted to make room */
 	PARSER_DROP_OPTION_LIMIT,     /* interface name not kept: table full */
 	PARSER_DROP_NO_MEMORY,        /* allocation failed */
+	PARSER_DROP_BAD_SAMPLE,       /* sFlow: bad agent address, or a sample
+	                               * whose fields or records overrun it */
+	PARSER_DROP_UNKNOWN_FORMAT,   /* sFlow: sample or record of a format not
+	                               * decoded, skipped by its length */
 	PARSER_DROP_MAX
 };
 
@@ -60,7 +64,9 @@ enum flow_num {
 	FLOW_NUM_MAX
 };
 
-enum flow_addr_key { FLOW_SRC_ADDR, FLOW_DST_ADDR, FLOW_NEXT_HOP, FLOW_ADDR_MAX };
+/* FLOW_AGENT: the sFlow agent address, written after "format" */
+enum flow_addr_key { FLOW_SRC_ADDR, FLOW_DST_ADDR, FLOW_NEXT_HOP, FLOW_AGENT,
+	FLOW_ADDR_MAX };
 
 /* Output name of each core key, in the order output writes them. */
 const char *flow_num_name(enum flow_num k);
@@ -81,13 +87,18 @@ struct flow_field {
 	const uint8_t *data;
 };
 
-enum flow_kind { FLOW_KIND_DATA, FLOW_KIND_OPTIONS };
+enum flow_kind { FLOW_KIND_DATA, FLOW_KIND_OPTIONS, FLOW_KIND_COUNTERS };
+
+/* What the record came in: sFlow's version is 5 too, so its lines say
+ * "format":"sflow" (NetFlow/IPFIX lines have no such key). */
+enum flow_format { FLOW_FORMAT_NETFLOW, FLOW_FORMAT_SFLOW };
 
 /* One decoded record; valid only during the callback. */
 struct flow_record {
 	const struct parser_source *src;
 	uint8_t kind;            /* enum flow_kind */
-	uint8_t version;         /* 1, 5, 7, 9, 10 */
+	uint8_t version;         /* 1, 5, 7, 9, 10; sFlow: 5 */
+	uint8_t format;          /* enum flow_format */
 	bool has_domain;
 	bool has_start, has_end;
 	uint16_t template_id;    /* v9/IPFIX */
@@ -103,6 +114,7 @@ struct flow_record {
 
 struct parser_packet {
 	const struct parser_source *src;
+	uint8_t format;          /* enum flow_format */
 	uint16_t version;
 	uint32_t domain;
 	uint32_t sequence;
@@ -110,7 +122,10 @@ struct parser_packet {
 	                          * (including held ones it released) */
 	uint32_t lost;           /* export packets (v9), flows (v5/v7) or data
 	                          * records (IPFIX) missing since the previous
-	                          * datagram of this exporter/domain */
+	                          * datagram of this exporter/domain; sFlow:
+	                          * datagrams of this agent/sub-agent */
+	uint32_t samples_lost;   /* sFlow: samples missing from the sequences
+	                          * of this datagram's sources */
 };
 
 struct parser_ops {
@@ -137,6 +152,8 @@ struct parser_limits {
 	int64_t held_max_age_ms;     /* how long held data waits */
 	size_t max_if_names;         /* interface names, all exporters */
 	size_t max_domain_if_names;  /* interface names per exporter domain */
+	size_t max_sflow_sources;    /* sFlow sample sequences tracked (agent,
+	                              * sub-agent, source id), all agents */
 };
 
 void parser_limits_default(struct parser_limits *limits);

@@ -286,8 +286,8 @@ load_domain(struct loader *l)
 	    !rd(l, 8, &sampling) || !rd(l, 8, &sysinit) || !rd(l, 1, &nsamplers))
 		return bad(l, "truncated");
 	if ((family != 4 && family != 6) || (proto != 1 && proto != 5 &&
-	    proto != 7 && proto != 9 && proto != 10) || flags > 3 ||
-	    nsamplers > SAMPLERS_MAX)
+	    proto != 7 && proto != 9 && proto != 10 &&
+	    proto != TPROTO_SFLOW) || flags > 3 || nsamplers > SAMPLERS_MAX)
 		return bad(l, "bad exporter entry");
 	for (size_t i = 0; i < nsamplers; i++)
 		if (!rd(l, 8, &samplers[i].id) || !rd(l, 8, &samplers[i].interval))

@@ -1,6 +1,6 @@
 /*
- * --read: the NetFlow/IPFIX datagrams of a pcap file, decoded as if they
- * had just arrived (exporter = IP source, receive time = capture time).
+ * --read: the NetFlow/IPFIX/sFlow datagrams of a pcap file, decoded as if
+ * they had just arrived (exporter = IP source, receive time = capture time).
  */
 #include <pcap/pcap.h>
 
@@ -15,6 +15,9 @@ looks_like_export(const uint8_t *p, size_t len)
 	if (len < 2)
 		return false;
 	version = (uint16_t)(p[0] << 8 | p[1]);
+	/* sFlow: a 32-bit version 5, 0x00000005 */
+	if (version == 0)
+		return len >= 4 && p[2] == 0 && p[3] == 5;
 	return version == 1 || version == 5 || version == 7 || version == 9 ||
 	    version == 10;
 }
@@ -58,7 +61,7 @@ offline_read(struct collector *c, const char *path)
 	if (rc == -1)
 		log_msg(LOG_ERR, "%s: %s", path, pcap_geterr(pc));
 	pcap_close(pc);
-	log_msg(LOG_INFO, "%s: %llu frames, %llu not NetFlow/IPFIX over UDP",
+	log_msg(LOG_INFO, "%s: %llu frames, %llu not NetFlow/IPFIX/sFlow over UDP",
 	    path, (unsigned long long)frames, (unsigned long long)skipped);
 	return rc == -1 ? -1 : 0;
 }

@@ -26,7 +26,7 @@ def run(*args):
 
 r = run("-n", "-c", EXAMPLE)
 check(r.returncode == 0, "shipped example passes -n: %r" % r.stderr)
-check("listen = *:2055\nlisten = *:4739\n" in r.stdout and
+check("listen = *:2055\nlisten = *:4739\nlisten = *:6343\n" in r.stdout and
       "directory = /var/lib/netflowd" in r.stdout and
       "[metrics]\nlisten = off" in r.stdout,
       "shipped example's effective settings: %r" % r.stdout)

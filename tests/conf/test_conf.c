@@ -164,7 +164,7 @@ test_no_listen_and_missing(void)
 	/* an empty file is valid: the defaults */
 	c = load("", &err);
 	CHECK(c != NULL && err == NULL);
-	CHECK_EQ_U(c ? c->nlisten : 0, 2);
+	CHECK_EQ_U(c ? c->nlisten : 0, 3);
 	config_free(c);
 	c = config_load("/nonexistent/netflowd.conf", &err);
 	CHECK(c == NULL);
@@ -275,9 +275,10 @@ test_defaults(void)
 	char *err = NULL;
 
 	CHECK(c != NULL);
-	CHECK_EQ_U(c->nlisten, 2);
+	CHECK_EQ_U(c->nlisten, 3);
 	CHECK_STR(c->listen[0].text, "*:2055");
 	CHECK_STR(c->listen[1].text, "*:4739");
+	CHECK_STR(c->listen[2].text, "*:6343");
 	CHECK_STR(c->directory, "./flows");
 	CHECK_EQ_U(c->rotate, 60);
 	CHECK_EQ_U(c->receive_buffer, 16u << 20);

@@ -29,6 +29,7 @@ static const struct parser_ops fuzz_ops = { .record = fuzz_record };
  * cheap for the fuzzer to run fast */
 static const struct parser_limits fuzz_limits = {
 	.max_templates = 512, .max_if_names = 256, .max_exporters = 16,
+	.max_sflow_sources = 256,
 };
 
 static inline struct parser *
@@ -42,6 +43,7 @@ static const struct parser_limits fuzz_small_limits = {
 	.max_exporters = 2, .max_domains = 2, .max_domain_templates = 4,
 	.max_held_bytes = 4096, .max_exporter_held_bytes = 2048,
 	.held_max_age_ms = 2000, .max_if_names = 4, .max_domain_if_names = 3,
+	.max_sflow_sources = 8,
 };
 
 static inline struct parser *

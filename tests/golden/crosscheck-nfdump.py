@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Cross-check an expected.jsonl (tshark-derived) against nfdump.
 
-Usage: crosscheck-nfdump.py CAPTURE.pcap EXPECTED.jsonl WORKDIR NFCAPD_PORT
+Usage: crosscheck-nfdump.py [--sfcapd] CAPTURE.pcap EXPECTED.jsonl WORKDIR NFCAPD_PORT
+
+(--sfcapd: the capture holds sFlow; nfdump's sfcapd collects it instead.)
 
 Replays the UDP payloads of CAPTURE.pcap from the capture's exporter address
 (127.0.0.1 or ::1) to an nfcapd started on that loopback address, lets nfcapd
@@ -23,6 +25,10 @@ with --known (and each use is reported):
                            (icmpTypeCodeIPv6, softflowd) or only in
                            L4_DST_PORT (pmacct); for proto 1/58 records where
                            nfdump says 0.0, icmp_type/icmp_code are not compared.
+  sflow-icmp-zero          nfdump 1.7.1's sfcapd gives every ICMP sample type 0
+                           (and a code that is not the header's, e.g. 0.3 for
+                           3.3); where nfdump says type 0, icmp_type/icmp_code
+                           are not compared.
 """
 import ipaddress
 import json
@@ -147,12 +153,16 @@ def agree(exp, nf):
     return diffs
 
 
-KNOWN = ("ipfix-sysuptime-swapped", "v9-icmp-zero")
+KNOWN = ("ipfix-sysuptime-swapped", "v9-icmp-zero", "sflow-icmp-zero")
 
 
 def main():
     args = sys.argv[1:]
     known = set()
+    collector = "nfcapd"
+    if "--sfcapd" in args:
+        args.remove("--sfcapd")
+        collector = "sfcapd"
     while "--known" in args:
         i = args.index("--known")
         known.add(args[i + 1])
@@ -171,7 +181,7 @@ def main():
     os.makedirs(outdir, exist_ok=True)
     for f in os.listdir(outdir):
         os.unlink(os.path.join(outdir, f))
-    cmd = ["nfcapd", "-w", outdir, "-p", str(port), "-b", exporter]
+    cmd = [collector, "-w", outdir, "-p", str(port), "-b", exporter]
     if v6:
         cmd.append("-6")
     log = open(os.path.join(workdir, f"nfcapd-{name}.log"), "w")
@@ -193,12 +203,17 @@ def main():
             nfc.kill()
             nfc.wait()
     files = [f for f in os.listdir(outdir) if f.startswith("nfcapd.2")]
-    if len(files) != 1:
-        raise SystemExit(f"{name}: nfcapd wrote {files}, see {log.name}")
+    if not files:
+        raise SystemExit(f"{name}: {collector} wrote nothing, see {log.name}")
     env = dict(os.environ, TZ="UTC")
-    js = subprocess.run(["nfdump", "-r", os.path.join(outdir, files[0]), "-o", "json"],
-                        check=True, capture_output=True, text=True, env=env).stdout
-    nf = [from_nfdump(r) for r in json.loads(js or "[]") if r.get("type") == "FLOW"]
+    nf = []
+    # nfdump 1.7.1 prints sFlow's ICMPv6 samples as "EVENT" records
+    kinds = ("FLOW", "EVENT") if collector == "sfcapd" else ("FLOW",)
+    # more than one file when the run crossed a 5-minute rotation
+    for f in sorted(files):
+        js = subprocess.run(["nfdump", "-r", os.path.join(outdir, f), "-o", "json"],
+                            check=True, capture_output=True, text=True, env=env).stdout
+        nf += [from_nfdump(r) for r in json.loads(js or "[]") if r.get("type") in kinds]
     notes = []
     if "ipfix-sysuptime-swapped" in known:
         n_sw = 0
@@ -207,13 +222,14 @@ def main():
                 n["start"], n["end"] = n["end"], n["start"]
                 n_sw += 1
         notes.append(f"known nfdump quirk ipfix-sysuptime-swapped: swapped start/end of {n_sw} nfdump flows")
-    if "v9-icmp-zero" in known:
+    for quirk in sorted(known & {"v9-icmp-zero", "sflow-icmp-zero"}):
         n_ic = 0
         for n in nf:
-            if n["proto"] in (1, 58) and n.get("icmp_type") == 0 and n.get("icmp_code") == 0:
+            if n["proto"] in (1, 58) and n.get("icmp_type") == 0 and (
+                    n.get("icmp_code") == 0 or quirk == "sflow-icmp-zero"):
                 del n["icmp_type"], n["icmp_code"]
                 n_ic += 1
-        notes.append(f"known nfdump quirk v9-icmp-zero: icmp type/code not compared for {n_ic} ICMP nfdump flows that say 0.0")
+        notes.append(f"known nfdump quirk {quirk}: icmp type/code not compared for {n_ic} ICMP nfdump flows that say 0.0")
     with open(expected) as fh:
         exp = [json.loads(l) for l in fh if l.strip()]
     ok = True

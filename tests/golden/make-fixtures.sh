@@ -1,11 +1,15 @@
 #!/bin/bash
 # Regenerate the golden fixtures in this directory from scratch:
 #   traffic.pcap                      synthetic input traffic (scapy)
+#   pmacct-sflow.pcap                 sFlow v5 from pmacctd's sfprobe, fed traffic.pcap plus
+#                                     VLAN/QinQ/IPv6-extension/ICMP/fragment packets
+#                                     (make-sflow-traffic.py); expected from tshark's sFlow
+#                                     dissector (normalize-tshark-sflow.py), cross-checked with sfcapd
 #   <name>.pcap                       export datagrams captured on loopback from a real exporter
 #   <name>.expected.jsonl             per-flow values decoded by tshark (normalize-tshark.py)
 # and cross-check every expected.jsonl against nfdump (crosscheck-nfdump.py).
 #
-# Needs root (tcpdump on lo), Debian packages: softflowd pmacct nfdump tshark tcpdump
+# Needs root (tcpdump on lo), Debian packages: softflowd pmacct nfdump nfdump-sflow tshark tcpdump
 # faketime python3-scapy (for make-traffic.py, run with /usr/bin/python3).
 # Only loopback (127.0.0.1 / ::1) is used.  Every process started here is
 # killed on exit; each exporter run is bounded by `timeout`.
@@ -23,7 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for t in softflowd softflowctl pmacctd fprobe tcpreplay ip nfcapd nfdump tshark tcpdump faketime timeout; do
+for t in softflowd softflowctl pmacctd fprobe tcpreplay ip nfcapd sfcapd nfdump tshark tcpdump faketime timeout; do
     command -v "$t" >/dev/null || { echo "missing tool: $t" >&2; exit 1; }
 done
 /usr/bin/python3 -c 'import scapy' 2>/dev/null || { echo "missing python3-scapy" >&2; exit 1; }
@@ -96,6 +100,26 @@ EOF
     stop_capture "$name"
 }
 
+# pmacctd's sfprobe samples every packet (sampling_rate 1) of the sFlow
+# input traffic and exports sFlow v5 as agent 192.0.2.10.
+run_pmacct_sflow() {
+    local name=$1 port=$2
+    /usr/bin/python3 make-sflow-traffic.py "$G/traffic.pcap" "$W/sflow-traffic.pcap"
+    cat >"$W/$name.conf" <<EOF
+daemonize: false
+pcap_savefile: $W/sflow-traffic.pcap
+plugins: sfprobe
+sfprobe_receiver: 127.0.0.1:$port
+sfprobe_agentip: 192.0.2.10
+sampling_rate: 1
+pidfile: $W/$name.pid
+EOF
+    start_capture "$name" "$port"
+    timeout 60 pmacctd -f "$W/$name.conf" >"$W/pmacct-$name.log" 2>&1 \
+        || { echo "pmacctd failed" >&2; cat "$W/pmacct-$name.log" >&2; exit 1; }
+    stop_capture "$name"
+}
+
 # fprobe only captures live: replay traffic.pcap (10x speed) onto one end of a
 # veth pair inside a private network namespace, fprobe listens on the other
 # end and exports to 127.0.0.1 of that namespace, where tcpdump captures it.
@@ -135,6 +159,7 @@ echo "== softflowd-ipfix";     run_softflowd softflowd-ipfix    20557 -n 127.0.0
 echo "== softflowd-ipfix-v6";  run_softflowd softflowd-ipfix-v6 20558 -n '[::1]:20558' -v 10 -6
 echo "== pmacct-v9";           run_pmacct    pmacct-v9          20560 9 5
 echo "== pmacct-ipfix";        run_pmacct    pmacct-ipfix       20561 10 7
+echo "== pmacct-sflow";        run_pmacct_sflow pmacct-sflow    20563
 
 # name port [--known quirk]...
 FIXTURES=(
@@ -162,5 +187,10 @@ for f in "${FIXTURES[@]}"; do
     # the expected file must match itself through compare.py
     python3 compare.py "$G/$name.expected.jsonl" "$G/$name.expected.jsonl" >/dev/null
 done
+python3 normalize-tshark-sflow.py "$G/pmacct-sflow.pcap" 20563 >"$G/pmacct-sflow.expected.jsonl"
+[ -s "$G/pmacct-sflow.expected.jsonl" ] || { echo "pmacct-sflow: no samples decoded" >&2; exit 1; }
+python3 crosscheck-nfdump.py --sfcapd --known sflow-icmp-zero "$G/pmacct-sflow.pcap" \
+    "$G/pmacct-sflow.expected.jsonl" "$W" 20599
+python3 compare.py "$G/pmacct-sflow.expected.jsonl" "$G/pmacct-sflow.expected.jsonl" >/dev/null
 ls -l "$G"/*.pcap
 echo "all fixtures regenerated and cross-checked"

@@ -22,6 +22,8 @@ static const struct ie_info ie_ds = { 0, 22, IE_DATE_S, "flowStartSeconds" };
 static const struct ie_info ie_dms = { 0, 152, IE_DATE_MS, "flowStartMilliseconds" };
 static const struct ie_info ie_dns = { 0, 156, IE_DATE_NS, "flowStartNanoseconds" };
 static const struct ie_info ie_oct = { 0, 313, IE_OCTETS, "ipHeaderPacketSection" };
+static const struct ie_info ie_pool = { 4300, 1, IE_UNSIGNED, "sample_pool" };
+static const struct ie_info ie_path = { 4300, 11, IE_STRING, "as_path" };
 static const struct ie_info ie_odd = { 0, 9997, IE_UNSIGNED, "we\"ird\\na\tme" };
 
 static void
@@ -147,6 +149,33 @@ build_case(int i, struct fixture *fx)
 		field(fx, &ie_str, 0, 0, mac, 2);
 		field(fx, &ie_f, 0, 0, f64, 8);
 		field(fx, &ie_f, 0, 0, nan, 8);
+		return true;
+	case 8:         /* an sFlow flow sample: format and agent */
+		fixture_init(fx, T0, 5);
+		fx->rec.format = FLOW_FORMAT_SFLOW;
+		fx->rec.has_domain = true;
+		fx->rec.domain = 3;
+		fx->rec.has_start = fx->rec.has_end = true;
+		fx->rec.start_ms = fx->rec.end_ms = T0;
+		fx->rec.has_addr = 1u << FLOW_AGENT | 1u << FLOW_SRC_ADDR;
+		fx->rec.addr[FLOW_AGENT].family = 6;
+		memcpy(fx->rec.addr[FLOW_AGENT].bytes, v6, 16);
+		fx->rec.addr[FLOW_SRC_ADDR].family = 4;
+		fx->rec.has_num = 1u << FLOW_PACKETS | 1u << FLOW_SAMPLING_INTERVAL;
+		fx->rec.num[FLOW_PACKETS] = 1;
+		fx->rec.num[FLOW_SAMPLING_INTERVAL] = 4096;
+		field(fx, &ie_pool, 0, 0, secs, 4);
+		field(fx, &ie_path, 0, 0, "64500 {1,2}", 11);
+		field(fx, &ie_mac, 0, 0, mac, 6);
+		return true;
+	case 9:         /* an sFlow counter sample */
+		fixture_init(fx, T0, 5);
+		fx->rec.format = FLOW_FORMAT_SFLOW;
+		fx->rec.kind = FLOW_KIND_COUNTERS;
+		fx->rec.has_domain = true;
+		fx->rec.has_addr = 1u << FLOW_AGENT;
+		fx->rec.addr[FLOW_AGENT].family = 4;
+		field(fx, &ie_pool, 0, 0, secs, 4);
 		return true;
 	default:
 		return false;
