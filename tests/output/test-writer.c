@@ -3,12 +3,20 @@
  * the unaligned tail written buffered at close) hold exactly the same bytes
  * as buffered ones, plain and compressed, across several slots; and the
  * direct path really is taken where the filesystem supports it.
+ *
+ * Then the failures (issue 13): a full disk (a 2 MiB tmpfs), a removed
+ * output directory, a directory that became a file, a filesystem without
+ * RENAME_NOREPLACE, standard output closed or stalled. In every case each
+ * record is in a valid published file or counted lost with its reason,
+ * and disk_bytes is what the files hold.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <signal.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include "output-test.h"
@@ -31,6 +39,21 @@ make_record(struct fixture *fx, int64_t ms, uint64_t id)
 	fx->rec.has_num = 1u << FLOW_BYTES | 1u << FLOW_PACKETS;
 	fx->rec.num[FLOW_BYTES] = id;
 	fx->rec.num[FLOW_PACKETS] = id * id * 7919u;
+}
+
+/* The same with ports and an address from a hash of id: real traffic
+ * does not compress 40:1, and a full disk must come before the end. */
+static void
+make_noisy_record(struct fixture *fx, int64_t ms, uint64_t id)
+{
+	uint64_t h = (id + 1) * 0x9e3779b97f4a7c15ull;
+
+	make_record(fx, ms, id);
+	h ^= h >> 29;
+	fx->rec.has_num |= 1u << FLOW_SRC_PORT | 1u << FLOW_DST_PORT;
+	fx->rec.num[FLOW_SRC_PORT] = h & 0xffff;
+	fx->rec.num[FLOW_DST_PORT] = (h >> 16) & 0xffff;
+	memcpy(fx->rec.addr[FLOW_DST_ADDR].bytes, (char *)&h + 4, 4);
 }
 
 /* The lines of a slot hold the ids first..first+n-1 in order. */
@@ -62,6 +85,64 @@ check_lines(const char *data, size_t len, uint64_t first, uint64_t n)
 	CHECK_EQ_U(lines, n);
 }
 
+static const char *
+kind_name(enum output_compress c)
+{
+	static const char *const names[] = { "plain", "gzip", "zstd", "lz4" };
+
+	return names[c];
+}
+
+/* dir/file through the standard tool (zstd -dc, gzip -dc, lz4 -dc): what
+ * users read the files with. NULL when the tool fails. */
+static char *
+decompress_tool(const char *dir, const char *file, enum output_compress c,
+    size_t *len)
+{
+	static const char *const tools[] = {
+		[OUTPUT_COMPRESS_GZIP] = "gzip -dc",
+		[OUTPUT_COMPRESS_ZSTD] = "zstd -dcq",
+		[OUTPUT_COMPRESS_LZ4] = "lz4 -dcq",
+	};
+	char cmd[600];
+	size_t cap = 1 << 20, used = 0, n;
+	char *out = malloc(cap);
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "%s < '%s/%s'", tools[c], dir, file);
+	if ((p = popen(cmd, "r")) == NULL) {
+		free(out);
+		return NULL;
+	}
+	while ((n = fread(out + used, 1, cap - used, p)) > 0) {
+		used += n;
+		if (used == cap)
+			out = realloc(out, cap *= 2);
+	}
+	if (pclose(p) != 0) {
+		free(out);
+		return NULL;
+	}
+	*len = used;
+	return out;
+}
+
+static char *
+read_file(const char *dir, const char *file, enum output_compress c,
+    size_t *len)
+{
+	*len = 0;
+	if (c == OUTPUT_COMPRESS_NONE)
+		return slurp(dir, file, len);
+	if (c == OUTPUT_COMPRESS_GZIP)
+		return gunzip_file(dir, file, len);
+#ifdef HAVE_ZSTD
+	if (c == OUTPUT_COMPRESS_ZSTD)
+		return unzstd_file(dir, file, len);
+#endif
+	return decompress_tool(dir, file, c, len);
+}
+
 static char *
 read_slot(const char *dir, const char *name, enum output_compress c,
     size_t *len)
@@ -69,11 +150,7 @@ read_slot(const char *dir, const char *name, enum output_compress c,
 	char file[128];
 
 	snprintf(file, sizeof(file), "%s%s", name, files_extension(c));
-	if (c == OUTPUT_COMPRESS_GZIP)
-		return gunzip_file(dir, file, len);
-	if (c == OUTPUT_COMPRESS_ZSTD)
-		return unzstd_file(dir, file, len);
-	return slurp(dir, file, len);
+	return read_file(dir, file, c, len);
 }
 
 /* Does this directory's filesystem take O_DIRECT writes at all? */
@@ -116,9 +193,8 @@ run(enum output_compress c, bool direct)
 	struct output *o;
 	uint64_t id = 0;
 
-	snprintf(dir, sizeof(dir), "%s/%s-%s", tmpdir,
-	    c == OUTPUT_COMPRESS_NONE ? "plain" : c == OUTPUT_COMPRESS_GZIP ?
-	    "gzip" : "zstd", direct ? "direct" : "buffered");
+	snprintf(dir, sizeof(dir), "%s/%s-%s", tmpdir, kind_name(c),
+	    direct ? "direct" : "buffered");
 	mkdir(dir, 0755);
 	cfg.directory = dir;
 	o = output_new(&cfg, &err);
@@ -177,8 +253,7 @@ run(enum output_compress c, bool direct)
 static void
 compare(enum output_compress c)
 {
-	const char *kind = c == OUTPUT_COMPRESS_NONE ? "plain" :
-	    c == OUTPUT_COMPRESS_GZIP ? "gzip" : "zstd";
+	const char *kind = kind_name(c);
 	char a[256], b[256];
 	DIR *d;
 	struct dirent *e;
@@ -208,6 +283,230 @@ compare(enum output_compress c)
 	CHECK_EQ_U(files, 3);
 }
 
+/* ---- failures ---- */
+
+static struct output *
+open_out(const char *dir, enum output_compress c, bool direct, bool out)
+{
+	struct output_config cfg = {
+		.directory = dir, .rotate = 60, .compress = c, .lossless = true,
+		.direct_io = direct, .to_stdout = out,
+	};
+	char *err = NULL;
+	struct output *o = output_new(&cfg, &err);
+
+	if (o == NULL) {
+		fprintf(stderr, "output_new %s: %s\n", dir, err ? err : "?");
+		free(err);
+	}
+	return o;
+}
+
+/* ids first.. into slot, with a flush every 4000 records as the
+ * daemon's tick would do */
+static void
+write_ids(struct output *o, int slot, uint64_t first, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		struct fixture fx;
+
+		make_noisy_record(&fx, T0 + slot * 60000 + (int64_t)(i % 60000),
+		    first + i);
+		CHECK(output_write(o, &fx.rec) == 0);
+		if (i % 4000 == 3999)
+			output_flush(o);
+	}
+}
+
+/* Every published file of dir: valid for the standard tool, whole lines
+ * whose ids only grow; returns how many lines, adds up the sizes. */
+static uint64_t
+check_dir(const char *dir, enum output_compress c, uint64_t *bytes)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	uint64_t lines = 0;
+
+	*bytes = 0;
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		char path[600], *data;
+		struct stat st;
+		size_t len;
+		uint64_t last = 0;
+		bool first = true;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (stat(path, &st) == 0)
+			*bytes += (uint64_t)st.st_size;
+		data = read_file(dir, e->d_name, c, &len);
+		if (c != OUTPUT_COMPRESS_NONE) {
+			/* the standard tool as well */
+			char *again = decompress_tool(dir, e->d_name, c, &len);
+
+			CHECK(again != NULL);
+			if (again == NULL)
+				fprintf(stderr, "%s: not valid\n", path);
+			free(data);
+			data = again;
+		}
+		if (data == NULL)
+			continue;
+		for (char *p = data, *end = data + len; p < end;) {
+			char *nl = memchr(p, '\n', (size_t)(end - p));
+			char *b = nl ? memmem(p, (size_t)(nl - p), "\"bytes\":", 8) :
+			    NULL;
+			uint64_t id;
+
+			CHECK(nl != NULL && b != NULL && p[0] == '{' &&
+			    nl[-1] == '}');
+			if (nl == NULL || b == NULL)
+				break;
+			id = strtoull(b + 8, NULL, 10);
+			CHECK(first || id > last);
+			first = false;
+			last = id;
+			lines++;
+			p = nl + 1;
+		}
+		free(data);
+	}
+	closedir(d);
+	return lines;
+}
+
+static void
+rm_rf(const char *path)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", path);
+}
+
+/* Takes all but keep bytes of the filesystem at dir. */
+static void
+fill(const char *dir, const char *name, off_t keep)
+{
+	char path[600], buf[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	memset(buf, 'f', sizeof(buf));
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	while (write(fd, buf, sizeof(buf)) == sizeof(buf))
+		;
+	/* give back what the test leaves to the output */
+	if (ftruncate(fd, lseek(fd, 0, SEEK_END) - keep) < 0)
+		perror("ftruncate");
+	close(fd);
+}
+
+/* The published files of dir: their lines, and their bytes added to
+ * *bytes; then they are removed, to give the space back. */
+static uint64_t
+take_files(const char *dir, enum output_compress c, uint64_t *bytes)
+{
+	uint64_t b, lines = check_dir(dir, c, &b);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	*bytes += b;
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		char path[600];
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	if (d != NULL)
+		closedir(d);
+	return lines;
+}
+
+/*
+ * Issue 13 item 2: a disk that fills in the middle of a slot. What was
+ * written before stays readable, what could not be written is counted as
+ * disk_full, the file is published cut at a block boundary (or not at all
+ * when nothing of it fit), disk_bytes is what the files hold, and once
+ * space returns the next slot is written whole.
+ */
+static void
+disk_full(const char *mnt, enum output_compress c, bool direct)
+{
+	char dir[300], filler[600];
+	const struct output_stats *st;
+	uint64_t kept, lost, lines, bytes = 0, n0 = 150000, n1 = 3000;
+	struct output *o;
+
+	snprintf(dir, sizeof(dir), "%s/%s-%s", mnt, kind_name(c),
+	    direct ? "direct" : "buffered");
+	snprintf(filler, sizeof(filler), "%s/.filler", mnt);
+	mkdir(dir, 0755);
+	fill(mnt, ".filler", 400 << 10);
+	if ((o = open_out(dir, c, direct, false)) == NULL) {
+		CHECK(!"output_new");
+		return;
+	}
+	write_ids(o, 0, 0, n0);
+	output_sync(o);
+	st = output_stats(o);
+	CHECK(st->lost[OUTPUT_LOST_DISK_FULL] > 0);
+	CHECK(st->failing_since_ms > 0);
+	/* space returns; the slot is published with what fit */
+	unlink(filler);
+	output_rotate(o, T0 + 60000);
+	output_sync(o);
+	st = output_stats(o);
+	kept = take_files(dir, c, &bytes);
+	lost = st->lost_total;
+	CHECK_EQ_U(kept + lost, n0);
+	CHECK_EQ_U(st->files, kept > 0);
+	CHECK_EQ_U(st->truncated_files, kept > 0);
+	/* the next slot is whole */
+	write_ids(o, 1, n0, n1);
+	output_rotate(o, T0 + 2 * 60000);
+	output_sync(o);
+	st = output_stats(o);
+	lines = take_files(dir, c, &bytes);
+	CHECK_EQ_U(lines, n1);
+	CHECK_EQ_U(st->lost_total, lost);
+	CHECK_EQ_U(st->lost_total, st->lost[OUTPUT_LOST_DISK_FULL]);
+	CHECK_EQ_U(st->failing_since_ms, 0);
+	CHECK_EQ_U(st->disk_bytes, bytes);
+	fprintf(stderr, "disk full, %s %s: %llu of %llu records kept\n",
+	    kind_name(c), direct ? "direct" : "buffered",
+	    (unsigned long long)kept, (unsigned long long)n0);
+	output_free(o);
+	rm_rf(dir);
+}
+
+static void
+failures(void)
+{
+	char mnt[200];
+
+	snprintf(mnt, sizeof(mnt), "%s/tmpfs", tmpdir);
+	mkdir(mnt, 0755);
+	if (mount("tmpfs", mnt, "tmpfs", 0, "size=2m") < 0) {
+		fprintf(stderr, "SKIP disk full: cannot mount a tmpfs: %s\n",
+		    strerror(errno));
+	} else {
+		for (int c = OUTPUT_COMPRESS_NONE; c <= OUTPUT_COMPRESS_LZ4; c++) {
+			if (!output_compress_available((enum output_compress)c))
+				continue;
+			disk_full(mnt, (enum output_compress)c, true);
+			disk_full(mnt, (enum output_compress)c, false);
+		}
+		umount2(mnt, MNT_DETACH);
+	}
+}
+
 int
 main(void)
 {
@@ -216,11 +515,15 @@ main(void)
 		perror("mkdtemp");
 		return 1;
 	}
-	for (int c = OUTPUT_COMPRESS_NONE; c <= OUTPUT_COMPRESS_ZSTD; c++) {
+	signal(SIGPIPE, SIG_IGN);   /* as the daemon does */
+	for (int c = OUTPUT_COMPRESS_NONE; c <= OUTPUT_COMPRESS_LZ4; c++) {
+		if (!output_compress_available((enum output_compress)c))
+			continue;
 		run((enum output_compress)c, true);
 		run((enum output_compress)c, false);
 		compare((enum output_compress)c);
 	}
+	failures();
 	if (test_failures == 0) {
 		char cmd[300];
 
