@@ -237,6 +237,8 @@ void writer_free(struct writer *w);
 struct out_block *writer_block(struct writer *w, bool wait);
 /* Hands a block to the writer thread (which returns it to the pool). */
 void writer_submit(struct writer *w, struct out_block *b);
+/* fdatasync(2), or what a test puts here instead */
+extern int (*writer_fdatasync)(int fd);
 /* Asks the writer to finish slot (rename it into place) once the blocks
  * before have been written. */
 void writer_close_slot(struct writer *w, time_t slot);
