@@ -728,6 +728,63 @@ sync_fails(void)
 	output_free(o);
 }
 
+/* Issue 15: under backlog the level steps down instead of records being
+ * dropped (gzip 9 on one thread cannot keep up with rendering), every step
+ * is counted, and the files stay whole. */
+static void
+adapt_under_backlog(void)
+{
+	struct output_config cfg = {
+		.rotate = 60, .compress = OUTPUT_COMPRESS_GZIP, .lossless = true,
+		.level = 9, .level_set = true, .adapt = true, .threads = 1,
+	};
+	char dir[300], *err = NULL;
+	const struct output_stats *st;
+	uint64_t bytes = 0;
+	struct output *o;
+
+	snprintf(dir, sizeof(dir), "%s/adapt", tmpdir);
+	cfg.directory = dir;
+	if ((o = output_new(&cfg, &err)) == NULL) {
+		CHECK(!"output_new");
+		free(err);
+		return;
+	}
+	CHECK_EQ_U(output_stats(o)->level, 9);
+	write_ids(o, 0, 0, 150000);
+	output_rotate(o, T0 + 60000);
+	output_sync(o);
+	st = output_stats(o);
+	CHECK(st->level_changes >= 1);
+	CHECK_EQ_U(st->lost_total, 0);
+	CHECK_EQ_U(check_dir(dir, OUTPUT_COMPRESS_GZIP, &bytes), 150000);
+	fprintf(stderr, "adapt: %llu level changes, level %d at the end\n",
+	    (unsigned long long)st->level_changes, st->level);
+	output_free(o);
+}
+
+/* The steps themselves: zstd skips 0, lz4 leaves HC at once, none goes
+ * below the floor. */
+static void
+adapt_steps(void)
+{
+	static const struct { enum output_compress c; int from, dir, to; } t[] = {
+		{ OUTPUT_COMPRESS_ZSTD, 3, -1, 2 },
+		{ OUTPUT_COMPRESS_ZSTD, 1, -1, -1 },
+		{ OUTPUT_COMPRESS_ZSTD, -1, +1, 1 },
+		{ OUTPUT_COMPRESS_ZSTD, -5, -1, -5 },
+		{ OUTPUT_COMPRESS_GZIP, 1, -1, 1 },
+		{ OUTPUT_COMPRESS_GZIP, 6, -1, 5 },
+		{ OUTPUT_COMPRESS_LZ4, 9, -1, 0 },
+		{ OUTPUT_COMPRESS_LZ4, 0, -1, -1 },
+		{ OUTPUT_COMPRESS_LZ4, -8, -1, -8 },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		CHECK_EQ_U(compressor_step(t[i].c, t[i].from, t[i].dir) + 100,
+		    t[i].to + 100);
+}
+
 static void
 failures(void)
 {
@@ -753,6 +810,8 @@ failures(void)
 	rename_fallback();
 	sync_fails();
 	stdout_failures();
+	adapt_steps();
+	adapt_under_backlog();
 }
 
 int
