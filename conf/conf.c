@@ -11,8 +11,17 @@
 #include <strings.h>
 
 #include <ini.h>
+#include <limits.h>
+
+#include "output.h"
 
 #include "conf.h"
+
+/* compress is handed to the output as it is */
+_Static_assert((int)COMPRESS_NONE == (int)OUTPUT_COMPRESS_NONE &&
+    (int)COMPRESS_GZIP == (int)OUTPUT_COMPRESS_GZIP &&
+    (int)COMPRESS_ZSTD == (int)OUTPUT_COMPRESS_ZSTD &&
+    (int)COMPRESS_LZ4 == (int)OUTPUT_COMPRESS_LZ4, "one order of codecs");
 
 #define DEFAULT_RECEIVE_BUFFER (16u << 20)
 #define DEFAULT_RECEIVE_QUEUE (64u << 20)
@@ -23,8 +32,8 @@
 /* Keys that may appear once; a repeat is an error that names the first. */
 enum single_key {
 	KEY_RECEIVE_BUFFER, KEY_RECEIVE_QUEUE, KEY_DIRECTORY, KEY_ROTATE,
-	KEY_COMPRESS, KEY_DIRECT_IO, KEY_FILES,
-	KEY_STATE_FILE, KEY_LEVEL, KEY_METRICS_LISTEN,
+	KEY_COMPRESS, KEY_DIRECT_IO, KEY_FILES, KEY_OUTPUT_LEVEL, KEY_ADAPT,
+	KEY_THREADS, KEY_STATE_FILE, KEY_LEVEL, KEY_METRICS_LISTEN,
 	KEY_MAX_EXPORTERS, KEY_HELD_DATA, KEY_MAX
 };
 
@@ -109,6 +118,7 @@ config_new_default(void)
 	c->rotate = 60;
 	c->direct_io = true;
 	c->files = true;
+	c->compress_adapt = true;
 	c->log_level = 6;
 	if (config_set_string(&c->directory, "./flows") < 0 ||
 	    add_listen(c, "*:2055", &err) < 0 || add_listen(c, "*:4739", &err) < 0 ||
@@ -334,8 +344,12 @@ output_key(struct load_state *st, const char *name, const char *v)
 			c->compress = COMPRESS_GZIP;
 		else if (strcmp(v, "zstd") == 0)
 			c->compress = COMPRESS_ZSTD;
+		else if (strcmp(v, "lz4") == 0)
+			c->compress = COMPRESS_LZ4;
 		else
-			return set_error(st, "bad compress '%s' (none, gzip or zstd)", v);
+			return set_error(st, "bad compress '%s' (none, gzip, zstd or lz4)", v);
+		if (!output_compress_available((enum output_compress)c->compress))
+			return set_error(st, "compress = %s: this netflowd was built without it", v);
 	} else if (strcmp(name, "direct_io") == 0) {
 		if (!once(st, KEY_DIRECT_IO, name))
 			return 0;
@@ -351,6 +365,43 @@ output_key(struct load_state *st, const char *name, const char *v)
 		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
 			return set_error(st, "bad files '%s' (yes or no)", v);
 		c->files = strcmp(v, "yes") == 0;
+	} else if (strcmp(name, "level") == 0) {
+		char *end;
+		long n;
+
+		if (!once(st, KEY_OUTPUT_LEVEL, name))
+			return 0;
+		errno = 0;
+		n = strtol(v, &end, 10);
+		if (end == v || *end != '\0' || errno != 0 || n < INT_MIN ||
+		    n > INT_MAX)
+			return set_error(st, "bad level '%s' (a number)", v);
+		/* checked against compress at the end: it may come later */
+		c->compress_level = (int)n;
+		c->compress_level_set = true;
+	} else if (strcmp(name, "adapt") == 0) {
+		if (!once(st, KEY_ADAPT, name))
+			return 0;
+		if (strcmp(v, "yes") == 0)
+			c->compress_adapt = true;
+		else if (strcmp(v, "no") == 0)
+			c->compress_adapt = false;
+		else
+			return set_error(st, "bad adapt '%s' (yes or no)", v);
+	} else if (strcmp(name, "threads") == 0) {
+		char *end;
+		unsigned long n;
+
+		if (!once(st, KEY_THREADS, name))
+			return 0;
+		if (strcmp(v, "auto") == 0) {
+			c->compress_threads = 0;
+			return 1;
+		}
+		n = strtoul(v, &end, 10);
+		if (end == v || *end != '\0' || v[0] == '-' || n < 1 || n > 8)
+			return set_error(st, "bad threads '%s' (auto or 1 to 8)", v);
+		c->compress_threads = (unsigned)n;
 	} else {
 		return set_error(st, "unknown key '%s' in [%s]", name, "output");
 	}
@@ -506,6 +557,25 @@ reader(char *str, int num, void *stream)
 	return r;
 }
 
+/* level against the codec, once both are known */
+static void
+check_level(struct load_state *st)
+{
+	struct config *c = st->c;
+	enum output_compress oc = (enum output_compress)c->compress;
+
+	if (!c->compress_level_set ||
+	    output_compress_level_ok(oc, c->compress_level))
+		return;
+	st->line = st->key_line[KEY_OUTPUT_LEVEL];
+	if (c->compress == COMPRESS_NONE)
+		set_error(st, "level without compress");
+	else
+		set_error(st, "bad level %d for compress = %s (zstd -50 to 19, "
+		    "gzip 1 to 9, lz4 -65537 to 12)", c->compress_level,
+		    config_compress_name(c->compress));
+}
+
 struct config *
 config_load(const char *path, char **err)
 {
@@ -550,6 +620,8 @@ config_load(const char *path, char **err)
 		    path, st.key_line[KEY_FILES]) < 0)
 			st.err = NULL;
 	}
+	if (st.err == NULL)
+		check_level(&st);
 	if (st.err == NULL && st.c->nlisten == 0) {
 		if (asprintf(&st.err, "%s: no listen address", path) < 0)
 			st.err = NULL;
@@ -589,6 +661,15 @@ config_print(const struct config *c, FILE *f)
 	    "direct_io = %s\nfiles = %s\n", c->directory, c->rotate,
 	    config_compress_name(c->compress), c->direct_io ? "yes" : "no",
 	    c->files ? "yes" : "no");
+	if (c->compress != COMPRESS_NONE)
+		fprintf(f, "level = %d\nadapt = %s\n", c->compress_level_set ?
+		    c->compress_level : output_compress_default_level(
+		    (enum output_compress)c->compress),
+		    c->compress_adapt ? "yes" : "no");
+	if (c->compress_threads)
+		fprintf(f, "threads = %u\n", c->compress_threads);
+	else
+		fprintf(f, "threads = auto\n");
 	if (c->state_file)
 		fprintf(f, "[templates]\nstate_file = %s\n", c->state_file);
 	fprintf(f, "[log]\nlevel = %s\n", config_level_name(c->log_level));
@@ -610,5 +691,9 @@ config_output_equal(const struct config *a, const struct config *b)
 {
 	return strcmp(a->directory, b->directory) == 0 &&
 	    a->rotate == b->rotate && a->compress == b->compress &&
-	    a->direct_io == b->direct_io && a->files == b->files;
+	    a->direct_io == b->direct_io && a->files == b->files &&
+	    a->compress_level_set == b->compress_level_set &&
+	    a->compress_level == b->compress_level &&
+	    a->compress_adapt == b->compress_adapt &&
+	    a->compress_threads == b->compress_threads;
 }

@@ -13,7 +13,8 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
-enum config_compress { COMPRESS_NONE, COMPRESS_GZIP, COMPRESS_ZSTD };
+/* the same order as enum output_compress (checked in conf.c) */
+enum config_compress { COMPRESS_NONE, COMPRESS_GZIP, COMPRESS_ZSTD, COMPRESS_LZ4 };
 
 struct config_listen {
 	char *text;              /* as written, e.g. "[::]:4739" */
@@ -42,6 +43,10 @@ struct config {
 	unsigned rotate;         /* seconds */
 	enum config_compress compress;
 	bool direct_io;          /* O_DIRECT output files (default yes) */
+	int compress_level;      /* [output] level; meaningful when set */
+	bool compress_level_set;
+	bool compress_adapt;     /* [output] adapt (default yes) */
+	unsigned compress_threads;   /* [output] threads; 0 = auto */
 	char *state_file;
 	int log_level;           /* syslog priority: 0 emerg .. 7 debug */
 	bool metrics_enabled;    /* [metrics] listen set (off by default) */

@@ -213,6 +213,7 @@ config_compress_name(enum config_compress c)
 	switch (c) {
 	case COMPRESS_GZIP: return "gzip";
 	case COMPRESS_ZSTD: return "zstd";
+	case COMPRESS_LZ4: return "lz4";
 	default: return "none";
 	}
 }

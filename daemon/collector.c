@@ -117,6 +117,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	if (output_rotate(c->output, now) < 0 || output_flush(c->output) < 0)
 		log_limited(&c->write_log, LOG_ERR, "cannot write output: %s",
 		    strerror(errno));
+	collector_output_check(c);
 	for (struct listener *l = c->listeners; l; l = l->next)
 		listener_log_errors(l, &c->receive_log);
 	/* after a failed restart (reload) */
@@ -178,6 +179,7 @@ collector_log_stats(struct collector *c)
 	    (unsigned long long)os->direct_bytes, (unsigned long long)os->dropped,
 	    (unsigned long long)os->oversized,
 	    (unsigned long long)os->queue_peak);
+	collector_output_log_stats(c);
 	if (c->receiver) {
 		receiver_stats(c->receiver, &rs);
 		log_msg(LOG_INFO, "stats: receive queue: %llu KiB queued, peak %llu "
@@ -250,11 +252,14 @@ collector_output_config(const struct collector *c, const struct config *config,
 	*oc = (struct output_config){
 		.directory = config->directory, .rotate = config->rotate,
 		.to_stdout = c->to_stdout, .lossless = c->args.offline,
-		.compress = config->compress == COMPRESS_GZIP ? OUTPUT_COMPRESS_GZIP :
-		    config->compress == COMPRESS_ZSTD ? OUTPUT_COMPRESS_ZSTD :
-		    OUTPUT_COMPRESS_NONE,
+		.compress = (enum output_compress)config->compress,
 		.direct_io = config->direct_io,
 		.no_files = !config->files, .kafka = collector_kafka(c),
+		.level = config->compress_level,
+		.level_set = config->compress_level_set,
+		.adapt = config->compress_adapt,
+		.threads = config->compress_threads,
+		.log = collector_output_log,
 	};
 }
 
@@ -366,7 +371,7 @@ collector_run(struct collector *c)
 	state_save_now(c);
 	/* data still waiting for its template will not see it now */
 	parser_expire(c->parser, INT64_MAX);
-	return 0;
+	return output_stats(c->output)->closed ? -1 : 0;
 }
 
 void

@@ -88,6 +88,24 @@ struct collector {
 struct config *collector_load_config(const struct collector_args *args,
     char **err);
 
+/* output-health.c: how long the output may fail (every write, open or
+ * publish) before the watchdog pings stop and systemd restarts netflowd;
+ * a full disk that stays full a minute is not going to heal by waiting,
+ * and a restart re-opens the directory and re-checks the file system. */
+#define OUTPUT_DEAD_MS 60000
+/* The output's log callback (struct output_config.log). */
+void collector_output_log(int prio, const char *reason, const char *path,
+    const char *msg);
+void collector_output_log_stats(struct collector *c);
+struct evbuffer;
+void collector_output_metrics(struct collector *c, struct evbuffer *b);
+/* Appends the output's trouble, if any, to a STATUS= text. */
+void collector_output_status(struct collector *c, char *buf, size_t size);
+/* False (and logged) once the output has failed for OUTPUT_DEAD_MS. */
+bool collector_output_alive(struct collector *c);
+/* --stdout whose reader went away: logs and stops the loop (false). */
+bool collector_output_check(struct collector *c);
+
 /* The output settings of a config. */
 void collector_output_config(const struct collector *c,
     const struct config *config, struct output_config *oc);

@@ -33,6 +33,7 @@ collector_status_text(struct collector *c, char *buf, size_t size)
 	if (c->reload_error && n > 0 && (size_t)n < size)
 		snprintf(buf + n, size - (size_t)n, "; reload failed: %s",
 		    c->reload_error);
+	collector_output_status(c, buf, size);
 }
 
 static void
@@ -54,7 +55,10 @@ on_status(evutil_socket_t fd, short what, void *arg)
 static void
 on_watchdog(evutil_socket_t fd, short what, void *arg)
 {
-	sdglue_notify("WATCHDOG=1");
+	/* a loop that runs but an output that has been dead for a minute
+	 * is a hung service too */
+	if (collector_output_alive(arg))
+		sdglue_notify("WATCHDOG=1");
 }
 
 int

@@ -1,6 +1,8 @@
 /*
  * A bounded pool of 1 MiB blocks and a FIFO of filled ones between one
- * producer and one consumer thread. The bound is the number of blocks in
+ * producer and one or more consumer threads (the render thread; the
+ * writer's compression threads, which put blocks back in order by the
+ * sequence number blockq_pop gives them). The bound is the number of blocks in
  * existence: a producer that gets none either waits (lossless) or drops
  * and counts. Free blocks are kept for reuse up to OUTPUT_BLOCKS_SPARE.
  */
@@ -90,8 +92,8 @@ blockq_push(struct blockq *q, struct out_block *b)
 		q->head = b;
 	q->tail = b;
 	q->queued++;
-	if (q->peak != NULL && q->queued > atomic_load(q->peak))
-		atomic_store(q->peak, q->queued);
+	if (q->peak != NULL)
+		blockq_peak(q->peak, q->queued);
 	pthread_cond_signal(&q->work);
 	pthread_mutex_unlock(&q->lock);
 }
@@ -108,7 +110,8 @@ blockq_pop(struct blockq *q)
 		if ((q->head = b->next) == NULL)
 			q->tail = NULL;
 		q->queued--;
-		q->busy = true;
+		q->busy++;
+		b->seq = q->popped++;
 	}
 	pthread_mutex_unlock(&q->lock);
 	return b;
@@ -118,7 +121,7 @@ void
 blockq_done(struct blockq *q, struct out_block *b)
 {
 	pthread_mutex_lock(&q->lock);
-	q->busy = false;
+	q->busy--;
 	if (b->marker) {
 		free(b);
 	} else if (q->nspare < OUTPUT_BLOCKS_SPARE) {
@@ -137,7 +140,7 @@ void
 blockq_drain(struct blockq *q)
 {
 	pthread_mutex_lock(&q->lock);
-	while (q->head != NULL || q->busy)
+	while (q->head != NULL || q->busy > 0)
 		pthread_cond_wait(&q->freed, &q->lock);
 	pthread_mutex_unlock(&q->lock);
 }
@@ -149,4 +152,38 @@ blockq_stop(struct blockq *q)
 	q->stopping = true;
 	pthread_cond_broadcast(&q->work);
 	pthread_mutex_unlock(&q->lock);
+}
+
+size_t
+blockq_depth(struct blockq *q)
+{
+	size_t n;
+
+	pthread_mutex_lock(&q->lock);
+	n = q->queued;
+	pthread_mutex_unlock(&q->lock);
+	return n;
+}
+
+void
+blockq_peak(atomic_uint_fast64_t *peak, uint64_t v)
+{
+	uint_fast64_t old = atomic_load(peak);
+
+	/* a plain load and store would let two queues (or two threads)
+	 * undo each other's higher value */
+	while (v > old && !atomic_compare_exchange_weak(peak, &old, v))
+		;
+}
+
+void
+blockq_consume(struct blockq *q, void (*fn)(void *, struct out_block *),
+    void *arg)
+{
+	struct out_block *b;
+
+	while ((b = blockq_pop(q)) != NULL) {
+		fn(arg, b);
+		blockq_done(q, b);
+	}
 }

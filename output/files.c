@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "output-private.h"
 
@@ -20,13 +21,14 @@ static const char *const extensions[] = {
 	[OUTPUT_COMPRESS_NONE] = ".json",
 	[OUTPUT_COMPRESS_GZIP] = ".json.gz",
 	[OUTPUT_COMPRESS_ZSTD] = ".json.zst",
+	[OUTPUT_COMPRESS_LZ4] = ".json.lz4",
 };
+#define NEXTENSIONS (sizeof(extensions) / sizeof(extensions[0]))
 
 const char *
 files_extension(enum output_compress c)
 {
-	return (unsigned)c < sizeof(extensions) / sizeof(extensions[0]) ?
-	    extensions[c] : extensions[0];
+	return (unsigned)c < NEXTENSIONS ? extensions[c] : extensions[0];
 }
 
 void
@@ -55,9 +57,9 @@ split_tmp_name(const char *tmp_name, char *base, size_t size, const char **ext)
 	if (tmp_name[0] != '.' || !ends_with(tmp_name, len, TMP_SUFFIX))
 		return false;
 	len -= strlen(TMP_SUFFIX);
-	/* longest first: ".json" is a suffix of none of the others, but
-	 * checking it last keeps the rule obvious */
-	for (int c = OUTPUT_COMPRESS_ZSTD; c >= OUTPUT_COMPRESS_NONE; c--) {
+	/* ".json" last: it is a suffix of none of the others, but checking
+	 * it last keeps the rule obvious */
+	for (int c = (int)NEXTENSIONS - 1; c >= OUTPUT_COMPRESS_NONE; c--) {
 		const char *e = extensions[c];
 		size_t n;
 
@@ -90,7 +92,7 @@ files_publish(const char *dir, const char *tmp_name)
 			snprintf(to, sizeof(to), "%s/%s%s", dir, base, ext);
 		else
 			snprintf(to, sizeof(to), "%s/%s-%d%s", dir, base, i, ext);
-		if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+		if (files_rename_noreplace(from, to) == 0)
 			return 0;
 		if (errno != EEXIST)
 			return -1;
@@ -99,13 +101,51 @@ files_publish(const char *dir, const char *tmp_name)
 	return -1;
 }
 
+/* Tests set this to take the fallback on any filesystem. */
+bool files_no_renameat2;
+
+int
+files_rename_noreplace(const char *from, const char *to)
+{
+	if (!files_no_renameat2) {
+		if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+			return 0;
+		/* EINVAL: this filesystem (NFS, some FUSE) has no NOREPLACE */
+		if (errno != EINVAL && errno != ENOSYS)
+			return -1;
+	}
+	/* link() fails with EEXIST instead of replacing, atomically */
+	if (link(from, to) == 0) {
+		if (unlink(from) < 0 && errno != ENOENT)
+			return -1;
+		return 0;
+	}
+	if (errno == EEXIST || (errno != EPERM && errno != ENOTSUP &&
+	    errno != EOPNOTSUPP))
+		return -1;
+	/* no hard links either (vfat, some FUSE): only this process writes
+	 * the directory, so a check right before the rename has no race
+	 * that matters */
+	if (access(to, F_OK) == 0) {
+		errno = EEXIST;
+		return -1;
+	}
+	return rename(from, to);
+}
+
 int
 files_mkdir_p(const char *path)
 {
-	char *tmp = strdup(path);
+	char *tmp;
 	int rc = 0;
 
-	if (tmp == NULL)
+	/* "" has no first character to skip: the loop below would start
+	 * past its end */
+	if (path[0] == '\0') {
+		errno = ENOENT;
+		return -1;
+	}
+	if ((tmp = strdup(path)) == NULL)
 		return -1;
 	for (char *p = tmp + 1; ; p++) {
 		if (*p == '/' || *p == '\0') {

@@ -113,15 +113,21 @@ void format_slot_name(char *buf, size_t size, time_t slot);
 
 /* ---- files.c: names, publishing, recovery ---- */
 
-/* ".json", ".json.gz" or ".json.zst" */
+/* ".json", ".json.gz", ".json.zst" or ".json.lz4" */
 const char *files_extension(enum output_compress c);
 /* Hidden temporary name of a slot: ".20240501T120000Z.json.gz.tmp" */
 void files_tmp_name(char *buf, size_t size, time_t slot, enum output_compress c);
 /* Renames dir/.NAME.EXT.tmp to dir/NAME.EXT, or NAME-1.EXT ... when that
  * exists: nothing is ever overwritten. 0 or -1 (errno). */
 int files_publish(const char *dir, const char *tmp_name);
-/* Creates the directory and its parents. */
+/* Creates the directory and its parents; -1 (errno) also for "". */
 int files_mkdir_p(const char *path);
+/* rename without replacing: renameat2(RENAME_NOREPLACE), or where the
+ * filesystem refuses that flag (NFS, some FUSE: EINVAL) link + unlink.
+ * 0, or -1 with errno (EEXIST when to exists). */
+int files_rename_noreplace(const char *from, const char *to);
+/* Tests: behave as if renameat2 had no RENAME_NOREPLACE here. */
+extern bool files_no_renameat2;
 
 /* ---- writer.c: the thread that owns the files ---- */
 
@@ -143,6 +149,7 @@ int files_mkdir_p(const char *path);
 
 struct out_block {
 	struct out_block *next;
+	uint64_t seq;            /* order of blockq_pop, for in-order writes */
 	time_t slot;             /* the slot its lines belong to */
 	bool close;              /* finish the slot after these lines */
 	bool flush;              /* hand everything so far to the kernel, so
@@ -154,14 +161,21 @@ struct out_block {
 
 /* Counters the render and writer threads update and the loop reads. */
 struct writer_counters {
-	atomic_uint_fast64_t files, write_errors, disk_bytes, direct_bytes,
-	    queue_peak;
+	atomic_uint_fast64_t files, write_errors, disk_bytes, direct_bytes;
+	/* one per queue: the render thread's input, the writer's input */
+	atomic_uint_fast64_t render_queue_peak, queue_peak;
+	atomic_uint_fast64_t lost[OUTPUT_LOST__COUNT];
+	atomic_uint_fast64_t dir_recreated, truncated_files, level_changes;
+	atomic_int level;
+	atomic_int_fast64_t failing_since_ms;
+	atomic_bool closed;      /* stdout's reader went away */
 	/* render thread: JSON bytes, lines larger than a block, lines lost
 	 * without memory for a block */
 	atomic_uint_fast64_t json_bytes, oversized, render_lost;
 };
 
-/* ---- blockq.c: a bounded block pool + FIFO, one producer, one consumer ---- */
+/* ---- blockq.c: a bounded block pool + FIFO, one producer, one or more
+ * consumers (numbered pops, so that they can put results back in order) ---- */
 
 struct blockq {
 	pthread_mutex_t lock;
@@ -169,7 +183,8 @@ struct blockq {
 	pthread_cond_t freed;    /* a block came back, or the consumer is idle */
 	struct out_block *head, *tail, *spare;
 	size_t queued, nspare, nblocks, max;
-	bool busy;               /* the consumer holds a block */
+	size_t busy;             /* blocks the consumers hold */
+	uint64_t popped;         /* sequence number of the next pop */
 	bool stopping;
 	atomic_uint_fast64_t *peak;   /* most blocks queued at once, or NULL */
 };
@@ -184,8 +199,17 @@ struct out_block *blockq_get(struct blockq *q, bool wait);
  * flush (nothing without memory). */
 void blockq_push_marker(struct blockq *q, time_t slot, bool close);
 void blockq_push(struct blockq *q, struct out_block *b);
-/* The consumer's next block, waiting for one; NULL once stopped and empty. */
+/* The consumer's next block, waiting for one; NULL once stopped and empty.
+ * Its seq counts pops from 0. */
 struct out_block *blockq_pop(struct blockq *q);
+/* Blocks queued now. */
+size_t blockq_depth(struct blockq *q);
+/* Raises *peak to v if it is higher, atomically. */
+void blockq_peak(atomic_uint_fast64_t *peak, uint64_t v);
+/* The body of a consumer thread: pops until stopped and empty, calls
+ * fn(arg, block) for each, gives the block back. */
+void blockq_consume(struct blockq *q, void (*fn)(void *, struct out_block *),
+    void *arg);
 /* The consumer is done with b (back to the pool, or freed). */
 void blockq_done(struct blockq *q, struct out_block *b);
 /* Waits until everything queued has been consumed. */
@@ -195,17 +219,26 @@ void blockq_stop(struct blockq *q);
 
 struct writer;
 
-/* direct: write files with O_DIRECT where the filesystem allows it */
-struct writer *writer_new(const char *dir, bool to_stdout,
-    enum output_compress compress, bool direct,
+/* How long the final drain may wait on a reader that does not read
+ * (--stdout into a stalled pipe) before what is left is counted lost. */
+#define WRITER_STOP_TIMEOUT_MS 5000
+
+/* Files under cfg->directory (or standard output), compressed as cfg says,
+ * with O_DIRECT where the filesystem allows it and cfg->direct_io. */
+struct writer *writer_new(const struct output_config *cfg,
     struct writer_counters *counters);
-/* Writes everything queued, finishes the open slot, joins the thread. */
+/* From now on, a write that cannot go on for WRITER_STOP_TIMEOUT_MS gives
+ * up, and the rest is counted lost: call before the final drain. */
+void writer_stopping(struct writer *w);
+/* Writes everything queued, finishes the open slot, joins the threads. */
 void writer_free(struct writer *w);
 /* A free block; NULL when WRITER_BLOCKS_MAX are in use, unless wait is
  * set: then it waits for the writer to return one. */
 struct out_block *writer_block(struct writer *w, bool wait);
 /* Hands a block to the writer thread (which returns it to the pool). */
 void writer_submit(struct writer *w, struct out_block *b);
+/* fdatasync(2), or what a test puts here instead */
+extern int (*writer_fdatasync)(int fd);
 /* Asks the writer to finish slot (rename it into place) once the blocks
  * before have been written. */
 void writer_close_slot(struct writer *w, time_t slot);
@@ -214,6 +247,23 @@ void writer_close_slot(struct writer *w, time_t slot);
 void writer_flush(struct writer *w);
 /* Waits until every submitted block has been written. */
 void writer_drain(struct writer *w);
+
+/* ---- compress.c: one independent frame (zstd frame, gzip member, LZ4
+ * frame) per block, so that blocks can be compressed on several threads,
+ * and a file cut after any frame is still valid ---- */
+
+struct compressor;
+
+struct compressor *compressor_new(enum output_compress c);
+void compressor_free(struct compressor *z);
+/* Compresses len bytes at level into one complete frame; returns its
+ * size with *out pointing at it (valid until the next call), 0 on error. */
+size_t compressor_frame(struct compressor *z, int level, const void *in,
+    size_t len, const void **out);
+/* The fastest level adapting may step down to, and one step faster or
+ * slower from level (clamped to [fastest, configured]). */
+int compressor_fastest_level(enum output_compress c);
+int compressor_step(enum output_compress c, int level, int dir);
 
 /* ---- render.c: the thread that turns packed records into JSON lines ---- */
 

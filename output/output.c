@@ -83,11 +83,23 @@ output_new(const struct output_config *cfg, char **err)
 	o->rotate = cfg->rotate ? cfg->rotate : 60;
 	o->to_stdout = cfg->to_stdout;
 	o->lossless = cfg->lossless;
+	if (!o->to_stdout && cfg->directory != NULL &&
+	    cfg->directory[0] == '\0') {
+		*err = strdup("output directory is empty");
+		goto fail;
+	}
 	if (!o->to_stdout && !cfg->no_files) {
 		if (files_mkdir_p(cfg->directory) < 0 ||
 		    stat(cfg->directory, &st) < 0) {
 			*err = errorf("cannot create output directory %s: %s",
 			    cfg->directory, strerror(errno));
+			goto fail;
+		}
+		/* a file there passes mkdir (EEXIST) and, when it is
+		 * executable, access(); nothing could be created in it */
+		if (!S_ISDIR(st.st_mode)) {
+			*err = errorf("output directory %s is not a directory",
+			    cfg->directory);
 			goto fail;
 		}
 		if (access(cfg->directory, W_OK | X_OK) < 0) {
@@ -98,8 +110,12 @@ output_new(const struct output_config *cfg, char **err)
 	}
 	if (!o->to_stdout && cfg->no_files)
 		return kafka_only(o, cfg, err);
-	o->writer = writer_new(cfg->directory, o->to_stdout, cfg->compress,
-	    cfg->direct_io, &o->counters);
+	if (!output_compress_available(cfg->compress)) {
+		*err = errorf("compress %s: not built in",
+		    files_extension(cfg->compress));
+		goto fail;
+	}
+	o->writer = writer_new(cfg, &o->counters);
 	if (o->writer == NULL)
 		goto fail;
 	if ((o->render = render_new(o->writer, &o->counters)) == NULL)
@@ -251,6 +267,24 @@ output_stats(struct output *o)
 	o->stats.disk_bytes = atomic_load(&o->counters.disk_bytes);
 	o->stats.direct_bytes = atomic_load(&o->counters.direct_bytes);
 	o->stats.queue_peak = atomic_load(&o->counters.queue_peak);
+	o->stats.render_queue_peak =
+	    atomic_load(&o->counters.render_queue_peak);
+	o->stats.lost_total = 0;
+	for (int r = 0; r < OUTPUT_LOST__COUNT; r++) {
+		o->stats.lost[r] = atomic_load(&o->counters.lost[r]);
+		o->stats.lost_total += o->stats.lost[r];
+	}
+	/* the two the loop and render count on their own */
+	o->stats.lost[OUTPUT_LOST_QUEUE_FULL] += o->stats.dropped;
+	o->stats.lost[OUTPUT_LOST_OVERSIZED] += o->stats.oversized;
+	o->stats.lost_total += o->stats.dropped + o->stats.oversized;
+	o->stats.dir_recreated = atomic_load(&o->counters.dir_recreated);
+	o->stats.truncated_files = atomic_load(&o->counters.truncated_files);
+	o->stats.level = atomic_load(&o->counters.level);
+	o->stats.level_changes = atomic_load(&o->counters.level_changes);
+	o->stats.failing_since_ms =
+	    atomic_load(&o->counters.failing_since_ms);
+	o->stats.closed = atomic_load(&o->counters.closed);
 	return &o->stats;
 }
 
@@ -264,10 +298,31 @@ output_free(struct output *o)
 			output_flush(o);
 		else
 			close_slot(o);
+		/* a reader that stalls gets a deadline, not forever */
+		if (o->writer != NULL)
+			writer_stopping(o->writer);
 	}
 	/* the render thread hands its last lines to the writer first */
 	render_free(o->render);
 	writer_free(o->writer);
 	free(o->cur);
 	free(o);
+}
+
+static const char *const lost_names[OUTPUT_LOST__COUNT] = {
+	[OUTPUT_LOST_QUEUE_FULL] = "queue_full",
+	[OUTPUT_LOST_OVERSIZED] = "oversized",
+	[OUTPUT_LOST_DISK_FULL] = "disk_full",
+	[OUTPUT_LOST_IO_ERROR] = "io_error",
+	[OUTPUT_LOST_OPEN_FAILED] = "open_failed",
+	[OUTPUT_LOST_NOT_PUBLISHED] = "not_published",
+	[OUTPUT_LOST_PIPE_CLOSED] = "pipe_closed",
+	[OUTPUT_LOST_SHUTDOWN_TIMEOUT] = "shutdown_timeout",
+	[OUTPUT_LOST_COMPRESS_FAILED] = "compress_failed",
+};
+
+const char *
+output_lost_reason_name(enum output_lost_reason r)
+{
+	return (unsigned)r < OUTPUT_LOST__COUNT ? lost_names[r] : "unknown";
 }

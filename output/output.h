@@ -17,15 +17,55 @@ struct kafka;
 
 enum output_compress {
 	OUTPUT_COMPRESS_NONE,
-	OUTPUT_COMPRESS_GZIP,    /* .json.gz, zlib level 1 */
-	OUTPUT_COMPRESS_ZSTD,    /* .json.zst, zstd level 1 */
+	OUTPUT_COMPRESS_GZIP,    /* .json.gz, zlib level 1 by default */
+	OUTPUT_COMPRESS_ZSTD,    /* .json.zst, zstd level 1 by default */
+	OUTPUT_COMPRESS_LZ4,     /* .json.lz4 (LZ4 frame), fast mode */
 };
+
+/* Is the codec built in (HAVE_ZSTD, HAVE_LZ4)? none and gzip always are. */
+bool output_compress_available(enum output_compress c);
+/* The level used when none is configured, and the accepted range. */
+int output_compress_default_level(enum output_compress c);
+bool output_compress_level_ok(enum output_compress c, int level);
+
+/*
+ * Why records that reached the output never reached a published file.
+ * Every record accepted by output_write() is either in a published file
+ * (or on standard output) or counted under exactly one of these.
+ */
+enum output_lost_reason {
+	OUTPUT_LOST_QUEUE_FULL,      /* the writer could not keep up */
+	OUTPUT_LOST_OVERSIZED,       /* a line larger than a block */
+	OUTPUT_LOST_DISK_FULL,       /* ENOSPC / EDQUOT */
+	OUTPUT_LOST_IO_ERROR,        /* EIO and other write or sync errors */
+	OUTPUT_LOST_OPEN_FAILED,     /* the slot's file could not be created */
+	OUTPUT_LOST_NOT_PUBLISHED,   /* written, but the rename failed */
+	OUTPUT_LOST_PIPE_CLOSED,     /* --stdout reader went away (EPIPE) */
+	OUTPUT_LOST_SHUTDOWN_TIMEOUT,/* not written before the exit deadline */
+	OUTPUT_LOST_COMPRESS_FAILED, /* the compressor refused a block */
+	OUTPUT_LOST__COUNT
+};
+
+/* "queue_full", "disk_full" ...: metric labels and log fields */
+const char *output_lost_reason_name(enum output_lost_reason r);
 
 struct output_config {
 	const char *directory;
 	unsigned rotate;         /* seconds, > 0 */
 	bool to_stdout;
 	enum output_compress compress;   /* files only; stdout is plain */
+	/* codec level (see output_compress_level_ok); 0 = the default */
+	int level;
+	bool level_set;          /* level given (0 is a valid zstd level) */
+	/* drop to faster levels while the writer's queue backs up */
+	bool adapt;
+	/* compression threads; 0 = one per online CPU, at most 8 */
+	unsigned threads;
+	/* Failures of the writer threads, already rate-limited, for the log:
+	 * reason is a lost-reason name or a short word, path the file or
+	 * directory. Called from the writer's threads; NULL: stderr. */
+	void (*log)(int prio, const char *reason, const char *path,
+	    const char *msg);
 	/* Wait for the writer thread instead of dropping records when its
 	 * queue is full: for --read, where nothing is lost by waiting. Live
 	 * receiving never waits (the socket would overflow instead). */
@@ -56,7 +96,20 @@ struct output_stats {
 	uint64_t oversized;      /* records lost: larger than a block */
 	uint64_t disk_bytes;     /* bytes written to files (compressed) */
 	uint64_t direct_bytes;   /* of those, written with O_DIRECT */
-	uint64_t queue_peak;     /* most blocks queued at once */
+	uint64_t queue_peak;     /* most blocks queued at once (writer) */
+	uint64_t render_queue_peak;   /* the same for the render queue */
+	uint64_t lost[OUTPUT_LOST__COUNT];   /* records lost, by reason */
+	uint64_t lost_total;     /* their sum */
+	uint64_t dir_recreated;  /* output directory found gone, made again */
+	uint64_t truncated_files;/* published without the blocks that failed */
+	int level;               /* compression level in use now */
+	uint64_t level_changes;  /* adaptive level steps, down and up */
+	/* CLOCK_MONOTONIC milliseconds since which every attempt to write
+	 * has failed; 0 while the output is healthy */
+	int64_t failing_since_ms;
+	/* --stdout only: the reader went away (EPIPE); nothing written from
+	 * now on can arrive */
+	bool closed;
 };
 
 /* NULL with *err set (allocated, for a human) on failure. */

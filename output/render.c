@@ -218,16 +218,18 @@ process(struct render *r, struct out_block *b)
 		writer_close_slot(r->writer, b->slot);
 }
 
+static void
+consume(void *arg, struct out_block *b)
+{
+	process(arg, b);
+}
+
 static void *
 run(void *arg)
 {
 	struct render *r = arg;
-	struct out_block *b;
 
-	while ((b = blockq_pop(&r->q)) != NULL) {
-		process(r, b);
-		blockq_done(&r->q, b);
-	}
+	blockq_consume(&r->q, consume, r);
 	submit(r, false);
 	return NULL;
 }
@@ -239,7 +241,7 @@ render_new(struct writer *w, struct writer_counters *counters)
 
 	if (r == NULL)
 		return NULL;
-	blockq_init(&r->q, OUTPUT_BLOCKS_MAX, &counters->queue_peak);
+	blockq_init(&r->q, OUTPUT_BLOCKS_MAX, &counters->render_queue_peak);
 	r->writer = w;
 	r->counters = counters;
 	if ((r->json = json_writer_new()) == NULL)

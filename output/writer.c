@@ -1,40 +1,53 @@
 /*
- * The writer thread: everything that can block on the disk happens here,
- * off the event loop — writes, compression, fdatasync, close and rename.
- * The render thread fills 1 MiB blocks of JSON lines and queues them; the
+ * The writer: everything that can block on the disk happens here, off the
+ * event loop — compression, writes, fdatasync, close and rename. The
+ * render thread fills 1 MiB blocks of JSON lines and queues them; the
  * queue is bounded (WRITER_BLOCKS_MAX), so when the disk cannot keep up
  * the render thread waits, its own queue fills, and the loop gets no block
  * and drops (and counts) records instead of waiting.
  *
- * A finished slot is handed to a second thread, the finisher, which waits
- * for fdatasync and then closes and renames it: the writer goes on writing
- * the next slot meanwhile, so a slow disk flush at rotation costs no
- * buffer space (the first version synced on the writer thread and lost
- * records at every rotation under load).
+ * Threads. One or more writer threads run the same loop: pop a block
+ * (numbered by the queue), compress it into one independent frame
+ * (compress.c) on their own, then wait for their turn and put the frame
+ * into the file. Compression, the expensive part, runs on as many cores
+ * as there are threads; the file sees the frames in queue order. The file
+ * state below "owned by whoever has the turn" is touched only in turn.
+ *
+ * A finished slot is handed to the finisher thread, which waits for
+ * fdatasync and then closes and renames it: the writers go on with the
+ * next slot meanwhile, so a slow flush at rotation costs no buffer space.
  *
  * Files are written with O_DIRECT by default: the data goes from an
  * aligned staging buffer straight to the device, without the copy into the
- * page cache and the writeback and reclaim behind it. That copy was the
- * largest single cost of the whole process at 150k datagrams/s (a fifth
- * of its CPU), and this disk takes 1.3 GB/s direct against 390 MB/s
- * buffered. The unaligned tail of a file is written buffered at close.
- * Where the filesystem refuses O_DIRECT (EINVAL at open or at a write),
- * the writer falls back to buffered writes with write-behind.
+ * page cache and the writeback behind it (a fifth of the process's CPU at
+ * 150k datagrams/s when buffered). The unaligned tail of a file is written
+ * buffered at close. Where the filesystem refuses O_DIRECT (EINVAL at open
+ * or at a write), the writer falls back to buffered writes.
+ *
+ * Failures. A file holds whole frames only: every frame ends at a line
+ * boundary, and the writer remembers where each one ends. When a write
+ * fails (a full disk, EIO), the file is cut back to the end of the last
+ * frame written whole, the block's records are counted lost with the
+ * reason, and the next block tries again, so writing resumes by itself
+ * when space returns. A slot that lost blocks is published truncated and
+ * logged as such; one whose fdatasync failed is not published at all.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
 #include <unistd.h>
-
-#include <zlib.h>
-#include <zstd.h>
 
 #include "output-private.h"
 
-#define ZOUT_SIZE (256u << 10)
 /* write-behind: start writeback of every this many bytes as they are
  * written, so dirty pages never pile up and the fdatasync at rotation has
  * only the tail left, instead of a whole slot to push out at once */
@@ -44,71 +57,227 @@
 #define DIO_CHUNK (2u << 20)
 #define DIO_ALIGN 4096u
 _Static_assert(DIO_CHUNK % DIO_ALIGN == 0, "a full chunk is written whole");
-#define GZIP_LEVEL 1
-#define ZSTD_LEVEL 1
+#define WRITER_THREADS_MAX 8
+/* the same failure is logged at most once in this long (with a count of
+ * what was not logged) */
+#define REPORT_INTERVAL_MS 10000
+/* adaptive level: a step faster when this many blocks wait, a step back
+ * when no more than ADAPT_LOW do */
+#define ADAPT_HIGH (WRITER_BLOCKS_MAX / 2)
+#define ADAPT_LOW (WRITER_BLOCKS_MAX / 8)
+/* what report() limits besides the lost reasons */
+enum { KIND_RECOVERED = OUTPUT_LOST__COUNT, KIND_DIR, KIND_TRUNCATED, KIND__COUNT };
 
 /* A closed slot waiting for fdatasync and its rename. */
 struct finished {
 	struct finished *next;
 	int fd;
+	uint64_t records;        /* in the file */
+	uint64_t missing;        /* lost from it (it is published truncated) */
 	char tmp_name[96];
 };
 
+/* Where a frame ends in the file, and how many records it holds. */
+struct frame_end {
+	off_t end;
+	uint64_t records;
+};
+
+/* One writer thread and what it compresses with. */
+struct worker {
+	struct writer *w;
+	pthread_t thread;
+	bool started;
+	struct compressor *z;
+};
+
+struct report_state {
+	int64_t last_ms;
+	uint64_t suppressed;
+};
+
 struct writer {
-	pthread_t thread, finisher;
-	bool started, finisher_started;
 	struct blockq q;         /* JSON lines to write */
+	struct worker workers[WRITER_THREADS_MAX];
+	unsigned nworkers;
+	pthread_mutex_t turn_lock;
+	pthread_cond_t turn_cond;
+	uint64_t turn;           /* seq of the block that may be put next */
+
+	pthread_t finisher;
+	bool finisher_started;
 	pthread_mutex_t fin_lock;
 	pthread_cond_t fin_work; /* a slot to finish, or stopping */
 	pthread_cond_t fin_done; /* a slot finished */
 	struct finished *fin_head, *fin_tail;
 	bool fin_busy;
 	bool fin_stopping;
-	struct writer_counters *counters;
 
-	/* owned by the thread */
+	struct writer_counters *counters;
+	void (*log)(int, const char *, const char *, const char *);
+	pthread_mutex_t report_lock;
+	struct report_state reports[KIND__COUNT];
+	atomic_int_fast64_t deadline_ms;   /* 0 until writer_stopping */
+
+	/* set up by writer_new, then read only */
 	char *dir;
 	bool to_stdout;
 	enum output_compress compress;
+	int level;               /* configured */
+	bool adapt;
+
+	/* owned by whoever has the turn */
 	bool direct;             /* try O_DIRECT for new files */
 	int fd;
 	bool fd_direct;          /* fd is open with O_DIRECT */
+	bool stdout_dead;        /* the reader went away, or the exit
+	                          * deadline passed: why in dead_reason */
+	enum output_lost_reason dead_reason;
 	char *dio;               /* staging buffer, DIO_CHUNK, aligned */
 	size_t dio_len;
+	off_t dio_off;           /* file offset of dio[0] */
 	bool open;
 	time_t slot;
 	off_t written, flushed;  /* file offsets: end, writeback started to */
+	struct frame_end *frames;
+	size_t nframes, frames_cap;
+	uint64_t missing;        /* records of this slot lost */
+	bool broken;             /* cannot be cut back: not to be published */
 	char tmp_name[96];
-	z_stream z;
-	bool z_ready;
-	ZSTD_CCtx *zstd;
-	uint8_t *zout;
 };
 
+/* Tests put a failing one here: no filesystem at hand fails on demand. */
+int (*writer_fdatasync)(int fd) = fdatasync;
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- reporting: counters, the health mark, rate-limited log lines ---- */
+
 static void
-count_error(struct writer *w)
+report(struct writer *w, int kind, int prio, const char *reason,
+    const char *path, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* kind: a lost reason or a KIND_: each is limited on its own. */
+static void
+report(struct writer *w, int kind, int prio, const char *reason,
+    const char *path, const char *fmt, ...)
 {
-	atomic_fetch_add(&w->counters->write_errors, 1);
-}
+	struct report_state *rs = &w->reports[kind];
+	int64_t now = now_ms();
+	char msg[600], line[700];
+	uint64_t suppressed;
+	va_list ap;
 
-static int
-write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
+	pthread_mutex_lock(&w->report_lock);
+	if (rs->last_ms != 0 && now - rs->last_ms < REPORT_INTERVAL_MS) {
+		rs->suppressed++;
+		pthread_mutex_unlock(&w->report_lock);
+		return;
 	}
-	return 0;
+	rs->last_ms = now;
+	suppressed = rs->suppressed;
+	rs->suppressed = 0;
+	pthread_mutex_unlock(&w->report_lock);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (suppressed > 0)
+		snprintf(line, sizeof(line), "%s (and %llu more like it)", msg,
+		    (unsigned long long)suppressed);
+	else
+		snprintf(line, sizeof(line), "%s", msg);
+	if (w->log != NULL)
+		w->log(prio, reason, path, line);
+	else
+		fprintf(stderr, "<%d>%s\n", prio, line);
 }
+
+static void
+failing(struct writer *w)
+{
+	int_fast64_t zero = 0;
+
+	atomic_fetch_add(&w->counters->write_errors, 1);
+	atomic_compare_exchange_strong(&w->counters->failing_since_ms, &zero,
+	    now_ms());
+}
+
+static void
+healthy(struct writer *w)
+{
+	if (atomic_load(&w->counters->failing_since_ms) != 0) {
+		atomic_store(&w->counters->failing_since_ms, 0);
+		report(w, KIND_RECOVERED, LOG_NOTICE, "recovered", w->dir,
+		    "output writes again%s%s", w->dir ? " to " : "",
+		    w->dir ? w->dir : "");
+	}
+}
+
+static void
+lose(struct writer *w, enum output_lost_reason r, uint64_t records)
+{
+	if (records > 0)
+		atomic_fetch_add(&w->counters->lost[r], records);
+}
+
+static enum output_lost_reason
+reason_of(int err)
+{
+	return err == ENOSPC || err == EDQUOT ? OUTPUT_LOST_DISK_FULL :
+	    err == EPIPE ? OUTPUT_LOST_PIPE_CLOSED : OUTPUT_LOST_IO_ERROR;
+}
+
+static size_t
+count_lines(const char *p, size_t len)
+{
+	const char *end = p + len;
+	size_t n = 0;
+
+	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
+/* ---- the directory ---- */
+
+static void
+path_of(const struct writer *w, const char *name, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/%s", w->dir, name);
+}
+
+/* Makes the directory again when someone removed it (logrotate run wild,
+ * an operator's rm -r): true when it exists now. */
+static bool
+ensure_dir(struct writer *w)
+{
+	if (access(w->dir, F_OK) == 0)
+		return true;
+	if (errno != ENOENT)
+		return false;
+	if (files_mkdir_p(w->dir) < 0) {
+		report(w, OUTPUT_LOST_OPEN_FAILED, LOG_ERR, "open_failed", w->dir,
+		    "output directory %s is gone and cannot be created: %s",
+		    w->dir, strerror(errno));
+		return false;
+	}
+	atomic_fetch_add(&w->counters->dir_recreated, 1);
+	report(w, KIND_DIR, LOG_WARNING, "dir_recreated", w->dir,
+	    "output directory %s was removed while running: created it again",
+	    w->dir);
+	return true;
+}
+
+/* ---- low-level writes ---- */
 
 /* Buffered from here on: the filesystem refused a direct write, or the
  * unaligned tail of a file. */
@@ -123,53 +292,75 @@ leave_direct(struct writer *w)
 }
 
 static void
+writebehind(struct writer *w)
+{
+	if (w->fd_direct || w->written - w->flushed < (off_t)WRITEBEHIND)
+		return;
+	/* asynchronous: queues the range for writeback, no wait */
+	sync_file_range(w->fd, w->flushed, w->written - w->flushed,
+	    SYNC_FILE_RANGE_WRITE);
+	w->flushed = w->written;
+}
+
+/* Appends len bytes; -1 (errno) when not all of them went. What did go
+ * is counted in written and disk_bytes, for cut_back to undo. */
+static int
 raw_write(struct writer *w, const void *buf, size_t len)
 {
-	if (len == 0 || w->fd < 0)
-		return;
-	if (write_all(w->fd, buf, len) < 0) {
-		if (errno == EINVAL && w->fd_direct) {
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(w->fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EINVAL && w->fd_direct) {
 			/* not for this filesystem after all: buffered from
 			 * now on, for this file and the next ones */
 			w->direct = false;
 			leave_direct(w);
-			raw_write(w, buf, len);
-			return;
+			continue;
 		}
-		count_error(w);
-		return;
+		if (n <= 0) {
+			if (n == 0)
+				errno = ENOSPC;
+			return -1;
+		}
+		atomic_fetch_add(&w->counters->disk_bytes, (uint64_t)n);
+		if (w->fd_direct)
+			atomic_fetch_add(&w->counters->direct_bytes, (uint64_t)n);
+		w->written += n;
+		p += n;
+		len -= (size_t)n;
 	}
-	atomic_fetch_add(&w->counters->disk_bytes, len);
-	if (w->fd_direct)
-		atomic_fetch_add(&w->counters->direct_bytes, len);
-	w->written += (off_t)len;
-	if (!w->fd_direct && w->written - w->flushed >= (off_t)WRITEBEHIND) {
-		/* asynchronous: queues the range for writeback, no wait */
-		sync_file_range(w->fd, w->flushed, w->written - w->flushed,
-		    SYNC_FILE_RANGE_WRITE);
-		w->flushed = w->written;
-	}
+	writebehind(w);
+	return 0;
 }
 
 /* Writes what is staged, in whole aligned blocks; at the end of a file
  * (tail) the rest too, buffered. */
-static void
+static int
 dio_flush(struct writer *w, bool tail)
 {
 	size_t len = w->dio_len - w->dio_len % DIO_ALIGN;
 
-	raw_write(w, w->dio, len);
+	w->dio_off = w->written;
+	if (raw_write(w, w->dio, len) < 0)
+		return -1;
 	w->dio_len -= len;
+	w->dio_off = w->written;
 	if (w->dio_len == 0)
-		return;
+		return 0;
 	if (tail) {
 		if (w->fd_direct)
 			leave_direct(w);
-		raw_write(w, w->dio + len, w->dio_len);
+		if (raw_write(w, w->dio + len, w->dio_len) < 0)
+			return -1;   /* the caller cuts back to w->written */
 		w->dio_len = 0;
 	} else {
 		memmove(w->dio, w->dio + len, w->dio_len);
 	}
+	return 0;
 }
 
 /*
@@ -180,19 +371,20 @@ dio_flush(struct writer *w, bool tail)
  * again direct with what follows (the kernel writes back and drops the
  * cached pages of a range before a direct write to it).
  */
-static void
+static int
 dio_sync(struct writer *w)
 {
 	int flags;
 
 	if (!w->fd_direct || w->dio_len == 0)
-		return;
-	dio_flush(w, false);
+		return 0;
+	if (dio_flush(w, false) < 0)
+		return -1;
 	if (w->dio_len == 0 || !w->fd_direct ||
 	    (flags = fcntl(w->fd, F_GETFL)) < 0)
-		return;
+		return 0;
 	if (fcntl(w->fd, F_SETFL, flags & ~O_DIRECT) < 0)
-		return;
+		return 0;
 	for (size_t done = 0; done < w->dio_len;) {
 		ssize_t n = pwrite(w->fd, w->dio + done, w->dio_len - done,
 		    w->written + (off_t)done);
@@ -200,24 +392,27 @@ dio_sync(struct writer *w)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			count_error(w);
+			/* still staged, nothing lost: only the copy in the
+			 * file is cut off, to keep its size honest */
+			if (ftruncate(w->fd, w->written) < 0)
+				w->broken = true;
 			break;
 		}
 		done += (size_t)n;
 	}
 	fcntl(w->fd, F_SETFL, flags);
+	return 0;
 }
 
-static void
+static int
 file_write(struct writer *w, const void *buf, size_t len)
 {
 	const char *p = buf;
 
 	if (!w->fd_direct) {
-		if (w->dio_len > 0)
-			dio_flush(w, true);
-		raw_write(w, buf, len);
-		return;
+		if (w->dio_len > 0 && dio_flush(w, true) < 0)
+			return -1;
+		return raw_write(w, buf, len);
 	}
 	while (len > 0) {
 		size_t n = DIO_CHUNK - w->dio_len;
@@ -228,91 +423,123 @@ file_write(struct writer *w, const void *buf, size_t len)
 		w->dio_len += n;
 		p += n;
 		len -= n;
-		if (w->dio_len == DIO_CHUNK)
-			dio_flush(w, false);
+		if (w->dio_len == DIO_CHUNK && dio_flush(w, false) < 0)
+			return -1;
 	}
+	return 0;
 }
 
-/* ---- compression: one complete stream per file ---- */
+/* ---- cutting a file back to a frame boundary ---- */
 
+/* Brings the bytes of keep's partial aligned block back into the staging
+ * buffer, so direct writes go on at an aligned offset. */
 static int
-compress_begin(struct writer *w)
+restage(struct writer *w, off_t keep)
 {
-	switch (w->compress) {
-	case OUTPUT_COMPRESS_GZIP:
-		if (w->z_ready)
-			return deflateReset(&w->z) == Z_OK ? 0 : -1;
-		memset(&w->z, 0, sizeof(w->z));
-		/* 15 + 16: a gzip wrapper, so gzip -d and zcat read the file */
-		if (deflateInit2(&w->z, GZIP_LEVEL, Z_DEFLATED, 15 + 16, 8,
-		    Z_DEFAULT_STRATEGY) != Z_OK)
+	off_t base = keep - keep % DIO_ALIGN;
+	size_t want = (size_t)(keep - base);
+	size_t got = 0;
+
+	while (got < want) {
+		/* whole aligned blocks: O_DIRECT reads need them */
+		ssize_t n = pread(w->fd, w->dio + got, DIO_ALIGN,
+		    base + (off_t)got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
 			return -1;
-		w->z_ready = true;
-		return 0;
-	case OUTPUT_COMPRESS_ZSTD:
-		if (w->zstd == NULL && (w->zstd = ZSTD_createCCtx()) == NULL)
-			return -1;
-		ZSTD_CCtx_reset(w->zstd, ZSTD_reset_session_only);
-		ZSTD_CCtx_setParameter(w->zstd, ZSTD_c_compressionLevel, ZSTD_LEVEL);
-		ZSTD_CCtx_setParameter(w->zstd, ZSTD_c_checksumFlag, 1);
-		return 0;
-	default:
-		return 0;
+		got += (size_t)n;
 	}
+	w->written = base;
+	w->dio_len = want;
+	return 0;
 }
 
+/*
+ * After a failed write: the file goes back to the end of the last whole
+ * frame, and the file offset with it (write() appends at the offset, and
+ * the first version pwrote the staged tail at a stale one). Frames after
+ * frame index keep are dropped, their records counted lost.
+ */
 static void
-gzip_feed(struct writer *w, const void *buf, size_t len, int flush)
+cut_back(struct writer *w, size_t keep_frames, enum output_lost_reason r)
 {
-	w->z.next_in = (Bytef *)(uintptr_t)buf;
-	w->z.avail_in = (uInt)len;
-	for (;;) {
-		int rc;
+	off_t old = w->written;
+	off_t keep = keep_frames > 0 ? w->frames[keep_frames - 1].end : 0;
+	uint64_t gone = 0;
 
-		w->z.next_out = w->zout;
-		w->z.avail_out = ZOUT_SIZE;
-		rc = deflate(&w->z, flush);
-		if (rc == Z_STREAM_ERROR) {
-			count_error(w);
-			return;
-		}
-		file_write(w, w->zout, ZOUT_SIZE - w->z.avail_out);
-		if (flush == Z_FINISH ? rc == Z_STREAM_END :
-		    w->z.avail_in == 0 && w->z.avail_out != 0)
-			break;
+	for (size_t i = keep_frames; i < w->nframes; i++)
+		gone += w->frames[i].records;
+	lose(w, r, gone);
+	w->missing += gone;
+	w->nframes = keep_frames;
+	if (w->dio_len > 0 && keep >= w->dio_off) {
+		/* the end is still staged: the rest of the stage goes */
+		w->dio_len = (size_t)(keep - w->dio_off);
+		w->written = w->dio_off;
+	} else if (w->fd_direct && keep % DIO_ALIGN != 0) {
+		if (restage(w, keep) < 0)
+			w->broken = true;
+	} else {
+		w->written = keep;
+		w->dio_len = 0;
 	}
+	w->dio_off = w->written;
+	if (ftruncate(w->fd, w->written) < 0 ||
+	    lseek(w->fd, w->written, SEEK_SET) < 0)
+		w->broken = true;
+	if (w->flushed > w->written)
+		w->flushed = w->written;
+	if (old > w->written)
+		atomic_fetch_sub(&w->counters->disk_bytes,
+		    (uint64_t)(old - w->written));
 }
 
-static void
-zstd_feed(struct writer *w, const void *buf, size_t len, ZSTD_EndDirective end)
+static bool
+remember_frame(struct writer *w, uint64_t records)
 {
-	ZSTD_inBuffer in = { buf, len, 0 };
-	size_t left;
+	if (w->nframes == w->frames_cap) {
+		size_t cap = w->frames_cap ? w->frames_cap * 2 : 256;
+		struct frame_end *f = realloc(w->frames, cap * sizeof(*f));
 
-	do {
-		ZSTD_outBuffer out = { w->zout, ZOUT_SIZE, 0 };
-
-		left = ZSTD_compressStream2(w->zstd, &out, &in, end);
-		if (ZSTD_isError(left)) {
-			count_error(w);
-			return;
-		}
-		file_write(w, w->zout, out.pos);
-	} while (end == ZSTD_e_end ? left != 0 : in.pos < in.size);
-}
-
-static void
-emit(struct writer *w, const char *buf, size_t len)
-{
-	if (w->to_stdout || w->compress == OUTPUT_COMPRESS_NONE)
-		file_write(w, buf, len);
-	else if (w->compress == OUTPUT_COMPRESS_GZIP)
-		gzip_feed(w, buf, len, Z_NO_FLUSH);
-	else
-		zstd_feed(w, buf, len, ZSTD_e_continue);
+		if (f == NULL)
+			return false;
+		w->frames = f;
+		w->frames_cap = cap;
+	}
+	w->frames[w->nframes++] = (struct frame_end){
+		.end = w->written + (off_t)w->dio_len, .records = records,
+	};
+	return true;
 }
 
 /* ---- slots ---- */
+
+static int
+open_tmp(struct writer *w, const char *path)
+{
+	/* O_RDWR: cutting back a direct file reads its last partial block,
+	 * and rescuing a file from a removed directory copies it */
+	int flags = O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC;
+	int fd;
+
+	for (int attempt = 0; attempt < 4; attempt++) {
+		fd = open(path, flags | (w->direct ? O_DIRECT : 0), 0644);
+		if (fd >= 0)
+			return fd;
+		if (errno == EINVAL && w->direct) {
+			/* no O_DIRECT on this filesystem */
+			w->direct = false;
+		} else if (errno == EEXIST) {
+			/* left by a run that died: put it in place first */
+			files_publish(w->dir, w->tmp_name);
+		} else if (errno != ENOENT || !ensure_dir(w)) {
+			return -1;
+		}
+	}
+	return -1;
+}
 
 static int
 slot_open(struct writer *w, time_t slot)
@@ -320,51 +547,126 @@ slot_open(struct writer *w, time_t slot)
 	char path[4096];
 
 	files_tmp_name(w->tmp_name, sizeof(w->tmp_name), slot, w->compress);
-	snprintf(path, sizeof(path), "%s/%s", w->dir, w->tmp_name);
-	for (int attempt = 0; attempt < 3; attempt++) {
-		int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
+	path_of(w, w->tmp_name, path, sizeof(path));
+	if ((w->fd = open_tmp(w, path)) < 0) {
+		int err = errno;
 
-		w->fd = open(path, flags | (w->direct ? O_DIRECT : 0), 0644);
-		if (w->fd < 0 && errno == EINVAL && w->direct) {
-			/* no O_DIRECT on this filesystem */
-			w->direct = false;
-			continue;
-		}
-		if (w->fd >= 0 || errno != EEXIST)
-			break;
-		/* left by a run that died: put it in place, then start anew */
-		files_publish(w->dir, w->tmp_name);
+		failing(w);
+		report(w, OUTPUT_LOST_OPEN_FAILED, LOG_ERR, "open_failed", path,
+		    "cannot create %s: %s: its records are lost", path,
+		    strerror(err));
+		return -1;
 	}
 	w->open = true;
 	w->slot = slot;
 	w->written = w->flushed = 0;
-	w->fd_direct = w->fd >= 0 && w->direct;
+	w->fd_direct = w->direct;
 	w->dio_len = 0;
-	if (w->fd < 0 || compress_begin(w) < 0) {
-		count_error(w);
-		return -1;
-	}
+	w->dio_off = 0;
+	w->nframes = 0;
+	w->missing = 0;
+	w->broken = false;
 	return 0;
 }
 
-/* fdatasync, close, rename: on the finisher thread (or, without memory
- * for the hand-over, on the writer). */
-static void
-finish(struct writer *w, int fd, const char *tmp_name)
+static uint64_t
+file_records(const struct writer *w)
 {
-	bool failed = false;
+	uint64_t n = 0;
 
-	if (fdatasync(fd) < 0)
-		failed = true;
-	if (close(fd) < 0)
-		failed = true;
-	if (failed)
-		count_error(w);
-	if (files_publish(w->dir, tmp_name) < 0) {
-		count_error(w);
+	for (size_t i = 0; i < w->nframes; i++)
+		n += w->frames[i].records;
+	return n;
+}
+
+/* The file of a removed directory lives on in its descriptor: copied into
+ * the directory made again, nothing in it is lost. */
+static int
+rescue(struct writer *w, int fd, const char *tmp_name)
+{
+	char path[4096];
+	off_t off = 0, size = lseek(fd, 0, SEEK_END);
+	int out;
+
+	if (size < 0 || !ensure_dir(w))
+		return -1;
+	/* sendfile reads through the page cache */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_DIRECT);
+	path_of(w, tmp_name, path, sizeof(path));
+	if ((out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0644)) < 0)
+		return -1;
+	while (off < size) {
+		ssize_t n = sendfile(out, fd, &off, (size_t)(size - off));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+	}
+	if (off < size || fdatasync(out) < 0) {
+		close(out);
+		unlink(path);
+		return -1;
+	}
+	close(out);
+	return files_publish(w->dir, tmp_name);
+}
+
+/* A file that cannot be trusted keeps a name recovery never publishes. */
+static void
+set_aside(struct writer *w, const char *tmp_name)
+{
+	char from[4096], to[4200];
+
+	path_of(w, tmp_name, from, sizeof(from));
+	snprintf(to, sizeof(to), "%s.failed", from);
+	rename(from, to);
+}
+
+/* fdatasync, rename, close: on the finisher thread (or, without memory
+ * for the hand-over, on the writer). Only what reached the disk is
+ * published. */
+static void
+finish(struct writer *w, struct finished *f)
+{
+	char path[4096];
+	int rc = 0;
+
+	path_of(w, f->tmp_name, path, sizeof(path));
+	if (writer_fdatasync(f->fd) < 0) {
+		enum output_lost_reason r = reason_of(errno);
+
+		failing(w);
+		lose(w, r, f->records);
+		report(w, r, LOG_ERR, output_lost_reason_name(r), path,
+		    "fdatasync %s: %s: not published, %llu records lost (file "
+		    "kept as %s.failed)", path, strerror(errno),
+		    (unsigned long long)f->records, path);
+		set_aside(w, f->tmp_name);
+		close(f->fd);
 		return;
 	}
+	if (files_publish(w->dir, f->tmp_name) < 0 &&
+	    (errno != ENOENT || (rc = rescue(w, f->fd, f->tmp_name)) < 0)) {
+		failing(w);
+		lose(w, OUTPUT_LOST_NOT_PUBLISHED, f->records);
+		report(w, OUTPUT_LOST_NOT_PUBLISHED, LOG_ERR, "not_published",
+		    path, "cannot publish %s: %s: %llu records lost", path,
+		    strerror(errno), (unsigned long long)f->records);
+		close(f->fd);
+		return;
+	}
+	close(f->fd);
 	atomic_fetch_add(&w->counters->files, 1);
+	if (f->missing > 0) {
+		atomic_fetch_add(&w->counters->truncated_files, 1);
+		report(w, KIND_TRUNCATED, LOG_WARNING, "truncated", path,
+		    "published the slot of %s truncated: %llu records in it, "
+		    "%llu could not be written", path,
+		    (unsigned long long)f->records,
+		    (unsigned long long)f->missing);
+	}
 }
 
 static void *
@@ -384,7 +686,7 @@ run_finisher(void *arg)
 			w->fin_tail = NULL;
 		w->fin_busy = true;
 		pthread_mutex_unlock(&w->fin_lock);
-		finish(w, f->fd, f->tmp_name);
+		finish(w, f);
 		free(f);
 		pthread_mutex_lock(&w->fin_lock);
 		w->fin_busy = false;
@@ -392,6 +694,38 @@ run_finisher(void *arg)
 	}
 	pthread_mutex_unlock(&w->fin_lock);
 	return NULL;
+}
+
+/* The tail of a direct file could not be written: the frames that lie
+ * wholly before it are on disk, the rest go. */
+static void
+cut_tail(struct writer *w, int err)
+{
+	size_t keep = w->nframes;
+
+	while (keep > 0 && w->frames[keep - 1].end > w->written)
+		keep--;
+	/* closing: nothing is staged any more, the file ends at keep */
+	w->dio_len = 0;
+	w->fd_direct = false;
+	cut_back(w, keep, reason_of(err));
+}
+
+static void
+discard(struct writer *w, const char *why)
+{
+	char path[4096];
+
+	path_of(w, w->tmp_name, path, sizeof(path));
+	if (why != NULL) {
+		lose(w, OUTPUT_LOST_IO_ERROR, file_records(w));
+		report(w, OUTPUT_LOST_IO_ERROR, LOG_ERR, "io_error", path,
+		    "%s: %s: not published, %llu records lost", path, why,
+		    (unsigned long long)file_records(w));
+	}
+	unlink(path);
+	close(w->fd);
+	w->fd = -1;
 }
 
 static void
@@ -402,19 +736,35 @@ slot_close(struct writer *w)
 	if (!w->open)
 		return;
 	w->open = false;
-	if (w->fd < 0)
+	if (dio_flush(w, true) < 0) {
+		int err = errno;
+
+		failing(w);
+		cut_tail(w, err);
+	}
+	if (w->broken) {
+		discard(w, "cannot be cut back to a whole record");
 		return;
-	if (w->compress == OUTPUT_COMPRESS_GZIP)
-		gzip_feed(w, NULL, 0, Z_FINISH);
-	else if (w->compress == OUTPUT_COMPRESS_ZSTD)
-		zstd_feed(w, NULL, 0, ZSTD_e_end);
-	dio_flush(w, true);
+	}
+	if (w->nframes == 0) {
+		/* every block failed: an empty slot makes no file */
+		discard(w, NULL);
+		return;
+	}
 	if ((f = calloc(1, sizeof(*f))) == NULL) {
-		finish(w, w->fd, w->tmp_name);
+		struct finished local = {
+			.fd = w->fd, .records = file_records(w),
+			.missing = w->missing,
+		};
+
+		memcpy(local.tmp_name, w->tmp_name, sizeof(local.tmp_name));
 		w->fd = -1;
+		finish(w, &local);
 		return;
 	}
 	f->fd = w->fd;
+	f->records = file_records(w);
+	f->missing = w->missing;
 	memcpy(f->tmp_name, w->tmp_name, sizeof(f->tmp_name));
 	w->fd = -1;
 	pthread_mutex_lock(&w->fin_lock);
@@ -427,43 +777,211 @@ slot_close(struct writer *w)
 	pthread_mutex_unlock(&w->fin_lock);
 }
 
-static void
-process(struct writer *w, struct out_block *b)
+/* ---- standard output ---- */
+
+/* Waits until fd takes more, or the exit deadline passes. */
+static bool
+wait_writable(struct writer *w, int fd)
 {
-	if (w->to_stdout) {
-		emit(w, b->data, b->len);
-		return;
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		int64_t deadline = atomic_load(&w->deadline_ms);
+		int timeout = 1000;
+
+		if (deadline != 0) {
+			int64_t left = deadline - now_ms();
+
+			if (left <= 0)
+				return false;
+			timeout = left < timeout ? (int)left : timeout;
+		}
+		if (poll(&p, 1, timeout) > 0)
+			return true;
 	}
-	if (b->len > 0) {
-		/* a block of a later slot closes the one before (in case its
-		 * close marker could not be allocated) */
-		if (w->open && w->slot != b->slot)
-			slot_close(w);
-		if (!w->open)
-			slot_open(w, b->slot);
-		emit(w, b->data, b->len);
-	}
-	if (b->close && w->open && w->slot == b->slot)
-		slot_close(w);
-	else if (b->flush && w->open)
-		dio_sync(w);
 }
 
-/* ---- the queue ---- */
+/* stdout is non-blocking when it is a pipe or a socket (see writer_new),
+ * so a reader that stalls cannot hold the exit forever. */
+static void
+stdout_put(struct writer *w, const char *p, size_t len, uint64_t records)
+{
+	while (len > 0 && !w->stdout_dead) {
+		ssize_t n = write(STDOUT_FILENO, p, len);
+		int err = errno;
+
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && err == EINTR)
+			continue;
+		if (n < 0 && err == EAGAIN && wait_writable(w, STDOUT_FILENO))
+			continue;
+		failing(w);
+		w->stdout_dead = true;
+		if (n < 0 && err == EAGAIN) {
+			w->dead_reason = OUTPUT_LOST_SHUTDOWN_TIMEOUT;
+			report(w, w->dead_reason, LOG_ERR, "shutdown_timeout", "-",
+			    "standard output has taken nothing for %d ms at "
+			    "exit: giving up, the rest is lost",
+			    WRITER_STOP_TIMEOUT_MS);
+			break;
+		}
+		/* nothing later can reach a reader that went away */
+		w->dead_reason = reason_of(n < 0 ? err : EIO);
+		atomic_store(&w->counters->closed, true);
+		report(w, w->dead_reason, LOG_ERR,
+		    output_lost_reason_name(w->dead_reason), "-",
+		    "standard output: %s: everything from now on is lost",
+		    strerror(n < 0 ? err : EIO));
+	}
+	if (w->stdout_dead)
+		lose(w, w->dead_reason, records);
+	else
+		healthy(w);
+}
+
+/* ---- one block, in turn ---- */
+
+/* A block made ready off the turn: its lines counted, compressed. */
+struct prepared {
+	const void *data;
+	size_t len;
+	uint64_t records;
+};
+
+static void
+put_frame(struct writer *w, const struct out_block *b,
+    const struct prepared *p)
+{
+	if (w->open && w->slot != b->slot)
+		/* a block of a later slot closes the one before (in case its
+		 * close marker could not be allocated) */
+		slot_close(w);
+	if (!w->open && slot_open(w, b->slot) < 0) {
+		lose(w, OUTPUT_LOST_OPEN_FAILED, p->records);
+		return;
+	}
+	if (w->broken) {
+		lose(w, OUTPUT_LOST_IO_ERROR, p->records);
+		return;
+	}
+	if (file_write(w, p->data, p->len) < 0 ||
+	    !remember_frame(w, p->records)) {
+		int err = errno;
+		char path[4096];
+
+		failing(w);
+		path_of(w, w->tmp_name, path, sizeof(path));
+		lose(w, reason_of(err), p->records);
+		w->missing += p->records;
+		report(w, reason_of(err), LOG_ERR,
+		    output_lost_reason_name(reason_of(err)), path,
+		    "write %s: %s: %llu records lost, the file is cut back to "
+		    "the last whole block", path, strerror(err),
+		    (unsigned long long)p->records);
+		cut_back(w, w->nframes, reason_of(err));
+		return;
+	}
+	healthy(w);
+}
+
+static void
+put(struct writer *w, const struct out_block *b, const struct prepared *p)
+{
+	if (w->to_stdout) {
+		if (p->len > 0)
+			stdout_put(w, p->data, p->len, p->records);
+		return;
+	}
+	if (p->len > 0)
+		put_frame(w, b, p);
+	if (b->close && w->open && w->slot == b->slot) {
+		slot_close(w);
+	} else if (b->flush) {
+		/* once a second: notice a removed directory soon */
+		ensure_dir(w);
+		if (w->open && dio_sync(w) < 0) {
+			failing(w);
+			cut_back(w, w->nframes, reason_of(errno));
+		}
+	}
+}
+
+/* A step faster while blocks pile up, a step back once they are gone. */
+static int
+adapted_level(struct writer *w)
+{
+	int level = atomic_load(&w->counters->level), next = level;
+	size_t depth;
+
+	if (!w->adapt)
+		return level;
+	depth = blockq_depth(&w->q);
+	if (depth >= ADAPT_HIGH && level > compressor_fastest_level(w->compress))
+		next = compressor_step(w->compress, level, -1);
+	else if (depth <= ADAPT_LOW && level < w->level) {
+		next = compressor_step(w->compress, level, +1);
+		if (next > w->level)
+			next = w->level;
+	}
+	if (next != level &&
+	    atomic_compare_exchange_strong(&w->counters->level, &level, next))
+		atomic_fetch_add(&w->counters->level_changes, 1);
+	return next;
+}
+
+static void
+prepare(struct worker *wk, const struct out_block *b, struct prepared *p)
+{
+	struct writer *w = wk->w;
+
+	p->data = b->data;
+	p->len = b->len;
+	p->records = count_lines(b->data, b->len);
+	if (wk->z == NULL || b->len == 0)
+		return;
+	p->len = compressor_frame(wk->z, adapted_level(w), b->data, b->len,
+	    &p->data);
+	if (p->len == 0) {
+		lose(w, OUTPUT_LOST_COMPRESS_FAILED, p->records);
+		report(w, OUTPUT_LOST_COMPRESS_FAILED, LOG_ERR,
+		    "compress_failed", w->dir, "%s compressor failed: %llu "
+		    "records lost", files_extension(w->compress),
+		    (unsigned long long)p->records);
+	}
+}
+
+static void
+consume(void *arg, struct out_block *b)
+{
+	struct worker *wk = arg;
+	struct writer *w = wk->w;
+	struct prepared p;
+
+	prepare(wk, b, &p);
+	pthread_mutex_lock(&w->turn_lock);
+	while (w->turn != b->seq)
+		pthread_cond_wait(&w->turn_cond, &w->turn_lock);
+	pthread_mutex_unlock(&w->turn_lock);
+	put(w, b, &p);
+	pthread_mutex_lock(&w->turn_lock);
+	w->turn++;
+	pthread_cond_broadcast(&w->turn_cond);
+	pthread_mutex_unlock(&w->turn_lock);
+}
 
 static void *
 run(void *arg)
 {
-	struct writer *w = arg;
-	struct out_block *b;
+	struct worker *wk = arg;
 
-	while ((b = blockq_pop(&w->q)) != NULL) {
-		process(w, b);
-		blockq_done(&w->q, b);
-	}
-	slot_close(w);
+	blockq_consume(&wk->w->q, consume, wk);
 	return NULL;
 }
+
+/* ---- the queue ---- */
 
 struct out_block *
 writer_block(struct writer *w, bool wait)
@@ -499,9 +1017,62 @@ writer_drain(struct writer *w)
 	pthread_mutex_unlock(&w->fin_lock);
 }
 
+void
+writer_stopping(struct writer *w)
+{
+	atomic_store(&w->deadline_ms, now_ms() + WRITER_STOP_TIMEOUT_MS);
+}
+
+static unsigned
+threads_for(const struct output_config *cfg)
+{
+	long n = cfg->threads;
+
+	if (cfg->to_stdout || cfg->compress == OUTPUT_COMPRESS_NONE)
+		return 1;
+	if (n == 0)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > WRITER_THREADS_MAX ? WRITER_THREADS_MAX :
+	    (unsigned)n;
+}
+
+/* A pipe or socket on stdout becomes non-blocking, so that a reader that
+ * stops reading cannot hold the exit (a terminal or a file is left as it
+ * is: its flags are shared with the shell). */
+static void
+stdout_nonblocking(void)
+{
+	struct stat st;
+	int flags;
+
+	if (fstat(STDOUT_FILENO, &st) < 0 ||
+	    !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+		return;
+	if ((flags = fcntl(STDOUT_FILENO, F_GETFL)) >= 0)
+		fcntl(STDOUT_FILENO, F_SETFL, flags | O_NONBLOCK);
+}
+
+static int
+start_workers(struct writer *w, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct worker *wk = &w->workers[i];
+
+		wk->w = w;
+		if (w->compress != OUTPUT_COMPRESS_NONE &&
+		    (wk->z = compressor_new(w->compress)) == NULL)
+			return -1;
+		w->nworkers = i + 1;
+		if (pthread_create(&wk->thread, NULL, run, wk) != 0)
+			return -1;
+		pthread_setname_np(wk->thread, "netflowd/writer");
+		wk->started = true;
+	}
+	return 0;
+}
+
 struct writer *
-writer_new(const char *dir, bool to_stdout, enum output_compress compress,
-    bool direct, struct writer_counters *counters)
+writer_new(const struct output_config *cfg, struct writer_counters *counters)
 {
 	struct writer *w = calloc(1, sizeof(*w));
 
@@ -511,26 +1082,31 @@ writer_new(const char *dir, bool to_stdout, enum output_compress compress,
 	pthread_mutex_init(&w->fin_lock, NULL);
 	pthread_cond_init(&w->fin_work, NULL);
 	pthread_cond_init(&w->fin_done, NULL);
+	pthread_mutex_init(&w->turn_lock, NULL);
+	pthread_cond_init(&w->turn_cond, NULL);
+	pthread_mutex_init(&w->report_lock, NULL);
 	w->counters = counters;
-	w->to_stdout = to_stdout;
-	w->compress = to_stdout ? OUTPUT_COMPRESS_NONE : compress;
-	w->fd = to_stdout ? STDOUT_FILENO : -1;
-	if (!to_stdout && (w->dir = strdup(dir)) == NULL)
+	w->log = cfg->log;
+	w->to_stdout = cfg->to_stdout;
+	w->compress = cfg->to_stdout ? OUTPUT_COMPRESS_NONE : cfg->compress;
+	w->level = cfg->level_set ? cfg->level :
+	    output_compress_default_level(w->compress);
+	w->adapt = cfg->adapt && w->compress != OUTPUT_COMPRESS_NONE;
+	atomic_store(&counters->level, w->level);
+	w->fd = -1;
+	if (w->to_stdout)
+		stdout_nonblocking();
+	else if ((w->dir = strdup(cfg->directory)) == NULL)
 		goto fail;
-	if (w->compress != OUTPUT_COMPRESS_NONE &&
-	    (w->zout = malloc(ZOUT_SIZE)) == NULL)
-		goto fail;
-	if (!to_stdout && direct &&
+	if (!w->to_stdout && cfg->direct_io &&
 	    posix_memalign((void **)&w->dio, DIO_ALIGN, DIO_CHUNK) == 0)
 		w->direct = true;
 	if (pthread_create(&w->finisher, NULL, run_finisher, w) != 0)
 		goto fail;
 	pthread_setname_np(w->finisher, "netflowd/finish");
 	w->finisher_started = true;
-	if (pthread_create(&w->thread, NULL, run, w) != 0)
+	if (start_workers(w, threads_for(cfg)) < 0)
 		goto fail;
-	pthread_setname_np(w->thread, "netflowd/writer");
-	w->started = true;
 	return w;
 fail:
 	writer_free(w);
@@ -542,11 +1118,13 @@ writer_free(struct writer *w)
 {
 	if (w == NULL)
 		return;
-	if (w->started) {
-		blockq_stop(&w->q);
-		pthread_join(w->thread, NULL);
-	}
-	/* after the writer: its last slot goes through the finisher too */
+	blockq_stop(&w->q);
+	for (unsigned i = 0; i < w->nworkers; i++)
+		if (w->workers[i].started)
+			pthread_join(w->workers[i].thread, NULL);
+	/* the threads are gone: the file state is this thread's now, and
+	 * the last slot goes through the finisher too */
+	slot_close(w);
 	if (w->finisher_started) {
 		pthread_mutex_lock(&w->fin_lock);
 		w->fin_stopping = true;
@@ -554,13 +1132,15 @@ writer_free(struct writer *w)
 		pthread_mutex_unlock(&w->fin_lock);
 		pthread_join(w->finisher, NULL);
 	}
+	for (unsigned i = 0; i < w->nworkers; i++)
+		compressor_free(w->workers[i].z);
 	blockq_destroy(&w->q);
-	if (w->z_ready)
-		deflateEnd(&w->z);
-	ZSTD_freeCCtx(w->zstd);
-	free(w->zout);
+	free(w->frames);
 	free(w->dio);
 	free(w->dir);
+	pthread_mutex_destroy(&w->report_lock);
+	pthread_cond_destroy(&w->turn_cond);
+	pthread_mutex_destroy(&w->turn_lock);
 	pthread_cond_destroy(&w->fin_done);
 	pthread_cond_destroy(&w->fin_work);
 	pthread_mutex_destroy(&w->fin_lock);

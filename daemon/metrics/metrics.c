@@ -194,6 +194,7 @@ render(struct evbuffer *b, struct collector *c)
 	gauge(b, "netflowd_write_errors_total", "counter",
 	    "Records that could not be written.",
 	    (unsigned long long)c->stats.write_errors);
+	collector_output_metrics(c, b);
 	head(b, "netflowd_reloads_total", "counter", "Configuration reloads.");
 	evbuffer_add_printf(b, "netflowd_reloads_total{result=\"ok\"} %llu\n"
 	    "netflowd_reloads_total{result=\"failed\"} %llu\n",

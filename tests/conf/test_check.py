@@ -60,7 +60,7 @@ with tempfile.TemporaryDirectory() as tmp:
         ("size.conf", "[collector]\nreceive_buffer = lots\n", 2,
          "bad size 'lots' (e.g. 16M, from 4K to 1G)"),
         ("compress.conf", "[output]\ncompress = bzip2\n", 2,
-         "bad compress 'bzip2' (none, gzip or zstd)"),
+         "bad compress 'bzip2' (none, gzip, zstd or lz4)"),
     ]:
         p = conf(name, text)
         r = run("-n", "-c", p)

@@ -103,8 +103,22 @@ static const struct {
 	  "2: bad duration 'soon' (e.g. 60, 90s, 5m, 1h; at most 7 days)" },
 	{ "[output]\nrotate = 60\nrotate = 60\n",
 	  "3: duplicate key 'rotate' (first set on line 2)" },
-	{ "[output]\ncompress = lz4\n",
-	  "2: bad compress 'lz4' (none, gzip or zstd)" },
+	{ "[output]\ncompress = bzip2\n",
+	  "2: bad compress 'bzip2' (none, gzip, zstd or lz4)" },
+	{ "[output]\ncompress = gzip\nlevel = 10\n",
+	  "3: bad level 10 for compress = gzip (zstd -50 to 19, gzip 1 to 9, lz4 -65537 to 12)" },
+	{ "[output]\nlevel = 0\ncompress = gzip\n",
+	  "2: bad level 0 for compress = gzip (zstd -50 to 19, gzip 1 to 9, lz4 -65537 to 12)" },
+	{ "[output]\nlevel = 3\n", "2: level without compress" },
+	{ "[output]\ncompress = zstd\nlevel = fast\n", "3: bad level 'fast' (a number)" },
+	{ "[output]\ncompress = zstd\nlevel = 20\n",
+	  "3: bad level 20 for compress = zstd (zstd -50 to 19, gzip 1 to 9, lz4 -65537 to 12)" },
+	{ "[output]\ncompress = zstd\nlevel = 1\nlevel = 2\n",
+	  "4: duplicate key 'level' (first set on line 3)" },
+	{ "[output]\nadapt = maybe\n", "2: bad adapt 'maybe' (yes or no)" },
+	{ "[output]\nthreads = 0\n", "2: bad threads '0' (auto or 1 to 8)" },
+	{ "[output]\nthreads = 9\n", "2: bad threads '9' (auto or 1 to 8)" },
+	{ "[output]\nthreads = -1\n", "2: bad threads '-1' (auto or 1 to 8)" },
 	{ "[output]\ncompress = none\ncompress = none\n",
 	  "3: duplicate key 'compress' (first set on line 2)" },
 	{ "[output]\ndirect_io = maybe\n", "2: bad direct_io 'maybe' (yes or no)" },
@@ -127,8 +141,8 @@ static const struct {
 	{ "[metrics]\npath = /metrics\n", "2: unknown key 'path' in [metrics]" },
 	{ "[collectors]\nlisten = 2055\n", "1: unknown section [collectors]" },
 	{ "[output]\nrotate = 60\n\n[kafk]\n", "4: unknown section [kafk]" },
-	{ "[log]\nlevel = info\n[output]\ncompress = lz4\n[kafka]\n",
-	  "4: bad compress 'lz4' (none, gzip or zstd)" },
+	{ "[log]\nlevel = info\n[output]\ncompress = bzip2\n[kafka]\n",
+	  "4: bad compress 'bzip2' (none, gzip, zstd or lz4)" },
 	{ "listen = 2055\n", "1: key 'listen' outside any section" },
 	{ "[collector]\nlisten\n",
 	  "2: syntax error (expected key = value or [section])" },
@@ -318,6 +332,18 @@ test_compress(void)
 		CHECK_EQ_U(c ? c->compress : 99, t[i].want);
 		config_free(c);
 	}
+#ifndef HAVE_LZ4
+	/* built without liblz4: refused where it is asked for */
+	{
+		struct config *c = load("[output]\ncompress = lz4\n", &err);
+
+		CHECK(c == NULL && err != NULL &&
+		    strstr(err, ":2: compress = lz4: this netflowd was built "
+		    "without it") != NULL);
+		free(err);
+		err = NULL;
+	}
+#endif
 }
 
 static void
@@ -333,6 +359,22 @@ test_direct_io(void)
 	config_free(c);
 	c = load("[output]\ndirect_io = yes\n", &err);
 	CHECK(c != NULL && c->direct_io);
+	config_free(c);
+	/* the compression keys (issue 15) */
+	c = load("[output]\ncompress = zstd\nlevel = -5\nadapt = no\nthreads = 3\n",
+	    &err);
+	CHECK(c != NULL && c->compress == COMPRESS_ZSTD &&
+	    c->compress_level_set && c->compress_level == -5 &&
+	    !c->compress_adapt && c->compress_threads == 3);
+	config_free(c);
+	c = load("[output]\ncompress = gzip\n", &err);
+	CHECK(c != NULL && !c->compress_level_set && c->compress_adapt &&
+	    c->compress_threads == 0);
+#ifdef HAVE_LZ4
+	config_free(c);
+	c = load("[output]\nlevel = 9\ncompress = lz4\n", &err);
+	CHECK(c != NULL && c->compress == COMPRESS_LZ4 && c->compress_level == 9);
+#endif
 	config_free(c);
 }
 

@@ -27,8 +27,10 @@ def free_port(family=socket.AF_INET):
 
 
 class Daemon:
-    def __init__(self, netflowd, config_text=None, args=(), workdir=None):
+    def __init__(self, netflowd, config_text=None, args=(), workdir=None,
+                 stdout=subprocess.DEVNULL):
         self.netflowd = netflowd
+        self.stdout = stdout
         self.dir = workdir or tempfile.mkdtemp(prefix="netflowd-test-")
         self.outdir = os.path.join(self.dir, "flows")
         self.config = None
@@ -54,7 +56,7 @@ class Daemon:
             cmd += ["-c", self.config]
         cmd += self.args
         self.stderr = open(self.stderr_path, "w")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(cmd, stdout=self.stdout,
                                      stderr=self.stderr, env=env, cwd=self.dir)
         deadline = time.time() + timeout
         while time.time() < deadline:
