@@ -191,6 +191,14 @@ output_write(struct output *o, const struct flow_record *rec)
 	return 0;
 }
 
+void
+output_close(struct output *o)
+{
+	if (!o->to_stdout)
+		close_slot(o);
+	output_sync(o);
+}
+
 int
 output_rotate(struct output *o, int64_t now_ms)
 {

@@ -68,6 +68,9 @@ int output_write(struct output *o, const struct flow_record *rec);
 int output_flush(struct output *o);
 /* Flushes and waits until the writer has written everything so far. */
 void output_sync(struct output *o);
+/* Closes the current slot (renamed into place) and waits for the writer,
+ * so that output_stats counts the last file; the output stays usable. */
+void output_close(struct output *o);
 /* Closes the current slot if now_ms is past its end. */
 int output_rotate(struct output *o, int64_t now_ms);
 /* Milliseconds until the current slot ends (or the next slot boundary). */
