@@ -41,6 +41,7 @@ struct config {
 	bool direct_io;          /* O_DIRECT output files (default yes) */
 	char *state_file;
 	int log_level;           /* syslog priority: 0 emerg .. 7 debug */
+	bool listen_default;     /* the built-in listeners: no listen = set */
 	bool metrics_enabled;    /* [metrics] listen set (off by default) */
 	struct config_listen metrics;
 };

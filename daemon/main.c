@@ -66,6 +66,8 @@ parse_args(int argc, char **argv, struct options *o)
 			break;
 		}
 		case 'o':
+			if (*optarg == '\0')
+				fatal("-o: empty directory");
 			o->args.directory = optarg;
 			break;
 		case 'r':

@@ -28,6 +28,9 @@ collector_load_config(const struct collector_args *a, char **err)
 
 		if ((c = config_load(path, err)) == NULL)
 			return NULL;
+		if (c->listen_default && a->nports == 0)
+			log_msg(LOG_WARNING, "%s: no listen address set: listening "
+			    "on the defaults *:2055 and *:4739 (every address)", path);
 	} else if ((c = config_new_default()) == NULL) {
 		goto oom;
 	}
