@@ -28,7 +28,7 @@
  * compression, the journal, libevent) */
 #define HTTPD_FDS_RESERVED 256
 /* at the cap, a connection this old may be closed for a new one */
-#define HTTPD_EVICT_AGE_MS 250
+#define HTTPD_EVICT_AGE_MS 100
 /* how long accept pauses after EMFILE/ENFILE */
 #define HTTPD_ACCEPT_PAUSE_MS 250
 
