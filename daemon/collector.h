@@ -30,6 +30,9 @@
 /* seconds between saves of the template state */
 #define TEMPLATES_SAVE_INTERVAL 300
 #define MAX_PORTS 64
+/* a change of the wall clock against the monotonic one between two ticks
+ * larger than this is a step (settimeofday, NTP stepping, a VM resumed) */
+#define CLOCK_STEP_MS 2000
 
 struct collector;
 
@@ -53,6 +56,7 @@ struct collector_stats {
 	uint64_t drops[PARSER_DROP_MAX];
 	uint64_t closed_kernel_drops;   /* of listeners closed by a reload */
 	uint64_t reloads, reload_failures;
+	uint64_t clock_steps;           /* wall clock steps seen */
 };
 
 /* Counters of one exporter (by address). */
@@ -106,6 +110,7 @@ struct collector {
 	struct exporter_table *exporters;
 	struct exporter *exporter;      /* of the datagram being decoded */
 	unsigned ticks;
+	int64_t clock_offset_ms;        /* wall minus monotonic, last tick */
 	uint64_t status_records;        /* records at the last STATUS= */
 	int64_t status_ms;
 	double flows_per_second;

@@ -219,6 +219,10 @@ on_request(const char *path, struct evbuffer *b, void *arg)
 		return 404;
 	}
 	render(b, m->c);
+	gauge(b, "netflowd_clock_steps_total", "counter",
+	    "Steps of the wall clock (more than 2 s against the monotonic clock); "
+	    "each ends the open output slot.",
+	    (unsigned long long)m->c->stats.clock_steps);
 	http_metrics(b, m->httpd);
 	return 200;
 }

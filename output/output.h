@@ -68,6 +68,9 @@ int output_write(struct output *o, const struct flow_record *rec);
 int output_flush(struct output *o);
 /* Flushes and waits until the writer has written everything so far. */
 void output_sync(struct output *o);
+/* Closes the current slot now, whatever the time (the wall clock
+ * stepped); does not wait. */
+int output_end_slot(struct output *o);
 /* Closes the current slot (renamed into place) and waits for the writer,
  * so that output_stats counts the last file; the output stays usable. */
 void output_close(struct output *o);

@@ -314,14 +314,17 @@ emit(struct writer *w, const char *buf, size_t len)
 
 /* ---- slots ---- */
 
+static void wait_finisher(struct writer *w);
+
 static int
 slot_open(struct writer *w, time_t slot)
 {
 	char path[4096];
+	bool waited = false;
 
 	files_tmp_name(w->tmp_name, sizeof(w->tmp_name), slot, w->compress);
 	snprintf(path, sizeof(path), "%s/%s", w->dir, w->tmp_name);
-	for (int attempt = 0; attempt < 3; attempt++) {
+	for (int attempt = 0; attempt < 4; attempt++) {
 		int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
 
 		w->fd = open(path, flags | (w->direct ? O_DIRECT : 0), 0644);
@@ -332,6 +335,13 @@ slot_open(struct writer *w, time_t slot)
 		}
 		if (w->fd >= 0 || errno != EEXIST)
 			break;
+		if (!waited) {
+			/* the slot opens again (a record of an earlier slot)
+			 * while its previous file is being finished */
+			wait_finisher(w);
+			waited = true;
+			continue;
+		}
 		/* left by a run that died: put it in place, then start anew */
 		files_publish(w->dir, w->tmp_name);
 	}
@@ -365,6 +375,16 @@ finish(struct writer *w, int fd, const char *tmp_name)
 		return;
 	}
 	atomic_fetch_add(&w->counters->files, 1);
+}
+
+/* Until every closed file is renamed into place. */
+static void
+wait_finisher(struct writer *w)
+{
+	pthread_mutex_lock(&w->fin_lock);
+	while (w->fin_head != NULL || w->fin_busy)
+		pthread_cond_wait(&w->fin_done, &w->fin_lock);
+	pthread_mutex_unlock(&w->fin_lock);
 }
 
 static void *
@@ -493,10 +513,7 @@ void
 writer_drain(struct writer *w)
 {
 	blockq_drain(&w->q);
-	pthread_mutex_lock(&w->fin_lock);
-	while (w->fin_head != NULL || w->fin_busy)
-		pthread_cond_wait(&w->fin_done, &w->fin_lock);
-	pthread_mutex_unlock(&w->fin_lock);
+	wait_finisher(w);
 }
 
 struct writer *
