@@ -5,17 +5,15 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <ini.h>
-#include <limits.h>
-
-#include "output.h"
-
 #include "conf.h"
+#include "ini-private.h"
+#include "output.h"
 
 /* compress is handed to the output as it is */
 _Static_assert((int)COMPRESS_NONE == (int)OUTPUT_COMPRESS_NONE &&
@@ -40,14 +38,10 @@ enum single_key {
 struct load_state {
 	struct config *c;
 	const char *path;
-	FILE *f;
 	int line;
-	bool indented;           /* current line starts with blanks */
 	bool listen_seen;        /* first listen= replaces the defaults */
 	int kafka_line;          /* of the [kafka] header, 0 when none */
-	char prev_section[64], prev_name[64];
 	int key_line[KEY_MAX];
-	int read_errno;          /* reading the file failed */
 	char *err;
 	int err_line;
 };
@@ -120,6 +114,7 @@ config_new_default(void)
 	c->files = true;
 	c->compress_adapt = true;
 	c->log_level = 6;
+	c->listen_default = true;
 	if (config_set_string(&c->directory, "./flows") < 0 ||
 	    add_listen(c, "*:2055", &err) < 0 || add_listen(c, "*:4739", &err) < 0 ||
 	    add_listen(c, "*:6343", &err) < 0)
@@ -171,6 +166,10 @@ parse_net(const char *text, struct config_net *n)
 	}
 	prefix = max;
 	if (slash) {
+		/* digits only: strtoul would take "-0" (and "-1" as a huge
+		 * number), and /0 allows everyone */
+		if (*slash < '0' || *slash > '9')
+			return -1;
 		errno = 0;
 		prefix = strtoul(slash, &end, 10);
 		if (errno || *slash == '\0' || *end != '\0' || prefix > max)
@@ -207,11 +206,32 @@ config_allowed(const struct config *c, uint8_t family, const uint8_t *bytes)
 static int set_error(struct load_state *st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* A message that quotes the file is made printable: control bytes and
+ * bytes outside ASCII become \xNN, so a binary file cannot write raw
+ * bytes into the log (or the terminal). */
+static char *
+escape(const char *msg)
+{
+	size_t n = 0;
+	char *out = malloc(strlen(msg) * 4 + 1);
+
+	if (out == NULL)
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+		if (*p >= 0x20 && *p < 0x7f)
+			out[n++] = (char)*p;
+		else
+			n += (size_t)sprintf(out + n, "\\x%02x", *p);
+	}
+	out[n] = '\0';
+	return out;
+}
+
 static int
 set_error(struct load_state *st, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
+	char *msg, *raw;
 	int rc;
 
 	if (st->err != NULL)
@@ -221,26 +241,14 @@ set_error(struct load_state *st, const char *fmt, ...)
 	va_end(ap);
 	if (rc < 0)
 		msg = NULL;
-	if (asprintf(&st->err, "%s:%d: %s", st->path, st->line,
+	if (asprintf(&raw, "%s:%d: %s", st->path, st->line,
 	    msg ? msg : "out of memory") < 0)
-		st->err = NULL;
+		raw = NULL;
+	st->err = raw ? escape(raw) : NULL;
 	st->err_line = st->line;
+	free(raw);
 	free(msg);
 	return 0;
-}
-
-/* "value   # comment": inih strips only ';' comments */
-static void
-strip_comment(char *v)
-{
-	for (char *p = v; *p; p++) {
-		if (*p == '#' && (p == v || p[-1] == ' ' || p[-1] == '\t')) {
-			*p = '\0';
-			break;
-		}
-	}
-	for (size_t n = strlen(v); n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'); n--)
-		v[n - 1] = '\0';
 }
 
 /* A key that may appear once: remembers where, refuses a repeat. */
@@ -278,6 +286,7 @@ collector_key(struct load_state *st, const char *name, const char *v)
 		if (!st->listen_seen)
 			free_listeners(c);
 		st->listen_seen = true;
+		c->listen_default = false;
 		if (add_listen(c, v, &err) < 0) {
 			set_error(st, "%s", err ? err : "out of memory");
 			free(err);
@@ -466,25 +475,12 @@ kafka_key(struct load_state *st, const char *name, const char *v)
 }
 
 static int
-handler(void *user, const char *section, const char *name, const char *value)
+on_key(void *user, int line, const char *section, const char *name,
+    const char *v)
 {
 	struct load_state *st = user;
-	bool continuation;
-	char v[512];
 
-	if (st->err)
-		return 1;
-	/* inih joins an indented line to the key above it */
-	continuation = st->indented && strcmp(section, st->prev_section) == 0 &&
-	    strcmp(name, st->prev_name) == 0;
-	snprintf(st->prev_section, sizeof(st->prev_section), "%s", section);
-	snprintf(st->prev_name, sizeof(st->prev_name), "%s", name);
-	if (continuation)
-		return set_error(st, "indented line continues '%s' (write one key = value per line)", name);
-	if (strlen(value) >= sizeof(v))
-		return set_error(st, "value of '%s' too long", name);
-	strcpy(v, value);
-	strip_comment(v);
+	st->line = line;
 	if (strcmp(section, "collector") == 0)
 		return collector_key(st, name, v);
 	if (strcmp(section, "output") == 0)
@@ -506,55 +502,51 @@ static const char *const sections[] = {
 	"collector", "output", "templates", "log", "metrics", "kafka",
 };
 
-/* A section header: inih reports sections only with their first key, so
- * an unknown empty section is caught here. */
-static void
-check_section(struct load_state *st, const char *line)
+/* Every section header, also of a section with no keys. */
+static int
+on_section(void *user, int line, const char *section)
 {
-	const char *p = line + strspn(line, " \t"), *end;
+	struct load_state *st = user;
 
-	if (*p != '[' || (end = strchr(p, ']')) == NULL)
-		return;
-	p++;
-	if (end - p == 5 && strncmp(p, "kafka", 5) == 0 && st->kafka_line == 0)
-		st->kafka_line = st->line;
+	st->line = line;
+	if (strcmp(section, "kafka") == 0 && st->kafka_line == 0)
+		st->kafka_line = line;
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
-		if (strlen(sections[i]) == (size_t)(end - p) &&
-		    strncmp(p, sections[i], (size_t)(end - p)) == 0)
-			return;
-	set_error(st, "unknown section [%.*s]", (int)(end - p), p);
+		if (strcmp(section, sections[i]) == 0)
+			return 1;
+	return set_error(st, "unknown section [%s]", section);
 }
 
-/* inih hands lines to the handler right after reading them, so counting
- * lines here gives the handler its line number. */
-static char *
-reader(char *str, int num, void *stream)
+/* What the reader refused, as "file:line: message". */
+static void
+reader_error(struct load_state *st, const struct ini_result *r)
 {
-	struct load_state *st = stream;
-	char *r = fgets(str, num, st->f);
-	size_t len;
-
-	if (r == NULL) {
-		if (ferror(st->f))
-			st->read_errno = errno ? errno : EIO;
-		return NULL;
+	st->line = r->line;
+	switch (r->error) {
+	case INI_SYNTAX:
+		set_error(st, "syntax error (expected key = value or [section])");
+		break;
+	case INI_TOO_LONG:
+		set_error(st, "line too long (at most %d bytes)", INI_LINE_MAX);
+		break;
+	case INI_NUL:
+		set_error(st, "NUL byte at column %d (not a text file?)", r->column);
+		break;
+	case INI_BINARY:
+		set_error(st, "control character 0x%02x at column %d (not a text "
+		    "file?)", r->byte, r->column);
+		break;
+	case INI_CONTINUATION:
+		set_error(st, "indented line continues '%s' (write one key = value "
+		    "per line)", r->key);
+		break;
+	case INI_READ:
+		if (asprintf(&st->err, "%s: %s", st->path, strerror(errno)) < 0)
+			st->err = NULL;
+		break;
+	case INI_OK:
+		break;
 	}
-	len = strlen(r);
-	st->indented = (r[0] == ' ' || r[0] == '\t') &&
-	    r[strspn(r, " \t\r\n")] != '\0';
-	if (len > 0 && r[len - 1] == '\n') {
-		st->line++;
-	} else if (!feof(st->f)) {
-		/* the rest comes as another chunk: report the line before
-		 * the handler sees a piece of it */
-		st->line++;
-		set_error(st, "line too long");
-		st->line--;
-	} else {
-		st->line++;
-	}
-	check_section(st, r);
-	return r;
 }
 
 /* level against the codec, once both are known */
@@ -580,7 +572,9 @@ struct config *
 config_load(const char *path, char **err)
 {
 	struct load_state st = { .path = path };
-	int rc;
+	const struct ini_ops ops = { .section = on_section, .key = on_key };
+	struct ini_result r;
+	FILE *f;
 
 	*err = NULL;
 	if ((st.c = config_new_default()) == NULL ||
@@ -588,22 +582,20 @@ config_load(const char *path, char **err)
 		*err = strdup("out of memory");
 		goto fail;
 	}
-	if ((st.f = fopen(path, "r")) == NULL) {
+	if ((f = fopen(path, "r")) == NULL) {
 		if (asprintf(err, "%s: %s", path, strerror(errno)) < 0)
 			*err = NULL;
 		goto fail;
 	}
-	rc = ini_parse_stream(reader, &st, handler, &st);
-	fclose(st.f);
-	/* inih goes on after a syntax error: the earliest error wins */
-	if (rc > 0 && (st.err == NULL || rc < st.err_line)) {
-		free(st.err);
-		if (asprintf(&st.err, "%s:%d: syntax error (expected key = value or [section])",
-		    path, rc) < 0)
-			st.err = NULL;
-	}
-	if (st.read_errno && st.err == NULL) {
-		if (asprintf(&st.err, "%s: %s", path, strerror(st.read_errno)) < 0)
+	if (ini_read(f, &ops, &st, &r) < 0)
+		reader_error(&st, &r);
+	fclose(f);
+	/* an empty or cut-off file would silently be the built-in defaults
+	 * (listening on every address): a file says at least one section */
+	if (st.err == NULL && r.sections == 0) {
+		if (asprintf(&st.err, "%s: no [section] at all (empty or not a "
+		    "netflowd config?); a file that wants the defaults says "
+		    "[collector]", path) < 0)
 			st.err = NULL;
 	}
 	if (st.err == NULL && st.kafka_line) {

@@ -49,6 +49,7 @@ struct config {
 	unsigned compress_threads;   /* [output] threads; 0 = auto */
 	char *state_file;
 	int log_level;           /* syslog priority: 0 emerg .. 7 debug */
+	bool listen_default;     /* the built-in listeners: no listen = set */
 	bool metrics_enabled;    /* [metrics] listen set (off by default) */
 	struct config_listen metrics;
 	bool files;              /* [output] files = no: Kafka only */

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "collector.h"
 #include "metrics.h"
 #include "sdglue.h"
@@ -103,6 +104,34 @@ collector_output_boundary(struct collector *c, int64_t now_ms)
 	    config_compress_name(c->config->compress));
 }
 
+/* Slots are named after wall-clock time, so a step of that clock ends the
+ * open slot at once, also a step back (its end would otherwise be up to
+ * the step away); records after it open the slot of their own time. */
+static void
+check_clock(struct collector *c, int64_t now)
+{
+	int64_t offset = now - monotonic_ms(), step = offset - c->clock_offset_ms;
+	char ms[24];
+
+	if (c->clock_offset_ms == 0 || (step < CLOCK_STEP_MS && -step < CLOCK_STEP_MS)) {
+		c->clock_offset_ms = offset;
+		return;
+	}
+	c->clock_offset_ms = offset;
+	c->stats.clock_steps++;
+	snprintf(ms, sizeof(ms), "%lld", (long long)step);
+	log_fields(LOG_WARNING, LOG_FIELDS({ "CLOCK_STEP_MS", ms }),
+	    "wall clock stepped %s by %lld.%03lld s: the open output slot ends "
+	    "now, new records go into the slot of their own time",
+	    step < 0 ? "back" : "forward", (long long)(step < 0 ? -step : step) / 1000,
+	    (long long)(step < 0 ? -step : step) % 1000);
+	if (output_end_slot(c->output) < 0)
+		log_limited(&c->write_log, LOG_ERR, "cannot write output: %s",
+		    strerror(errno));
+	if (c->next_output)
+		c->next_output_ms = now + output_next_rotation(c->output, now);
+}
+
 /* Once a second: push buffered lines out and close a finished slot. */
 static void
 on_tick(evutil_socket_t fd, short what, void *arg)
@@ -110,6 +139,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	struct collector *c = arg;
 	int64_t now = collector_realtime_ms();
 
+	check_clock(c, now);
 	collector_output_boundary(c, now);
 	parser_expire(c->parser, now);
 	if (++c->ticks % TEMPLATES_SAVE_INTERVAL == 0)

@@ -24,6 +24,9 @@
 /* seconds between saves of the template state */
 #define TEMPLATES_SAVE_INTERVAL 300
 #define MAX_PORTS 64
+/* a change of the wall clock against the monotonic one between two ticks
+ * larger than this is a step (settimeofday, NTP stepping, a VM resumed) */
+#define CLOCK_STEP_MS 2000
 
 struct collector;
 
@@ -32,6 +35,7 @@ struct collector_stats {
 	uint64_t drops[PARSER_DROP_MAX];
 	uint64_t closed_kernel_drops;   /* of listeners closed by a reload */
 	uint64_t reloads, reload_failures;
+	uint64_t clock_steps;           /* wall clock steps seen */
 };
 
 /* The command line: applied on top of every config file the daemon
@@ -76,6 +80,7 @@ struct collector {
 	char *reload_error;      /* why the last reload failed; NULL if it did not */
 	struct collector_stats stats;
 	unsigned ticks;
+	int64_t clock_offset_ms;        /* wall minus monotonic, last tick */
 	uint64_t status_records;        /* records at the last STATUS= */
 	int64_t status_ms;
 	double flows_per_second;

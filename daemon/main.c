@@ -67,6 +67,8 @@ parse_args(int argc, char **argv, struct options *o)
 			break;
 		}
 		case 'o':
+			if (*optarg == '\0')
+				fatal("-o: empty directory");
 			o->args.directory = optarg;
 			break;
 		case 'r':
@@ -131,6 +133,9 @@ main(int argc, char **argv)
 		rc = offline_read(c, o.read_path) < 0 ? 1 : 0;
 	else
 		rc = collector_run(c) < 0 ? 1 : 0;
+	/* the last file renamed into place first: the final stats count it
+	 * and all its bytes */
+	output_close(c->output);
 	if (!o.read_path || o.args.debug)
 		collector_log_stats(c);
 	collector_free(c);

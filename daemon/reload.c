@@ -6,6 +6,7 @@
  * running configuration untouched.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,9 @@ collector_load_config(const struct collector_args *a, char **err)
 
 		if ((c = config_load(path, err)) == NULL)
 			return NULL;
+		if (c->listen_default && a->nports == 0)
+			log_msg(LOG_WARNING, "%s: no listen address set: listening "
+			    "on the defaults *:2055 and *:4739 (every address)", path);
 	} else if ((c = config_new_default()) == NULL) {
 		goto oom;
 	}
@@ -63,6 +67,7 @@ struct staged {
 	struct config *config;
 	struct listener **listeners;    /* in the new config's order */
 	size_t added;
+	size_t handovers;        /* listeners bound by stage_handovers() */
 	struct metrics *metrics;
 	bool metrics_changed;
 	struct output *output;
@@ -105,6 +110,25 @@ find_listener(struct collector *c, const struct config_listen *cl)
 	return NULL;
 }
 
+static uint16_t
+listen_port(const struct config_listen *l)
+{
+	if (l->addr.ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)&l->addr)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)&l->addr)->sin6_port);
+}
+
+/* A listener the new config drops holds cl's port: the two cannot be
+ * bound at once (0.0.0.0:2055 -> *:2055), cl takes its place last. */
+static bool
+port_held_by_leaving(struct collector *c, const struct config_listen *cl)
+{
+	for (struct listener *l = c->listeners; l; l = l->next)
+		if (!l->keep && listen_port(&l->conf) == listen_port(cl))
+			return true;
+	return false;
+}
+
 static int
 stage_listeners(struct collector *c, struct staged *s, char **err)
 {
@@ -112,23 +136,117 @@ stage_listeners(struct collector *c, struct staged *s, char **err)
 
 	if ((s->listeners = calloc(nc->nlisten, sizeof(*s->listeners))) == NULL)
 		return -1;
+	/* first what stays, so that what leaves is known */
+	for (size_t i = 0; i < nc->nlisten; i++)
+		if ((s->listeners[i] = find_listener(c, &nc->listen[i])) != NULL)
+			s->listeners[i]->keep = true;
 	for (size_t i = 0; i < nc->nlisten; i++) {
 		const struct config_listen *cl = &nc->listen[i];
-		struct listener *l = find_listener(c, cl);
+		struct listener *l;
 
-		if (l != NULL) {
-			l->keep = true;
-		} else if (listener_open(c, cl, nc->receive_buffer, &l) < 0) {
+		if (s->listeners[i] != NULL)
+			continue;
+		if (listener_open(c, cl, nc->receive_buffer, &l) == 0) {
+			s->listeners[i] = l;
+			s->added++;
+			continue;
+		}
+		if (errno == EADDRINUSE && port_held_by_leaving(c, cl)) {
+			s->handovers++;
+			continue;
+		}
+		if (asprintf(err, "cannot listen on %s: %s", cl->text,
+		    strerror(errno)) < 0)
+			*err = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Closes the leaving listeners on port; the receive thread is stopped
+ * and what their sockets held has been decoded. */
+static void
+close_leaving(struct collector *c, uint16_t port, const char *successor)
+{
+	struct listener **pl = &c->listeners, *l;
+
+	while ((l = *pl) != NULL) {
+		if (l->keep || listen_port(&l->conf) != port) {
+			pl = &l->next;
+			continue;
+		}
+		*pl = l->next;
+		log_fields(LOG_NOTICE, LOG_FIELDS({ "LISTENER", l->conf.text }),
+		    "udp port %u moves from %s to %s: closing the old socket right "
+		    "before binding the new one (both cannot be bound at once)",
+		    port, l->conf.text, successor);
+		c->stats.closed_kernel_drops += l->kernel_drops;
+		listener_free(l);
+	}
+}
+
+/* A failed handover: the old config's listeners that are not open are
+ * bound again (their ports were free a moment ago). */
+static void
+reopen_old(struct collector *c)
+{
+	for (size_t i = 0; i < c->config->nlisten; i++) {
+		const struct config_listen *cl = &c->config->listen[i];
+		struct listener *l;
+
+		for (l = c->listeners; l && !config_listen_equal(&l->conf, cl);)
+			l = l->next;
+		if (l != NULL)
+			continue;
+		if (listener_open(c, cl, c->config->receive_buffer, &l) < 0) {
+			log_fields(LOG_CRIT, LOG_FIELDS({ "LISTENER", cl->text }),
+			    "cannot listen on %s again: %s", cl->text, strerror(errno));
+			continue;
+		}
+		l->next = c->listeners;
+		c->listeners = l;
+	}
+}
+
+/* The listeners that take a port over from one the new config drops:
+ * the old socket is read empty and closed right before the new one binds.
+ * Last of the stages, since the old sockets cannot come back for free. */
+static int
+stage_handovers(struct collector *c, struct staged *s, char **err)
+{
+	const struct config *nc = s->config;
+	int rc = 0;
+
+	if (s->handovers == 0)
+		return 0;
+	receiver_stop(c->receiver);
+	receiver_drain(c->receiver);
+	for (size_t i = 0; i < nc->nlisten && rc == 0; i++) {
+		const struct config_listen *cl = &nc->listen[i];
+
+		if (s->listeners[i] != NULL)
+			continue;
+		close_leaving(c, listen_port(cl), cl->text);
+		if (listener_open(c, cl, nc->receive_buffer, &s->listeners[i]) < 0) {
 			if (asprintf(err, "cannot listen on %s: %s", cl->text,
 			    strerror(errno)) < 0)
 				*err = NULL;
-			return -1;
+			rc = -1;
 		} else {
 			s->added++;
 		}
-		s->listeners[i] = l;
 	}
-	return 0;
+	if (rc < 0) {
+		/* unstage() closes the new ones; the old ones come back */
+		for (size_t i = 0; i < nc->nlisten; i++)
+			if (s->listeners[i] && !s->listeners[i]->keep) {
+				listener_free(s->listeners[i]);
+				s->listeners[i] = NULL;
+			}
+		reopen_old(c);
+	}
+	restart_receiver(c);
+	return rc;
 }
 
 static int
@@ -247,7 +365,7 @@ on_reload(evutil_socket_t fd, short what, void *arg)
 
 	if ((s.config = collector_load_config(&c->args, &err)) == NULL ||
 	    stage_listeners(c, &s, &err) < 0 || stage_metrics(c, &s, &err) < 0 ||
-	    stage_output(c, &s, &err) < 0 ||
+	    stage_output(c, &s, &err) < 0 || stage_handovers(c, &s, &err) < 0 ||
 	    collector_kafka_stage(c, s.config, &s.kafka, &s.kafka_changed,
 	    &err) < 0) {
 		unstage(c, &s);

@@ -209,11 +209,15 @@ output_write(struct output *o, const struct flow_record *rec)
 	if (!o->to_stdout) {
 		time_t slot = slot_of(o, rec->src->received_ms);
 
-		/* a record never goes back into a closed slot */
-		if (o->slot_open && slot > o->slot)
+		/* a file's name never lies about its records: one of another
+		 * slot (the next, or an earlier one after the wall clock
+		 * stepped back, or data held for its template across a
+		 * boundary) closes the open slot and opens its own; an earlier
+		 * slot's file that exists gets a -1 name */
+		if (o->slot_open && slot != o->slot)
 			close_slot(o);
 		if (!o->slot_open) {
-			o->slot = slot > o->slot ? slot : o->slot;
+			o->slot = slot;
 			o->slot_open = true;
 		}
 	}
@@ -235,6 +239,23 @@ output_write(struct output *o, const struct flow_record *rec)
 	o->stats.records++;
 	o->unflushed = true;
 	return 0;
+}
+
+int
+output_end_slot(struct output *o)
+{
+	if (!o->to_stdout)
+		close_slot(o);
+	return output_flush(o);
+}
+
+void
+output_close(struct output *o)
+{
+	output_end_slot(o);
+	/* the end: a reader that stalls gets a deadline, not forever */
+	writer_stopping(o->writer);
+	output_sync(o);
 }
 
 int
@@ -299,8 +320,7 @@ output_free(struct output *o)
 		else
 			close_slot(o);
 		/* a reader that stalls gets a deadline, not forever */
-		if (o->writer != NULL)
-			writer_stopping(o->writer);
+		writer_stopping(o->writer);
 	}
 	/* the render thread hands its last lines to the writer first */
 	render_free(o->render);

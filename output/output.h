@@ -125,6 +125,13 @@ int output_write(struct output *o, const struct flow_record *rec);
 int output_flush(struct output *o);
 /* Flushes and waits until the writer has written everything so far. */
 void output_sync(struct output *o);
+/* Closes the current slot now, whatever the time (the wall clock
+ * stepped); does not wait. */
+int output_end_slot(struct output *o);
+/* At shutdown: closes the current slot (renamed into place) and waits for
+ * the writer, so that output_stats counts the last file. A reader of
+ * standard output that stalls gets the writer's exit deadline. */
+void output_close(struct output *o);
 /* Closes the current slot if now_ms is past its end. */
 int output_rotate(struct output *o, int64_t now_ms);
 /* Milliseconds until the current slot ends (or the next slot boundary). */

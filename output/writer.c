@@ -516,12 +516,15 @@ remember_frame(struct writer *w, uint64_t records)
 
 /* ---- slots ---- */
 
+static void wait_finisher(struct writer *w);
+
 static int
 open_tmp(struct writer *w, const char *path)
 {
 	/* O_RDWR: cutting back a direct file reads its last partial block,
 	 * and rescuing a file from a removed directory copies it */
 	int flags = O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC;
+	bool waited = false;
 	int fd;
 
 	for (int attempt = 0; attempt < 4; attempt++) {
@@ -531,6 +534,12 @@ open_tmp(struct writer *w, const char *path)
 		if (errno == EINVAL && w->direct) {
 			/* no O_DIRECT on this filesystem */
 			w->direct = false;
+		} else if (errno == EEXIST && !waited) {
+			/* the slot opens again (a record of an earlier slot
+			 * after a clock step) while its previous file is being
+			 * finished */
+			wait_finisher(w);
+			waited = true;
 		} else if (errno == EEXIST) {
 			/* left by a run that died: put it in place first */
 			files_publish(w->dir, w->tmp_name);
@@ -667,6 +676,16 @@ finish(struct writer *w, struct finished *f)
 		    (unsigned long long)f->records,
 		    (unsigned long long)f->missing);
 	}
+}
+
+/* Until every closed file is renamed into place. */
+static void
+wait_finisher(struct writer *w)
+{
+	pthread_mutex_lock(&w->fin_lock);
+	while (w->fin_head != NULL || w->fin_busy)
+		pthread_cond_wait(&w->fin_done, &w->fin_lock);
+	pthread_mutex_unlock(&w->fin_lock);
 }
 
 static void *
@@ -1010,16 +1029,17 @@ writer_flush(struct writer *w)
 void
 writer_drain(struct writer *w)
 {
+	if (w == NULL)
+		return;
 	blockq_drain(&w->q);
-	pthread_mutex_lock(&w->fin_lock);
-	while (w->fin_head != NULL || w->fin_busy)
-		pthread_cond_wait(&w->fin_done, &w->fin_lock);
-	pthread_mutex_unlock(&w->fin_lock);
+	wait_finisher(w);
 }
 
 void
 writer_stopping(struct writer *w)
 {
+	if (w == NULL)
+		return;
 	atomic_store(&w->deadline_ms, now_ms() + WRITER_STOP_TIMEOUT_MS);
 }
 

@@ -6,6 +6,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "log.h"
 
 #define MAX_FIELDS 8
@@ -15,10 +17,34 @@
 static int log_level = LOG_INFO;
 static bool journal;
 
+/* libevent logs one line per failed call (at EMFILE, an accept loop
+ * logged 1.7 million a second): its messages take our rate limit too. */
+static struct ratelimit libevent_log = RATELIMIT_INIT(10000, 10);
+static uint64_t libevent_messages;
+
+static void
+on_libevent_log(int severity, const char *msg)
+{
+	int prio = severity >= EVENT_LOG_ERR ? LOG_ERR :
+	    severity == EVENT_LOG_WARN ? LOG_WARNING :
+	    severity == EVENT_LOG_MSG ? LOG_INFO : LOG_DEBUG;
+
+	libevent_messages++;
+	log_limited_fields(&libevent_log, prio,
+	    LOG_FIELDS({ "SUBSYSTEM", "libevent" }), "libevent: %s", msg);
+}
+
+uint64_t
+log_libevent_messages(void)
+{
+	return libevent_messages;
+}
+
 void
 log_init(void)
 {
 	journal = log_journal_stream(STDERR_FILENO);
+	event_set_log_callback(on_libevent_log);
 }
 
 int

@@ -25,8 +25,11 @@ struct log_field {
 	(const struct log_field[]){ __VA_ARGS__ }, \
 	sizeof((const struct log_field[]){ __VA_ARGS__ }) / sizeof(struct log_field)
 
-/* Chooses journald or stderr; call once at start-up. */
+/* Chooses journald or stderr and routes libevent's messages through a
+ * rate limit; call once at start-up. */
 void log_init(void);
+/* libevent messages seen (logged or suppressed). */
+uint64_t log_libevent_messages(void);
 /* True when messages go to journald. */
 int log_to_journal(void);
 void log_set_level(int level);

@@ -1,7 +1,7 @@
 /*
- * Prometheus text exposition on [metrics] listen, served by libevent's
- * evhttp from the collector's own loop (no thread, no lock: the counters
- * are read between two datagrams).
+ * Prometheus text exposition on [metrics] listen, served by httpd.c from
+ * the collector's own loop (no thread, no lock: the counters are read
+ * between two datagrams).
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -11,17 +11,16 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 
 #include "collector.h"
 #include "metrics.h"
 #include "config.h"
+#include "httpd.h"
 
 struct metrics {
 	struct collector *c;
 	struct config_listen conf;
-	struct evhttp *http;
+	struct httpd *httpd;
 };
 
 /* Label values: backslash, double quote and newline escaped. */
@@ -203,26 +202,50 @@ render(struct evbuffer *b, struct collector *c)
 	collector_kafka_metrics(c, b);
 }
 
+/* The server's own figures: how connections ended, descriptor trouble. */
 static void
-on_request(struct evhttp_request *req, void *arg)
+http_metrics(struct evbuffer *b, const struct httpd *h)
+{
+	struct httpd_stats st;
+
+	httpd_stats(h, &st);
+	head(b, "netflowd_http_connections_total", "counter",
+	    "Connections to the metrics server, by how they ended (timeout: no "
+	    "complete exchange within the deadline; evicted: closed to make room "
+	    "at the connection cap).");
+	for (int i = 0; i < HTTPD_RESULT_MAX; i++)
+		evbuffer_add_printf(b, "netflowd_http_connections_total{result=\"%s\"}"
+		    " %llu\n", httpd_result_name(i),
+		    (unsigned long long)st.results[i]);
+	gauge(b, "netflowd_http_connections", "gauge",
+	    "Connections to the metrics server open now.",
+	    (unsigned long long)st.open);
+	gauge(b, "netflowd_http_connections_max", "gauge",
+	    "The connection cap (from RLIMIT_NOFILE).", (unsigned long long)st.max);
+	gauge(b, "netflowd_http_accept_errors_total", "counter",
+	    "accept() failures (EMFILE, ENFILE ...); each pauses accepting briefly.",
+	    (unsigned long long)st.accept_errors);
+	gauge(b, "netflowd_libevent_messages_total", "counter",
+	    "Warnings and errors libevent reported (logged at most 10 per 10 s).",
+	    (unsigned long long)log_libevent_messages());
+}
+
+static int
+on_request(const char *path, struct evbuffer *b, void *arg)
 {
 	struct metrics *m = arg;
-	struct evbuffer *b;
-	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
 
-	if (path == NULL || strcmp(path, "/metrics") != 0) {
-		evhttp_send_error(req, HTTP_NOTFOUND, "try /metrics");
-		return;
-	}
-	if ((b = evbuffer_new()) == NULL) {
-		evhttp_send_error(req, HTTP_INTERNAL, NULL);
-		return;
+	if (strcmp(path, "/metrics") != 0) {
+		evbuffer_add_printf(b, "try /metrics\n");
+		return 404;
 	}
 	render(b, m->c);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-	    "text/plain; version=0.0.4; charset=utf-8");
-	evhttp_send_reply(req, HTTP_OK, "OK", b);
-	evbuffer_free(b);
+	gauge(b, "netflowd_clock_steps_total", "counter",
+	    "Steps of the wall clock (more than 2 s against the monotonic clock); "
+	    "each ends the open output slot.",
+	    (unsigned long long)m->c->stats.clock_steps);
+	http_metrics(b, m->httpd);
+	return 200;
 }
 
 static int
@@ -239,7 +262,7 @@ listen_socket(const struct config_listen *l)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
 	}
 	if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) < 0 ||
-	    listen(fd, 16) < 0) {
+	    listen(fd, 128) < 0) {
 		int saved = errno;
 
 		close(fd);
@@ -268,16 +291,14 @@ metrics_new(struct collector *c, const struct config_listen *conf, char **err)
 			*err = NULL;
 		goto fail;
 	}
-	if ((m->http = evhttp_new(c->base)) == NULL)
+	m->httpd = httpd_new(c->base, fd, "metrics", on_request, m);
+	/* the listening socket belongs to httpd now, also on failure */
+	fd = -1;
+	if (m->httpd == NULL)
 		goto fail;
-	evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
-	evhttp_set_max_headers_size(m->http, 8192);
-	evhttp_set_max_body_size(m->http, 0);
-	evhttp_set_timeout(m->http, 10);
-	evhttp_set_gencb(m->http, on_request, m);
-	if (evhttp_accept_socket_with_handle(m->http, fd) == NULL)
-		goto fail;
-	/* the listening socket belongs to evhttp now */
+	log_msg(LOG_INFO, "metrics: at most %zu connections (from the descriptor "
+	    "limit), %d s for each", httpd_connection_cap(),
+	    HTTPD_DEADLINE_MS / 1000);
 	return m;
 fail:
 	if (fd >= 0)
@@ -299,8 +320,7 @@ metrics_free(struct metrics *m)
 {
 	if (m == NULL)
 		return;
-	if (m->http)
-		evhttp_free(m->http);
+	httpd_free(m->httpd);
 	free(m->conf.text);
 	free(m);
 }

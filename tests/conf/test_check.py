@@ -77,4 +77,30 @@ with tempfile.TemporaryDirectory() as tmp:
     r = run("-n", "-c", unreadable)
     check(r.returncode == 1, "a directory as config: exit 1 (%r)" % r.stderr)
 
+    # issue 13 item 11: an empty or cut-off file, an empty -o, binary bytes
+    empty = conf("empty.conf", "")
+    r = run("-n", "-c", empty)
+    check(r.returncode == 1 and "no [section] at all" in r.stderr,
+          "empty file: exit 1 (%r)" % r.stderr)
+    cut = conf("cut.conf", "[collector]\n")
+    r = run("-n", "-c", cut)
+    check(r.returncode == 0 and "no listen address set: listening on the "
+          "defaults *:2055 and *:4739 (every address)" in r.stderr,
+          "section only: the defaults, with a warning (%r)" % r.stderr)
+    r = run("-n", "-c", cut, "-p", "9000")
+    check(r.returncode == 0 and r.stderr == "", "section only and -p: no warning")
+    r = run("-n", "-c", good, "-o", "")
+    check(r.returncode == 1 and r.stdout == "" and "-o: empty directory" in r.stderr,
+          "-n -o '': exit 1 (%r)" % r.stderr)
+    r = run("-o", "", "-p", "9000")
+    check(r.returncode == 1 and "-o: empty directory" in r.stderr,
+          "-o '': refused at start (%r)" % r.stderr)
+    binary = os.path.join(tmp, "binary.conf")
+    with open(binary, "wb") as f:
+        f.write(b"[output]\ncompress = \x1b[31m\xff\n")
+    r = subprocess.run([NETFLOWD, "-n", "-c", binary], capture_output=True, timeout=10)
+    check(r.returncode == 1 and b"\x1b" not in r.stderr and b"\xff" not in r.stderr
+          and b"control character 0x1b at column 12" in r.stderr,
+          "binary bytes escaped in the error (%r)" % r.stderr)
+
 sys.exit(1 if failed else 0)

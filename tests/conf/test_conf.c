@@ -150,6 +150,26 @@ static const struct {
 	  "1: syntax error (expected key = value or [section])" },
 	{ "[output]\ndirectory = /a\n   /b\n",
 	  "3: indented line continues 'directory' (write one key = value per line)" },
+	/* issue 13 item 11 */
+	{ "[collector]\nallow = 10.0.0.0/-0\n",
+	  "2: bad address or prefix '10.0.0.0/-0'" },
+	{ "[collector]\nallow = 10.0.0.0/+8\n",
+	  "2: bad address or prefix '10.0.0.0/+8'" },
+	{ "[collector]\nallow = 10.0.0.0/ 8\n",
+	  "2: bad address or prefix '10.0.0.0/ 8'" },
+	{ "[output]\nrotate = 6\x01\n",
+	  "2: control character 0x01 at column 11 (not a text file?)" },
+	{ "[output]\ncompress = \xff\xfe\x80z\n",
+	  "2: bad compress '\\xff\\xfe\\x80z' (none, gzip, zstd or lz4)" },
+	{ "[output]\ndirectory =\n", "2: empty directory" },
+	{ "", " no [section] at all (empty or not a netflowd config?); "
+	  "a file that wants the defaults says [collector]" },
+	{ "# netflowd.conf, cut short\n\n", " no [section] at all (empty or not "
+	  "a netflowd config?); a file that wants the defaults says [collector]" },
+	{ "listen = 127.0.0.1:2055\n", "1: key 'listen' outside any section" },
+	{ "[collector]\n[bogus]\n", "2: unknown section [bogus]" },
+	{ "[collector] x\n", "1: syntax error (expected key = value or [section])" },
+	{ "[collector]\n= 5\n", "2: syntax error (expected key = value or [section])" },
 };
 
 static void
@@ -175,10 +195,15 @@ test_no_listen_and_missing(void)
 	char *err = NULL, want[512];
 	struct config *c;
 
-	/* an empty file is valid: the defaults */
-	c = load("", &err);
+	/* a file that wants the defaults says so with a section; the
+	 * daemon warns that it listens on every address */
+	c = load("\xef\xbb\xbf[collector] ; the defaults\n", &err);
 	CHECK(c != NULL && err == NULL);
 	CHECK_EQ_U(c ? c->nlisten : 0, 3);
+	CHECK(c && c->listen_default);
+	config_free(c);
+	c = load("[collector]\nlisten = 127.0.0.1:2055\n", &err);
+	CHECK(c && !c->listen_default);
 	config_free(c);
 	c = config_load("/nonexistent/netflowd.conf", &err);
 	CHECK(c == NULL);
@@ -194,7 +219,38 @@ test_no_listen_and_missing(void)
 		strcat(text, "\n");
 		c = load(text, &err);
 		CHECK(c == NULL);
-		snprintf(want, sizeof(want), "%s:2: line too long", path);
+		snprintf(want, sizeof(want), "%s:2: line too long (at most 4096 bytes)",
+		    path);
+		CHECK_STR(err, want);
+		free(err);
+	}
+	/* paths may be 3,072 bytes: their lines fit */
+	{
+		char text[4096], dir[3073];
+
+		memset(dir, 'a', sizeof(dir) - 1);
+		dir[0] = '/';
+		dir[sizeof(dir) - 1] = '\0';
+		snprintf(text, sizeof(text), "[output]\ndirectory = %s   # long\n", dir);
+		c = load(text, &err);
+		CHECK(c != NULL && err == NULL);
+		CHECK_STR(c ? c->directory : "", dir);
+		config_free(c);
+	}
+	/* a NUL byte is not a long line */
+	{
+		static const char text[] = "[output]\nrotate = 6\0000\n";
+		FILE *f = fopen(path, "w");
+
+		CHECK(f != NULL);
+		if (f) {
+			fwrite(text, 1, sizeof(text) - 1, f);
+			fclose(f);
+		}
+		c = config_load(path, &err);
+		CHECK(c == NULL);
+		snprintf(want, sizeof(want),
+		    "%s:2: NUL byte at column 11 (not a text file?)", path);
 		CHECK_STR(err, want);
 		free(err);
 	}

@@ -121,5 +121,61 @@ def main():
     check.done()
 
 
+def family_move():
+    """A port moves between address families (issue 13 item 11):
+    0.0.0.0:P -> *:P -> [::1]:P. The new socket cannot bind while the old
+    one holds the port: the old one is read empty and closed right before,
+    and the listener that stays loses nothing."""
+    p, q = nftest.free_port(), nftest.free_port()
+
+    def text(first):
+        return ("[collector]\nlisten = %s\nlisten = 127.0.0.1:%d\n"
+                "[output]\ndirectory = @OUT@\nrotate = 1h\n" % (first, q))
+    d = nftest.Daemon(NETFLOWD, text("0.0.0.0:%d" % p))
+    try:
+        d.start()
+        stay = Stream(q, 0)
+        stay.thread.start()
+        nftest.send([datagram(n) for n in range(100000, 100010)], p)
+        check(reload(d, text("*:%d" % p), "reloaded configuration"),
+              "0.0.0.0:P -> *:P reloads: %s" % d.log()[-400:])
+        check("udp port %d moves from 0.0.0.0:%d to *:%d" % (p, p, p) in d.log(),
+              "the handover is logged")
+        nftest.send([datagram(n) for n in range(200000, 200010)], p,
+                    host="::1", family=socket.AF_INET6)
+        nftest.send([datagram(n) for n in range(200010, 200020)], p)
+        time.sleep(0.3)
+        check(reload(d, text("[::1]:%d" % p), "reloaded configuration"),
+              "*:P -> [::1]:P reloads")
+        nftest.send([datagram(n) for n in range(300000, 300010)], p,
+                    host="::1", family=socket.AF_INET6)
+        time.sleep(0.3)
+        stay.stop.set()
+        stay.thread.join()
+        time.sleep(0.3)
+        check(d.stop() == 0, "exit 0")
+        got = {}
+        for r in d.records():
+            key = (r["src_addr"], r["src_port"])
+            got[key] = got.get(key, 0) + 1
+        check(all(v == 1 for v in got.values()), "no flow written twice")
+
+        def flows(ns):
+            return {(nfgen.flow(n * PER + i)["src"], nfgen.flow(n * PER + i)["sport"])
+                    for n in ns for i in range(PER)}
+        for what, ns in (("before", range(100000, 100010)),
+                         ("dual-stack", range(200000, 200020)),
+                         ("IPv6 only", range(300000, 300010))):
+            missing = flows(ns) - set(got)
+            check(not missing, "port P %s: %d flows missing" % (what, len(missing)))
+        missing = flows(stay.sent()) - set(got)
+        check(len(stay.sent()) > 100 and not missing,
+              "the listener that stayed: %d datagrams, %d flows missing"
+              % (len(stay.sent()), len(missing)))
+    finally:
+        d.cleanup()
+
+
 if __name__ == "__main__":
+    family_move()
     main()

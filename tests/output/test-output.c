@@ -261,27 +261,34 @@ test_rotation_slots(void)
 	CHECK(exists(dir, ".20240501T120000Z.json.tmp"));
 	CHECK(!exists(dir, "20240501T120000Z.json"));
 	write_n(o, T0 + 60000, 4);       /* next slot: the first closes */
-	write_n(o, T0 + 1000, 1);        /* late: never into a closed slot */
+	/* late (held data, or the wall clock stepped back): the name never
+	 * lies, its slot opens again under a -1 name */
+	write_n(o, T0 + 1000, 1);
 	output_sync(o);
 	CHECK(exists(dir, "20240501T120000Z.json"));
+	CHECK(exists(dir, "20240501T120100Z.json"));
 	CHECK_EQ_U(output_rotate(o, T0 + 125000), 0);   /* timer closes it */
 	output_sync(o);
-	CHECK_EQ_U(output_stats(o)->files, 2);
+	CHECK_EQ_U(output_stats(o)->files, 3);
 	CHECK_EQ_U(output_stats(o)->records, 10);
 	CHECK_EQ_U(output_stats(o)->dropped, 0);
 	CHECK_EQ_U(output_next_rotation(o, T0 + 15000), 45000);
 	output_free(o);
-	CHECK_EQ_U(count_files(dir, names, 8), 2);
-	CHECK_STR(names[0], "20240501T120000Z.json");
-	CHECK_STR(names[1], "20240501T120100Z.json");
+	CHECK_EQ_U(count_files(dir, names, 8), 3);
+	CHECK_STR(names[0], "20240501T120000Z-1.json");
+	CHECK_STR(names[1], "20240501T120000Z.json");
+	CHECK_STR(names[2], "20240501T120100Z.json");
 	{
 		size_t len;
 		char *a = slurp(dir, names[0], &len);
 
-		CHECK_EQ_U(count_lines(a, len), 5);
+		CHECK_EQ_U(count_lines(a, len), 1);
 		free(a);
 		a = slurp(dir, names[1], &len);
 		CHECK_EQ_U(count_lines(a, len), 5);
+		free(a);
+		a = slurp(dir, names[2], &len);
+		CHECK_EQ_U(count_lines(a, len), 4);
 		free(a);
 	}
 }
