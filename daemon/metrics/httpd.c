@@ -45,12 +45,14 @@ struct httpd {
 	void *arg;
 	struct event *accept_ev, *resume_ev, *flush_ev;
 	bool paused;
+	bool at_cap;             /* paused because of the cap, not an error */
 	struct conn_list conns;
 	struct httpd_stats stats;
 	struct ratelimit log;
 };
 
 static void on_conn(evutil_socket_t fd, short what, void *arg);
+static void resume(struct httpd *h);
 
 static const char *const result_names[HTTPD_RESULT_MAX] = {
 	[HTTPD_SERVED] = "served",
@@ -99,6 +101,11 @@ conn_end(struct conn *k, enum httpd_result why)
 		evbuffer_free(k->out);
 	close(k->fd);
 	free(k);
+	if (h->at_cap) {
+		/* room again: no need to wait for the timer */
+		evtimer_del(h->resume_ev);
+		resume(h);
+	}
 }
 
 /* Waits for the next event or the rest of the deadline. */
@@ -343,6 +350,7 @@ make_room(struct httpd *h)
 	if (age < HTTPD_EVICT_AGE_MS) {
 		h->stats.cap_pauses++;
 		pause_for(h, HTTPD_EVICT_AGE_MS - age);
+		h->at_cap = true;
 		return false;
 	}
 	conn_end(oldest, HTTPD_EVICTED);
@@ -390,13 +398,18 @@ on_accept(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-on_resume(evutil_socket_t fd, short what, void *arg)
+resume(struct httpd *h)
 {
-	struct httpd *h = arg;
-
 	h->paused = false;
+	h->at_cap = false;
 	if (event_add(h->accept_ev, NULL) < 0)
 		pause_accept(h, errno);
+}
+
+static void
+on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	resume(arg);
 }
 
 static void
