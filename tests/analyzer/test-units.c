@@ -9,6 +9,7 @@
 #include "htab.h"
 #include "pairing.h"
 #include "record.h"
+#include "sampling.h"
 #include "services.h"
 #include "timeutil.h"
 
@@ -162,7 +163,58 @@ test_records(void)
 	EXPECT(record_parse(rp, v5icmp, strlen(v5icmp), &f) == RECORD_FLOW &&
 	    f.icmp_type == 3 && f.icmp_code == 3 && f.end_ms == f.start_ms &&
 	    f.bytes == UINT64_MAX && f.seen_ms == f.end_ms, "v5 icmp in dst_port");
+	const char *nsel = "{\"src_addr\":\"10.0.0.1\",\"dst_addr\":\"10.0.0.2\","
+	    "\"start\":\"2024-05-01T00:00:00Z\",\"initiatorOctets\":18446744073709551615,"
+	    "\"responderOctets\":7,\"initiatorPackets\":3,\"responderPackets\":4,"
+	    "\"firewallEvent\":2}";
+	EXPECT(record_parse(rp, nsel, strlen(nsel), &f) == RECORD_FLOW && f.biflow &&
+	    f.bytes == UINT64_MAX && f.rev_bytes == 7 && f.packets == 7 && f.rev_packets == 4,
+	    "NSEL teardown: %" PRIu64 " %" PRIu64, f.bytes, f.packets);
+	const char *both = "{\"src_addr\":\"10.0.0.1\",\"dst_addr\":\"10.0.0.2\","
+	    "\"start\":\"2024-05-01T00:00:00Z\",\"bytes\":5,\"responderOctets\":7}";
+	EXPECT(record_parse(rp, both, strlen(both), &f) == RECORD_FLOW && !f.biflow &&
+	    f.bytes == 5 && f.rev_bytes == 0, "bytes win over responderOctets");
+	const char *update = "{\"src_addr\":\"10.0.0.1\",\"dst_addr\":\"10.0.0.2\","
+	    "\"start\":\"2024-05-01T00:00:00Z\",\"initiatorOctets\":1,\"firewallEvent\":5}";
+	EXPECT(record_parse(rp, update, strlen(update), &f) == RECORD_FW_UPDATE, "NSEL update");
+	const char *sflow = "{\"src_addr\":\"10.0.0.1\",\"dst_addr\":\"10.0.0.2\","
+	    "\"start\":\"2024-05-01T00:00:00Z\",\"version\":5,\"format\":\"sflow\","
+	    "\"bytes\":1514,\"packets\":1,\"sampling_interval\":1000,\"sample_pool\":9}";
+	EXPECT(record_parse(rp, sflow, strlen(sflow), &f) == RECORD_FLOW && f.sflow &&
+	    f.sampling_interval == 1000 && f.bytes == 1514, "sFlow sample");
+	const char *counters = "{\"type\":\"counters\",\"format\":\"sflow\",\"ifIndex\":3}";
+	EXPECT(record_parse(rp, counters, strlen(counters), &f) == RECORD_NOT_FLOW,
+	    "sFlow counters");
 	record_parser_free(rp);
+}
+
+static void
+test_sampling(void)
+{
+	struct sampling s;
+	struct flow f = { .bytes = 1514, .packets = 1, .sampling_interval = 1000 };
+	char text[200];
+
+	sampling_init(&s, true);
+	sampling_apply(&s, &f);
+	EXPECT(f.bytes == 1514000 && f.packets == 1000, "scaled %" PRIu64, f.bytes);
+	f = (struct flow){ .bytes = UINT64_MAX / 2, .packets = 3, .sampling_interval = 3 };
+	sampling_apply(&s, &f);
+	EXPECT(f.bytes == UINT64_MAX && f.packets == 9, "saturated %" PRIu64, f.bytes);
+	f = (struct flow){ .bytes = 10, .packets = 1, .sampling_interval = 1 };
+	sampling_apply(&s, &f);
+	EXPECT(f.bytes == 10 && s.records == 2, "1:1 is not sampled");
+	for (uint64_t i = 2; i < 2 + SAMPLING_MAX_INTERVALS + 2; i++) {
+		f = (struct flow){ .bytes = 1, .sampling_interval = i };
+		sampling_apply(&s, &f);
+	}
+	sampling_describe(&s, text, sizeof(text));
+	EXPECT(strstr(text, "12 records scaled by their sampling interval: 1 at 1:1000, 2 at 1:3")
+	    == text && strstr(text, ", 3 at other intervals"), "'%s'", text);
+	sampling_init(&s, false);
+	f = (struct flow){ .bytes = 7, .packets = 1, .sampling_interval = 100 };
+	sampling_apply(&s, &f);
+	EXPECT(f.bytes == 7 && s.records == 1, "--no-scale scaled");
 }
 
 static void
@@ -335,6 +387,7 @@ main(void)
 	test_services();
 	test_htab();
 	test_pairing_linear();
+	test_sampling();
 	if (failures)
 		fprintf(stderr, "%d failure(s)\n", failures);
 	return failures ? 1 : 0;
