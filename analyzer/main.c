@@ -118,6 +118,7 @@ handle_line(struct analyzer *a, const char *line, size_t len, bool overlong)
 	case RECORD_NOT_FLOW: a->stats.not_flow++; break;
 	case RECORD_MALFORMED: a->stats.malformed++; break;
 	case RECORD_INCOMPLETE: a->stats.incomplete++; break;
+	case RECORD_FW_UPDATE: a->stats.fw_updates++; break;
 	case RECORD_EMPTY: break;
 	}
 }
@@ -268,6 +269,10 @@ report_skipped(const struct analyzer *a)
 	if (st->incomplete)
 		fprintf(stderr, "netflow-analyze: %llu flow record%s without addresses or times skipped\n",
 		    (unsigned long long)st->incomplete, st->incomplete == 1 ? "" : "s");
+	if (st->fw_updates)
+		fprintf(stderr, "netflow-analyze: %llu firewall flow-update record%s skipped "
+		    "(the flow-teardown record counts the whole connection)\n",
+		    (unsigned long long)st->fw_updates, st->fw_updates == 1 ? "" : "s");
 	/* The summary says it in its totals; the connection list needs a word. */
 	if (st->sampling.records && !a->summary) {
 		sampling_describe(&st->sampling, text, sizeof(text));

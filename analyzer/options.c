@@ -49,9 +49,10 @@ usage(FILE *f)
 	fputs(
 "usage: netflow-analyze [options] FILE|DIR|- ...\n"
 "\n"
-"Reads netflowd's JSON flow files (.json, .json.gz, .json.zst; directories in\n"
-"name order; - for standard input), pairs the two directions of every\n"
-"connection and prints one line per connection.\n"
+"Reads netflowd's JSON flow files (.json, .json.gz, .json.zst, .json.lz4;\n"
+"directories in name order; - for standard input), pairs the two directions\n"
+"of every connection and prints one line per connection. Sampled records\n"
+"count sampling_interval times their bytes and packets (see --no-scale).\n"
 "\n"
 "Output:\n"
 "  -s, --summary          totals and top-N tables instead of the connection list\n"

@@ -226,6 +226,15 @@ locate(struct pairing *p, struct group *g, int64_t start_ms)
 }
 
 static void
+drop_group_if_empty(struct pairing *p, struct group *g)
+{
+	if (TAILQ_EMPTY(&g->runs)) {
+		htab_remove(&p->table, &g->node);
+		free(g);
+	}
+}
+
+static void
 drop_run(struct pairing *p, struct run *r)
 {
 	struct group *g = r->group;
@@ -237,10 +246,7 @@ drop_run(struct pairing *p, struct run *r)
 	}
 	TAILQ_REMOVE(&g->runs, r, in_group);
 	free(r);
-	if (TAILQ_EMPTY(&g->runs)) {
-		htab_remove(&p->table, &g->node);
-		free(g);
-	}
+	drop_group_if_empty(p, g);
 }
 
 /* No answer will be accepted any more. */
@@ -324,10 +330,7 @@ file_waiting(struct pairing *p, struct pending *e)
 	r = locate(p, g, start);
 	if (!r || r->start_ms != start) {
 		if (!(n = calloc(1, sizeof(*n)))) {
-			if (TAILQ_EMPTY(&g->runs)) {
-				htab_remove(&p->table, &g->node);
-				free(g);
-			}
+			drop_group_if_empty(p, g);
 			return -1;
 		}
 		n->start_ms = start;
@@ -368,7 +371,6 @@ static void
 release(struct pairing *p, bool all)
 {
 	int64_t limit = p->newest_seen - p->horizon_ms;
-
 	struct pending *e;
 
 	while ((e = TAILQ_FIRST(&p->arrival)) && (all || e->conn.fwd.seen_ms < limit ||

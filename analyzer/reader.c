@@ -19,9 +19,6 @@
 
 enum codec { CODEC_UNKNOWN, CODEC_PLAIN, CODEC_GZIP, CODEC_ZSTD, CODEC_LZ4 };
 
-static const unsigned char zstd_magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
-static const unsigned char lz4_magic[4] = { 0x04, 0x22, 0x4d, 0x18 };
-
 struct reader {
 	int fd;
 	const char *name;
@@ -144,7 +141,36 @@ read_in(struct reader *r)
 	}
 }
 
-#if !defined(HAVE_ZSTD) || !defined(HAVE_LZ4)
+/* Compressed kinds told by their first four bytes; gzip has two. */
+static const struct {
+	unsigned char magic[4];
+	enum codec codec;
+	const char *name;
+} framed[] = {
+	{ { 0x28, 0xb5, 0x2f, 0xfd }, CODEC_ZSTD, "zstd" },
+	{ { 0x04, 0x22, 0x4d, 0x18 }, CODEC_LZ4, "lz4" },	/* LZ4 frame */
+};
+
+/* A decoder ready for a new stream; false when this build has none. */
+static bool
+start_codec(struct reader *r, enum codec codec)
+{
+	switch (codec) {
+#ifdef HAVE_ZSTD
+	case CODEC_ZSTD:
+		ZSTD_initDStream(r->zstd);
+		return true;
+#endif
+#ifdef HAVE_LZ4
+	case CODEC_LZ4:
+		LZ4F_resetDecompressionContext(r->lz4);
+		return true;
+#endif
+	default:
+		return false;
+	}
+}
+
 /* A compressed file this build cannot read is an error that says why. */
 static int
 missing_codec(struct reader *r, const char *name)
@@ -155,13 +181,6 @@ missing_codec(struct reader *r, const char *name)
 	    "without %s support (meson -D%s=enabled)", name, name, name);
 	fail(r, msg);
 	return -1;
-}
-#endif
-
-static bool
-has_magic(const struct reader *r, const unsigned char magic[4])
-{
-	return r->in_len >= 4 && memcmp(r->in, magic, 4) == 0;
 }
 
 /* By content, not by name: a renamed file or standard input reads the same. */
@@ -178,20 +197,15 @@ detect(struct reader *r)
 			return fail(r, "zlib initialisation failed"), -1;
 		r->z_ready = true;
 		r->codec = CODEC_GZIP;
-	} else if (has_magic(r, zstd_magic)) {
-#ifdef HAVE_ZSTD
-		ZSTD_initDStream(r->zstd);
-		r->codec = CODEC_ZSTD;
-#else
-		return missing_codec(r, "zstd");
-#endif
-	} else if (has_magic(r, lz4_magic)) {
-#ifdef HAVE_LZ4
-		LZ4F_resetDecompressionContext(r->lz4);
-		r->codec = CODEC_LZ4;
-#else
-		return missing_codec(r, "lz4");
-#endif
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(framed) / sizeof(framed[0]); i++) {
+		if (r->in_len < 4 || memcmp(r->in, framed[i].magic, 4) != 0)
+			continue;
+		if (!start_codec(r, framed[i].codec))
+			return missing_codec(r, framed[i].name);
+		r->codec = framed[i].codec;
+		break;
 	}
 	return 0;
 }

@@ -13,8 +13,10 @@ enum field {
 	F_NONE, F_TIME_RECEIVED, F_EXPORTER, F_VERSION, F_START, F_END,
 	F_SRC_ADDR, F_DST_ADDR, F_SRC_PORT, F_DST_PORT, F_PROTO, F_ICMP_TYPE,
 	F_ICMP_CODE, F_BYTES, F_PACKETS, F_TYPE, F_INIT_OCTETS, F_RESP_OCTETS,
-	F_INIT_PACKETS, F_RESP_PACKETS, F_SAMPLING, F_FORMAT,
+	F_INIT_PACKETS, F_RESP_PACKETS, F_SAMPLING, F_FORMAT, F_FW_EVENT,
 };
+
+#define FW_EVENT_UPDATE 5	/* IANA firewallEvent, as ASA NSEL numbers it */
 
 enum have {
 	H_RECV = 1 << 0, H_START = 1 << 1, H_END = 1 << 2, H_SRC = 1 << 3,
@@ -48,6 +50,7 @@ static const struct {
 	{ "responderPackets", F_RESP_PACKETS, UINT64_MAX },
 	{ "sampling_interval", F_SAMPLING, UINT64_MAX },
 	{ "format", F_FORMAT, 0 },
+	{ "firewallEvent", F_FW_EVENT, 255 },
 };
 
 struct record_parser {
@@ -57,6 +60,7 @@ struct record_parser {
 	unsigned have;
 	int64_t recv_ms;
 	uint64_t init_octets, resp_octets, init_packets, resp_packets;
+	uint64_t fw_event;
 	bool not_flow;
 	bool seen_object;
 };
@@ -138,6 +142,7 @@ set_number(struct record_parser *rp, uint64_t v)
 	case F_INIT_PACKETS: rp->init_packets = v; rp->have |= H_BIFLOW; break;
 	case F_RESP_PACKETS: rp->resp_packets = v; rp->have |= H_BIFLOW; break;
 	case F_SAMPLING: f->sampling_interval = v; break;
+	case F_FW_EVENT: rp->fw_event = v; break;
 	default: return 0;	/* a number where a string belongs */
 	}
 	return 1;
@@ -260,6 +265,8 @@ finish(struct record_parser *rp, struct flow *f)
 {
 	if (rp->not_flow)
 		return RECORD_NOT_FLOW;
+	if (rp->fw_event == FW_EVENT_UPDATE)
+		return RECORD_FW_UPDATE;
 	if ((rp->have & (H_SRC | H_DST)) != (H_SRC | H_DST))
 		return RECORD_INCOMPLETE;
 	if (!(rp->have & H_START))

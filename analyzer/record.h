@@ -12,6 +12,10 @@ enum record_result {
 	RECORD_EMPTY,		/* blank line */
 	RECORD_MALFORMED,	/* not a JSON object, bad value types, bad times */
 	RECORD_INCOMPLETE,	/* valid JSON but no addresses or no time at all */
+	/* A firewall's periodic flow-update event (firewallEvent 5): ASA NSEL
+	 * sends the connection's totals again in its flow-teardown record, so
+	 * counting updates too would count their bytes twice. */
+	RECORD_FW_UPDATE,
 };
 
 struct record_parser;

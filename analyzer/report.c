@@ -1,6 +1,7 @@
 #include "report.h"
 
 #include <stdlib.h>
+#include <sys/queue.h>
 
 #include "format.h"
 #include "jsonout.h"
@@ -10,7 +11,7 @@ struct item {
 	struct conn conn;
 	const char *service;
 	struct resolver_entry *src_name, *dst_name;
-	struct item *next;
+	STAILQ_ENTRY(item) link;
 };
 
 struct report {
@@ -18,7 +19,7 @@ struct report {
 	yajl_gen json;
 	struct services *svc;
 	struct resolver *res;
-	struct item *head, *tail;
+	STAILQ_HEAD(, item) items;	/* waiting for their names, in order */
 	size_t backlog;
 };
 
@@ -32,6 +33,7 @@ report_new(FILE *out, bool json, struct services *svc, struct resolver *res)
 	r->out = out;
 	r->svc = svc;
 	r->res = res;
+	STAILQ_INIT(&r->items);
 	if (json && !(r->json = jsonout_new(out))) {
 		free(r);
 		return NULL;
@@ -52,11 +54,12 @@ drop(struct report *r, struct item *it)
 void
 report_free(struct report *r)
 {
+	struct item *it;
+
 	if (!r)
 		return;
-	while (r->head) {
-		struct item *it = r->head;
-		r->head = it->next;
+	while ((it = STAILQ_FIRST(&r->items))) {
+		STAILQ_REMOVE_HEAD(&r->items, link);
 		drop(r, it);
 	}
 	jsonout_free(r->json);
@@ -82,11 +85,7 @@ report_add(struct report *r, const struct conn *c)
 		it->src_name = resolver_get(r->res, &c->fwd.src);
 		it->dst_name = resolver_get(r->res, &c->fwd.dst);
 	}
-	if (r->tail)
-		r->tail->next = it;
-	else
-		r->head = it;
-	r->tail = it;
+	STAILQ_INSERT_TAIL(&r->items, it, link);
 	r->backlog++;
 	report_pump(r);
 }
@@ -158,16 +157,15 @@ print_json(struct report *r, const struct item *it)
 void
 report_pump(struct report *r)
 {
-	while (r->head && resolver_entry_done(r->head->src_name) &&
-	    resolver_entry_done(r->head->dst_name)) {
-		struct item *it = r->head;
+	struct item *it;
+
+	while ((it = STAILQ_FIRST(&r->items)) && resolver_entry_done(it->src_name) &&
+	    resolver_entry_done(it->dst_name)) {
 		if (r->json)
 			print_json(r, it);
 		else
 			print_text(r, it);
-		r->head = it->next;
-		if (!r->head)
-			r->tail = NULL;
+		STAILQ_REMOVE_HEAD(&r->items, link);
 		r->backlog--;
 		drop(r, it);
 	}

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "hosts.h"
 #include "htab.h"
@@ -21,9 +22,10 @@ struct resolver_entry {
 	unsigned refs;
 	char *name;
 	struct query *query;		/* while in flight */
-	/* queue (E_QUEUED) or LRU list (E_DONE, refs == 0) */
-	struct resolver_entry *prev, *next;
+	/* in the queue (E_QUEUED) or the LRU list (E_DONE, refs == 0) */
+	TAILQ_ENTRY(resolver_entry) link;
 };
+TAILQ_HEAD(entry_list, resolver_entry);
 
 /* Outlives its entry when our timer gave up first: evdns always calls back
  * (answer, its own timeout or shutdown), and only then is this freed. */
@@ -31,11 +33,7 @@ struct query {
 	struct resolver *r;
 	struct resolver_entry *entry;	/* NULL once given up */
 	struct event *timer;
-	struct query *prev, *next;	/* all live queries */
-};
-
-struct list {
-	struct resolver_entry *head, *tail;
+	LIST_ENTRY(query) link;	/* all live queries */
 };
 
 struct resolver {
@@ -46,37 +44,11 @@ struct resolver {
 	resolver_done_fn done;
 	void *arg;
 	struct htab cache;
-	struct list queue;
-	struct list lru;
-	struct query *queries;
+	struct entry_list queue;
+	struct entry_list lru;
+	LIST_HEAD(, query) queries;
 	unsigned inflight;
 };
-
-static void
-list_push(struct list *l, struct resolver_entry *e)
-{
-	e->next = NULL;
-	e->prev = l->tail;
-	if (l->tail)
-		l->tail->next = e;
-	else
-		l->head = e;
-	l->tail = e;
-}
-
-static void
-list_remove(struct list *l, struct resolver_entry *e)
-{
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		l->head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		l->tail = e->prev;
-	e->prev = e->next = NULL;
-}
 
 static int
 setup_dns(struct resolver *r)
@@ -113,6 +85,9 @@ resolver_new(struct event_base *base, const struct resolver_config *cfg,
 	r->done = done;
 	r->arg = arg;
 	htab_init(&r->cache, offsetof(struct resolver_entry, addr), sizeof(struct addr));
+	TAILQ_INIT(&r->queue);
+	TAILQ_INIT(&r->lru);
+	LIST_INIT(&r->queries);
 	r->hosts = hosts_new(cfg->hosts_file ? cfg->hosts_file : "/etc/hosts",
 	    cfg->hosts_file != NULL);
 	if (!r->hosts || (cfg->use_dns && setup_dns(r) < 0))
@@ -126,16 +101,9 @@ fail:
 static void
 free_query(struct query *q)
 {
-	struct resolver *r = q->r;
-
-	if (q->prev)
-		q->prev->next = q->next;
-	else
-		r->queries = q->next;
-	if (q->next)
-		q->next->prev = q->prev;
+	LIST_REMOVE(q, link);
 	event_free(q->timer);
-	r->inflight--;
+	q->r->inflight--;
 	free(q);
 }
 
@@ -151,7 +119,7 @@ resolver_free(struct resolver *r)
 		/* Fails every outstanding request; the callbacks run deferred, so
 		 * let the loop deliver them before the queries go away. */
 		evdns_base_free(r->dns, 1);
-		for (int i = 0; r->queries && i < 100; i++)
+		for (int i = 0; !LIST_EMPTY(&r->queries) && i < 100; i++)
 			event_base_loop(r->base, EVLOOP_NONBLOCK);
 	}
 	while ((n = htab_iterate(&r->cache, &it))) {
@@ -199,7 +167,7 @@ finish_entry(struct resolver *r, struct resolver_entry *e, const char *name)
 	e->name = name ? clean_name(name) : NULL;
 	e->state = E_DONE;
 	if (e->refs == 0)
-		list_push(&r->lru, e);
+		TAILQ_INSERT_TAIL(&r->lru, e, link);
 }
 
 static void
@@ -254,10 +222,7 @@ send_query(struct resolver *r, struct resolver_entry *e)
 	q->entry = e;
 	e->query = q;
 	e->state = E_INFLIGHT;
-	q->next = r->queries;
-	if (r->queries)
-		r->queries->prev = q;
-	r->queries = q;
+	LIST_INSERT_HEAD(&r->queries, q, link);
 	r->inflight++;
 	evtimer_add(q->timer, &tv);
 	if (e->addr.family == 4)
@@ -275,9 +240,10 @@ send_query(struct resolver *r, struct resolver_entry *e)
 static void
 start_queued(struct resolver *r)
 {
-	while (r->queue.head && r->inflight < r->cfg.max_inflight) {
-		struct resolver_entry *e = r->queue.head;
-		list_remove(&r->queue, e);
+	struct resolver_entry *e;
+
+	while ((e = TAILQ_FIRST(&r->queue)) && r->inflight < r->cfg.max_inflight) {
+		TAILQ_REMOVE(&r->queue, e, link);
 		send_query(r, e);
 	}
 }
@@ -285,9 +251,10 @@ start_queued(struct resolver *r)
 static void
 evict(struct resolver *r)
 {
-	while (r->cache.count > r->cfg.cache_max && r->lru.head) {
-		struct resolver_entry *e = r->lru.head;
-		list_remove(&r->lru, e);
+	struct resolver_entry *e;
+
+	while (r->cache.count > r->cfg.cache_max && (e = TAILQ_FIRST(&r->lru))) {
+		TAILQ_REMOVE(&r->lru, e, link);
 		htab_remove(&r->cache, &e->node);
 		free(e->name);
 		free(e);
@@ -301,7 +268,7 @@ resolver_get(struct resolver *r, const struct addr *a)
 
 	if (e) {
 		if (e->state == E_DONE && e->refs == 0)
-			list_remove(&r->lru, e);
+			TAILQ_REMOVE(&r->lru, e, link);
 		e->refs++;
 		return e;
 	}
@@ -318,7 +285,7 @@ resolver_get(struct resolver *r, const struct addr *a)
 		finish_entry(r, e, name);
 	} else {
 		e->state = E_QUEUED;
-		list_push(&r->queue, e);
+		TAILQ_INSERT_TAIL(&r->queue, e, link);
 		start_queued(r);
 	}
 	evict(r);
@@ -331,7 +298,7 @@ resolver_put(struct resolver *r, struct resolver_entry *e)
 	if (!e || --e->refs > 0)
 		return;
 	if (e->state == E_DONE) {
-		list_push(&r->lru, e);
+		TAILQ_INSERT_TAIL(&r->lru, e, link);
 		evict(r);
 	}
 }

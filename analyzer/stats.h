@@ -13,6 +13,7 @@ struct stats {
 	uint64_t not_flow;	/* options records and other types */
 	uint64_t malformed;	/* bad JSON, bad values, overlong lines */
 	uint64_t incomplete;	/* flows without addresses or any time */
+	uint64_t fw_updates;	/* firewall flow-update events, not counted */
 	unsigned input_errors;	/* files that could not be read to the end */
 	struct sampling sampling;	/* of the flows that passed the filters */
 };

@@ -360,13 +360,20 @@ def case_nsel(tmp):
                      initiatorPackets=10, responderPackets=40, **asa),
                 flow("10.7.0.1", "10.7.0.3", 50001, 80, t(10), t(11), None,
                      initiatorOctets=120, responderOctets=0,
-                     initiatorPackets=2, responderPackets=0, **asa)):
+                     initiatorPackets=2, responderPackets=0, **asa),
+                # a periodic flow-update of the first connection: its bytes
+                # are in the teardown record above already
+                flow("10.7.0.1", "10.7.0.2", 50000, 443, t(0), t(5), None,
+                     initiatorOctets=600, responderOctets=30000,
+                     initiatorPackets=6, responderPackets=20,
+                     **dict(asa, firewallEvent=5))):
             import json
             d = json.loads(line)
             del d["bytes"], d["packets"]
             f.write(json.dumps(d) + "\n")
-    conns, _ = conns_json(["--services", SERVICES, path])
+    conns, err = conns_json(["--services", SERVICES, path])
     check(len(conns) == 2, conns)
+    check("1 firewall flow-update record skipped" in err, err)
     c = conns[0]
     check(c["bytes"] == 51000 and c["packets"] == 50 and c["bytes_out"] == 1000 and
           c["bytes_in"] == 50000 and c["paired"] is True, "NSEL connection: %s" % c)
