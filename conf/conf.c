@@ -13,6 +13,7 @@
 #include <ini.h>
 
 #include "conf.h"
+#include "config.h"
 
 #define DEFAULT_RECEIVE_BUFFER (16u << 20)
 #define DEFAULT_RECEIVE_QUEUE (64u << 20)
@@ -311,7 +312,11 @@ output_key(struct load_state *st, const char *name, const char *v)
 		else if (strcmp(v, "gzip") == 0)
 			c->compress = COMPRESS_GZIP;
 		else if (strcmp(v, "zstd") == 0)
+#if HAVE_ZSTD
 			c->compress = COMPRESS_ZSTD;
+#else
+			return set_error(st, "netflowd was built without zstd");
+#endif
 		else
 			return set_error(st, "bad compress '%s' (none, gzip or zstd)", v);
 	} else if (strcmp(name, "direct_io") == 0) {

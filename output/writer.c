@@ -30,7 +30,11 @@
 #include <unistd.h>
 
 #include <zlib.h>
+
+#include "config.h"
+#if HAVE_ZSTD
 #include <zstd.h>
+#endif
 
 #include "output-private.h"
 
@@ -81,7 +85,9 @@ struct writer {
 	char tmp_name[96];
 	z_stream z;
 	bool z_ready;
+#if HAVE_ZSTD
 	ZSTD_CCtx *zstd;
+#endif
 	uint8_t *zout;
 };
 
@@ -250,12 +256,17 @@ compress_begin(struct writer *w)
 		w->z_ready = true;
 		return 0;
 	case OUTPUT_COMPRESS_ZSTD:
+#if HAVE_ZSTD
 		if (w->zstd == NULL && (w->zstd = ZSTD_createCCtx()) == NULL)
 			return -1;
 		ZSTD_CCtx_reset(w->zstd, ZSTD_reset_session_only);
 		ZSTD_CCtx_setParameter(w->zstd, ZSTD_c_compressionLevel, ZSTD_LEVEL);
 		ZSTD_CCtx_setParameter(w->zstd, ZSTD_c_checksumFlag, 1);
 		return 0;
+#else
+		/* conf/ rejects compress = zstd in such a build */
+		return -1;
+#endif
 	default:
 		return 0;
 	}
@@ -283,6 +294,7 @@ gzip_feed(struct writer *w, const void *buf, size_t len, int flush)
 	}
 }
 
+#if HAVE_ZSTD
 static void
 zstd_feed(struct writer *w, const void *buf, size_t len, ZSTD_EndDirective end)
 {
@@ -300,6 +312,7 @@ zstd_feed(struct writer *w, const void *buf, size_t len, ZSTD_EndDirective end)
 		file_write(w, w->zout, out.pos);
 	} while (end == ZSTD_e_end ? left != 0 : in.pos < in.size);
 }
+#endif
 
 static void
 emit(struct writer *w, const char *buf, size_t len)
@@ -308,8 +321,10 @@ emit(struct writer *w, const char *buf, size_t len)
 		file_write(w, buf, len);
 	else if (w->compress == OUTPUT_COMPRESS_GZIP)
 		gzip_feed(w, buf, len, Z_NO_FLUSH);
+#if HAVE_ZSTD
 	else
 		zstd_feed(w, buf, len, ZSTD_e_continue);
+#endif
 }
 
 /* ---- slots ---- */
@@ -406,8 +421,10 @@ slot_close(struct writer *w)
 		return;
 	if (w->compress == OUTPUT_COMPRESS_GZIP)
 		gzip_feed(w, NULL, 0, Z_FINISH);
+#if HAVE_ZSTD
 	else if (w->compress == OUTPUT_COMPRESS_ZSTD)
 		zstd_feed(w, NULL, 0, ZSTD_e_end);
+#endif
 	dio_flush(w, true);
 	if ((f = calloc(1, sizeof(*f))) == NULL) {
 		finish(w, w->fd, w->tmp_name);
@@ -557,7 +574,9 @@ writer_free(struct writer *w)
 	blockq_destroy(&w->q);
 	if (w->z_ready)
 		deflateEnd(&w->z);
+#if HAVE_ZSTD
 	ZSTD_freeCCtx(w->zstd);
+#endif
 	free(w->zout);
 	free(w->dio);
 	free(w->dir);

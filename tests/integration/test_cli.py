@@ -42,6 +42,10 @@ with tempfile.TemporaryDirectory() as tmp:
     check("%s:5: bad duration 'soon'" % bad in r.stderr, "file:line error: %r" % r.stderr)
     r = run("-n", "-c", os.path.join(tmp, "missing.conf"))
     check(r.returncode == 1 and "No such file" in r.stderr, "missing file: %r" % r.stderr)
+if "pcap" not in os.environ.get("NETFLOWD_FEATURES", "pcap").split(","):
+    r = run("--read", "x.pcap", "--stdout")
+    check(r.returncode == 1 and "x.pcap: netflowd was built without pcap" in r.stderr,
+          "--read without pcap: a clear error: %r" % r.stderr)
 r = run("-p", "0")
 check(r.returncode != 0 and "bad port" in r.stderr, "-p 0 rejected: %r" % r.stderr)
 r = run("--bogus")

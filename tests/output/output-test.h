@@ -9,7 +9,11 @@
 #include <stdlib.h>
 
 #include <zlib.h>
+
+#include "config.h"
+#if HAVE_ZSTD
 #include <zstd.h>
+#endif
 
 #include "output-private.h"
 #include "test.h"
@@ -99,6 +103,7 @@ gunzip_file(const char *dir, const char *name, size_t *len)
 	return out;
 }
 
+#if HAVE_ZSTD
 /* The content of a zstd file, checked to end with a complete frame. */
 static inline char *
 unzstd_file(const char *dir, const char *name, size_t *len)
@@ -133,5 +138,6 @@ unzstd_file(const char *dir, const char *name, size_t *len)
 	*len = ob.pos;
 	return out;
 }
+#endif
 
 #endif

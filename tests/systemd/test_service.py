@@ -422,6 +422,10 @@ def main():
     if os.geteuid() != 0:
         log("SKIP: needs root")
         return 77
+    # it reads structured journal fields (EXPORTER=, DROP_REASON=)
+    if "systemd" not in os.environ.get("NETFLOWD_FEATURES", "systemd").split(","):
+        log("SKIP: netflowd built without libsystemd")
+        return 77
     for tool in ("unshare", "nsenter", "pgrep", "curl"):
         if shutil.which(tool) is None:
             log("SKIP: %s not installed" % tool)
