@@ -11,6 +11,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools"))
 import nfgen  # noqa: E402
 import nftest  # noqa: E402
+import strictjson  # noqa: E402
 
 NETFLOWD = os.path.abspath(sys.argv[1])
 check = nftest.Check("cli")
@@ -67,7 +68,7 @@ with tempfile.TemporaryDirectory() as tmp:
         time.sleep(0.3)
         p.terminate()
         out, err = p.communicate(timeout=10)
-        lines = [json.loads(x) for x in out.splitlines()]
+        lines = strictjson.lines(out, "--stdout")
         check(len(lines) == 5 and all(x["version"] == 5 for x in lines),
               "5 JSON lines on stdout: %r" % out[:200])
         check("version 5 domain 0 sequence 42: 5 records" in err, "-D logs the packet: %r" % err)

@@ -16,6 +16,7 @@
 #endif
 
 #include "output-private.h"
+#include "strict-json.h"
 #include "test.h"
 
 /* 2024-05-01T12:00:00Z */
@@ -70,6 +71,9 @@ static inline size_t
 count_lines(const char *s, size_t len)
 {
 	size_t n = 0;
+
+	/* every line the output tests read back passes the strict checker */
+	CHECK_EQ_U(strict_json_lines("output file", s, len), 0);
 
 	for (size_t i = 0; i < len; i++)
 		n += s[i] == '\n';

@@ -427,6 +427,7 @@ parse_line(const char *line, size_t len)
 	char *copy = strndup(line, len), err[256];
 	yajl_val v;
 
+	CHECK(strict_json_line(line, len, err));
 	v = yajl_tree_parse(copy, err, sizeof(err));
 	if (v == NULL)
 		fprintf(stderr, "invalid JSON: %s: %.200s\n", err, copy);

@@ -27,6 +27,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "tools"))
 import nfgen  # noqa: E402
+import strictjson  # noqa: E402
 
 SYSTEMD = "/lib/systemd/systemd"
 TESTDIR = "/run/netflowd-test"
@@ -215,7 +216,7 @@ def output_flows(ns):
         if not name.endswith(".json"):
             continue
         for line in ns.run("cat", STATE + "/" + name).stdout.splitlines():
-            rec = json.loads(line)
+            rec = strictjson.loads(line)
             flows.append((rec["src_port"], rec["dst_port"]))
     return names, flows
 

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import tempfile
 
+import strictjson
+
 netflowd, compare, pcap, expected = sys.argv[1:5]
 if "pcap" not in os.environ.get("NETFLOWD_FEATURES", "pcap").split(","):
     print("netflowd built without pcap: no --read, skipped")
@@ -20,6 +22,10 @@ if r.returncode != 0:
 if b"dropped" in r.stderr:
     sys.stderr.write(r.stderr.decode(errors="replace"))
     sys.exit("netflowd dropped data from a real exporter's capture")
+try:
+    strictjson.lines(r.stdout, "netflowd --read %s" % os.path.basename(pcap))
+except strictjson.StrictJSONError as e:
+    sys.exit("not strict JSON: %s" % e)
 with tempfile.NamedTemporaryFile(suffix=".jsonl") as out:
     out.write(r.stdout)
     out.flush()
