@@ -616,30 +616,24 @@ field_key(struct json_writer *w, struct out *o, const struct flow_record *rec,
 	return put_name(w, o, name, len);
 }
 
-/* Whether two fields get the same key from field_name(): they then share
- * it as an array, so no key is written twice. An IPFIX scope field is
- * named as its element (only v9 scopes have names of their own), and the
- * table gives a few elements of different enterprises one name. */
-static bool
-same_element(const struct flow_record *rec, const struct flow_field *a,
+/* Whether two fields get the same key (field_name()), so that they share
+ * it as an array and no key is written twice. named: the flags that name
+ * (the scope flag only in v9, where scopes are named by type; an IPFIX
+ * scope field is named as its element). Within an enterprise the table's
+ * names are unique; a few elements of different enterprises share one
+ * (httpContentType). */
+static inline bool
+same_element(uint8_t named, const struct flow_field *a,
     const struct flow_field *b)
 {
-	const char *na = a->ie ? a->ie->name : NULL, *nb = b->ie ? b->ie->name : NULL;
-	bool v9 = rec->version == 9;
-
-	if (v9 && ((a->flags | b->flags) & FLOW_FIELD_SCOPE))
-		return (a->flags & b->flags & FLOW_FIELD_SCOPE) && a->id == b->id;
-	if ((a->flags ^ b->flags) & FLOW_FIELD_REVERSE)
+	if (a->pen == b->pen)
+		return a->id == b->id && !((a->flags ^ b->flags) & named);
+	if ((a->flags ^ b->flags) & named)
 		return false;
-	if (a->ie == b->ie && a->id == b->id && a->pen == b->pen)
-		return true;
-	if (na == NULL || nb == NULL)   /* e<PEN>_<ID>, ie<ID>, reverseIe<ID> */
-		return na == nb && a->id == b->id &&
-		    (a->pen == b->pen || (a->flags & FLOW_FIELD_REVERSE));
-	if (a->flags & FLOW_FIELD_REVERSE)      /* reverse + capitalised */
-		return (na[0] & ~0x20) == (nb[0] & ~0x20) &&
-		    strcmp(na + 1, nb + 1) == 0;
-	return na[0] == nb[0] && strcmp(na, nb) == 0;
+	if (a->flags & named & FLOW_FIELD_SCOPE)
+		return a->id == b->id;
+	return a->ie != NULL && b->ie != NULL &&
+	    strcmp(a->ie->name, b->ie->name) == 0;
 }
 
 /* A template may repeat an element: all its values are kept, as an array
@@ -647,16 +641,18 @@ same_element(const struct flow_record *rec, const struct flow_field *a,
 static bool
 extras(struct json_writer *w, struct out *o, const struct flow_record *rec)
 {
+	uint8_t named = rec->version == 9 ? 0xff : (uint8_t)~FLOW_FIELD_SCOPE;
+
 	for (size_t i = 0; i < rec->nextra; i++) {
 		const struct flow_field *f = &rec->extra[i];
 		bool seen = false, repeated = false, first = true;
 
 		for (size_t j = 0; j < i && !seen; j++)
-			seen = same_element(rec, f, &rec->extra[j]);
+			seen = same_element(named, f, &rec->extra[j]);
 		if (seen)
 			continue;
 		for (size_t j = i + 1; j < rec->nextra && !repeated; j++)
-			repeated = same_element(rec, f, &rec->extra[j]);
+			repeated = same_element(named, f, &rec->extra[j]);
 		if (!field_key(w, o, rec, f))
 			return false;
 		if (!repeated) {
@@ -665,7 +661,7 @@ extras(struct json_writer *w, struct out *o, const struct flow_record *rec)
 			continue;
 		}
 		for (size_t j = i; j < rec->nextra; j++) {
-			if (!same_element(rec, f, &rec->extra[j]))
+			if (!same_element(named, f, &rec->extra[j]))
 				continue;
 			if (!put_bytes(o, first ? "[" : ",", 1) ||
 			    !field_value(w, o, &rec->extra[j]))

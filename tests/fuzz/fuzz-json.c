@@ -22,10 +22,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define PEN_REVERSE 29305u
 
 /* Every type, names that need escaping, non-ASCII, long (past the name
- * cache's slot), one name twice, two that differ in the case "reverse"
- * capitalises. Not here, as the table has none (a core key's name, one
- * that looks built from numbers like ie7, the empty name): json.c relies
- * on that. */
+ * cache's slot), one name in two enterprises, two names that differ in
+ * case. Not here, because the table has none and json.c relies on it: a
+ * name twice within an enterprise, a core key's name, one that looks built
+ * from numbers (ie7, e9_1), the empty name. */
 static const struct ie_info synthetic[] = {
 	{ 4294967294u, 1, IE_OCTETS, "fuzzOctets" },
 	{ 4294967294u, 2, IE_UNSIGNED, "fuzzUnsigned" },
@@ -48,7 +48,7 @@ static const struct ie_info synthetic[] = {
 	{ 4294967294u, 19, IE_UNSIGNED, "caf\xc3\xa9\xe2\x82\xac" },
 	{ 4294967294u, 20, IE_FLOAT,
 	    "aVeryLongInformationElementNameThatDoesNotFitTheCachedNameSlot" },
-	{ 4294967294u, 21, IE_SIGNED, "fuzzSigned" },
+	{ 4294967293u, 21, IE_SIGNED, "fuzzSigned" },
 	{ 4294967294u, 22, IE_UNSIGNED, "x" },
 	{ 4294967294u, 23, IE_UNSIGNED, "X" },
 };
@@ -83,8 +83,8 @@ take_addr(struct input *in, struct parser_addr *a)
 }
 
 static void
-take_field(struct input *in, struct flow_field *f, const struct flow_field *prev,
-    size_t nprev)
+take_field(struct input *in, uint8_t version, struct flow_field *f,
+    const struct flow_field *prev, size_t nprev)
 {
 	unsigned sel = (unsigned)take(in, 1);
 	size_t want;
@@ -117,12 +117,16 @@ take_field(struct input *in, struct flow_field *f, const struct flow_field *prev
 	if (sel & 0x10)
 		f->flags |= FLOW_FIELD_SCOPE;
 	if (sel & 0x20) {
+		/* as the parser has them: PEN 29305, named from PEN 0 */
 		f->flags |= FLOW_FIELD_REVERSE;
-		/* as the parser does: PEN 29305, named from PEN 0 */
-		if (sel & 0x40) {
-			f->pen = PEN_REVERSE;
-			f->ie = ie_lookup(0, f->id);
-		}
+		f->pen = PEN_REVERSE;
+		f->ie = ie_lookup(0, f->id);
+	}
+	/* v9 field types have no enterprise bit: PEN 0, never reverse */
+	if (version == 9) {
+		f->pen = 0;
+		f->flags &= ~FLOW_FIELD_REVERSE;
+		f->ie = ie_lookup(0, f->id);
 	}
 	/* mostly the lengths elements have, sometimes anything */
 	if (sel & 0x80)
@@ -189,7 +193,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			take_addr(&in, &rec.addr[k]);
 	rec.nextra = (size_t)take(&in, 1) % (MAX_EXTRA + 1);
 	for (size_t i = 0; i < rec.nextra; i++)
-		take_field(&in, &extra[i], extra, i);
+		take_field(&in, rec.version, &extra[i], extra, i);
 
 	/* the room: plenty, or what the input says (refusals are fine) */
 	room = flags & 0x20 ? 2048 + (size_t)take(&in, 2) : cap;
