@@ -312,7 +312,7 @@ output_key(struct load_state *st, const char *name, const char *v)
 		else if (strcmp(v, "gzip") == 0)
 			c->compress = COMPRESS_GZIP;
 		else if (strcmp(v, "zstd") == 0)
-#if HAVE_ZSTD
+#ifdef HAVE_ZSTD
 			c->compress = COMPRESS_ZSTD;
 #else
 			return set_error(st, "netflowd was built without zstd");

@@ -5,7 +5,7 @@
 #include "collector.h"
 #include "config.h"
 
-#if HAVE_PCAP
+#ifdef HAVE_PCAP
 #include <pcap/pcap.h>
 
 static bool

@@ -32,7 +32,7 @@
 #include <zlib.h>
 
 #include "config.h"
-#if HAVE_ZSTD
+#ifdef HAVE_ZSTD
 #include <zstd.h>
 #endif
 
@@ -85,7 +85,7 @@ struct writer {
 	char tmp_name[96];
 	z_stream z;
 	bool z_ready;
-#if HAVE_ZSTD
+#ifdef HAVE_ZSTD
 	ZSTD_CCtx *zstd;
 #endif
 	uint8_t *zout;
@@ -256,7 +256,7 @@ compress_begin(struct writer *w)
 		w->z_ready = true;
 		return 0;
 	case OUTPUT_COMPRESS_ZSTD:
-#if HAVE_ZSTD
+#ifdef HAVE_ZSTD
 		if (w->zstd == NULL && (w->zstd = ZSTD_createCCtx()) == NULL)
 			return -1;
 		ZSTD_CCtx_reset(w->zstd, ZSTD_reset_session_only);
@@ -294,7 +294,7 @@ gzip_feed(struct writer *w, const void *buf, size_t len, int flush)
 	}
 }
 
-#if HAVE_ZSTD
+#ifdef HAVE_ZSTD
 static void
 zstd_feed(struct writer *w, const void *buf, size_t len, ZSTD_EndDirective end)
 {
@@ -321,7 +321,7 @@ emit(struct writer *w, const char *buf, size_t len)
 		file_write(w, buf, len);
 	else if (w->compress == OUTPUT_COMPRESS_GZIP)
 		gzip_feed(w, buf, len, Z_NO_FLUSH);
-#if HAVE_ZSTD
+#ifdef HAVE_ZSTD
 	else
 		zstd_feed(w, buf, len, ZSTD_e_continue);
 #endif
@@ -421,7 +421,7 @@ slot_close(struct writer *w)
 		return;
 	if (w->compress == OUTPUT_COMPRESS_GZIP)
 		gzip_feed(w, NULL, 0, Z_FINISH);
-#if HAVE_ZSTD
+#ifdef HAVE_ZSTD
 	else if (w->compress == OUTPUT_COMPRESS_ZSTD)
 		zstd_feed(w, NULL, 0, ZSTD_e_end);
 #endif
@@ -574,7 +574,7 @@ writer_free(struct writer *w)
 	blockq_destroy(&w->q);
 	if (w->z_ready)
 		deflateEnd(&w->z);
-#if HAVE_ZSTD
+#ifdef HAVE_ZSTD
 	ZSTD_freeCCtx(w->zstd);
 #endif
 	free(w->zout);

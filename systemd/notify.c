@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#if HAVE_SYSTEMD
+#ifdef HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
 #endif
@@ -20,7 +20,7 @@
 
 #define MAX_FIELDS 16
 
-#if HAVE_SYSTEMD
+#ifdef HAVE_SYSTEMD
 void
 sdglue_notify(const char *state)
 {
@@ -85,7 +85,7 @@ sdglue_watchdog_usec(void)
 {
 	uint64_t usec = 0;
 
-#if HAVE_SYSTEMD
+#ifdef HAVE_SYSTEMD
 	if (sd_watchdog_enabled(0, &usec) <= 0)
 		return 0;
 #else
@@ -99,7 +99,7 @@ sdglue_watchdog_usec(void)
 	return usec;
 }
 
-#if HAVE_SYSTEMD
+#ifdef HAVE_SYSTEMD
 bool
 sdglue_journal_stream(int fd)
 {

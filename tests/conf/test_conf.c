@@ -292,7 +292,7 @@ test_compress(void)
 {
 	static const struct { const char *v; enum config_compress want; } t[] = {
 		{ "none", COMPRESS_NONE }, { "gzip", COMPRESS_GZIP },
-#if HAVE_ZSTD
+#ifdef HAVE_ZSTD
 		{ "zstd", COMPRESS_ZSTD },
 #endif
 	};
@@ -306,11 +306,11 @@ test_compress(void)
 		CHECK_EQ_U(c ? c->compress : 99, t[i].want);
 		config_free(c);
 	}
-#if !HAVE_ZSTD
+#ifndef HAVE_ZSTD
 	/* a build without zstd says so at the line that asks for it */
 	c = load("[output]\ndirect_io = no\ncompress = zstd\n", &err);
 	CHECK(c == NULL);
-	CHECK(err != NULL && strstr(err, ":3: netflowd was built without zstd"));
+	CHECK(err != NULL && strstr(err, ":3: ") && strstr(err, "built without"));
 	free(err);
 #endif
 }

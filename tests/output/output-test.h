@@ -11,7 +11,7 @@
 #include <zlib.h>
 
 #include "config.h"
-#if HAVE_ZSTD
+#ifdef HAVE_ZSTD
 #include <zstd.h>
 #endif
 
@@ -107,7 +107,7 @@ gunzip_file(const char *dir, const char *name, size_t *len)
 	return out;
 }
 
-#if HAVE_ZSTD
+#ifdef HAVE_ZSTD
 /* The content of a zstd file, checked to end with a complete frame. */
 static inline char *
 unzstd_file(const char *dir, const char *name, size_t *len)

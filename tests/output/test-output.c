@@ -397,7 +397,7 @@ test_compression(void)
 	output_free(o);
 	plain = slurp(plain_dir, "20240501T120000Z.json", &plen);
 	gz = gunzip_file(gz_dir, "20240501T120000Z.json.gz", &glen);
-#if HAVE_ZSTD
+#ifdef HAVE_ZSTD
 	o = open_output(zst_dir, 60, OUTPUT_COMPRESS_ZSTD);
 	write_n(o, T0, 9000);
 	output_free(o);

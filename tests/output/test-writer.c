@@ -73,7 +73,7 @@ read_slot(const char *dir, const char *name, enum output_compress c,
 	snprintf(file, sizeof(file), "%s%s", name, files_extension(c));
 	if (c == OUTPUT_COMPRESS_GZIP)
 		return gunzip_file(dir, file, len);
-#if HAVE_ZSTD
+#ifdef HAVE_ZSTD
 	if (c == OUTPUT_COMPRESS_ZSTD)
 		return unzstd_file(dir, file, len);
 #endif
@@ -221,8 +221,10 @@ main(void)
 		return 1;
 	}
 	for (int c = OUTPUT_COMPRESS_NONE; c <= OUTPUT_COMPRESS_ZSTD; c++) {
-		if (c == OUTPUT_COMPRESS_ZSTD && !HAVE_ZSTD)
+#ifndef HAVE_ZSTD
+		if (c == OUTPUT_COMPRESS_ZSTD)
 			continue;
+#endif
 		run((enum output_compress)c, true);
 		run((enum output_compress)c, false);
 		compare((enum output_compress)c);
