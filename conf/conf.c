@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "conf.h"
+#include "config.h"
 #include "ini-private.h"
 #include "output.h"
 

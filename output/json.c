@@ -616,10 +616,24 @@ field_key(struct json_writer *w, struct out *o, const struct flow_record *rec,
 	return put_name(w, o, name, len);
 }
 
-static bool
-same_element(const struct flow_field *a, const struct flow_field *b)
+/* Whether two fields get the same key (field_name()), so that they share
+ * it as an array and no key is written twice. named: the flags that name
+ * (the scope flag only in v9, where scopes are named by type; an IPFIX
+ * scope field is named as its element). Within an enterprise the table's
+ * names are unique; a few elements of different enterprises share one
+ * (httpContentType). */
+static inline bool
+same_element(uint8_t named, const struct flow_field *a,
+    const struct flow_field *b)
 {
-	return a->id == b->id && a->pen == b->pen && a->flags == b->flags;
+	if (a->pen == b->pen)
+		return a->id == b->id && !((a->flags ^ b->flags) & named);
+	if ((a->flags ^ b->flags) & named)
+		return false;
+	if (a->flags & named & FLOW_FIELD_SCOPE)
+		return a->id == b->id;
+	return a->ie != NULL && b->ie != NULL &&
+	    strcmp(a->ie->name, b->ie->name) == 0;
 }
 
 /* A template may repeat an element: all its values are kept, as an array
@@ -627,16 +641,18 @@ same_element(const struct flow_field *a, const struct flow_field *b)
 static bool
 extras(struct json_writer *w, struct out *o, const struct flow_record *rec)
 {
+	uint8_t named = rec->version == 9 ? 0xff : (uint8_t)~FLOW_FIELD_SCOPE;
+
 	for (size_t i = 0; i < rec->nextra; i++) {
 		const struct flow_field *f = &rec->extra[i];
 		bool seen = false, repeated = false, first = true;
 
 		for (size_t j = 0; j < i && !seen; j++)
-			seen = same_element(f, &rec->extra[j]);
+			seen = same_element(named, f, &rec->extra[j]);
 		if (seen)
 			continue;
 		for (size_t j = i + 1; j < rec->nextra && !repeated; j++)
-			repeated = same_element(f, &rec->extra[j]);
+			repeated = same_element(named, f, &rec->extra[j]);
 		if (!field_key(w, o, rec, f))
 			return false;
 		if (!repeated) {
@@ -645,7 +661,7 @@ extras(struct json_writer *w, struct out *o, const struct flow_record *rec)
 			continue;
 		}
 		for (size_t j = i; j < rec->nextra; j++) {
-			if (!same_element(f, &rec->extra[j]))
+			if (!same_element(named, f, &rec->extra[j]))
 				continue;
 			if (!put_bytes(o, first ? "[" : ",", 1) ||
 			    !field_value(w, o, &rec->extra[j]))

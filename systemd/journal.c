@@ -8,12 +8,16 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 
+#include "config.h"
+#ifdef HAVE_SYSTEMD
 #include <systemd/sd-journal.h>
+#endif
 
 #include "log.h"
 
 #define MAX_FIELDS 16
 
+#ifdef HAVE_SYSTEMD
 bool
 log_journal_stream(int fd)
 {
@@ -52,3 +56,20 @@ log_journal_send(int prio, const char *message, const char *const *fields,
 	free(msg);
 	return rc < 0 ? -1 : 0;
 }
+#else
+/* Without libsystemd, log lines go to stderr with <N> priority prefixes,
+ * which journald reads from a service's stream all the same (without the
+ * structured fields). */
+bool
+log_journal_stream(int fd)
+{
+	return false;
+}
+
+int
+log_journal_send(int prio, const char *message, const char *const *fields,
+    size_t nfields)
+{
+	return -1;
+}
+#endif

@@ -2,10 +2,16 @@
  * --read: the NetFlow/IPFIX/sFlow datagrams of a pcap file, decoded as if
  * they had just arrived (exporter = IP source, receive time = capture time).
  */
+#include "config.h"
+
+#ifdef HAVE_PCAP
 #include <pcap/pcap.h>
+#endif
 
 #include "collector.h"
 #include "offline.h"
+
+#ifdef HAVE_PCAP
 
 static bool
 looks_like_export(const uint8_t *p, size_t len)
@@ -65,3 +71,12 @@ offline_read(struct collector *c, const char *path)
 	    path, (unsigned long long)frames, (unsigned long long)skipped);
 	return rc == -1 ? -1 : 0;
 }
+#else
+int
+offline_read(struct collector *c, const char *path)
+{
+	log_msg(LOG_ERR, "%s: netflowd was built without pcap: --read is not "
+	    "available", path);
+	return -1;
+}
+#endif

@@ -21,6 +21,10 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "tools"))
+import strictjson  # noqa: E402
+
 ANALYZER = os.environ.get("ANALYZER", "netflow-analyze")
 DATA = os.environ.get("DATA", os.path.join(os.path.dirname(__file__), "data"))
 EXPECTED = os.environ.get("EXPECTED", os.path.join(os.path.dirname(__file__), "expected"))
@@ -166,9 +170,8 @@ def case_golden_hosts(tmp):
 def case_golden_json(tmp):
     out, _ = golden_run("golden-json.out", ["--hosts", HOSTS, "--services", SERVICES,
                                             "--json", "-m", "0", golden_dir(tmp)])
-    import json
     for line in out.splitlines():
-        json.loads(line)
+        strictjson.loads(line)
 
 
 def case_summary(tmp):
@@ -180,8 +183,7 @@ def case_summary_json(tmp):
     out, _ = golden_run("summary-json.out", ["--hosts", HOSTS, "--services", SERVICES,
                                              "--summary", "--json", "-t", "2",
                                              golden_dir(tmp)])
-    import json
-    rows = [json.loads(line) for line in out.splitlines()]
+    rows = [strictjson.loads(line) for line in out.splitlines()]
     check(rows[0]["type"] == "totals" and rows[0]["malformed"] == 5, rows[0])
 
 
@@ -748,6 +750,9 @@ def case_e2e(tmp):
         log.close()
     if not any(not f.startswith(".") for f in os.listdir(out_dir)):
         raise Failure("netflowd wrote no files: " + open(log.name).read())
+    for f in os.listdir(out_dir):
+        if not f.startswith("."):
+            strictjson.check_file(os.path.join(out_dir, f))
     rc, out, err = run(["-n", "--services", SERVICES, "-m", "0", out_dir])
     check(rc == 0, err)
     rows = out.splitlines()

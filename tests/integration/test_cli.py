@@ -11,6 +11,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools"))
 import nfgen  # noqa: E402
 import nftest  # noqa: E402
+import strictjson  # noqa: E402
 
 NETFLOWD = os.path.abspath(sys.argv[1])
 check = nftest.Check("cli")
@@ -42,6 +43,10 @@ with tempfile.TemporaryDirectory() as tmp:
     check("%s:5: bad duration 'soon'" % bad in r.stderr, "file:line error: %r" % r.stderr)
     r = run("-n", "-c", os.path.join(tmp, "missing.conf"))
     check(r.returncode == 1 and "No such file" in r.stderr, "missing file: %r" % r.stderr)
+if "pcap" not in os.environ.get("NETFLOWD_FEATURES", "pcap").split(","):
+    r = run("--read", "x.pcap", "--stdout")
+    check(r.returncode == 1 and "x.pcap: netflowd was built without pcap" in r.stderr,
+          "--read without pcap: a clear error: %r" % r.stderr)
 r = run("-p", "0")
 check(r.returncode != 0 and "bad port" in r.stderr, "-p 0 rejected: %r" % r.stderr)
 r = run("--bogus")
@@ -64,7 +69,7 @@ with tempfile.TemporaryDirectory() as tmp:
         time.sleep(0.3)
         p.terminate()
         out, err = p.communicate(timeout=10)
-        lines = [json.loads(x) for x in out.splitlines()]
+        lines = strictjson.lines(out, "--stdout")
         check(len(lines) == 10 and all(x["version"] == 5 for x in lines),
               "10 JSON lines on stdout: %r" % out[:200])
         check("version 5 domain 0 sequence 42: 5 records, 0 lost" in err, "-D logs the packet: %r" % err)

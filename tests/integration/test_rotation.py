@@ -12,6 +12,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools"))
 import nfgen  # noqa: E402
 import nftest  # noqa: E402
+import strictjson  # noqa: E402
 
 NETFLOWD = os.path.abspath(sys.argv[1])
 check = nftest.Check("rotation")
@@ -49,8 +50,7 @@ def short_interval():
         total = 0
         for f in files:
             s = slot_of(f)
-            with open(os.path.join(d.outdir, f)) as fh:
-                lines = [json.loads(x) for x in fh]
+            lines = strictjson.check_file(os.path.join(d.outdir, f))
             total += len(lines)
             check(len(lines) > 0, "%s: no empty files" % f)
             for r in lines:

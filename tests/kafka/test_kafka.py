@@ -82,9 +82,16 @@ def messages(text):
     return out
 
 
+def written_order(name):
+    """A slot's files in the order they were written: NAME.json, then
+    NAME-1.json, NAME-2.json ... (plain sorting puts '-' before '.')."""
+    m = re.match(r"^(\d{8}T\d{6}Z)(?:-(\d+))?\.", name)
+    return (m.group(1), int(m.group(2) or 0)) if m else (name, 0)
+
+
 def file_lines(d):
     out = []
-    for name in d.files():
+    for name in sorted(d.files(), key=written_order):
         if name.startswith("."):
             continue
         with open(os.path.join(d.outdir, name)) as f:

@@ -9,9 +9,14 @@
 #include <stdlib.h>
 
 #include <zlib.h>
+
+#include "config.h"
+#ifdef HAVE_ZSTD
 #include <zstd.h>
+#endif
 
 #include "output-private.h"
+#include "strict-json.h"
 #include "test.h"
 
 /* 2024-05-01T12:00:00Z */
@@ -67,6 +72,9 @@ count_lines(const char *s, size_t len)
 {
 	size_t n = 0;
 
+	/* every line the output tests read back passes the strict checker */
+	CHECK_EQ_U(strict_json_lines("output file", s, len), 0);
+
 	for (size_t i = 0; i < len; i++)
 		n += s[i] == '\n';
 	return n;
@@ -99,6 +107,7 @@ gunzip_file(const char *dir, const char *name, size_t *len)
 	return out;
 }
 
+#ifdef HAVE_ZSTD
 /* The content of a zstd file, checked to end with a complete frame. */
 static inline char *
 unzstd_file(const char *dir, const char *name, size_t *len)
@@ -133,5 +142,6 @@ unzstd_file(const char *dir, const char *name, size_t *len)
 	*len = ob.pos;
 	return out;
 }
+#endif
 
 #endif

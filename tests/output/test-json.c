@@ -1,7 +1,9 @@
 /*
- * output/json.c: the bytes of a rendered line. The expected lines were
- * produced by the writer that walked every token through yajl (before
- * tokens were written directly), so any change in the bytes shows here:
+ * output/json.c: the bytes of a rendered line. The expected lines are the
+ * strict checker's view of them (tests/output/json-expected.py: Python's
+ * json parses each line, refusing duplicate keys, NaN and bad UTF-8, and
+ * writes it back compactly; the test json-expected keeps the file equal to
+ * that view), so any change in the bytes shows here:
  * numbers at digit boundaries, times at second, day and year boundaries
  * and clamped, every extra-field type, names yajl must escape, repeated
  * elements, the per-second time cache going backwards, and the exact
@@ -10,6 +12,7 @@
 #include <stdlib.h>
 
 #include "output-test.h"
+#include "strict-json.h"
 
 static const struct ie_info ie_u = { 0, 1, IE_UNSIGNED, "octetDeltaCount" };
 static const struct ie_info ie_s = { 0, 9999, IE_SIGNED, "signedThing" };
@@ -197,8 +200,10 @@ test_lines(void)
 	CHECK(w != NULL);
 	for (i = 0; build_case(i, &fx); i++) {
 		size_t len = json_writer_render(w, &fx.rec, out, 1 << 16);
+		char why[STRICT_JSON_WHY];
 
 		CHECK(i < (int)(sizeof(expected) / sizeof(expected[0])));
+		CHECK(len > 0 && strict_json_line(out, len - 1, why));
 		out[len] = '\0';
 		if (i < (int)(sizeof(expected) / sizeof(expected[0])))
 			CHECK_STR(out, expected[i]);
@@ -281,9 +286,58 @@ test_exact_room(void)
 	free(out);
 }
 
-int
-main(void)
+/* The validator the fuzzer trusts: what it must refuse and take (the
+ * same cases as tests/tools/test_strictjson.py). */
+static void
+test_validator(void)
 {
+	static const char *const bad[] = {
+		"{\"a\":1,\"a\":2}", "{\"a\":{\"b\":1,\"b\":1}}",
+		"{\"a\":1,\"\\u0061\":2}", "{\"a\":NaN}", "{\"a\":Infinity}",
+		"{\"a\":-Infinity}", "{\"a\":\"\xff\"}", "{\"a\":\"\xc0\xaf\"}",
+		"{\"a\":\"\xed\xa0\x80\"}", "{\"a\":\"\\ud800\"}",
+		"{\"a\":\"\\udc00x\"}", "{\"\\ud800\":1}", "[1]", "1", "\"x\"", "",
+		"{\"a\":1} {\"b\":2}", "{\"a\":1,}", "{'a':1}", "{\"a\":01}",
+		"{\"a\":\"\x01\"}", "{\"a\":1.}", "{\"a\":-}", "{\"a\":\"\\x\"}",
+		"{\"a\":tru}", "{\"a\"}", "{\"a\":1\n}",
+	};
+	static const char *const good[] = {
+		"{}", "{\"a\":[1,2,{\"a\":1}]}", "{\"a\":\"\\ud83d\\ude00\"}",
+		"{\"a\":\"\xef\xbf\xbd\xe2\x82\xac\"}",
+		"{\"a\":1.5e300,\"b\":-0,\"c\":null,\"d\":[true,false],\"e\":\"\\/\"}",
+		"{\"a\":{\"a\":1},\"b\":{\"a\":1}}",
+	};
+	char why[STRICT_JSON_WHY];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(!strict_json_line(bad[i], strlen(bad[i]), why));
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		CHECK(strict_json_line(good[i], strlen(good[i]), why));
+}
+
+/* --print: the rendered lines as they are, for json-expected.py. */
+static int
+print_lines(void)
+{
+	struct json_writer *w = json_writer_new();
+	char *out = malloc(1 << 16);
+	struct fixture fx;
+
+	if (w == NULL || out == NULL)
+		return 1;
+	for (int i = 0; build_case(i, &fx); i++)
+		fwrite(out, 1, json_writer_render(w, &fx.rec, out, 1 << 16), stdout);
+	json_writer_free(w);
+	free(out);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "--print") == 0)
+		return print_lines();
+	test_validator();
 	test_lines();
 	test_time_cache();
 	test_exact_room();

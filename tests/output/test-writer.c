@@ -63,6 +63,8 @@ check_lines(const char *data, size_t len, uint64_t first, uint64_t n)
 	const char *p = data, *end = data + len;
 	uint64_t id = first, lines = 0;
 
+	CHECK_EQ_U(strict_json_lines("writer output", data, len), 0);
+
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *b;

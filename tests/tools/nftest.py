@@ -10,6 +10,8 @@ import sys
 import tempfile
 import time
 
+import strictjson
+
 
 def free_port(family=socket.AF_INET):
     """A UDP port free on both 127.0.0.1 and ::1 right now."""
@@ -103,14 +105,13 @@ class Daemon:
         return sorted(os.listdir(self.outdir))
 
     def records(self):
-        """Every JSON line of every published file, in file order."""
+        """Every JSON line of every published file, in file order, each
+        through the strict checker (a violation fails the test)."""
         out = []
         for name in self.files():
             if name.startswith("."):
                 continue
-            with open(os.path.join(self.outdir, name)) as f:
-                for line in f:
-                    out.append(json.loads(line))
+            out += strictjson.check_file(os.path.join(self.outdir, name))
         return out
 
     def cleanup(self):
