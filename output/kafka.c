@@ -113,28 +113,32 @@ number(yajl_val root, const char *name)
 	return YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : 0;
 }
 
-/* Brokers the cluster told us of (node id >= 0; the bootstrap entries
- * are only addresses) and how many of them we are connected to. */
+/* Brokers the cluster told us of (node id >= 0) and how many of them we
+ * are connected to; before any answered, the bootstrap addresses. */
 static void
 count_brokers(struct kafka *k, yajl_val root)
 {
 	const char *path[] = { "brokers", NULL };
 	yajl_val brokers = yajl_tree_get(root, path, yajl_t_object);
-	int total = 0, up = 0;
+	int total = 0, up = 0, bootstrap = 0, bootstrap_up = 0;
 
 	for (size_t i = 0; brokers && i < brokers->u.object.len; i++) {
 		yajl_val b = brokers->u.object.values[i];
 		const char *state_path[] = { "state", NULL };
 		yajl_val state = yajl_tree_get(b, state_path, yajl_t_string);
+		bool is_up = YAJL_IS_STRING(state) &&
+		    strcmp(state->u.string, "UP") == 0;
 
-		if (number(b, "nodeid") < 0)
+		if (number(b, "nodeid") < 0) {
+			bootstrap++;
+			bootstrap_up += is_up;
 			continue;
+		}
 		total++;
-		if (YAJL_IS_STRING(state) && strcmp(state->u.string, "UP") == 0)
-			up++;
+		up += is_up;
 	}
-	atomic_store(&k->brokers_total, total);
-	atomic_store(&k->brokers_up, up);
+	atomic_store(&k->brokers_total, total ? total : bootstrap);
+	atomic_store(&k->brokers_up, total ? up : bootstrap_up);
 }
 
 static int
