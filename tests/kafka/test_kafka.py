@@ -307,6 +307,35 @@ def outage():
         cl.close()
 
 
+def late():
+    """Every broker down when netflowd starts: it starts anyway (READY=1),
+    writes the files, says so, and delivers once the brokers come up."""
+    cl = Cluster()
+    cl.cmd("down")
+    port, mport = ports()
+    d = nftest.Daemon(NETFLOWD, config(port, mport, cl.bootstrap))
+    try:
+        d.start()
+        t = Traffic(port, pace=0.01, limit=100)
+        t.run()
+        check(nftest.wait_for(lambda: "no broker reachable" in d.log(), timeout=15),
+              "the journal says no broker is reachable:\n" + d.log())
+        nftest.wait_for(lambda: metrics(mport)["netflowd_kafka_produced_total"] == t.sent,
+                        timeout=10)
+        m = metrics(mport)
+        check(m["netflowd_kafka_delivered_total"] == 0 and
+              m["netflowd_kafka_in_flight"] == t.sent, "records wait: %r" % m)
+        cl.cmd("up")
+        m = settle(mport, t.sent)
+        check(m["netflowd_kafka_delivered_total"] == t.sent and failed(m) == 0,
+              "all %d delivered once the brokers are up: %r" % (t.sent, m))
+        check(d.stop() == 0, "exit 0 on SIGTERM")
+        same_records(messages(cl.consume("flows")), file_lines(d), "late")
+    finally:
+        d.cleanup()
+        cl.close()
+
+
 def overflow():
     """A long outage with a small queue and a short message_timeout: what
     is lost is counted exactly, produced = delivered + failed."""
@@ -533,7 +562,7 @@ def kafka_only():
         cl.close()
 
 
-SCENARIOS = {"golden": golden, "analyzer": analyzer, "outage": outage, "overflow": overflow,
+SCENARIOS = {"golden": golden, "analyzer": analyzer, "outage": outage, "late": late, "overflow": overflow,
              "errors": errors, "reload": reload, "sigterm": sigterm,
              "config": check_config, "files-off": kafka_only}
 SCENARIOS[SCENARIO]()
