@@ -202,10 +202,26 @@ set(rd_kafka_conf_t *conf, const char *name, const char *value, char **err)
 	return -1;
 }
 
+static size_t
+conf_get(rd_kafka_conf_t *conf, const char *name, char *buf, size_t size)
+{
+	size_t n = size;
+
+	if (rd_kafka_conf_get(conf, name, buf, &n) != RD_KAFKA_CONF_OK)
+		buf[0] = '\0';
+	return n;
+}
+
+static void
+quiet(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+}
+
 static rd_kafka_conf_t *
 make_conf(struct kafka *k, const struct kafka_config *kc, char **err)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_dup(kc->conf);
+	char debug[256];
 
 	if (conf == NULL)
 		return NULL;
@@ -213,6 +229,10 @@ make_conf(struct kafka *k, const struct kafka_config *kc, char **err)
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
 	rd_kafka_conf_set_error_cb(conf, on_error);
 	rd_kafka_conf_set_stats_cb(conf, on_stats);
+	/* its errors reach the journal through on_error, with fields and
+	 * rate-limited; its own log lines only when asked (option.debug) */
+	if (conf_get(conf, "debug", debug, sizeof(debug)) <= 1)
+		rd_kafka_conf_set_log_cb(conf, quiet);
 	if (set(conf, "statistics.interval.ms", STATS_INTERVAL, err) < 0) {
 		rd_kafka_conf_destroy(conf);
 		return NULL;
@@ -235,16 +255,6 @@ fail:
 	    rd_kafka_err2str(rd_kafka_last_error())) < 0)
 		*err = NULL;
 	return -1;
-}
-
-static size_t
-conf_get(rd_kafka_conf_t *conf, const char *name, char *buf, size_t size)
-{
-	size_t n = size;
-
-	if (rd_kafka_conf_get(conf, name, buf, &n) != RD_KAFKA_CONF_OK)
-		buf[0] = '\0';
-	return n;
 }
 
 struct kafka *

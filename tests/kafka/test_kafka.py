@@ -415,7 +415,12 @@ def reload():
     try:
         d.start()
         t.start()
-        time.sleep(2)
+        time.sleep(1)
+        d.signal(signal.SIGHUP)         # the same file: the producer stays
+        check(nftest.wait_for(lambda: "reloaded configuration" in d.log(), timeout=10)
+              and "now producing" not in d.log(),
+              "an unchanged [kafka] keeps its producer:\n" + d.log())
+        time.sleep(1)
         with open(d.config, "w") as f:
             f.write(config(port, mport, b.bootstrap, topic="moved", output="rotate = 3s")
                     .replace("@OUT@", d.outdir))
@@ -434,6 +439,7 @@ def reload():
         log = d.log()
         check(re.search(r"reload failed.*netflowd.conf:\d+: option.no.such.property", log),
               "bad [kafka] refused with file:line:\n" + log)
+        check(log.count("now producing") == 1, "one new producer in three reloads")
         old, new = messages(a.consume("flows")), messages(b.consume("moved"))
         check(old and new, "records in both clusters (%d, %d)" % (len(old), len(new)))
         # one exporter's order runs through the old cluster, then the new
