@@ -546,11 +546,13 @@ def check_config():
 
 
 def kafka_only():
-    """[output] files = no: Kafka alone, no file written; --read waits for
-    the queue instead of dropping."""
+    """[output] files = no: Kafka alone, no file written; key = none,
+    zstd, acks = 1."""
     cl = Cluster()
     port, mport = ports()
-    d = nftest.Daemon(NETFLOWD, config(port, mport, cl.bootstrap, output="files = no"))
+    d = nftest.Daemon(NETFLOWD, config(port, mport, cl.bootstrap,
+                                       "key = none\ncompression = zstd\nacks = 1\n",
+                                       output="files = no"))
     try:
         d.start()
         t = Traffic(port, pace=0.005, limit=100)
@@ -560,15 +562,46 @@ def kafka_only():
               "all %d delivered: %r" % (t.sent, m))
         check(d.stop() == 0, "exit 0 on SIGTERM")
         check(not d.files(), "no file written: %r" % d.files())
-        values = [x[3] for x in messages(cl.consume("flows"))]
+        msgs = messages(cl.consume("flows"))
+        values = [x[3] for x in msgs]
         check(len(values) == t.sent and len(set(values)) == t.sent,
               "Kafka holds each record once (%d)" % len(values))
+        check(all(x[0] == "" for x in msgs), "key = none: no keys")
+        check(len({x[1] for x in msgs}) > 1, "key = none: spread over partitions")
     finally:
         d.cleanup()
         cl.close()
 
 
-SCENARIOS = {"golden": golden, "analyzer": analyzer, "outage": outage, "late": late, "overflow": overflow,
+def read():
+    """--read FILE.pcap into files and Kafka: it waits for the queue
+    instead of dropping; on exit every record is in both."""
+    cl = Cluster()
+    work = tempfile.mkdtemp(prefix="netflowd-kafka-")
+    try:
+        out = os.path.join(work, "flows")
+        conf = os.path.join(work, "netflowd.conf")
+        with open(conf, "w") as f:
+            f.write("[output]\ndirectory = %s\n[kafka]\nbrokers = %s\ntopic = flows\n"
+                    "queue = 1M\n" % (out, cl.bootstrap))
+        for name in ["softflowd-v9", "pmacct-ipfix", "fprobe-v5"]:
+            r = subprocess.run([NETFLOWD, "-c", conf, "--read",
+                                os.path.join(GOLDEN, name + ".pcap")],
+                               capture_output=True, text=True, timeout=60)
+            check(r.returncode == 0 and "0 failed" in r.stderr, "--read %s: %s" % (name, r.stderr))
+        lines = []
+        for n in sorted(os.listdir(out)):
+            with open(os.path.join(out, n)) as f:
+                lines += [l.rstrip("\n") for l in f]
+        values = [x[3] for x in messages(cl.consume("flows"))]
+        check(sorted(values) == sorted(lines) and lines,
+              "Kafka holds the files' records (%d, %d)" % (len(values), len(lines)))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        cl.close()
+
+
+SCENARIOS = {"read": read, "golden": golden, "analyzer": analyzer, "outage": outage, "late": late, "overflow": overflow,
              "errors": errors, "reload": reload, "sigterm": sigterm,
              "config": check_config, "files-off": kafka_only}
 SCENARIOS[SCENARIO]()
