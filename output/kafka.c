@@ -113,28 +113,32 @@ number(yajl_val root, const char *name)
 	return YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : 0;
 }
 
-/* Brokers the cluster told us of (node id >= 0; the bootstrap entries
- * are only addresses) and how many of them we are connected to. */
+/* Brokers the cluster told us of (node id >= 0) and how many of them we
+ * are connected to; before any answered, the bootstrap addresses. */
 static void
 count_brokers(struct kafka *k, yajl_val root)
 {
 	const char *path[] = { "brokers", NULL };
 	yajl_val brokers = yajl_tree_get(root, path, yajl_t_object);
-	int total = 0, up = 0;
+	int total = 0, up = 0, bootstrap = 0, bootstrap_up = 0;
 
 	for (size_t i = 0; brokers && i < brokers->u.object.len; i++) {
 		yajl_val b = brokers->u.object.values[i];
 		const char *state_path[] = { "state", NULL };
 		yajl_val state = yajl_tree_get(b, state_path, yajl_t_string);
+		bool is_up = YAJL_IS_STRING(state) &&
+		    strcmp(state->u.string, "UP") == 0;
 
-		if (number(b, "nodeid") < 0)
+		if (number(b, "nodeid") < 0) {
+			bootstrap++;
+			bootstrap_up += is_up;
 			continue;
+		}
 		total++;
-		if (YAJL_IS_STRING(state) && strcmp(state->u.string, "UP") == 0)
-			up++;
+		up += is_up;
 	}
-	atomic_store(&k->brokers_total, total);
-	atomic_store(&k->brokers_up, up);
+	atomic_store(&k->brokers_total, total ? total : bootstrap);
+	atomic_store(&k->brokers_up, total ? up : bootstrap_up);
 }
 
 static int
@@ -198,10 +202,26 @@ set(rd_kafka_conf_t *conf, const char *name, const char *value, char **err)
 	return -1;
 }
 
+static size_t
+conf_get(rd_kafka_conf_t *conf, const char *name, char *buf, size_t size)
+{
+	size_t n = size;
+
+	if (rd_kafka_conf_get(conf, name, buf, &n) != RD_KAFKA_CONF_OK)
+		buf[0] = '\0';
+	return n;
+}
+
+static void
+quiet(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+}
+
 static rd_kafka_conf_t *
 make_conf(struct kafka *k, const struct kafka_config *kc, char **err)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_dup(kc->conf);
+	char debug[256];
 
 	if (conf == NULL)
 		return NULL;
@@ -209,6 +229,10 @@ make_conf(struct kafka *k, const struct kafka_config *kc, char **err)
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
 	rd_kafka_conf_set_error_cb(conf, on_error);
 	rd_kafka_conf_set_stats_cb(conf, on_stats);
+	/* its errors reach the journal through on_error, with fields and
+	 * rate-limited; its own log lines only when asked (option.debug) */
+	if (conf_get(conf, "debug", debug, sizeof(debug)) <= 1)
+		rd_kafka_conf_set_log_cb(conf, quiet);
 	if (set(conf, "statistics.interval.ms", STATS_INTERVAL, err) < 0) {
 		rd_kafka_conf_destroy(conf);
 		return NULL;
@@ -231,16 +255,6 @@ fail:
 	    rd_kafka_err2str(rd_kafka_last_error())) < 0)
 		*err = NULL;
 	return -1;
-}
-
-static size_t
-conf_get(rd_kafka_conf_t *conf, const char *name, char *buf, size_t size)
-{
-	size_t n = size;
-
-	if (rd_kafka_conf_get(conf, name, buf, &n) != RD_KAFKA_CONF_OK)
-		buf[0] = '\0';
-	return n;
 }
 
 struct kafka *

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "kafka.h"
 #include "output-private.h"
 
@@ -96,10 +97,12 @@ static void
 kafka_line(struct render *r, const struct flow_record *rec, const char *line,
     size_t len)
 {
+#ifdef HAVE_KAFKA
 	struct kafka *k = atomic_load_explicit(&r->kafka, memory_order_relaxed);
 
 	if (k != NULL)
 		kafka_produce(k, rec, line, len - 1);
+#endif
 }
 
 void

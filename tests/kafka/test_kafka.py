@@ -90,6 +90,9 @@ def written_order(name):
 
 
 def file_lines(d):
+    """The records of the files in the order written: files by the time
+    they were published (a reload that changes the rotation may name a
+    new slot before the old one's)."""
     out = []
     for name in sorted(d.files(), key=written_order):
         if name.startswith("."):
@@ -243,13 +246,35 @@ def golden():
                     f.writelines(w + "\n" for w in want)
                 rc = subprocess.run([sys.executable, os.path.join(GOLDEN, "compare.py"), a, e]).returncode
                 check(rc == 0, "Kafka records from %s match the independent decoding" % exporter)
+    finally:
+        d.cleanup()
+        cl.close()
+
+
+def analyzer():
+    """kcat | netflow-analyze - lists the connections netflow-analyze DIR
+    lists. One exporter: its records are in one partition, in order (with
+    several, partitions interleave them differently from the files, and
+    the analyzer pairs within a time window of its input)."""
+    cl = Cluster()
+    port, mport = ports()
+    d = nftest.Daemon(NETFLOWD, config(port, mport, cl.bootstrap))
+    try:
+        d.start()
+        dgs = []
+        for name in ["softflowd-v9", "pmacct-ipfix", "softflowd-v5"]:
+            dgs += [p for *_, p in pcaputil.udp_datagrams(os.path.join(GOLDEN, name + ".pcap"))]
+        nftest.send(dgs, port, pace=0.002)
+        settle(mport, 73)
+        check(d.stop() == 0, "exit 0 on SIGTERM")
         piped = subprocess.run(
             "%s -C -b %s -t flows -e -q -f '%%s\\n' | %s -n -m 0 -" % (KCAT, cl.bootstrap, ANALYZER),
             shell=True, capture_output=True, timeout=60)
         direct = subprocess.run([ANALYZER, "-n", "-m", "0", d.outdir],
                                 capture_output=True, timeout=60)
         check(piped.returncode == 0 and piped.stdout == direct.stdout and direct.stdout,
-              "kcat | netflow-analyze - prints what netflow-analyze DIR prints")
+              "kcat | netflow-analyze - prints what netflow-analyze DIR prints:\n%s\n---\n%s"
+              % (piped.stdout.decode(), direct.stdout.decode()))
     finally:
         d.cleanup()
         cl.close()
@@ -286,6 +311,35 @@ def outage():
         same_records(messages(cl.consume("flows")), file_lines(d), "outage")
     finally:
         t.stopping.set()
+        d.cleanup()
+        cl.close()
+
+
+def late():
+    """Every broker down when netflowd starts: it starts anyway (READY=1),
+    writes the files, says so, and delivers once the brokers come up."""
+    cl = Cluster()
+    cl.cmd("down")
+    port, mport = ports()
+    d = nftest.Daemon(NETFLOWD, config(port, mport, cl.bootstrap))
+    try:
+        d.start()
+        t = Traffic(port, pace=0.01, limit=100)
+        t.run()
+        check(nftest.wait_for(lambda: "no broker reachable" in d.log(), timeout=15),
+              "the journal says no broker is reachable:\n" + d.log())
+        nftest.wait_for(lambda: metrics(mport)["netflowd_kafka_produced_total"] == t.sent,
+                        timeout=10)
+        m = metrics(mport)
+        check(m["netflowd_kafka_delivered_total"] == 0 and
+              m["netflowd_kafka_in_flight"] == t.sent, "records wait: %r" % m)
+        cl.cmd("up")
+        m = settle(mport, t.sent)
+        check(m["netflowd_kafka_delivered_total"] == t.sent and failed(m) == 0,
+              "all %d delivered once the brokers are up: %r" % (t.sent, m))
+        check(d.stop() == 0, "exit 0 on SIGTERM")
+        same_records(messages(cl.consume("flows")), file_lines(d), "late")
+    finally:
         d.cleanup()
         cl.close()
 
@@ -369,7 +423,12 @@ def reload():
     try:
         d.start()
         t.start()
-        time.sleep(2)
+        time.sleep(1)
+        d.signal(signal.SIGHUP)         # the same file: the producer stays
+        check(nftest.wait_for(lambda: "reloaded configuration" in d.log(), timeout=10)
+              and "now producing" not in d.log(),
+              "an unchanged [kafka] keeps its producer:\n" + d.log())
+        time.sleep(1)
         with open(d.config, "w") as f:
             f.write(config(port, mport, b.bootstrap, topic="moved", output="rotate = 3s")
                     .replace("@OUT@", d.outdir))
@@ -388,6 +447,7 @@ def reload():
         log = d.log()
         check(re.search(r"reload failed.*netflowd.conf:\d+: option.no.such.property", log),
               "bad [kafka] refused with file:line:\n" + log)
+        check(log.count("now producing") == 1, "one new producer in three reloads")
         old, new = messages(a.consume("flows")), messages(b.consume("moved"))
         check(old and new, "records in both clusters (%d, %d)" % (len(old), len(new)))
         # one exporter's order runs through the old cluster, then the new
@@ -415,6 +475,15 @@ def sigterm():
             nftest.wait_for(lambda: metrics(mport)["netflowd_kafka_produced_total"] == 300,
                             timeout=10)
             nftest.wait_for(lambda: "kafka:" in d.log() and "Connect" in d.log(), timeout=10)
+            status = ""
+            deadline = time.time() + 12
+            while "kafka: 0/" not in status and time.time() < deadline:
+                try:
+                    status = d.notify.recv(4096).decode()
+                except socket.timeout:
+                    break
+            check("kafka: 0/" in status and "300 queued" in status,
+                  "STATUS= says no broker is up and what waits: %r" % status)
             start = time.time()
             d.signal(signal.SIGTERM)
             try:
@@ -485,11 +554,13 @@ def check_config():
 
 
 def kafka_only():
-    """[output] files = no: Kafka alone, no file written; --read waits for
-    the queue instead of dropping."""
+    """[output] files = no: Kafka alone, no file written; key = none,
+    zstd, acks = 1."""
     cl = Cluster()
     port, mport = ports()
-    d = nftest.Daemon(NETFLOWD, config(port, mport, cl.bootstrap, output="files = no"))
+    d = nftest.Daemon(NETFLOWD, config(port, mport, cl.bootstrap,
+                                       "key = none\ncompression = zstd\nacks = 1\n",
+                                       output="files = no"))
     try:
         d.start()
         t = Traffic(port, pace=0.005, limit=100)
@@ -499,15 +570,46 @@ def kafka_only():
               "all %d delivered: %r" % (t.sent, m))
         check(d.stop() == 0, "exit 0 on SIGTERM")
         check(not d.files(), "no file written: %r" % d.files())
-        values = [x[3] for x in messages(cl.consume("flows"))]
+        msgs = messages(cl.consume("flows"))
+        values = [x[3] for x in msgs]
         check(len(values) == t.sent and len(set(values)) == t.sent,
               "Kafka holds each record once (%d)" % len(values))
+        check(all(x[0] == "" for x in msgs), "key = none: no keys")
+        check(len({x[1] for x in msgs}) > 1, "key = none: spread over partitions")
     finally:
         d.cleanup()
         cl.close()
 
 
-SCENARIOS = {"golden": golden, "outage": outage, "overflow": overflow,
+def read():
+    """--read FILE.pcap into files and Kafka: it waits for the queue
+    instead of dropping; on exit every record is in both."""
+    cl = Cluster()
+    work = tempfile.mkdtemp(prefix="netflowd-kafka-")
+    try:
+        out = os.path.join(work, "flows")
+        conf = os.path.join(work, "netflowd.conf")
+        with open(conf, "w") as f:
+            f.write("[output]\ndirectory = %s\n[kafka]\nbrokers = %s\ntopic = flows\n"
+                    "queue = 1M\n" % (out, cl.bootstrap))
+        for name in ["softflowd-v9", "pmacct-ipfix", "fprobe-v5"]:
+            r = subprocess.run([NETFLOWD, "-c", conf, "--read",
+                                os.path.join(GOLDEN, name + ".pcap")],
+                               capture_output=True, text=True, timeout=60)
+            check(r.returncode == 0 and "0 failed" in r.stderr, "--read %s: %s" % (name, r.stderr))
+        lines = []
+        for n in sorted(os.listdir(out)):
+            with open(os.path.join(out, n)) as f:
+                lines += [l.rstrip("\n") for l in f]
+        values = [x[3] for x in messages(cl.consume("flows"))]
+        check(sorted(values) == sorted(lines) and lines,
+              "Kafka holds the files' records (%d, %d)" % (len(values), len(lines)))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        cl.close()
+
+
+SCENARIOS = {"read": read, "golden": golden, "analyzer": analyzer, "outage": outage, "late": late, "overflow": overflow,
              "errors": errors, "reload": reload, "sigterm": sigterm,
              "config": check_config, "files-off": kafka_only}
 SCENARIOS[SCENARIO]()
