@@ -94,9 +94,10 @@ collector_output_boundary(struct collector *c, int64_t now_ms)
 {
 	if (c->next_output == NULL || now_ms < c->next_output_ms)
 		return;
-	/* closes and renames the old slot: every record written so far is in
-	 * place, the next one opens a slot of the new output */
-	output_free(c->output);
+	/* the old output closes and renames its slot on a thread of its own:
+	 * every record written so far goes there, the next one opens a slot
+	 * of the new output */
+	collector_retire_output(c, c->output);
 	c->output = c->next_output;
 	c->next_output = NULL;
 	log_msg(LOG_NOTICE, "output now %s, rotation every %u s, compress %s",
@@ -157,6 +158,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	log_ratelimit_flush(&c->drop_log);
 	log_ratelimit_flush(&c->write_log);
 	log_ratelimit_flush(&c->receive_log);
+	collector_reap_outputs(c, false);
 	collector_kafka_tick(c);
 }
 
@@ -309,6 +311,7 @@ collector_new(struct config *config, const struct collector_args *args)
 
 	if (c == NULL)
 		fatal("out of memory");
+	TAILQ_INIT(&c->retiring);
 	c->args = *args;
 	c->config = config;
 	c->debug = args->debug;
@@ -432,6 +435,7 @@ collector_free(struct collector *c)
 		event_free(c->sig_hup);
 	if (c->sig_usr1)
 		event_free(c->sig_usr1);
+	collector_reap_outputs(c, true);
 	output_free(c->output);
 	output_free(c->next_output);
 	collector_kafka_finish(c);

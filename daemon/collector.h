@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <event2/event.h>
@@ -54,6 +55,8 @@ struct collector_args {
 struct receiver;
 struct metrics;
 struct state_saver;
+struct retiring_output;
+TAILQ_HEAD(retiring_outputs, retiring_output);
 struct kafka;
 struct kafka_state;
 struct evbuffer;
@@ -69,6 +72,8 @@ struct collector {
 	 * the end of the current slot */
 	struct output *next_output;
 	int64_t next_output_ms;
+	/* outputs replaced by a reload, finishing on threads (retire.c) */
+	struct retiring_outputs retiring;
 	struct receiver *receiver;
 	struct metrics *metrics;
 	struct state_saver *state_saver;   /* a template state save in flight */
@@ -129,6 +134,14 @@ void collector_datagram(struct collector *c, const uint8_t *buf, size_t len,
     struct parser_source *src);
 /* Writes counters to the log. */
 void collector_log_stats(struct collector *c);
+
+/* retire.c: an output a reload replaced is finished off the loop */
+void collector_retire_output(struct collector *c, struct output *o);
+/* Joins the retirements that are done (all of them, waiting, with wait). */
+void collector_reap_outputs(struct collector *c, bool wait);
+/* Whether an output still finishing produces to k. */
+bool collector_retiring_uses_kafka(const struct collector *c,
+    const struct kafka *k);
 
 /* reload.c */
 void collector_reload_start(struct collector *c);

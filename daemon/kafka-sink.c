@@ -204,7 +204,8 @@ static bool
 in_use(struct collector *c, const struct kafka *k)
 {
 	return output_uses_kafka(c->output, k) ||
-	    (c->next_output && output_uses_kafka(c->next_output, k));
+	    (c->next_output && output_uses_kafka(c->next_output, k)) ||
+	    collector_retiring_uses_kafka(c, k);
 }
 
 static void
