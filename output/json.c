@@ -48,7 +48,8 @@
 /* ,"name": of an extra field, cached and copied whole (IANA names are at
  * most 39 characters, "reverse" makes 46) */
 #define NAME_SLOT 64
-#define NAME_CACHE 128
+#define NAME_SETS_LOG2 6
+#define NAME_CACHE (2 << NAME_SETS_LOG2)
 #define TIME_CACHE 256
 
 /* Where yajl prints: a window of the output buffer. */
@@ -577,10 +578,15 @@ cached_name(struct json_writer *w, const struct flow_record *rec,
 	if (f->ie == NULL || f->ie->name == NULL ||
 	    ((f->flags & FLOW_FIELD_SCOPE) && rec->version == 9))
 		return NULL;
-	e = &w->names[((uintptr_t)f->ie / sizeof(*f->ie) * 2 + reverse) %
-	    NAME_CACHE];
+	/* two ways per set, the newest first: rows of different tables
+	 * (and sFlow's) may share a set */
+	e = &w->names[(uint64_t)(((uintptr_t)f->ie >> 3) * 2 + reverse) *
+	    0x9e3779b97f4a7c15ull >> (64 - NAME_SETS_LOG2) << 1];
 	if (e->ie == f->ie && e->reverse == reverse)
 		return e->len ? e : NULL;
+	if (e[1].ie == f->ie && e[1].reverse == reverse)
+		return e[1].len ? &e[1] : NULL;
+	e[1] = e[0];
 	name = field_name(buf, rec, f, &len);
 	e->ie = f->ie;
 	e->reverse = reverse;
@@ -622,11 +628,40 @@ same_element(const struct flow_field *a, const struct flow_field *b)
 	return a->id == b->id && a->pen == b->pen && a->flags == b->flags;
 }
 
+/* Whether some element appears twice among the extra fields. A 64-bit
+ * filter of what was seen makes it linear: only a filter hit compares
+ * with the fields before (sFlow lines carry 15-30 extras). */
+static bool
+any_repeated(const struct flow_record *rec)
+{
+	uint64_t seen = 0;
+
+	for (size_t i = 0; i < rec->nextra; i++) {
+		const struct flow_field *f = &rec->extra[i];
+		uint64_t bit = 1ull << (((uint32_t)f->id ^ f->pen << 16 ^
+		    (uint32_t)f->flags << 13) * 0x9e3779b1u >> 26);
+
+		if (seen & bit)
+			for (size_t j = 0; j < i; j++)
+				if (same_element(f, &rec->extra[j]))
+					return true;
+		seen |= bit;
+	}
+	return false;
+}
+
 /* A template may repeat an element: all its values are kept, as an array
  * under the one name, in template order. */
 static bool
 extras(struct json_writer *w, struct out *o, const struct flow_record *rec)
 {
+	if (!any_repeated(rec)) {
+		for (size_t i = 0; i < rec->nextra; i++)
+			if (!field_key(w, o, rec, &rec->extra[i]) ||
+			    !field_value(w, o, &rec->extra[i]))
+				return false;
+		return true;
+	}
 	for (size_t i = 0; i < rec->nextra; i++) {
 		const struct flow_field *f = &rec->extra[i];
 		bool seen = false, repeated = false, first = true;
