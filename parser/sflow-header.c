@@ -29,28 +29,13 @@
 #define LABELS_NAMED 10
 #define IPV6_EXT_MAX 8
 
-/* IANA elements the header feeds */
-#define IE_FRAGMENT_ID 54
-#define IE_SRC_MAC 56
-#define IE_IP_VERSION 60
-#define IE_FLOW_LABEL 31
-#define IE_MPLS_TOP 70
-#define IE_DST_MAC 80
-#define IE_FRAGMENT_OFFSET 88
-#define IE_TTL 192
-#define IE_FRAGMENT_FLAGS 197
-#define IE_DOT1Q_VLAN 243
-#define IE_DOT1Q_PRIORITY 244
-#define IE_DOT1Q_CUSTOMER_VLAN 245
-#define IE_DOT1Q_CUSTOMER_PRIORITY 246
-#define IE_ETHERNET_TYPE 256
 /* fragmentFlags bits, as IPv4 has them in its flags field */
 #define FRAG_MORE 0x20
 
 static void
-field_uint(struct sflow_sample *s, uint16_t id, uint64_t v, size_t len)
+field_uint(struct sflow_sample *s, enum sflow_iana k, uint64_t v, size_t len)
 {
-	sflow_field_uint(s, ie_lookup(0, id), v, len);
+	sflow_field_uint(s, s->iana[k], v, len);
 }
 
 static void
@@ -82,9 +67,9 @@ static void
 fragment(struct sflow_sample *s, uint32_t id, size_t id_len, uint16_t offset,
     uint8_t flags)
 {
-	field_uint(s, IE_FRAGMENT_ID, id, id_len);
-	field_uint(s, IE_FRAGMENT_OFFSET, offset, 2);
-	field_uint(s, IE_FRAGMENT_FLAGS, flags, 1);
+	field_uint(s, SI_FRAGMENT_ID, id, id_len);
+	field_uint(s, SI_FRAGMENT_OFFSET, offset, 2);
+	field_uint(s, SI_FRAGMENT_FLAGS, flags, 1);
 }
 
 static void
@@ -97,7 +82,7 @@ ipv4(struct sflow_sample *s, struct cursor *c)
 
 	if (!cursor_u8(c, &vihl) || vihl >> 4 != 4)
 		return;
-	field_uint(s, IE_IP_VERSION, 4, 1);
+	field_uint(s, SI_IP_VERSION, 4, 1);
 	ihl = (size_t)(vihl & 15) * 4;
 	if (ihl < 20 || !cursor_u8(c, &tos) || !cursor_u16(c, &total) ||
 	    !cursor_u16(c, &id) || !cursor_u16(c, &frag) ||
@@ -108,7 +93,7 @@ ipv4(struct sflow_sample *s, struct cursor *c)
 	sflow_addr(s, FLOW_DST_ADDR, 4, dst);
 	sflow_num(s, FLOW_PROTO, proto);
 	sflow_num(s, FLOW_TOS, tos);
-	field_uint(s, IE_TTL, ttl, 1);
+	field_uint(s, SI_TTL, ttl, 1);
 	/* a fragment: more to come, or not the first */
 	if (frag & 0x3fff)
 		fragment(s, id, 2, frag & 0x1fff, (uint8_t)(frag >> 8) & 0xe0);
@@ -169,7 +154,7 @@ ipv6(struct sflow_sample *s, struct cursor *c)
 
 	if (!cursor_u32(c, &vtf) || vtf >> 28 != 6)
 		return;
-	field_uint(s, IE_IP_VERSION, 6, 1);
+	field_uint(s, SI_IP_VERSION, 6, 1);
 	if (!cursor_u16(c, &plen) || !cursor_u8(c, &next) ||
 	    !cursor_u8(c, &hops) || !cursor_take(c, 16, &src) ||
 	    !cursor_take(c, 16, &dst))
@@ -177,9 +162,9 @@ ipv6(struct sflow_sample *s, struct cursor *c)
 	sflow_addr(s, FLOW_SRC_ADDR, 6, src);
 	sflow_addr(s, FLOW_DST_ADDR, 6, dst);
 	sflow_num(s, FLOW_TOS, (vtf >> 20) & 0xff);
-	field_uint(s, IE_TTL, hops, 1);
+	field_uint(s, SI_TTL, hops, 1);
 	if ((vtf & 0xfffff) != 0)
-		field_uint(s, IE_FLOW_LABEL, vtf & 0xfffff, 4);
+		field_uint(s, SI_FLOW_LABEL, vtf & 0xfffff, 4);
 	upper = ipv6_extensions(s, c, &next);
 	/* the protocol is known even where the ports are not */
 	sflow_num(s, FLOW_PROTO, next);
@@ -214,7 +199,7 @@ mpls(struct sflow_sample *s, struct cursor *c)
 		if (!cursor_take(c, 4, &entry))
 			return;
 		if (i < LABELS_NAMED)
-			sflow_field(s, ie_lookup(0, (uint16_t)(IE_MPLS_TOP + i)),
+			sflow_field(s, s->iana[SI_MPLS + i],
 			    entry, 3);
 		if (entry[2] & 1) {
 			ip_packet(s, c);
@@ -233,11 +218,11 @@ vlan_tag(struct sflow_sample *s, struct cursor *c, int n, uint16_t *type)
 	if (!cursor_u16(c, &tci) || !cursor_u16(c, type))
 		return false;
 	if (n == 0) {
-		field_uint(s, IE_DOT1Q_VLAN, tci & 0xfff, 2);
-		field_uint(s, IE_DOT1Q_PRIORITY, tci >> 13, 1);
+		field_uint(s, SI_DOT1Q_VLAN, tci & 0xfff, 2);
+		field_uint(s, SI_DOT1Q_PRIORITY, tci >> 13, 1);
 	} else if (n == 1) {
-		field_uint(s, IE_DOT1Q_CUSTOMER_VLAN, tci & 0xfff, 2);
-		field_uint(s, IE_DOT1Q_CUSTOMER_PRIORITY, tci >> 13, 1);
+		field_uint(s, SI_DOT1Q_CUSTOMER_VLAN, tci & 0xfff, 2);
+		field_uint(s, SI_DOT1Q_CUSTOMER_PRIORITY, tci >> 13, 1);
 	}
 	return true;
 }
@@ -251,15 +236,15 @@ ethernet(struct sflow_sample *s, struct cursor *c)
 
 	if (!cursor_take(c, 6, &dst) || !cursor_take(c, 6, &src))
 		return;
-	sflow_field(s, ie_lookup(0, IE_DST_MAC), dst, 6);
-	sflow_field(s, ie_lookup(0, IE_SRC_MAC), src, 6);
+	sflow_field(s, s->iana[SI_DST_MAC], dst, 6);
+	sflow_field(s, s->iana[SI_SRC_MAC], src, 6);
 	if (!cursor_u16(c, &type))
 		return;
 	while ((type == ETH_VLAN || type == ETH_QINQ || type == ETH_QINQ_OLD) &&
 	    tags < TAGS_MAX)
 		if (!vlan_tag(s, c, tags++, &type))
 			return;
-	field_uint(s, IE_ETHERNET_TYPE, type, 2);
+	field_uint(s, SI_ETHERNET_TYPE, type, 2);
 	if (type == ETH_IPV4)
 		ipv4(s, c);
 	else if (type == ETH_IPV6)

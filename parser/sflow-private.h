@@ -27,8 +27,28 @@ enum sflow_key {
 	SK_MAX
 };
 
+/* The IANA elements sFlow records feed, looked up in the IE table once
+ * per parser (sflow_iana()) rather than once per field. */
+enum sflow_iana {
+	SI_SRC_MAC, SI_DST_MAC, SI_ETHERNET_TYPE, SI_VLAN, SI_POST_VLAN,
+	SI_NEXT_ADJACENT_AS, SI_PREV_ADJACENT_AS, SI_BGP_NEXT_HOP4,
+	SI_BGP_NEXT_HOP6, SI_FRAGMENT_ID, SI_IP_VERSION, SI_FLOW_LABEL,
+	SI_FRAGMENT_OFFSET, SI_TTL, SI_FRAGMENT_FLAGS, SI_DOT1Q_VLAN,
+	SI_DOT1Q_PRIORITY, SI_DOT1Q_CUSTOMER_VLAN, SI_DOT1Q_CUSTOMER_PRIORITY,
+	SI_MPLS,                 /* mplsTopLabelStackSection, then 2..10 */
+	SI_MAX = SI_MPLS + 10
+};
+
+/* Fills the table of element rows (at the sFlow state's allocation). */
+void sflow_iana_resolve(const struct ie_info **ie);
+/* The rows, allocating the sFlow state on the first call; NULL (and a
+ * no_memory drop) when that fails. */
+const struct ie_info *const *sflow_iana(struct parser *p,
+    const struct parser_source *src);
+
 /* One sample being turned into a record. */
 struct sflow_sample {
+	const struct ie_info *const *iana;
 	struct flow_record rec;
 	struct flow_field fields[SFLOW_FIELDS_MAX];
 	uint8_t scratch[SFLOW_SCRATCH];

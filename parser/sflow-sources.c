@@ -23,6 +23,7 @@ struct sflow_source {
 };
 
 struct sflow_sources {
+	const struct ie_info *iana[SI_MAX];
 	uint64_t tick;
 	size_t sets;                  /* a power of two */
 	struct sflow_source slot[];
@@ -87,6 +88,27 @@ lookup(struct sflow_sources *t, const struct sflow_source_key *k)
 	return victim;
 }
 
+const struct ie_info *const *
+sflow_iana(struct parser *p, const struct parser_source *src)
+{
+	struct sflow_sources *t = p->sflow;
+	size_t size;
+
+	if (t != NULL)
+		return t->iana;
+	size = table_size(p->limits.max_sflow_sources);
+	if ((t = parser_alloc(p, size)) == NULL) {
+		parser_drop(p, src, PARSER_DROP_NO_MEMORY, 1);
+		return NULL;
+	}
+	memset(t, 0, size);
+	t->sets = nsets(p->limits.max_sflow_sources);
+	sflow_iana_resolve(t->iana);
+	p->sflow = t;
+	return t->iana;
+}
+
+/* Called only after sflow_iana() succeeded for the datagram. */
 uint32_t
 sflow_source_sequence(struct parser *p, const struct parser_source *src,
     const struct sflow_source_key *k, uint32_t seq)
@@ -95,17 +117,6 @@ sflow_source_sequence(struct parser *p, const struct parser_source *src,
 	struct sflow_source *s;
 	uint32_t gap;
 
-	if (t == NULL) {
-		size_t size = table_size(p->limits.max_sflow_sources);
-
-		if ((t = parser_alloc(p, size)) == NULL) {
-			parser_drop(p, src, PARSER_DROP_NO_MEMORY, 1);
-			return 0;
-		}
-		memset(t, 0, size);
-		t->sets = nsets(p->limits.max_sflow_sources);
-		p->sflow = t;
-	}
 	s = lookup(t, k);
 	s->used = ++t->tick;
 	if (s->key.kind == 0 || !key_equal(&s->key, k)) {

@@ -74,6 +74,25 @@ sflow_key_info(enum sflow_key k)
 	return &sflow_keys[k];
 }
 
+static const uint16_t iana_ids[SI_MAX] = {
+	[SI_SRC_MAC] = 56, [SI_DST_MAC] = 80, [SI_ETHERNET_TYPE] = 256,
+	[SI_VLAN] = 58, [SI_POST_VLAN] = 59, [SI_NEXT_ADJACENT_AS] = 128,
+	[SI_PREV_ADJACENT_AS] = 129, [SI_BGP_NEXT_HOP4] = 18,
+	[SI_BGP_NEXT_HOP6] = 63, [SI_FRAGMENT_ID] = 54, [SI_IP_VERSION] = 60,
+	[SI_FLOW_LABEL] = 31, [SI_FRAGMENT_OFFSET] = 88, [SI_TTL] = 192,
+	[SI_FRAGMENT_FLAGS] = 197, [SI_DOT1Q_VLAN] = 243,
+	[SI_DOT1Q_PRIORITY] = 244, [SI_DOT1Q_CUSTOMER_VLAN] = 245,
+	[SI_DOT1Q_CUSTOMER_PRIORITY] = 246,
+	[SI_MPLS] = 70, 71, 72, 73, 74, 75, 76, 77, 78, 79,
+};
+
+void
+sflow_iana_resolve(const struct ie_info **ie)
+{
+	for (int i = 0; i < SI_MAX; i++)
+		ie[i] = ie_lookup(0, iana_ids[i]);
+}
+
 /* ---- building the record ---- */
 
 static void
@@ -242,15 +261,15 @@ ethernet(struct sflow_sample *s, struct cursor *c)
 	    !cursor_skip(c, 2) || !cursor_u32(c, &type))
 		return false;
 	sflow_num(s, FLOW_BYTES, len);
-	sflow_field_once(s, ie_lookup(0, 56), src, 6);
-	sflow_field_once(s, ie_lookup(0, 80), dst, 6);
+	sflow_field_once(s, s->iana[SI_SRC_MAC], src, 6);
+	sflow_field_once(s, s->iana[SI_DST_MAC], dst, 6);
 	if (type <= 0xffff) {
 		bool seen = false;
 
 		for (size_t i = 0; i < s->rec.nextra; i++)
-			seen |= s->fields[i].id == 256 && s->fields[i].pen == 0;
+			seen |= s->fields[i].ie == s->iana[SI_ETHERNET_TYPE];
 		if (!seen)
-			sflow_field_uint(s, ie_lookup(0, 256), type, 2);
+			sflow_field_uint(s, s->iana[SI_ETHERNET_TYPE], type, 2);
 	}
 	return true;
 }
@@ -292,8 +311,8 @@ ext_switch(struct sflow_sample *s, struct cursor *c)
 
 	if (!read_u32s(c, v, 4))
 		return false;
-	sflow_field_uint(s, ie_lookup(0, 58), v[0], 2);
-	sflow_field_uint(s, ie_lookup(0, 59), v[2], 2);
+	sflow_field_uint(s, s->iana[SI_VLAN], v[0], 2);
+	sflow_field_uint(s, s->iana[SI_POST_VLAN], v[2], 2);
 	sflow_field_uint(s, sflow_key_info(SK_SRC_PRIORITY), v[1], 1);
 	sflow_field_uint(s, sflow_key_info(SK_DST_PRIORITY), v[3], 1);
 	return true;
@@ -372,7 +391,7 @@ as_path(struct sflow_sample *s, struct cursor *c)
 		    len);
 	}
 	sflow_num(s, FLOW_DST_AS, last);
-	sflow_field_uint(s, ie_lookup(0, 128), first, 4);
+	sflow_field_uint(s, s->iana[SI_NEXT_ADJACENT_AS], first, 4);
 	return true;
 }
 
@@ -385,10 +404,11 @@ ext_gateway(struct sflow_sample *s, struct cursor *c)
 	if (!read_address(c, &nh) || !read_u32s(c, v, 3))
 		return false;
 	if (nh.family != 0)
-		sflow_field_copy(s, ie_lookup(0, nh.family == 4 ? 18 : 63),
+		sflow_field_copy(s, s->iana[nh.family == 4 ? SI_BGP_NEXT_HOP4 :
+		    SI_BGP_NEXT_HOP6],
 		    nh.bytes, nh.family == 4 ? 4 : 16);
 	sflow_num(s, FLOW_SRC_AS, v[1]);
-	sflow_field_uint(s, ie_lookup(0, 129), v[2], 4);
+	sflow_field_uint(s, s->iana[SI_PREV_ADJACENT_AS], v[2], 4);
 	/* communities and local preference follow; not decoded */
 	return as_path(s, c);
 }
@@ -736,6 +756,8 @@ sflow_decode(struct parser *p, struct cursor *c,
 		return 0;
 	}
 	if (!read_dgram_head(p, c, &g))
+		return 0;
+	if ((s.iana = sflow_iana(p, src)) == NULL)
 		return 0;
 	if ((d = domain_get(p, &g.key, TPROTO_SFLOW, g.sub_agent)) == NULL) {
 		parser_drop(p, src, PARSER_DROP_NO_MEMORY, 1);

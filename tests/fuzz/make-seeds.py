@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Seed corpora for the fuzz targets from the parser's hex vectors and,
-when present, the UDP payloads and frames of tests/golden/*.pcap. Writes
+when present, the UDP payloads and frames of tests/golden/*.pcap (sFlow
+payloads, less their version word, for fuzz-sflow). Writes
 tests/fuzz/seeds/<target>/ (then minimised into corpus/ with -merge=1)."""
 import glob
 import hashlib
@@ -54,6 +55,10 @@ for pc in sorted(glob.glob(os.path.join(top, "tests/golden/*.pcap"))):
         p = udp_payload(fr) if lt == 1 else None
         if p and p[:2] in (b"\x00\x01", b"\x00\x05", b"\x00\x07", b"\x00\x09", b"\x00\x0a"):
             payloads.append(p)
+        elif p and p[:4] == b"\x00\x00\x00\x05":
+            # fuzz-sflow's input is what follows the version word; the
+            # hand-built cases come from `test-parser-sflow --seeds DIR`
+            put("sflow", p[4:])
 for v in vectors + payloads[:200]:
     put("feed", v)
 

@@ -316,6 +316,64 @@ test_validator(void)
 }
 
 /* --print: the rendered lines as they are, for json-expected.py. */
+/* A wide record (the 512 fields of a template at the parser's limit, each
+ * element five times or so, interleaved): every element once, as an
+ * array of its values in template order, however the fields fall; the
+ * grouping is linear (json.c group_extras()), the old pairwise look was
+ * 130,000 comparisons per such record. */
+static void
+test_wide(void)
+{
+	enum { NFIELDS = 512, NIDS = 100 };
+	static struct flow_field extra[NFIELDS];
+	static uint8_t vals[NFIELDS];
+	const struct ie_info *ies[NIDS];
+	struct json_writer *w = json_writer_new();
+	size_t room = 1 << 20, len, nies = 0, at = 0;
+	char *out = malloc(room), *want = malloc(room), why[STRICT_JSON_WHY];
+	struct fixture fx;
+
+	CHECK(w != NULL && out != NULL && want != NULL);
+	if (w == NULL || out == NULL || want == NULL)
+		goto done;
+	/* unsigned IANA elements of the real table */
+	for (uint16_t id = 1; id < 1000 && nies < NIDS; id++) {
+		const struct ie_info *ie = ie_lookup(0, id);
+
+		if (ie != NULL && ie->type == IE_UNSIGNED)
+			ies[nies++] = ie;
+	}
+	CHECK_EQ_U(nies, NIDS);
+	fixture_init(&fx, 1714564800000, 10);
+	fx.rec.extra = extra;
+	for (size_t k = 0; k < NFIELDS; k++) {
+		/* a stride co-prime with NIDS scatters the repeats */
+		const struct ie_info *ie = ies[(k * 37) % NIDS];
+
+		vals[k] = (uint8_t)k;
+		extra[k] = (struct flow_field){ .ie = ie, .pen = 0, .id = ie->id,
+		    .len = 1, .data = &vals[k] };
+	}
+	fx.rec.nextra = NFIELDS;
+	len = json_writer_render(w, &fx.rec, out, room);
+	CHECK(len > 0 && strict_json_line(out, len - 1, why));
+	/* the extras, element by element in order of first appearance */
+	for (size_t k = 0; k < NIDS && k < NFIELDS; k++) {
+		const struct ie_info *ie = ies[(k * 37) % NIDS];
+
+		at += (size_t)snprintf(want + at, room - at, ",\"%s\":[", ie->name);
+		for (size_t j = k; j < NFIELDS; j += NIDS)
+			at += (size_t)snprintf(want + at, room - at, "%s%u",
+			    j == k ? "" : ",", vals[j]);
+		at += (size_t)snprintf(want + at, room - at, "]");
+	}
+	CHECK(len > 0 && memmem(out, len, want, at) != NULL);
+done:
+	json_writer_free(w);
+	free(out);
+	free(want);
+}
+
 static int
 print_lines(void)
 {
@@ -341,5 +399,6 @@ main(int argc, char **argv)
 	test_lines();
 	test_time_cache();
 	test_exact_room();
+	test_wide();
 	return test_result("json");
 }

@@ -245,6 +245,20 @@ pkt_icmp4_vlan(struct dgram *d)
 
 /* ---- the cases ---- */
 
+/* A datagram of one compact flow sample of one raw header record. */
+static void
+single(struct dgram *d, uint32_t protocol, void (*pkt)(struct dgram *),
+    size_t cut)
+{
+	size_t at;
+
+	sf_begin(d, 0, 1, 1);
+	at = flow_begin(d, 1, 5, 1, 5, 6, 1);
+	raw_record(d, protocol, pkt, cut);
+	elem_end(d, at);
+}
+
+
 struct sflow_case {
 	const char *name;
 	void (*build)(struct dgram *d);
@@ -330,12 +344,7 @@ c_tcp4(const struct sink_record *r)
 static void
 b_qinq(struct dgram *d)
 {
-	size_t at;
-
-	sf_begin(d, 0, 1, 1);
-	at = flow_begin(d, 1, 5, 1, 5, 6, 1);
-	raw_record(d, 1, pkt_qinq, 0);
-	elem_end(d, at);
+	single(d, 1, pkt_qinq, 0);
 }
 
 static void
@@ -355,12 +364,7 @@ c_qinq(const struct sink_record *r)
 static void
 b_mpls(struct dgram *d)
 {
-	size_t at;
-
-	sf_begin(d, 0, 1, 1);
-	at = flow_begin(d, 1, 5, 1, 5, 6, 1);
-	raw_record(d, 1, pkt_mpls, 0);
-	elem_end(d, at);
+	single(d, 1, pkt_mpls, 0);
 }
 
 static void
@@ -377,12 +381,7 @@ c_mpls(const struct sink_record *r)
 static void
 b_ipv6_ext(struct dgram *d)
 {
-	size_t at;
-
-	sf_begin(d, 0, 1, 1);
-	at = flow_begin(d, 1, 5, 1, 5, 6, 1);
-	raw_record(d, 1, pkt_ipv6_ext, 0);
-	elem_end(d, at);
+	single(d, 1, pkt_ipv6_ext, 0);
 }
 
 static void
@@ -403,12 +402,7 @@ c_ipv6_ext(const struct sink_record *r)
 static void
 b_ipv6_frag(struct dgram *d)
 {
-	size_t at;
-
-	sf_begin(d, 0, 1, 1);
-	at = flow_begin(d, 1, 5, 1, 5, 6, 1);
-	raw_record(d, 1, pkt_ipv6_frag, 0);
-	elem_end(d, at);
+	single(d, 1, pkt_ipv6_frag, 0);
 }
 
 static void
@@ -424,12 +418,7 @@ c_ipv6_frag(const struct sink_record *r)
 static void
 b_ipv4_frag(struct dgram *d)
 {
-	size_t at;
-
-	sf_begin(d, 0, 1, 1);
-	at = flow_begin(d, 1, 5, 1, 5, 6, 1);
-	raw_record(d, 1, pkt_ipv4_frag, 0);
-	elem_end(d, at);
+	single(d, 1, pkt_ipv4_frag, 0);
 }
 
 static void
@@ -446,12 +435,7 @@ c_ipv4_frag(const struct sink_record *r)
 static void
 b_truncated(struct dgram *d)
 {
-	size_t at;
-
-	sf_begin(d, 0, 1, 1);
-	at = flow_begin(d, 1, 5, 1, 5, 6, 1);
-	raw_record(d, 1, pkt_tcp4, 14 + 12);
-	elem_end(d, at);
+	single(d, 1, pkt_tcp4, 14 + 12);
 }
 
 static void
@@ -467,12 +451,7 @@ c_truncated(const struct sink_record *r)
 static void
 b_truncated_tcp(struct dgram *d)
 {
-	size_t at;
-
-	sf_begin(d, 0, 1, 1);
-	at = flow_begin(d, 1, 5, 1, 5, 6, 1);
-	raw_record(d, 1, pkt_tcp4, 14 + 20 + 6);
-	elem_end(d, at);
+	single(d, 1, pkt_tcp4, 14 + 20 + 6);
 }
 
 static void
@@ -485,12 +464,7 @@ c_truncated_tcp(const struct sink_record *r)
 static void
 b_icmp6(struct dgram *d)
 {
-	size_t at;
-
-	sf_begin(d, 0, 1, 1);
-	at = flow_begin(d, 1, 5, 1, 5, 6, 1);
-	raw_record(d, 12, pkt_icmp6_raw_ip, 0);
-	elem_end(d, at);
+	single(d, 12, pkt_icmp6_raw_ip, 0);
 }
 
 static void
@@ -505,12 +479,7 @@ c_icmp6(const struct sink_record *r)
 static void
 b_icmp4_vlan(struct dgram *d)
 {
-	size_t at;
-
-	sf_begin(d, 0, 1, 1);
-	at = flow_begin(d, 1, 5, 1, 5, 6, 1);
-	raw_record(d, 1, pkt_icmp4_vlan, 0);
-	elem_end(d, at);
+	single(d, 1, pkt_icmp4_vlan, 0);
 }
 
 static void
