@@ -128,14 +128,22 @@ def dir_removed():
         d.cleanup()
 
 
-def stdout_closed():
+def stdout_daemon():
+    """netflowd --stdout into a pipe: (daemon, port, read end)."""
     port = nftest.free_port()
     r, w = os.pipe()
     d = nftest.Daemon(NETFLOWD, None, args=["-p", str(port), "--stdout"], stdout=w)
     try:
         d.start()
+    finally:
         os.close(w)
-        os.close(r)
+    return d, port, r
+
+
+def stdout_closed():
+    d, port, r = stdout_daemon()
+    os.close(r)
+    try:
         for i in range(20):
             send_flows(port, i * 300, 300)
             if not d.alive():
@@ -154,12 +162,8 @@ def stdout_closed():
 
 
 def stdout_stalled():
-    port = nftest.free_port()
-    r, w = os.pipe()
-    d = nftest.Daemon(NETFLOWD, None, args=["-p", str(port), "--stdout"], stdout=w)
+    d, port, r = stdout_daemon()
     try:
-        d.start()
-        os.close(w)
         # far more than a pipe holds; nobody reads
         send_flows(port, 0, 60000, pace=0.0002)
         time.sleep(1.5)

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 
 #include <zlib.h>
+#ifdef HAVE_ZSTD
 #include <zstd.h>
+#endif
 
 #include "output-private.h"
 #include "test.h"
@@ -99,6 +101,7 @@ gunzip_file(const char *dir, const char *name, size_t *len)
 	return out;
 }
 
+#ifdef HAVE_ZSTD
 /* The content of a zstd file, checked to end with a complete frame. */
 static inline char *
 unzstd_file(const char *dir, const char *name, size_t *len)
@@ -133,5 +136,7 @@ unzstd_file(const char *dir, const char *name, size_t *len)
 	*len = ob.pos;
 	return out;
 }
+
+#endif /* HAVE_ZSTD */
 
 #endif
