@@ -103,6 +103,8 @@ struct config *collector_load_config(const struct collector_args *args,
  * a full disk that stays full a minute is not going to heal by waiting,
  * and a restart re-opens the directory and re-checks the file system. */
 #define OUTPUT_DEAD_MS 60000
+/* ... provided its last failure is this recent (it is still trying) */
+#define OUTPUT_RECENT_MS 10000
 /* The output's log callback (struct output_config.log). */
 void collector_output_log(int prio, const char *reason, const char *path,
     const char *msg);

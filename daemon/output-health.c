@@ -124,9 +124,12 @@ bool
 collector_output_alive(struct collector *c)
 {
 	const struct output_stats *os = output_stats(c->output);
-	int64_t since = os->failing_since_ms;
+	int64_t since = os->failing_since_ms, now = monotonic_ms();
 
-	if (since == 0 || monotonic_ms() - since < OUTPUT_DEAD_MS)
+	/* failing for a minute, and still failing: a collector that failed
+	 * once and then had nothing to write is no reason for a restart */
+	if (since == 0 || now - since < OUTPUT_DEAD_MS ||
+	    now - os->last_failure_ms > OUTPUT_RECENT_MS)
 		return true;
 	log_limited(&c->write_log, LOG_CRIT, "output has failed for %lld s: "
 	    "no watchdog ping, so that systemd restarts netflowd",

@@ -77,7 +77,7 @@ output_compress_default_level(enum output_compress c)
 {
 	/* the fast ends: line rate first, and -1/1 already beat nfcapd's
 	 * lz4 binary records on size */
-	return c == OUTPUT_COMPRESS_LZ4 ? 0 : 1;
+	return c == OUTPUT_COMPRESS_ZSTD || c == OUTPUT_COMPRESS_GZIP ? 1 : 0;
 }
 
 bool

@@ -167,7 +167,7 @@ struct writer_counters {
 	atomic_uint_fast64_t lost[OUTPUT_LOST__COUNT];
 	atomic_uint_fast64_t dir_recreated, truncated_files, level_changes;
 	atomic_int level;
-	atomic_int_fast64_t failing_since_ms;
+	atomic_int_fast64_t failing_since_ms, last_failure_ms;
 	atomic_bool closed;      /* stdout's reader went away */
 	/* render thread: JSON bytes, lines larger than a block, lines lost
 	 * without memory for a block */

@@ -305,6 +305,7 @@ output_stats(struct output *o)
 	o->stats.level_changes = atomic_load(&o->counters.level_changes);
 	o->stats.failing_since_ms =
 	    atomic_load(&o->counters.failing_since_ms);
+	o->stats.last_failure_ms = atomic_load(&o->counters.last_failure_ms);
 	o->stats.closed = atomic_load(&o->counters.closed);
 	return &o->stats;
 }

@@ -107,6 +107,9 @@ struct output_stats {
 	/* CLOCK_MONOTONIC milliseconds since which every attempt to write
 	 * has failed; 0 while the output is healthy */
 	int64_t failing_since_ms;
+	/* the same clock: the latest failure (0: none yet); an output that
+	 * failed once and then had nothing to write is not "failing now" */
+	int64_t last_failure_ms;
 	/* --stdout only: the reader went away (EPIPE); nothing written from
 	 * now on can arrive */
 	bool closed;

@@ -202,11 +202,12 @@ report(struct writer *w, int kind, int prio, const char *reason,
 static void
 failing(struct writer *w)
 {
-	int_fast64_t zero = 0;
+	int_fast64_t zero = 0, now = now_ms();
 
 	atomic_fetch_add(&w->counters->write_errors, 1);
+	atomic_store(&w->counters->last_failure_ms, now);
 	atomic_compare_exchange_strong(&w->counters->failing_since_ms, &zero,
-	    now_ms());
+	    now);
 }
 
 static void

@@ -144,4 +144,6 @@ unzstd_file(const char *dir, const char *name, size_t *len)
 }
 #endif
 
+#endif /* HAVE_ZSTD */
+
 #endif

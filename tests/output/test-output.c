@@ -402,17 +402,18 @@ test_compression(void)
 	o = open_output(gz_dir, 60, OUTPUT_COMPRESS_GZIP);
 	write_n(o, T0, 9000);
 	output_free(o);
-	plain = slurp(plain_dir, "20240501T120000Z.json", &plen);
-	gz = gunzip_file(gz_dir, "20240501T120000Z.json.gz", &glen);
 #ifdef HAVE_ZSTD
 	o = open_output(zst_dir, 60, OUTPUT_COMPRESS_ZSTD);
 	write_n(o, T0, 9000);
 	output_free(o);
+#endif
+	plain = slurp(plain_dir, "20240501T120000Z.json", &plen);
+	gz = gunzip_file(gz_dir, "20240501T120000Z.json.gz", &glen);
+#ifdef HAVE_ZSTD
 	zst = unzstd_file(zst_dir, "20240501T120000Z.json.zst", &zlen);
 #else
-	zst = malloc(plen + 1);
-	if (zst && plain)
-		memcpy(zst, plain, zlen = plen);
+	/* built without zstd: the plain file stands in */
+	zst = slurp(plain_dir, "20240501T120000Z.json", &zlen);
 #endif
 	CHECK(plain != NULL && gz != NULL && zst != NULL);
 	CHECK(plen > (1u << 20));
