@@ -167,6 +167,23 @@ uptime_to_ms(const struct time_base *tb, uint32_t stamp)
 	return tb->export_ms - (int64_t)(int32_t)(tb->uptime_ms - stamp);
 }
 
+/* An IPFIX uptime stamp against the exporter's systemInitTimeMilliseconds,
+ * wrap-safe like uptime_to_ms(): the uptime at the export is what the
+ * 32-bit counter showed then, so a counter that wrapped since the
+ * exporter started (every 49.7 days) does not throw the time back. An
+ * export time before the system init time is a clock that cannot be
+ * trusted for this: then the stamp is taken as it is. */
+static int64_t
+sysinit_to_ms(const struct time_base *tb, int64_t sysinit_ms, uint32_t stamp)
+{
+	uint32_t uptime;
+
+	if (tb->export_ms < sysinit_ms)
+		return sysinit_ms + stamp;
+	uptime = (uint32_t)(uint64_t)(tb->export_ms - sysinit_ms);
+	return tb->export_ms - (int64_t)(int32_t)(uptime - stamp);
+}
+
 struct pending_uptime {
 	const struct tfield *f;
 	const uint8_t *data;
@@ -424,7 +441,8 @@ record_decode(struct parser *p, const struct template *t, struct cursor *c,
 		if (tb->has_uptime)
 			set_time(rec, u->f->time_end, uptime_to_ms(tb, u->value));
 		else if (pd.has_sysinit)
-			set_time(rec, u->f->time_end, pd.sysinit + u->value);
+			set_time(rec, u->f->time_end,
+			    sysinit_to_ms(tb, pd.sysinit, u->value));
 		else
 			add_extra(p, rec, u->f, u->data, u->f->len);
 	}
