@@ -254,6 +254,9 @@ domain_get(struct parser *p, const struct parser_addr *addr, uint8_t proto,
 	d->exp = e;
 	d->id = id;
 	d->proto = proto;
+	TAILQ_INIT(&d->templates);
+	TAILQ_INIT(&d->held);
+	SLIST_INIT(&d->ifnames);
 	TAILQ_INSERT_HEAD(&e->domains, d, entry);
 	e->ndomains++;
 	et->ndomains++;

@@ -83,8 +83,7 @@ ifname_set(struct parser *p, struct domain *d, uint32_t index,
 		b = ifhash(p, d, index);
 		n->hnext = p->ifbuckets[b];
 		p->ifbuckets[b] = n;
-		n->dnext = d->ifnames;
-		d->ifnames = n;
+		SLIST_INSERT_HEAD(&d->ifnames, n, dentry);
 		d->nifnames++;
 		p->nifnames++;
 	}
@@ -96,14 +95,15 @@ ifname_set(struct parser *p, struct domain *d, uint32_t index,
 void
 ifname_drop_domain(struct parser *p, struct domain *d)
 {
-	while (d->ifnames != NULL) {
-		struct ifname *n = d->ifnames;
+	struct ifname *n;
+
+	while ((n = SLIST_FIRST(&d->ifnames)) != NULL) {
 		struct ifname **pp = &p->ifbuckets[ifhash(p, d, n->index)];
 
 		while (*pp != n)
 			pp = &(*pp)->hnext;
 		*pp = n->hnext;
-		d->ifnames = n->dnext;
+		SLIST_REMOVE_HEAD(&d->ifnames, dentry);
 		d->nifnames--;
 		p->nifnames--;
 		parser_release(p, n, sizeof(*n));
