@@ -31,8 +31,7 @@ feed(struct parser *p, int64_t ms)
 static void
 field(uint16_t id, uint16_t len)
 {
-	put16(d, id);
-	put16(d, len);
+	put_field(d, id, len);
 }
 
 static void

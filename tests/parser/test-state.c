@@ -24,8 +24,7 @@ feed(struct parser *p, int64_t ms)
 static void
 field(uint16_t id, uint16_t len)
 {
-	put16(d, id);
-	put16(d, len);
+	put_field(d, id, len);
 }
 
 /* Templates (v9 and IPFIX), sampling, an interface name, sysinit. */
