@@ -103,6 +103,7 @@ counters_add(struct parser_counters *to, const struct parser_counters *k)
 	to->flows += k->flows;
 	to->packets += k->packets;
 	to->lost += k->lost;
+	to->clamped += k->clamped;
 	for (int i = 0; i < PARSER_DROP_MAX; i++)
 		to->drops[i] += k->drops[i];
 	if (k->last_ms > to->last_ms)
@@ -253,6 +254,9 @@ domain_get(struct parser *p, const struct parser_addr *addr, uint8_t proto,
 	d->exp = e;
 	d->id = id;
 	d->proto = proto;
+	TAILQ_INIT(&d->templates);
+	TAILQ_INIT(&d->held);
+	SLIST_INIT(&d->ifnames);
 	TAILQ_INSERT_HEAD(&e->domains, d, entry);
 	e->ndomains++;
 	et->ndomains++;

@@ -21,22 +21,8 @@ unlink_held(struct parser *p, struct held *h)
 {
 	struct domain *d = h->dom;
 
-	if (h->dprev)
-		h->dprev->dnext = h->dnext;
-	else
-		d->held_head = h->dnext;
-	if (h->dnext)
-		h->dnext->dprev = h->dprev;
-	else
-		d->held_tail = h->dprev;
-	if (h->gprev)
-		h->gprev->gnext = h->gnext;
-	else
-		p->held_head = h->gnext;
-	if (h->gnext)
-		h->gnext->gprev = h->gprev;
-	else
-		p->held_tail = h->gprev;
+	TAILQ_REMOVE(&d->held, h, dentry);
+	TAILQ_REMOVE(&p->held, h, gentry);
 	d->exp->held_bytes -= held_size(h->len) + ALLOC_OVERHEAD;
 	p->held_bytes -= held_size(h->len) + ALLOC_OVERHEAD;
 	p->held_count--;
@@ -66,14 +52,13 @@ drop_held(struct parser *p, struct held *h, enum parser_drop why)
 static struct held *
 oldest_of(const struct parser_exporter *e)
 {
-	struct held *best = NULL;
-
+	struct held *best = NULL, *h;
 	const struct domain *d;
 
 	TAILQ_FOREACH(d, &e->domains, entry)
-		if (d->held_head != NULL && (best == NULL ||
-		    d->held_head->src.received_ms < best->src.received_ms))
-			best = d->held_head;
+		if ((h = TAILQ_FIRST(&d->held)) != NULL && (best == NULL ||
+		    h->src.received_ms < best->src.received_ms))
+			best = h;
 	return best;
 }
 
@@ -97,8 +82,8 @@ held_add(struct parser *p, struct domain *d, uint16_t template_id,
 	    (h = oldest_of(e)) != NULL)
 		drop_held(p, h, PARSER_DROP_HELD_OVERFLOW);
 	while (p->held_bytes + need > p->limits.max_held_bytes &&
-	    p->held_head != NULL)
-		drop_held(p, p->held_head, PARSER_DROP_HELD_OVERFLOW);
+	    (h = TAILQ_FIRST(&p->held)) != NULL)
+		drop_held(p, h, PARSER_DROP_HELD_OVERFLOW);
 	if ((h = parser_alloc(p, held_size(len))) == NULL) {
 		parser_drop(p, src, PARSER_DROP_NO_MEMORY, 1);
 		return;
@@ -110,20 +95,8 @@ held_add(struct parser *p, struct domain *d, uint16_t template_id,
 	h->len = len;
 	if (cursor_take(set, len, &data) && len > 0)
 		memcpy(h->data, data, len);
-	h->dnext = NULL;
-	h->dprev = d->held_tail;
-	if (d->held_tail)
-		d->held_tail->dnext = h;
-	else
-		d->held_head = h;
-	d->held_tail = h;
-	h->gnext = NULL;
-	h->gprev = p->held_tail;
-	if (p->held_tail)
-		p->held_tail->gnext = h;
-	else
-		p->held_head = h;
-	p->held_tail = h;
+	TAILQ_INSERT_TAIL(&d->held, h, dentry);
+	TAILQ_INSERT_TAIL(&p->held, h, gentry);
 	e->held_bytes += need;
 	p->held_bytes += need;
 	p->held_count++;
@@ -143,11 +116,11 @@ held_release(struct parser *p, struct domain *d)
 	if (!d->release)
 		return;
 	d->release = false;
-	for (h = d->held_head; h != NULL; h = next) {
+	for (h = TAILQ_FIRST(&d->held); h != NULL; h = next) {
 		const struct template *t;
 		struct cursor set;
 
-		next = h->dnext;
+		next = TAILQ_NEXT(h, dentry);
 		key.id = h->template_id;
 		if ((t = tcache_get_domain(p->templates, d, &key)) == NULL)
 			continue;
@@ -162,23 +135,29 @@ held_release(struct parser *p, struct domain *d)
 void
 held_drop_domain(struct parser *p, struct domain *d)
 {
-	while (d->held_head != NULL)
-		drop_held(p, d->held_head, PARSER_DROP_HELD_EXPIRED);
+	struct held *h;
+
+	while ((h = TAILQ_FIRST(&d->held)) != NULL)
+		drop_held(p, h, PARSER_DROP_HELD_EXPIRED);
 }
 
 void
 held_free_all(struct parser *p)
 {
-	while (p->held_head != NULL)
-		free_held(p, p->held_head);
+	struct held *h;
+
+	while ((h = TAILQ_FIRST(&p->held)) != NULL)
+		free_held(p, h);
 }
 
 void
 parser_expire(struct parser *p, int64_t now_ms)
 {
-	while (p->held_head != NULL &&
-	    now_ms - p->held_head->src.received_ms >= p->limits.held_max_age_ms)
-		drop_held(p, p->held_head, PARSER_DROP_HELD_EXPIRED);
+	struct held *h;
+
+	while ((h = TAILQ_FIRST(&p->held)) != NULL &&
+	    now_ms - h->src.received_ms >= p->limits.held_max_age_ms)
+		drop_held(p, h, PARSER_DROP_HELD_EXPIRED);
 }
 
 size_t

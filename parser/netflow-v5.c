@@ -147,6 +147,11 @@ fixed_decode(struct parser *p, struct cursor *c, const struct parser_source *src
 	/* v5 and v7 count flows; v1 has no sequence number */
 	if (v != FIXED_V1)
 		lost = domain_sequence(p, d, h.sequence, h.count);
+	/* nanoseconds past 999999999 would move every time by up to 4.3 s */
+	if (h.nsecs > 999999999u) {
+		h.nsecs = 999999999u;
+		p->cur->counters.clamped++;
+	}
 	tb.export_ms = (int64_t)h.secs * 1000 + h.nsecs / 1000000;
 	tb.uptime_ms = h.uptime;
 	tb.has_uptime = true;

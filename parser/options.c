@@ -19,14 +19,15 @@ static const struct ie_info out_if_name_ie = {
 	.pen = PEN_NETFLOWD, .id = 2, .type = IE_STRING, .name = "out_if_name",
 };
 
-enum {
-	IE_IN_IF = 10, IE_OUT_IF = 14, IE_SAMPLING_INTERVAL = 34,
-	IE_SAMPLER_ID = 48, IE_SAMPLER_RANDOM_INTERVAL = 50,
-	IE_IF_NAME = 82, IE_IF_DESC = 83, IE_SYSINIT = 160,
-	IE_SELECTOR_ID = 302, IE_PACKET_INTERVAL = 305, IE_PACKET_SPACE = 306,
-	IE_SAMPLING_SIZE = 309, IE_SAMPLING_POPULATION = 310,
-	V9_SCOPE_INTERFACE = 2,
-};
+/* a v9 options scope type (RFC 3954 6.1), not an information element */
+#define V9_SCOPE_INTERFACE 2
+
+/* What a field announces, from the IE table (ie-data/semantics.csv). */
+static enum ie_option
+option_of(const struct flow_field *f)
+{
+	return f->ie != NULL && f->ie->pen == 0 ? f->ie->option : IE_OPT_NONE;
+}
 
 size_t
 ifname_buckets_size(size_t max)
@@ -83,8 +84,7 @@ ifname_set(struct parser *p, struct domain *d, uint32_t index,
 		b = ifhash(p, d, index);
 		n->hnext = p->ifbuckets[b];
 		p->ifbuckets[b] = n;
-		n->dnext = d->ifnames;
-		d->ifnames = n;
+		SLIST_INSERT_HEAD(&d->ifnames, n, dentry);
 		d->nifnames++;
 		p->nifnames++;
 	}
@@ -96,14 +96,15 @@ ifname_set(struct parser *p, struct domain *d, uint32_t index,
 void
 ifname_drop_domain(struct parser *p, struct domain *d)
 {
-	while (d->ifnames != NULL) {
-		struct ifname *n = d->ifnames;
+	struct ifname *n;
+
+	while ((n = SLIST_FIRST(&d->ifnames)) != NULL) {
 		struct ifname **pp = &p->ifbuckets[ifhash(p, d, n->index)];
 
 		while (*pp != n)
 			pp = &(*pp)->hnext;
 		*pp = n->hnext;
-		d->ifnames = n->dnext;
+		SLIST_REMOVE_HEAD(&d->ifnames, dentry);
 		d->nifnames--;
 		p->nifnames--;
 		parser_release(p, n, sizeof(*n));
@@ -152,46 +153,45 @@ gather(const struct flow_record *rec, const struct flow_field *f, uint64_t v,
 		}
 		return;
 	}
-	switch (f->id) {
-	case IE_IN_IF:
-	case IE_OUT_IF:
+	switch (option_of(f)) {
+	case IE_OPT_NONE:
+		break;
+	case IE_OPT_IFINDEX:
 		if (!a->has_ifindex && f->len <= 4) {
 			a->ifindex = (uint32_t)v;
 			a->has_ifindex = true;
 		}
 		break;
-	case IE_SAMPLER_ID:
-	case IE_SELECTOR_ID:
+	case IE_OPT_SAMPLER_ID:
 		a->sampler = v;
 		a->has_sampler = true;
 		break;
-	case IE_SAMPLING_INTERVAL:
-	case IE_SAMPLER_RANDOM_INTERVAL:
+	case IE_OPT_INTERVAL:
 		a->interval = v;
 		a->has_interval = v != 0;
 		break;
-	case IE_PACKET_INTERVAL:
+	case IE_OPT_PACKET_INTERVAL:
 		a->packet_interval = v;
 		break;
-	case IE_PACKET_SPACE:
+	case IE_OPT_PACKET_SPACE:
 		a->packet_space = v;
 		a->has_space = true;
 		break;
-	case IE_SAMPLING_SIZE:
+	case IE_OPT_SAMPLING_SIZE:
 		a->size = v;
 		a->has_size = v != 0;
 		break;
-	case IE_SAMPLING_POPULATION:
+	case IE_OPT_SAMPLING_POPULATION:
 		a->population = v;
 		a->has_population = true;
 		break;
-	case IE_IF_NAME:
+	case IE_OPT_IF_NAME:
 		a->name = f;
 		break;
-	case IE_IF_DESC:
+	case IE_OPT_IF_DESC:
 		a->desc = f;
 		break;
-	case IE_SYSINIT:
+	case IE_OPT_SYSINIT:
 		if (f->len == 8 && v <= (uint64_t)TIME_MAX_MS) {
 			d->sysinit_ms = (int64_t)v;
 			d->has_sysinit = true;
@@ -253,8 +253,8 @@ sampler_rate(const struct domain *d, const struct flow_record *rec,
 		const struct flow_field *f = &rec->extra[i];
 		uint64_t id = 0;
 
-		if (f->pen != 0 || (f->id != IE_SAMPLER_ID &&
-		    f->id != IE_SELECTOR_ID) || f->len < 1 || f->len > 8)
+		if (f->pen != 0 || option_of(f) != IE_OPT_SAMPLER_ID ||
+		    f->len < 1 || f->len > 8)
 			continue;
 		bytes_uint(f->data, f->len, &id);
 		for (size_t j = 0; j < d->nsamplers; j++) {

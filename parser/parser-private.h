@@ -99,8 +99,8 @@ struct template {
 	struct tkey key;
 	struct domain *dom;
 	struct template *hnext;
-	struct template *lru_prev, *lru_next;   /* all templates */
-	struct template *dprev, *dnext;         /* this domain's */
+	TAILQ_ENTRY(template) lru;      /* all templates, most recent first */
+	TAILQ_ENTRY(template) dentry;   /* this domain's, most recent first */
 	bool options;
 	bool fixed;          /* no VARLEN field: every record is min_len long */
 	uint16_t nfields;
@@ -119,10 +119,12 @@ struct time_base {
 	int64_t sysinit_ms;
 };
 
+TAILQ_HEAD(template_list, template);
+
 /* A data set that arrived before its template, copied. */
 struct held {
-	struct held *dprev, *dnext;   /* this domain's, oldest first */
-	struct held *gprev, *gnext;   /* all, oldest first */
+	TAILQ_ENTRY(held) dentry;     /* this domain's, oldest first */
+	TAILQ_ENTRY(held) gentry;     /* all, oldest first */
 	struct domain *dom;
 	struct parser_source src;
 	struct time_base tb;
@@ -131,14 +133,18 @@ struct held {
 	uint8_t data[];
 };
 
+TAILQ_HEAD(held_list, held);
+
 struct ifname {
 	struct ifname *hnext;
-	struct ifname *dnext;         /* this domain's */
+	SLIST_ENTRY(ifname) dentry;   /* this domain's */
 	const struct domain *dom;
 	uint32_t index;
 	uint8_t len;
 	char name[IFNAME_MAX];
 };
+
+SLIST_HEAD(ifname_list, ifname);
 
 struct sampler {
 	uint64_t id;
@@ -161,10 +167,10 @@ struct domain {
 	int64_t sysinit_ms;
 	uint8_t nsamplers;
 	struct sampler samplers[SAMPLERS_MAX];
-	struct template *tmpl_head, *tmpl_tail;  /* most recent first */
+	struct template_list templates;   /* most recent first */
 	size_t ntemplates;
-	struct held *held_head, *held_tail;
-	struct ifname *ifnames;
+	struct held_list held;            /* oldest first */
+	struct ifname_list ifnames;
 	size_t nifnames;
 };
 
@@ -200,7 +206,7 @@ struct parser {
 	struct flow_field *extra;   /* limits.max_fields + EXTRA_ADDED */
 	struct tfield *scratch;     /* template fields while parsing */
 	/* held data, all exporters, oldest first */
-	struct held *held_head, *held_tail;
+	struct held_list held;
 	size_t held_bytes, held_count;
 	/* interface names: one hash over all domains */
 	struct ifname **ifbuckets;

@@ -180,6 +180,7 @@ parser_new(const struct parser_limits *limits, const struct parser_ops *ops,
 	p->mem = sizeof(*p) + ALLOC_OVERHEAD;
 	p->cur = &p->gone;
 	TAILQ_INIT(&p->gone.domains);
+	TAILQ_INIT(&p->held);
 	nb = (ifname_buckets_size(p->limits.max_if_names) - ALLOC_OVERHEAD) /
 	    sizeof(struct ifname *);
 	p->extra = calloc(p->limits.max_fields + EXTRA_ADDED, sizeof(*p->extra));
@@ -304,7 +305,7 @@ template_store(struct parser *p, struct domain *d,
 		parser_drop(p, src, PARSER_DROP_NO_MEMORY, 1);
 		return false;
 	}
-	if (d->held_head != NULL)
+	if (!TAILQ_EMPTY(&d->held))
 		d->release = true;
 	return true;
 }

@@ -10,62 +10,6 @@
 #define PEN_REVERSE 29305u
 #define NTP_UNIX_OFFSET 2208988800LL
 
-struct core_map {
-	uint16_t id;
-	uint8_t core;
-	uint8_t slot;
-	bool time_end;
-};
-
-static const struct core_map core_maps[] = {
-	{ 1, CORE_NUM, FLOW_BYTES, false },
-	{ 2, CORE_NUM, FLOW_PACKETS, false },
-	{ 4, CORE_NUM, FLOW_PROTO, false },
-	{ 5, CORE_NUM, FLOW_TOS, false },
-	{ 6, CORE_NUM, FLOW_TCP_FLAGS, false },
-	{ 7, CORE_NUM, FLOW_SRC_PORT, false },
-	{ 8, CORE_ADDR4, FLOW_SRC_ADDR, false },
-	{ 9, CORE_NUM, FLOW_SRC_MASK, false },
-	{ 10, CORE_NUM, FLOW_IN_IF, false },
-	{ 11, CORE_NUM, FLOW_DST_PORT, false },
-	{ 12, CORE_ADDR4, FLOW_DST_ADDR, false },
-	{ 13, CORE_NUM, FLOW_DST_MASK, false },
-	{ 14, CORE_NUM, FLOW_OUT_IF, false },
-	{ 15, CORE_ADDR4, FLOW_NEXT_HOP, false },
-	{ 16, CORE_NUM, FLOW_SRC_AS, false },
-	{ 17, CORE_NUM, FLOW_DST_AS, false },
-	{ 21, CORE_TIME, TIME_UPTIME_MS, true },
-	{ 22, CORE_TIME, TIME_UPTIME_MS, false },
-	{ 27, CORE_ADDR6, FLOW_SRC_ADDR, false },
-	{ 28, CORE_ADDR6, FLOW_DST_ADDR, false },
-	{ 29, CORE_NUM, FLOW_SRC_MASK, false },
-	{ 30, CORE_NUM, FLOW_DST_MASK, false },
-	{ 32, CORE_ICMP_TYPECODE, 0, false },
-	{ 34, CORE_NUM, FLOW_SAMPLING_INTERVAL, false },
-	{ 62, CORE_ADDR6, FLOW_NEXT_HOP, false },
-	{ 85, CORE_NUM_FALLBACK, FLOW_BYTES, false },
-	{ 86, CORE_NUM_FALLBACK, FLOW_PACKETS, false },
-	{ 139, CORE_ICMP_TYPECODE, 0, false },
-	{ 150, CORE_TIME, TIME_SECONDS, false },
-	{ 151, CORE_TIME, TIME_SECONDS, true },
-	{ 152, CORE_TIME, TIME_MS, false },
-	{ 153, CORE_TIME, TIME_MS, true },
-	{ 154, CORE_TIME, TIME_NTP, false },
-	{ 155, CORE_TIME, TIME_NTP, true },
-	{ 156, CORE_TIME, TIME_NTP, false },
-	{ 157, CORE_TIME, TIME_NTP, true },
-	{ 158, CORE_TIME, TIME_DELTA_US, false },
-	{ 159, CORE_TIME, TIME_DELTA_US, true },
-	{ 160, CORE_SYSINIT, 0, false },
-	{ 161, CORE_TIME, TIME_DURATION_MS, true },
-	{ 162, CORE_TIME, TIME_DURATION_US, true },
-	{ 176, CORE_NUM, FLOW_ICMP_TYPE, false },
-	{ 177, CORE_NUM, FLOW_ICMP_CODE, false },
-	{ 178, CORE_NUM, FLOW_ICMP_TYPE, false },
-	{ 179, CORE_NUM, FLOW_ICMP_CODE, false },
-	{ 305, CORE_NUM, FLOW_SAMPLING_INTERVAL, false },
-};
-
 /* Whether a value of len bytes can feed this kind of core key. */
 static bool
 core_len_ok(uint8_t core, uint8_t slot, uint16_t len)
@@ -107,17 +51,12 @@ tfield_classify(struct tfield *f, bool options)
 	 * named fields; only forward data fields feed the core keys. */
 	if (options || pen != 0 || f->pen == PEN_REVERSE || f->len == VARLEN)
 		return;
-	for (size_t i = 0; i < sizeof(core_maps) / sizeof(core_maps[0]); i++) {
-		const struct core_map *m = &core_maps[i];
-
-		if (m->id != f->id)
-			continue;
-		if (core_len_ok(m->core, m->slot, f->len)) {
-			f->core = m->core;
-			f->slot = m->slot;
-			f->time_end = m->time_end;
-		}
-		return;
+	/* the core key each element feeds is in the IE table */
+	if (f->ie != NULL && f->ie->core != CORE_NONE &&
+	    core_len_ok(f->ie->core, f->ie->slot, f->len)) {
+		f->core = f->ie->core;
+		f->slot = f->ie->slot;
+		f->time_end = f->ie->time_end;
 	}
 }
 
@@ -165,6 +104,23 @@ static int64_t
 uptime_to_ms(const struct time_base *tb, uint32_t stamp)
 {
 	return tb->export_ms - (int64_t)(int32_t)(tb->uptime_ms - stamp);
+}
+
+/* An IPFIX uptime stamp against the exporter's systemInitTimeMilliseconds,
+ * wrap-safe like uptime_to_ms(): the uptime at the export is what the
+ * 32-bit counter showed then, so a counter that wrapped since the
+ * exporter started (every 49.7 days) does not throw the time back. An
+ * export time before the system init time is a clock that cannot be
+ * trusted for this: then the stamp is taken as it is. */
+static int64_t
+sysinit_to_ms(const struct time_base *tb, int64_t sysinit_ms, uint32_t stamp)
+{
+	uint32_t uptime;
+
+	if (tb->export_ms < sysinit_ms)
+		return sysinit_ms + stamp;
+	uptime = (uint32_t)(uint64_t)(tb->export_ms - sysinit_ms);
+	return tb->export_ms - (int64_t)(int32_t)(uptime - stamp);
 }
 
 struct pending_uptime {
@@ -424,7 +380,8 @@ record_decode(struct parser *p, const struct template *t, struct cursor *c,
 		if (tb->has_uptime)
 			set_time(rec, u->f->time_end, uptime_to_ms(tb, u->value));
 		else if (pd.has_sysinit)
-			set_time(rec, u->f->time_end, pd.sysinit + u->value);
+			set_time(rec, u->f->time_end,
+			    sysinit_to_ms(tb, pd.sysinit, u->value));
 		else
 			add_extra(p, rec, u->f, u->data, u->f->len);
 	}

@@ -77,8 +77,10 @@ fnv1a(const uint8_t *p, size_t n)
 static void
 save_templates(struct wbuf *w, const struct domain *d)
 {
+	const struct template *t;
+
 	wput(w, d->ntemplates, 4);
-	for (const struct template *t = d->tmpl_tail; t; t = t->dprev) {
+	TAILQ_FOREACH_REVERSE(t, &d->templates, template_list, dentry) {
 		wput(w, t->key.id, 2);
 		wput(w, t->options, 1);
 		wput(w, t->nfields, 2);
@@ -98,6 +100,7 @@ save_domain(const struct domain *d, void *arg)
 {
 	struct wbuf *w = arg;
 	const struct parser_exporter *e = d->exp;
+	const struct ifname *n;
 
 	wput(w, e->addr.family, 1);
 	wbytes(w, e->addr.bytes, 16);
@@ -113,7 +116,7 @@ save_domain(const struct domain *d, void *arg)
 		wput(w, d->samplers[i].interval, 8);
 	}
 	wput(w, d->nifnames, 4);
-	for (const struct ifname *n = d->ifnames; n; n = n->dnext) {
+	SLIST_FOREACH(n, &d->ifnames, dentry) {
 		wput(w, n->index, 4);
 		wput(w, n->len, 1);
 		wbytes(w, n->name, n->len);

@@ -15,7 +15,7 @@ struct tcache {
 	size_t mask;
 	size_t count, max;
 	size_t fields, max_fields;
-	struct template *lru_head, *lru_tail;  /* head = most recent */
+	struct template_list lru;    /* most recent first */
 };
 
 static uint64_t
@@ -64,6 +64,7 @@ tcache_new(struct parser *p, size_t max, size_t max_fields)
 	}
 	tc->p = p;
 	tc->mask = n - 1;
+	TAILQ_INIT(&tc->lru);
 	tc->max = max ? max : 1;
 	tc->max_fields = max_fields;
 	p->mem += tcache_buckets_size(max);
@@ -79,73 +80,17 @@ template_size(uint16_t nfields)
 void
 tcache_free(struct tcache *tc)
 {
-	struct template *t, *next;
+	struct template *t;
 
 	if (tc == NULL)
 		return;
-	for (t = tc->lru_head; t != NULL; t = next) {
-		next = t->lru_next;
+	while ((t = TAILQ_FIRST(&tc->lru)) != NULL) {
+		TAILQ_REMOVE(&tc->lru, t, lru);
 		parser_release(tc->p, t, template_size(t->nfields));
 	}
 	tc->p->mem -= tcache_buckets_size(tc->max);
 	free(tc->buckets);
 	free(tc);
-}
-
-static void
-lru_unlink(struct tcache *tc, struct template *t)
-{
-	if (t->lru_prev)
-		t->lru_prev->lru_next = t->lru_next;
-	else
-		tc->lru_head = t->lru_next;
-	if (t->lru_next)
-		t->lru_next->lru_prev = t->lru_prev;
-	else
-		tc->lru_tail = t->lru_prev;
-	t->lru_prev = t->lru_next = NULL;
-}
-
-static void
-lru_push(struct tcache *tc, struct template *t)
-{
-	t->lru_prev = NULL;
-	t->lru_next = tc->lru_head;
-	if (tc->lru_head)
-		tc->lru_head->lru_prev = t;
-	tc->lru_head = t;
-	if (tc->lru_tail == NULL)
-		tc->lru_tail = t;
-}
-
-static void
-dom_unlink(struct template *t)
-{
-	struct domain *d = t->dom;
-
-	if (t->dprev)
-		t->dprev->dnext = t->dnext;
-	else
-		d->tmpl_head = t->dnext;
-	if (t->dnext)
-		t->dnext->dprev = t->dprev;
-	else
-		d->tmpl_tail = t->dprev;
-	t->dprev = t->dnext = NULL;
-}
-
-static void
-dom_push(struct template *t)
-{
-	struct domain *d = t->dom;
-
-	t->dprev = NULL;
-	t->dnext = d->tmpl_head;
-	if (d->tmpl_head)
-		d->tmpl_head->dprev = t;
-	d->tmpl_head = t;
-	if (d->tmpl_tail == NULL)
-		d->tmpl_tail = t;
 }
 
 /* Unlinks t from its hash chain and both LRU lists and frees it. */
@@ -157,8 +102,8 @@ evict(struct tcache *tc, struct template *t)
 	while (*pp != t)
 		pp = &(*pp)->hnext;
 	*pp = t->hnext;
-	lru_unlink(tc, t);
-	dom_unlink(t);
+	TAILQ_REMOVE(&tc->lru, t, lru);
+	TAILQ_REMOVE(&t->dom->templates, t, dentry);
 	t->dom->ntemplates--;
 	tc->count--;
 	tc->fields -= t->nfields;
@@ -179,13 +124,15 @@ evict_counted(struct tcache *tc, struct template *t)
 static void
 touch(struct tcache *tc, struct template *t)
 {
-	if (tc->lru_head != t) {
-		lru_unlink(tc, t);
-		lru_push(tc, t);
+	struct template_list *dl = &t->dom->templates;
+
+	if (TAILQ_FIRST(&tc->lru) != t) {
+		TAILQ_REMOVE(&tc->lru, t, lru);
+		TAILQ_INSERT_HEAD(&tc->lru, t, lru);
 	}
-	if (t->dom->tmpl_head != t) {
-		dom_unlink(t);
-		dom_push(t);
+	if (TAILQ_FIRST(dl) != t) {
+		TAILQ_REMOVE(dl, t, dentry);
+		TAILQ_INSERT_HEAD(dl, t, dentry);
 	}
 }
 
@@ -210,9 +157,10 @@ tcache_get(struct tcache *tc, const struct tkey *key)
 struct template *
 tcache_get_domain(struct tcache *tc, struct domain *d, const struct tkey *key)
 {
-	struct template *t = d->tmpl_head;
+	struct template *t = TAILQ_FIRST(&d->templates);
 
-	for (int i = 0; i < RECENT_TEMPLATES && t != NULL; i++, t = t->dnext) {
+	for (int i = 0; i < RECENT_TEMPLATES && t != NULL;
+	    i++, t = TAILQ_NEXT(t, dentry)) {
 		if (tkey_equal(&t->key, key)) {
 			touch(tc, t);
 			return t;
@@ -235,8 +183,8 @@ tcache_remove_domain(struct tcache *tc, struct domain *dom, bool options)
 {
 	struct template *t, *next;
 
-	for (t = dom->tmpl_head; t != NULL; t = next) {
-		next = t->dnext;
+	for (t = TAILQ_FIRST(&dom->templates); t != NULL; t = next) {
+		next = TAILQ_NEXT(t, dentry);
 		if (t->options == options)
 			evict(tc, t);
 	}
@@ -245,8 +193,10 @@ tcache_remove_domain(struct tcache *tc, struct domain *dom, bool options)
 void
 tcache_drop_domain(struct tcache *tc, struct domain *dom)
 {
-	while (dom->tmpl_head != NULL)
-		evict_counted(tc, dom->tmpl_head);
+	struct template *t;
+
+	while ((t = TAILQ_FIRST(&dom->templates)) != NULL)
+		evict_counted(tc, t);
 }
 
 /* Makes room for one more template of nfields in dom. */
@@ -255,11 +205,11 @@ make_room(struct tcache *tc, struct domain *dom, uint16_t nfields)
 {
 	size_t per_domain = tc->p->limits.max_domain_templates;
 
-	while (dom->ntemplates >= per_domain && dom->tmpl_tail != NULL)
-		evict_counted(tc, dom->tmpl_tail);
+	while (dom->ntemplates >= per_domain && !TAILQ_EMPTY(&dom->templates))
+		evict_counted(tc, TAILQ_LAST(&dom->templates, template_list));
 	while ((tc->count >= tc->max ||
-	    tc->fields + nfields > tc->max_fields) && tc->lru_tail != NULL)
-		evict_counted(tc, tc->lru_tail);
+	    tc->fields + nfields > tc->max_fields) && !TAILQ_EMPTY(&tc->lru))
+		evict_counted(tc, TAILQ_LAST(&tc->lru, template_list));
 }
 
 struct template *
@@ -284,8 +234,8 @@ tcache_put(struct tcache *tc, struct domain *dom, const struct tkey *key,
 	bucket = tkey_hash(key) & tc->mask;
 	t->hnext = tc->buckets[bucket];
 	tc->buckets[bucket] = t;
-	lru_push(tc, t);
-	dom_push(t);
+	TAILQ_INSERT_HEAD(&tc->lru, t, lru);
+	TAILQ_INSERT_HEAD(&dom->templates, t, dentry);
 	dom->ntemplates++;
 	tc->count++;
 	tc->fields += nfields;

@@ -1,7 +1,8 @@
 /* libFuzzer target: a sequence of datagrams split from one input (u16
  * length before each; the first byte of each picks the exporter and the
  * clock moves), so templates, held data, options state, eviction and a
- * save/load in the middle all meet. */
+ * save/load in the middle all meet. The per-exporter counters add up to
+ * every datagram fed, evicted exporters included. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,8 +14,10 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct parser *p = fuzz_parser_small();
+	struct parser_counters totals;
 	int64_t now = 1000;
 	size_t off = 0;
+	uint64_t fed = 0;
 	int n = 0;
 
 	while (off + 3 <= size) {
@@ -26,6 +29,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (len > size - off)
 			len = size - off;
 		parser_feed(p, data + off, len, &src);
+		fed++;
 		off += len;
 		now += 700;
 		parser_expire(p, now);
@@ -44,10 +48,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				parser_free(p);
 				p = q;
 				free(buf);
+				fed = 0;
 			}
 		}
 	}
 	if (parser_memory_usage(p) > fuzz_small_budget())
+		abort();
+	parser_totals(p, &totals);
+	if (totals.datagrams != fed)
 		abort();
 	parser_free(p);
 	return 0;

@@ -142,8 +142,6 @@ unzstd_file(const char *dir, const char *name, size_t *len)
 	*len = ob.pos;
 	return out;
 }
-#endif
-
 #endif /* HAVE_ZSTD */
 
 #endif

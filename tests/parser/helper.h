@@ -286,6 +286,14 @@ ipfix_end(struct dgram *d)
 	set16(d, 2, d->len);
 }
 
+/* A template field: element id and length. */
+static inline void
+put_field(struct dgram *d, uint16_t id, uint16_t len)
+{
+	put16(d, id);
+	put16(d, len);
+}
+
 /* Set header; set_end() fills the length. Returns the set's offset. */
 static inline size_t
 set_begin(struct dgram *d, uint16_t id)

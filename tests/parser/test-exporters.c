@@ -37,8 +37,7 @@ feed_from(struct parser *p, uint32_t n, int64_t ms)
 static void
 field(uint16_t id, uint16_t len)
 {
-	put16(d, id);
-	put16(d, len);
+	put_field(d, id, len);
 }
 
 /* sourceIPv4Address, destinationIPv4Address, octetDeltaCount,

@@ -31,8 +31,7 @@ feed(struct parser *p, int64_t ms)
 static void
 field(uint16_t id, uint16_t len)
 {
-	put16(d, id);
-	put16(d, len);
+	put_field(d, id, len);
 }
 
 static void
@@ -196,8 +195,14 @@ test_times(void)
 		    { 3000000, 1000000 }, 1700000100000LL - 3000,
 		    1700000100000LL - 1000 },
 		{ "sysuptime with own init time", { 160, 22, 21 }, { 8, 4, 4 },
-		    { 1690000000000ULL, 1000, 61000 }, 1690000001000LL,
-		    1690000061000LL },
+		    { 1699990000000ULL, 1000, 61000 }, 1699990001000LL,
+		    1699990061000LL },
+		/* started 60 days before the export: the 32-bit uptime
+		 * wrapped once (5184000000 - 2^32 = 889032704 at export) */
+		{ "sysuptime after the uptime wrapped", { 160, 22, 21 },
+		    { 8, 4, 4 }, { 1700000100000ULL - 5184000000ULL,
+		    889032704 - 10000, 889032704 - 1000 },
+		    1700000100000LL - 10000, 1700000100000LL - 1000 },
 		{ "start + duration ms", { 152, 161 }, { 8, 4 },
 		    { 1700000000000ULL, 2500 }, 1700000000000LL, 1700000002500LL },
 		{ "start + duration us", { 150, 162 }, { 4, 4 },
@@ -230,6 +235,75 @@ test_times(void)
 		CHECK_EQ_U(s.recs[0].rec.end_ms, cases[i].end);
 		parser_free(p);
 	}
+}
+
+/* A date of 2^63 ms or more is no time: start stays unset and the
+ * field is kept raw (never a 1969 or year-0 date). */
+static void
+test_time_range(void)
+{
+	struct parser *p = fresh(NULL);
+	const struct sink_field *x;
+	size_t at;
+
+	ipfix_begin(d, 1700000100, 0, 0);
+	at = set_begin(d, 2);
+	put16(d, 300);
+	put16(d, 2);
+	field(152, 8);
+	field(153, 8);
+	set_end(d, at);
+	at = set_begin(d, 300);
+	put64(d, 1ULL << 63);
+	put64(d, 1700000000000ULL);
+	set_end(d, at);
+	ipfix_end(d);
+	feed(p, 1);
+	CHECK_EQ_U(s.nrec, 1);
+	CHECK(!s.recs[0].rec.has_start);
+	CHECK(s.recs[0].rec.has_end);
+	x = sink_field(&s.recs[0], 0, 152, 0);
+	CHECK(x != NULL && field_uint(x) == 1ULL << 63);
+	parser_free(p);
+}
+
+/* v5 with unix_nsecs of 1e9 or more: clamped to 999999999, counted. */
+static void
+test_v5_nsecs(void)
+{
+	static const uint32_t nsecs[] = { 999999999u, 4294967295u };
+	struct parser *p = fresh(NULL);
+	struct parser_counters t;
+
+	for (size_t i = 0; i < 2; i++) {
+		d->len = 0;
+		put16(d, 5);
+		put16(d, 1);
+		put32(d, 100000);        /* uptime */
+		put32(d, 1700000000);
+		put32(d, nsecs[i]);
+		put32(d, i);
+		put32(d, 0);
+		put32(d, 0xc0000201);
+		put32(d, 0xc0000202);
+		put32(d, 0);
+		put32(d, 0);
+		put32(d, 1);             /* packets */
+		put32(d, 100);           /* bytes */
+		put32(d, 99000);         /* first */
+		put32(d, 100000);        /* last */
+		put32(d, 0);
+		put32(d, 6 << 8);        /* pad, flags, proto, tos */
+		put32(d, 0);
+		put32(d, 0);
+		feed(p, 1);
+	}
+	CHECK_EQ_U(s.nrec, 2);
+	CHECK_EQ_U(s.recs[0].rec.end_ms, 1700000000999LL);
+	CHECK_EQ_U(s.recs[1].rec.end_ms, 1700000000999LL);
+	parser_totals(p, &t);
+	CHECK_EQ_U(t.clamped, 1);
+	parser_free(p);
 }
 
 static void
@@ -601,7 +675,7 @@ test_held_sysinit(void)
 	set_end(d, at);
 	at = set_begin(d, 257);
 	put32(d, 1);
-	put64(d, 1690000000000ULL);
+	put64(d, 1699990000000ULL);
 	set_end(d, at);
 	ipfix_end(d);
 	feed(p, 2000);
@@ -610,8 +684,8 @@ test_held_sysinit(void)
 	CHECK_EQ_U(s.recs[1].rec.num[FLOW_BYTES], 77);
 	CHECK_EQ_U(s.recs[1].src.received_ms, 1000);
 	CHECK(s.recs[1].rec.has_start && s.recs[1].rec.has_end);
-	CHECK_EQ_U(s.recs[1].rec.start_ms, 1690000001000LL);
-	CHECK_EQ_U(s.recs[1].rec.end_ms, 1690000061000LL);
+	CHECK_EQ_U(s.recs[1].rec.start_ms, 1699990001000LL);
+	CHECK_EQ_U(s.recs[1].rec.end_ms, 1699990061000LL);
 	/* a template withdrawn later in the same message: the data waits */
 	ipfix_begin(d, 1700000000, 0, 2);
 	simple_data(300, 5);
@@ -757,6 +831,8 @@ main(void)
 	d = calloc(1, sizeof(*d));
 	test_rich();
 	test_times();
+	test_time_range();
+	test_v5_nsecs();
 	test_withdrawal();
 	test_options_v9();
 	test_options_ipfix();

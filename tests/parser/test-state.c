@@ -24,8 +24,7 @@ feed(struct parser *p, int64_t ms)
 static void
 field(uint16_t id, uint16_t len)
 {
-	put16(d, id);
-	put16(d, len);
+	put_field(d, id, len);
 }
 
 /* Templates (v9 and IPFIX), sampling, an interface name, sysinit. */
@@ -59,7 +58,7 @@ announce(struct parser *p)
 	put8(d, 3);
 	putbytes(d, "wan", 3);
 	put32(d, 64);
-	put64(d, 1690000000000ULL);
+	put64(d, 1699990000000ULL);
 	set_end(d, at);
 	ipfix_end(d);
 	feed(p, 1000);
@@ -103,7 +102,7 @@ check_data(void)
 	CHECK_EQ_U(s.nrec, 2);
 	CHECK_EQ_U(s.recs[0].rec.num[FLOW_BYTES], 99);
 	CHECK_EQ_U(s.recs[0].rec.num[FLOW_SAMPLING_INTERVAL], 64);
-	CHECK_EQ_U(s.recs[0].rec.start_ms, 1690000000000LL + 2000);
+	CHECK_EQ_U(s.recs[0].rec.start_ms, 1699990000000LL + 2000);
 	x = sink_named(&s.recs[0], "in_if_name");
 	CHECK(x != NULL && x->f.len == 3 && memcmp(x->data, "wan", 3) == 0);
 	x = sink_field(&s.recs[0], 12345, 7, 0);
