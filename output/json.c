@@ -124,6 +124,34 @@ key_fragment(char *slot, uint8_t *len, const char *name)
 	return true;
 }
 
+/* The JSON keys of the core fields: the format is the output's (the
+ * parser only fills enum flow_num / flow_addr_key slots). */
+static const char *const num_names[FLOW_NUM_MAX] = {
+	[FLOW_SRC_PORT] = "src_port",
+	[FLOW_DST_PORT] = "dst_port",
+	[FLOW_PROTO] = "proto",
+	[FLOW_ICMP_TYPE] = "icmp_type",
+	[FLOW_ICMP_CODE] = "icmp_code",
+	[FLOW_BYTES] = "bytes",
+	[FLOW_PACKETS] = "packets",
+	[FLOW_TCP_FLAGS] = "tcp_flags",
+	[FLOW_TOS] = "tos",
+	[FLOW_IN_IF] = "in_if",
+	[FLOW_OUT_IF] = "out_if",
+	[FLOW_SRC_AS] = "src_as",
+	[FLOW_DST_AS] = "dst_as",
+	[FLOW_SRC_MASK] = "src_mask",
+	[FLOW_DST_MASK] = "dst_mask",
+	[FLOW_SAMPLING_INTERVAL] = "sampling_interval",
+};
+
+static const char *const addr_names[FLOW_ADDR_MAX] = {
+	[FLOW_SRC_ADDR] = "src_addr",
+	[FLOW_DST_ADDR] = "dst_addr",
+	[FLOW_NEXT_HOP] = "next_hop",
+	[FLOW_AGENT] = "agent",
+};
+
 struct json_writer *
 json_writer_new(void)
 {
@@ -134,14 +162,13 @@ json_writer_new(void)
 	if ((w->g = yajl_gen_alloc(NULL)) == NULL)
 		goto fail;
 	yajl_gen_config(w->g, yajl_gen_print_callback, sink_print, &w->sink);
-	/* the parser's core key names are short: a longer one is a bug */
+	/* the core key names are short: a longer one is a bug */
 	for (int k = 0; k < FLOW_NUM_MAX; k++)
-		if (!key_fragment(w->num_key[k], &w->num_key_len[k],
-		    flow_num_name(k)))
+		if (!key_fragment(w->num_key[k], &w->num_key_len[k], num_names[k]))
 			goto fail;
 	for (int k = 0; k < FLOW_ADDR_MAX; k++)
 		if (!key_fragment(w->addr_key[k], &w->addr_key_len[k],
-		    flow_addr_name(k)))
+		    addr_names[k]))
 			goto fail;
 	/* never a clamped time's second */
 	for (int i = 0; i < TIME_CACHE; i++)

@@ -30,44 +30,6 @@ parser_drop_name(enum parser_drop why)
 	return why < PARSER_DROP_MAX ? drop_names[why] : "unknown";
 }
 
-static const char *const num_names[FLOW_NUM_MAX] = {
-	[FLOW_SRC_PORT] = "src_port",
-	[FLOW_DST_PORT] = "dst_port",
-	[FLOW_PROTO] = "proto",
-	[FLOW_ICMP_TYPE] = "icmp_type",
-	[FLOW_ICMP_CODE] = "icmp_code",
-	[FLOW_BYTES] = "bytes",
-	[FLOW_PACKETS] = "packets",
-	[FLOW_TCP_FLAGS] = "tcp_flags",
-	[FLOW_TOS] = "tos",
-	[FLOW_IN_IF] = "in_if",
-	[FLOW_OUT_IF] = "out_if",
-	[FLOW_SRC_AS] = "src_as",
-	[FLOW_DST_AS] = "dst_as",
-	[FLOW_SRC_MASK] = "src_mask",
-	[FLOW_DST_MASK] = "dst_mask",
-	[FLOW_SAMPLING_INTERVAL] = "sampling_interval",
-};
-
-static const char *const addr_names[FLOW_ADDR_MAX] = {
-	[FLOW_SRC_ADDR] = "src_addr",
-	[FLOW_DST_ADDR] = "dst_addr",
-	[FLOW_NEXT_HOP] = "next_hop",
-	[FLOW_AGENT] = "agent",
-};
-
-const char *
-flow_num_name(enum flow_num k)
-{
-	return k < FLOW_NUM_MAX ? num_names[k] : NULL;
-}
-
-const char *
-flow_addr_name(enum flow_addr_key k)
-{
-	return k < FLOW_ADDR_MAX ? addr_names[k] : NULL;
-}
-
 void
 parser_limits_default(struct parser_limits *limits)
 {

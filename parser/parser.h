@@ -68,9 +68,6 @@ enum flow_num {
 enum flow_addr_key { FLOW_SRC_ADDR, FLOW_DST_ADDR, FLOW_NEXT_HOP, FLOW_AGENT,
 	FLOW_ADDR_MAX };
 
-/* Output name of each core key, in the order output writes them. */
-const char *flow_num_name(enum flow_num k);
-const char *flow_addr_name(enum flow_addr_key k);
 
 enum flow_field_flag {
 	FLOW_FIELD_SCOPE = 1 << 0,   /* an options-template scope field */
