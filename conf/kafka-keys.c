@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "conf-private.h"
 #include "conf.h"
 
 #ifdef HAVE_KAFKA
@@ -37,21 +38,6 @@ struct kafka_option {
 	STAILQ_ENTRY(kafka_option) entry;
 };
 
-static int fail(char **err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-fail(char **err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(err, fmt, ap) < 0)
-		*err = NULL;
-	va_end(ap);
-	return -1;
-}
-
 static int
 set(struct config_kafka *k, const char *name, const char *value, char **err)
 {
@@ -59,7 +45,7 @@ set(struct config_kafka *k, const char *name, const char *value, char **err)
 
 	if (rd_kafka_conf_set(k->rdconf, name, value, errstr,
 	    sizeof(errstr)) != RD_KAFKA_CONF_OK)
-		return fail(err, "%s", errstr);
+		return conf_fail(err, "%s", errstr);
 	return 0;
 }
 
@@ -146,13 +132,13 @@ read_secret(struct config_kafka *k, const char *path, char **err)
 	int rc;
 
 	if (f == NULL)
-		return fail(err, "sasl_password_file %s: %s", path, strerror(errno));
+		return conf_fail(err, "sasl_password_file %s: %s", path, strerror(errno));
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	rc = ferror(f) ? -1 : 0;
 	fclose(f);
 	if (rc < 0 || n == sizeof(buf) - 1) {
 		explicit_bzero(buf, sizeof(buf));
-		return fail(err, "sasl_password_file %s: %s", path,
+		return conf_fail(err, "sasl_password_file %s: %s", path,
 		    rc < 0 ? "read error" : "too long");
 	}
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
@@ -161,7 +147,7 @@ read_secret(struct config_kafka *k, const char *path, char **err)
 	rc = set(k, "sasl.password", buf, err);
 	explicit_bzero(buf, sizeof(buf));
 	if (rc == 0 && config_set_string(&k->sasl_password_file, path) < 0)
-		return fail(err, "out of memory");
+		return conf_fail(err, "out of memory");
 	return rc;
 }
 
@@ -171,15 +157,15 @@ add_option(struct config_kafka *k, const char *name, const char *v, char **err)
 	struct kafka_option *o;
 
 	if (strcmp(name, "sasl.password") == 0)
-		return fail(err, "option.sasl.password: put the secret in a file "
+		return conf_fail(err, "option.sasl.password: put the secret in a file "
 		    "and name it in sasl_password_file");
 	if (strcmp(name, "bootstrap.servers") == 0 ||
 	    strcmp(name, "metadata.broker.list") == 0)
-		return fail(err, "option.%s: use brokers =", name);
+		return conf_fail(err, "option.%s: use brokers =", name);
 	if (set(k, name, v, err) < 0) {
 		char *msg = *err;
 
-		fail(err, "option.%s: %s", name, msg ? msg : "out of memory");
+		conf_fail(err, "option.%s: %s", name, msg ? msg : "out of memory");
 		free(msg);
 		return -1;
 	}
@@ -188,7 +174,7 @@ add_option(struct config_kafka *k, const char *name, const char *v, char **err)
 		if (o)
 			free(o->name);
 		free(o);
-		return fail(err, "out of memory");
+		return conf_fail(err, "out of memory");
 	}
 	STAILQ_INSERT_TAIL(&k->options, o, entry);
 	return 0;
@@ -201,7 +187,7 @@ size_key(struct config_kafka *k, const char *v, char **err)
 
 	if (config_parse_size(v, &k->queue) < 0 || k->queue < (1u << 20) ||
 	    k->queue > ((size_t)2 << 30))
-		return fail(err, "bad queue size '%s' (e.g. 256M, from 1M to 2G)", v);
+		return conf_fail(err, "bad queue size '%s' (e.g. 256M, from 1M to 2G)", v);
 	snprintf(kbytes, sizeof(kbytes), "%zu", k->queue >> 10);
 	return set(k, "queue.buffering.max.kbytes", kbytes, err);
 }
@@ -213,7 +199,7 @@ timeout_key(struct config_kafka *k, const char *v, char **err)
 
 	if (config_parse_duration(v, &k->message_timeout) < 0 ||
 	    k->message_timeout > 86400)
-		return fail(err, "bad message_timeout '%s' (e.g. 30s, 5m; at most 1 day)", v);
+		return conf_fail(err, "bad message_timeout '%s' (e.g. 30s, 5m; at most 1 day)", v);
 	snprintf(ms, sizeof(ms), "%u", k->message_timeout * 1000);
 	return set(k, "message.timeout.ms", ms, err);
 }
@@ -231,16 +217,16 @@ choice_key(struct config_kafka *k, enum kafka_key key, const char *v,
 	switch (key) {
 	case K_KEY:
 		if (one_of(v, keys, word, sizeof(word)) < 0)
-			return fail(err, "bad key '%s' (exporter or none)", v);
+			return conf_fail(err, "bad key '%s' (exporter or none)", v);
 		k->key_exporter = strcmp(v, "exporter") == 0;
 		return 0;
 	case K_COMPRESSION:
 		if (one_of(v, codecs, k->compression, sizeof(k->compression)) < 0)
-			return fail(err, "bad compression '%s' (none, gzip, snappy, lz4 or zstd)", v);
+			return conf_fail(err, "bad compression '%s' (none, gzip, snappy, lz4 or zstd)", v);
 		return set(k, "compression.codec", v, err);
 	default:
 		if (one_of(v, acks, k->acks, sizeof(k->acks)) < 0)
-			return fail(err, "bad acks '%s' (all, 1 or 0)", v);
+			return conf_fail(err, "bad acks '%s' (all, 1 or 0)", v);
 		/* the idempotent producer needs acks=all; with fewer acks
 		 * retries may duplicate, which the operator chose */
 		if (set(k, "enable.idempotence", strcmp(v, "all") == 0 ?
@@ -258,9 +244,9 @@ string_key(struct config_kafka *k, enum kafka_key key, const char *v,
 	    &k->topic : key == K_OPTIONS_TOPIC ? &k->options_topic : &k->client_id;
 
 	if (v[0] == '\0')
-		return fail(err, "empty %s", key_names[key]);
+		return conf_fail(err, "empty %s", key_names[key]);
 	if (config_set_string(slot, v) < 0)
-		return fail(err, "out of memory");
+		return conf_fail(err, "out of memory");
 	if (key == K_BROKERS)
 		return set(k, "bootstrap.servers", v, err);
 	if (key == K_CLIENT_ID)
@@ -302,12 +288,12 @@ config_kafka_key(struct config_kafka **kp, const char *name, const char *v,
 		if (strcmp(name, key_names[i]) != 0)
 			continue;
 		if (k->key_line[i] != 0)
-			return fail(err, "duplicate key '%s' (first set on line %d)",
+			return conf_fail(err, "duplicate key '%s' (first set on line %d)",
 			    name, k->key_line[i]);
 		k->key_line[i] = line;
 		return apply(k, (enum kafka_key)i, v, err);
 	}
-	return fail(err, "unknown key '%s' in [kafka]", name);
+	return conf_fail(err, "unknown key '%s' in [kafka]", name);
 }
 
 int
@@ -315,9 +301,9 @@ config_kafka_check(const struct config_kafka *k, char **err)
 {
 	*err = NULL;
 	if (k == NULL || k->brokers == NULL)
-		return fail(err, "[kafka] needs brokers = HOST:PORT,...");
+		return conf_fail(err, "[kafka] needs brokers = HOST:PORT,...");
 	if (k->topic == NULL)
-		return fail(err, "[kafka] needs topic =");
+		return conf_fail(err, "[kafka] needs topic =");
 	return 0;
 }
 

@@ -8,13 +8,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "conf-private.h"
 #include "conf.h"
 
-static int fail(char **err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-fail(char **err, const char *fmt, ...)
+/* The one error-message helper of the config's value parsers. */
+int
+conf_fail(char **err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -54,11 +53,11 @@ config_parse_listen(const char *text, struct config_listen *out, char **err)
 		const char *close = strchr(text, ']');
 
 		if (close == NULL || close[1] != ':')
-			return fail(err, "bad listen address '%s' (expected [IPv6]:PORT)", text);
+			return conf_fail(err, "bad listen address '%s' (expected [IPv6]:PORT)", text);
 		hlen = (size_t)(close - text - 1);
 		port_text = close + 2;
 		if (hlen >= sizeof(host))
-			return fail(err, "bad listen address '%s'", text);
+			return conf_fail(err, "bad listen address '%s'", text);
 		memcpy(host, text + 1, hlen);
 		host[hlen] = '\0';
 	} else {
@@ -70,14 +69,14 @@ config_parse_listen(const char *text, struct config_listen *out, char **err)
 		} else {
 			hlen = (size_t)(colon - text);
 			if (hlen >= sizeof(host) || memchr(text, ':', hlen))
-				return fail(err, "bad listen address '%s' (write IPv6 as [ADDR]:PORT)", text);
+				return conf_fail(err, "bad listen address '%s' (write IPv6 as [ADDR]:PORT)", text);
 			memcpy(host, text, hlen);
 			host[hlen] = '\0';
 			port_text = colon + 1;
 		}
 	}
 	if (parse_port(port_text, &port) < 0)
-		return fail(err, "bad port in listen address '%s'", text);
+		return conf_fail(err, "bad port in listen address '%s'", text);
 	if (strcmp(host, "*") == 0 || host[0] == '\0') {
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&out->addr;
 
@@ -90,7 +89,7 @@ config_parse_listen(const char *text, struct config_listen *out, char **err)
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&out->addr;
 
 		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
-			return fail(err, "bad IPv6 address in listen address '%s'", text);
+			return conf_fail(err, "bad IPv6 address in listen address '%s'", text);
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons(port);
 		out->addrlen = sizeof(*s6);
@@ -98,13 +97,13 @@ config_parse_listen(const char *text, struct config_listen *out, char **err)
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&out->addr;
 
 		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-			return fail(err, "bad IPv4 address in listen address '%s'", text);
+			return conf_fail(err, "bad IPv4 address in listen address '%s'", text);
 		s4->sin_family = AF_INET;
 		s4->sin_port = htons(port);
 		out->addrlen = sizeof(*s4);
 	}
 	if ((out->text = strdup(text)) == NULL)
-		return fail(err, "out of memory");
+		return conf_fail(err, "out of memory");
 	return 0;
 }
 
