@@ -473,11 +473,18 @@ small_value(struct json_writer *w, char *p, const struct flow_field *f)
 	case IE_DATE_S:
 		if (!small)
 			return NULL;
-		/* the formatter clamps; keep the product in range */
-		return put_time(w, p, v > (uint64_t)INT64_MAX / 1000 ?
-		    INT64_MAX : (int64_t)v * 1000);
+		/* past 9999-12-31 (2^63 ms and more among them) it is no date
+		 * anyone can read back: the number as sent, not a clamped or
+		 * wrapped one */
+		if (v > (uint64_t)FORMAT_MS_MAX / 1000)
+			return format_put_u64(p, v);
+		return put_time(w, p, (int64_t)v * 1000);
 	case IE_DATE_MS:
-		return small ? put_time(w, p, (int64_t)v) : NULL;
+		if (!small)
+			return NULL;
+		if (v > (uint64_t)FORMAT_MS_MAX)
+			return format_put_u64(p, v);
+		return put_time(w, p, (int64_t)v);
 	case IE_DATE_US:
 	case IE_DATE_NS:
 		if (f->len != 8)
