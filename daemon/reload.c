@@ -325,13 +325,13 @@ commit(struct collector *c, struct staged *s)
 	}
 	/* after next_output: both outputs switch to the new producer */
 	collector_kafka_commit(c, s->kafka, s->kafka_changed);
-	/* datagrams queued before this point are decoded under the new
-	 * config, as are those still in the sockets */
 	/* the parser's state is sized once, at start */
 	if (s->config->max_exporters != c->config->max_exporters ||
 	    s->config->held_data != c->config->held_data)
 		log_msg(LOG_NOTICE, "max_exporters and held_data take effect "
 		    "at the next start");
+	/* datagrams queued before this point are decoded under the new
+	 * config, as are those still in the sockets */
 	config_free(c->config);
 	c->config = s->config;
 	free(s->listeners);
