@@ -156,6 +156,8 @@ struct out_block {
 	                          * that a crash of the process loses none */
 	bool marker;             /* header only, no data (close or flush) */
 	size_t len;
+	uint64_t lines;          /* JSON blocks: the lines (records) in data,
+	                          * counted by render as it writes them */
 	char data[];
 };
 

@@ -125,6 +125,7 @@ submit(struct render *r, bool close)
 		return;
 	if (r->writer == NULL) {
 		r->cur->len = 0;
+		r->cur->lines = 0;
 		r->cur = NULL;
 		return;
 	}
@@ -185,6 +186,7 @@ line(struct render *r, const struct flow_record *rec, time_t slot)
 	}
 	kafka_line(r, rec, r->cur->data + r->cur->len, len);
 	r->cur->len += len;
+	r->cur->lines++;
 	return len;
 }
 
