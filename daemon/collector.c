@@ -96,7 +96,12 @@ collector_output_boundary(struct collector *c, int64_t now_ms)
 		return;
 	/* the old output closes and renames its slot on a thread of its own:
 	 * every record written so far goes there, the next one opens a slot
-	 * of the new output */
+	 * of the new output. With Kafka, both outputs produce to one
+	 * producer: the old one renders (and produces) all it holds first,
+	 * so each exporter's records stay in order in their partition; only
+	 * its disk work is left to the retire thread. */
+	if (collector_kafka(c) != NULL)
+		output_render_drain(c->output);
 	collector_retire_output(c, c->output);
 	c->output = c->next_output;
 	c->next_output = NULL;

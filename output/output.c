@@ -250,6 +250,13 @@ output_end_slot(struct output *o)
 }
 
 void
+output_render_drain(struct output *o)
+{
+	output_end_slot(o);
+	render_drain(o->render);
+}
+
+void
 output_close(struct output *o)
 {
 	output_end_slot(o);

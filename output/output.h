@@ -131,6 +131,10 @@ void output_sync(struct output *o);
 /* Closes the current slot now, whatever the time (the wall clock
  * stepped); does not wait. */
 int output_end_slot(struct output *o);
+/* Ends the current slot and waits until the render thread has rendered
+ * (and produced to Kafka) everything written so far; the writer may still
+ * be writing. */
+void output_render_drain(struct output *o);
 /* At shutdown: closes the current slot (renamed into place) and waits for
  * the writer, so that output_stats counts the last file. A reader of
  * standard output that stalls gets the writer's exit deadline. */
