@@ -182,9 +182,11 @@ log_exporter(const struct parser_exporter *e)
 			    parser_drop_name(i), (unsigned long long)k->drops[i]);
 	log_fields(LOG_INFO, LOG_FIELDS({ "EXPORTER", buf }),
 	    "stats: exporter %s: %llu datagrams, %llu bytes, %llu flows, "
-	    "%llu lost in sequence%s", buf, (unsigned long long)k->datagrams,
+	    "%llu lost in sequence, %llu sFlow samples lost%s", buf,
+	    (unsigned long long)k->datagrams,
 	    (unsigned long long)k->bytes, (unsigned long long)k->flows,
-	    (unsigned long long)k->lost, drops);
+	    (unsigned long long)k->lost, (unsigned long long)k->samples_lost,
+	    drops);
 }
 
 void

@@ -103,6 +103,7 @@ counters_add(struct parser_counters *to, const struct parser_counters *k)
 	to->flows += k->flows;
 	to->packets += k->packets;
 	to->lost += k->lost;
+	to->samples_lost += k->samples_lost;
 	to->clamped += k->clamped;
 	for (int i = 0; i < PARSER_DROP_MAX; i++)
 		to->drops[i] += k->drops[i];

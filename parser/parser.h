@@ -180,6 +180,7 @@ struct parser_counters {
 	uint64_t flows;             /* records delivered (options included) */
 	uint64_t packets;           /* their FLOW_PACKETS, summed */
 	uint64_t lost;              /* parser_packet.lost, summed */
+	uint64_t samples_lost;      /* sFlow: parser_packet.samples_lost, summed */
 	uint64_t clamped;           /* v1/v5/v7 headers with unix_nsecs of 1e9
 	                             * or more, taken as 999999999 */
 	uint64_t drops[PARSER_DROP_MAX]; /* as reported to ops.drop, charged

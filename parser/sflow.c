@@ -733,6 +733,7 @@ report(struct parser *p, const struct sflow_dgram *g, uint32_t lost)
 		.samples_lost = g->samples_lost,
 	};
 
+	p->cur->counters.samples_lost += g->samples_lost;
 	if (p->ops.packet)
 		p->ops.packet(&pkt, p->arg);
 }

@@ -156,6 +156,10 @@ render(struct evbuffer *b, struct collector *c)
 	    "Export packets (v9), flows (v5/v7) or data records (IPFIX) missing "
 	    "from the sequence numbers, by exporter.",
 	    offsetof(struct parser_counters, lost));
+	exporter_metric(b, c, "netflowd_sflow_samples_lost_total",
+	    "sFlow flow and counter samples missing from the sample sequence "
+	    "numbers of their sources, by exporter.",
+	    offsetof(struct parser_counters, samples_lost));
 	exporter_metric(b, c, "netflowd_header_time_clamped_total",
 	    "NetFlow v1/v5/v7 headers whose unix_nsecs was 1e9 or more, "
 	    "taken as 999999999, by exporter.",

@@ -1026,12 +1026,16 @@ test_sequences(void)
 	};
 	struct parser *p;
 	static struct dgram d;
+	uint64_t lost = 0, samples_lost = 0;
+	struct parser_counters tot;
 
 	sink_reset(&s);
 	p = parser_new(NULL, &sink_ops, &s);
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		struct parser_source src = source4(192, 0, 2, 9, 1000);
 
+		lost += steps[i].lost;
+		samples_lost += steps[i].samples_lost;
 		one_sample(&d, steps[i].sub, steps[i].dseq, steps[i].source,
 		    steps[i].sseq);
 		parser_feed(p, d.b, d.len, &src);
@@ -1044,6 +1048,11 @@ test_sequences(void)
 		CHECK_EQ_U(s.last_pkt.sequence, steps[i].dseq);
 	}
 	CHECK_EQ_U(sink_total_drops(&s), 0);
+	/* the exporter's counters (what /metrics and the stats show) add the
+	 * datagrams and the samples lost up */
+	parser_totals(p, &tot);
+	CHECK_EQ_U(tot.lost, lost);
+	CHECK_EQ_U(tot.samples_lost, samples_lost);
 	parser_free(p);
 }
 
