@@ -764,7 +764,14 @@ adapt_under_backlog(void)
 	output_rotate(o, T0 + 60000);
 	output_sync(o);
 	st = output_stats(o);
-	CHECK(st->level_changes >= 1);
+	/* whether a backlog built up depends on the machine (under
+	 * ThreadSanitizer rendering is slower than gzip 9): where the writer's
+	 * queue reached the mark, the level must have stepped down */
+	if (st->queue_peak >= WRITER_BLOCKS_MAX / 2)
+		CHECK(st->level_changes >= 1);
+	else
+		fprintf(stderr, "adapt: no backlog (queue peak %llu blocks)\n",
+		    (unsigned long long)st->queue_peak);
 	CHECK_EQ_U(st->lost_total, 0);
 	CHECK_EQ_U(check_dir(dir, OUTPUT_COMPRESS_GZIP, &bytes), 150000);
 	fprintf(stderr, "adapt: %llu level changes, level %d at the end\n",
