@@ -92,6 +92,11 @@ struct json_writer {
 	/* grouping repeated elements of wide records (group_extras()) */
 	uint32_t *slots, *next;
 	size_t slots_cap, next_cap;
+	/* the hash of each table row's name, computed once per row seen */
+	struct {
+		const struct ie_info *ie;
+		uint32_t hash;
+	} name_hash[256];
 };
 
 static void
@@ -677,7 +682,9 @@ same_element(uint8_t named, const struct flow_field *a,
 		return false;
 	if (a->flags & named & FLOW_FIELD_SCOPE)
 		return a->id == b->id;
+	/* the first letters differ for almost every pair: no call */
 	return a->ie != NULL && b->ie != NULL &&
+	    a->ie->name[0] == b->ie->name[0] &&
 	    strcmp(a->ie->name, b->ie->name) == 0;
 }
 
@@ -686,21 +693,32 @@ same_element(uint8_t named, const struct flow_field *a,
  * enterprises may share a name. A prefilter only: equal hashes are
  * compared with same_element(). */
 static uint32_t
-element_hash(uint8_t named, const struct flow_field *f)
+element_hash(struct json_writer *w, uint8_t named, const struct flow_field *f)
 {
 	uint32_t h = (uint32_t)(f->flags & named) * 0x9e3779b1u;
 
-	if (f->ie != NULL && f->ie->name != NULL)
-		for (const char *p = f->ie->name; *p; p++)
-			h = (h ^ (uint8_t)*p) * 16777619u;
-	else
+	if (f->ie != NULL && f->ie->name != NULL) {
+		size_t i = (size_t)(((uintptr_t)f->ie >> 3) * 0x9e3779b97f4a7c15ull
+		    >> 56);
+
+		if (w->name_hash[i].ie != f->ie) {
+			uint32_t n = 2166136261u;
+
+			for (const char *p = f->ie->name; *p; p++)
+				n = (n ^ (uint8_t)*p) * 16777619u;
+			w->name_hash[i].ie = f->ie;
+			w->name_hash[i].hash = n;
+		}
+		h ^= w->name_hash[i].hash;
+	} else {
 		h ^= ((uint32_t)f->id ^ f->pen * 0x85ebca6bu) * 0xc2b2ae35u;
+	}
 	return h ^ h >> 15;
 }
 
 #define NO_FIELD UINT32_MAX
 /* Below this many extra fields the pairwise look is cheaper than a table. */
-#define GROUP_MIN 16
+#define GROUP_MIN 8
 
 /* The fields of each element chained in template order: next[i] is the
  * next field of i's element (NO_FIELD at the end), and first fields are
@@ -739,7 +757,7 @@ group_extras(struct json_writer *w, const struct flow_record *rec,
 	memset(w->slots, 0xff, cap * sizeof(*w->slots));
 	for (uint32_t i = 0; i < n; i++) {
 		const struct flow_field *f = &rec->extra[i];
-		size_t h = element_hash(named, f) & mask;
+		size_t h = element_hash(w, named, f) & mask;
 		uint32_t j;
 
 		w->next[i] = NO_FIELD;
