@@ -1,3 +1,4 @@
+#include "config.h"
 #include "reader.h"
 
 #include <errno.h>

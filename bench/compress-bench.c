@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "config.h"
+
 #ifdef HAVE_ZSTD
 #include <zstd.h>
 #endif

@@ -15,6 +15,9 @@
 #include <string.h>
 
 #include <zlib.h>
+
+#include "config.h"
+
 #ifdef HAVE_ZSTD
 #include <zstd.h>
 #endif
