@@ -24,7 +24,6 @@ on_record(const struct flow_record *rec, void *arg)
 {
 	struct collector *c = arg;
 
-	c->stats.records++;
 	collector_output_boundary(c, rec->src->received_ms);
 	if (output_write(c->output, rec) < 0) {
 		c->stats.write_errors++;
@@ -44,7 +43,6 @@ on_drop(const struct parser_source *src, enum parser_drop why,
 	struct collector *c = arg;
 	char buf[64];
 
-	c->stats.drops[why] += count;
 	exporter_text(&src->addr, buf, sizeof(buf));
 	log_limited_fields(&c->drop_log, LOG_WARNING,
 	    LOG_FIELDS({ "EXPORTER", buf }, { "DROP_REASON", parser_drop_name(why) }),
@@ -194,17 +192,20 @@ collector_log_stats(struct collector *c)
 {
 	const struct output_stats *os = output_stats(c->output);
 	struct receiver_stats rs = { 0 };
+	struct parser_counters t;
 	uint64_t drops = 0;
 	size_t shown = 0;
 
+	/* the parser counts every record and drop, evicted exporters' too */
+	parser_totals(c->parser, &t);
 	for (int i = 0; i < PARSER_DROP_MAX; i++)
-		drops += c->stats.drops[i];
+		drops += t.drops[i];
 	log_msg(LOG_INFO, "stats: %llu datagrams, %llu bytes, %llu records, "
 	    "%llu drops, %llu not allowed, %zu templates, %llu files, "
 	    "%llu write errors, %zu exporters, %llu lost in sequence",
 	    (unsigned long long)c->stats.datagrams,
 	    (unsigned long long)c->stats.bytes,
-	    (unsigned long long)c->stats.records, (unsigned long long)drops,
+	    (unsigned long long)t.flows, (unsigned long long)drops,
 	    (unsigned long long)c->stats.not_allowed,
 	    parser_template_count(c->parser), (unsigned long long)os->files,
 	    (unsigned long long)os->write_errors,
@@ -228,11 +229,11 @@ collector_log_stats(struct collector *c)
 		    (unsigned long long)rs.size >> 20, (unsigned long long)rs.full);
 	}
 	for (int i = 0; i < PARSER_DROP_MAX; i++)
-		if (c->stats.drops[i])
+		if (t.drops[i])
 			log_fields(LOG_INFO,
 			    LOG_FIELDS({ "DROP_REASON", parser_drop_name(i) }),
 			    "stats: drop %s: %llu", parser_drop_name(i),
-			    (unsigned long long)c->stats.drops[i]);
+			    (unsigned long long)t.drops[i]);
 	for (struct listener *l = c->listeners; l; l = l->next)
 		log_fields(LOG_INFO, LOG_FIELDS({ "LISTENER", l->conf.text }),
 		    "stats: listener %s: %llu datagrams, %llu bytes, "

@@ -13,18 +13,20 @@ void
 collector_status_text(struct collector *c, char *buf, size_t size)
 {
 	uint64_t drops = c->stats.closed_kernel_drops;
+	struct parser_counters t;
 	size_t nlisten = 0;
 	int n;
 
+	parser_totals(c->parser, &t);
 	for (int i = 0; i < PARSER_DROP_MAX; i++)
-		drops += c->stats.drops[i];
+		drops += t.drops[i];
 	for (struct listener *l = c->listeners; l; l = l->next) {
 		nlisten++;
 		drops += l->kernel_drops;
 	}
 	n = snprintf(buf, size, "%zu listeners, %zu exporters, %.0f flows/s, "
 	    "%llu flows, %llu drops", nlisten, parser_exporter_count(c->parser),
-	    c->flows_per_second, (unsigned long long)c->stats.records,
+	    c->flows_per_second, (unsigned long long)t.flows,
 	    (unsigned long long)drops);
 	if (n > 0 && (size_t)n < size) {
 		collector_kafka_status(c, buf + n, size - (size_t)n);
@@ -41,13 +43,15 @@ on_status(evutil_socket_t fd, short what, void *arg)
 {
 	struct collector *c = arg;
 	int64_t now = collector_realtime_ms();
+	struct parser_counters t;
 	char status[512];
 
+	parser_totals(c->parser, &t);
 	if (c->status_ms && now > c->status_ms)
-		c->flows_per_second = (double)(c->stats.records - c->status_records) *
+		c->flows_per_second = (double)(t.flows - c->status_records) *
 		    1000.0 / (double)(now - c->status_ms);
 	c->status_ms = now;
-	c->status_records = c->stats.records;
+	c->status_records = t.flows;
 	collector_status_text(c, status, sizeof(status));
 	sdglue_notifyf("STATUS=%s", status);
 }

@@ -168,11 +168,11 @@ render(struct evbuffer *b, struct collector *c)
 	gauge(b, "netflowd_not_allowed_total", "counter",
 	    "Datagrams from sources outside the allow-list.",
 	    (unsigned long long)c->stats.not_allowed);
+	parser_totals(c->parser, &totals);
 	gauge(b, "netflowd_records_total", "counter", "Flow records decoded.",
-	    (unsigned long long)c->stats.records);
+	    (unsigned long long)totals.flows);
 	gauge(b, "netflowd_templates", "gauge", "Templates in the cache.",
 	    (unsigned long long)parser_template_count(c->parser));
-	parser_totals(c->parser, &totals);
 	gauge(b, "netflowd_exporters", "gauge", "Exporters tracked.",
 	    (unsigned long long)parser_exporter_count(c->parser));
 	gauge(b, "netflowd_exporters_evicted_total", "counter",
