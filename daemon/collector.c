@@ -25,15 +25,26 @@ on_record(const struct flow_record *rec, void *arg)
 	struct collector *c = arg;
 
 	collector_output_boundary(c, rec->src->received_ms);
-	if (output_write(c->output, rec) < 0) {
-		c->stats.write_errors++;
-		if (errno == ENOBUFS)
-			log_limited(&c->write_log, LOG_ERR, "record dropped: output "
-			    "queue full (the disk does not keep up)");
-		else
-			log_limited(&c->write_log, LOG_ERR, "cannot write output: %s",
-			    strerror(errno));
-	}
+	char buf[64];
+
+	if (output_write(c->output, rec) == 0)
+		return;
+	c->stats.write_errors++;
+	/* counted against the exporter it came from */
+	parser_record_dropped(c->parser, 1);
+	if (errno == EBUSY) {
+		exporter_text(&rec->src->addr, buf, sizeof(buf));
+		log_limited_fields(&c->shed_log, LOG_WARNING,
+		    LOG_FIELDS({ "EXPORTER", buf },
+		    { "OUTPUT_REASON", "fair_share" }),
+		    "exporter %s: records shed: it sends more than its share "
+		    "of an output that does not keep up", buf);
+	} else if (errno == ENOBUFS)
+		log_limited(&c->write_log, LOG_ERR, "record dropped: output "
+		    "queue full (the disk does not keep up)");
+	else
+		log_limited(&c->write_log, LOG_ERR, "cannot write output: %s",
+		    strerror(errno));
 }
 
 static void
@@ -160,6 +171,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		    "cannot start the receive thread: %s", strerror(errno));
 	log_ratelimit_flush(&c->drop_log);
 	log_ratelimit_flush(&c->write_log);
+	log_ratelimit_flush(&c->shed_log);
 	log_ratelimit_flush(&c->receive_log);
 	collector_reap_outputs(c, false);
 	collector_kafka_tick(c);
@@ -180,11 +192,12 @@ log_exporter(const struct parser_exporter *e)
 			    parser_drop_name(i), (unsigned long long)k->drops[i]);
 	log_fields(LOG_INFO, LOG_FIELDS({ "EXPORTER", buf }),
 	    "stats: exporter %s: %llu datagrams, %llu bytes, %llu flows, "
-	    "%llu lost in sequence, %llu sFlow samples lost%s", buf,
+	    "%llu lost in sequence, %llu sFlow samples lost, "
+	    "%llu flows the output could not keep%s", buf,
 	    (unsigned long long)k->datagrams,
 	    (unsigned long long)k->bytes, (unsigned long long)k->flows,
 	    (unsigned long long)k->lost, (unsigned long long)k->samples_lost,
-	    drops);
+	    (unsigned long long)k->output_dropped, drops);
 }
 
 void
@@ -326,6 +339,7 @@ collector_new(struct config *config, const struct collector_args *args)
 	c->to_stdout = args->to_stdout;
 	c->drop_log = (struct ratelimit)RATELIMIT_INIT(10000, 10);
 	c->write_log = (struct ratelimit)RATELIMIT_INIT(10000, 5);
+	c->shed_log = (struct ratelimit)RATELIMIT_INIT(10000, 5);
 	c->receive_log = (struct ratelimit)RATELIMIT_INIT(10000, 5);
 	if ((c->parser = parser_new(&limits, &ops, c)) == NULL)
 		fatal("out of memory");

@@ -89,7 +89,7 @@ struct collector {
 	uint64_t status_records;        /* records at the last STATUS= */
 	int64_t status_ms;
 	double flows_per_second;
-	struct ratelimit drop_log, write_log, receive_log;
+	struct ratelimit drop_log, write_log, receive_log, shed_log;
 	struct kafka_state *kafka;      /* kafka-sink.c; NULL until [kafka] is used */
 };
 

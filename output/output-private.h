@@ -267,11 +267,51 @@ size_t compressor_frame(struct compressor *z, int level, const void *in,
 int compressor_fastest_level(enum output_compress c);
 int compressor_step(enum output_compress c, int level, int dir);
 
+/* ---- fair.c: who loses records when the render queue backs up ---- */
+
+#define FAIR_SLOTS 4096          /* exporters told apart (power of two) */
+#define FAIR_WINDOW_MS 100
+/* the level never goes below this many packed bytes a window (about
+ * 2,000 NetFlow v5 records a second) */
+#define FAIR_MIN_CAP ((uint64_t)64 << 10)
+
+struct fair_slot {
+	struct parser_addr addr;
+	int64_t window;          /* the window its counts are of */
+	uint64_t offered;        /* packed bytes of its records this window */
+	uint64_t queued;         /* of those, admitted */
+};
+
+struct fair {
+	struct fair_slot slot[FAIR_SLOTS];
+	struct fair_slot *last;  /* the previous record's exporter */
+	int64_t window;          /* now: received_ms / FAIR_WINDOW_MS */
+	size_t active, prev_active;   /* exporters this and the last window */
+	uint64_t top1, top2;     /* the two largest demands this window */
+	uint64_t second;         /* top2 of the last windows, decaying */
+	struct fair_slot *top1_slot;
+	uint64_t cap;            /* bytes an exporter may queue a window;
+	                          * 0: no limit (the queue is not backed up) */
+	size_t depth;            /* render queue depth at the last roll */
+};
+
+void fair_init(struct fair *f);
+/* ms (a record's received_ms) is in another window than the last record. */
+bool fair_window(const struct fair *f, int64_t ms);
+/* Starts ms's window and sets its level from the render queue's depth
+ * (of max blocks). */
+void fair_roll(struct fair *f, int64_t ms, size_t depth, size_t max);
+/* Charges a record of size packed bytes to the exporter at addr; false
+ * when it is to be shed (its exporter is above the level). */
+bool fair_admit(struct fair *f, const struct parser_addr *addr, size_t size);
+
 /* ---- render.c: the thread that turns packed records into JSON lines ---- */
 
+/* The bytes record_pack needs for rec (aligned). */
+size_t record_packed_size(const struct flow_record *rec);
 /* Copies rec, its source and its extra fields (with their bytes) to dst;
- * returns the size used (aligned), 0 when it does not fit in room. */
-size_t record_pack(const struct flow_record *rec, char *dst, size_t room);
+ * size is record_packed_size(rec), and no more than room. */
+void record_pack(const struct flow_record *rec, char *dst, size_t size);
 
 struct render;
 
@@ -279,6 +319,8 @@ struct render;
 struct render *render_new(struct writer *w, struct writer_counters *counters);
 /* Renders everything queued, then joins the thread (w stays). */
 void render_free(struct render *r);
+/* Blocks of packed records queued now (of OUTPUT_BLOCKS_MAX). */
+size_t render_depth(struct render *r);
 /* A free block for packed records; NULL when OUTPUT_BLOCKS_MAX are in
  * use, unless wait is set. */
 struct out_block *render_block(struct render *r, bool wait);

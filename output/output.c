@@ -25,7 +25,9 @@ struct output {
 	struct writer *writer;
 	struct writer_counters counters;
 	struct output_stats stats;
-	uint64_t loop_dropped, loop_oversized;  /* of stats, counted here */
+	uint64_t loop_dropped, loop_oversized, loop_shed;  /* of stats,
+	                                                   * counted here */
+	struct fair fair;        /* who loses records when rendering lags */
 	bool unflushed;          /* records packed since the last flush */
 };
 
@@ -80,6 +82,7 @@ output_new(const struct output_config *cfg, char **err)
 	*err = NULL;
 	if (o == NULL)
 		goto fail;
+	fair_init(&o->fair);
 	o->rotate = cfg->rotate ? cfg->rotate : 60;
 	o->to_stdout = cfg->to_stdout;
 	o->lossless = cfg->lossless;
@@ -146,9 +149,18 @@ submit_current(struct output *o, bool close)
 	render_submit(o->render, b);
 }
 
-int
-output_flush(struct output *o)
+/* Blocks queued for rendering from which a flush no longer hands on a
+ * partly filled block: the lines would not get out sooner behind the
+ * others, and blocks of a few lines each (--stdout flushes after every
+ * batch of datagrams) would fill the queue's 224 blocks with a fraction
+ * of their bytes. */
+#define FLUSH_BACKLOG 4
+
+static int
+flush(struct output *o, bool force)
 {
+	if (!force && render_depth(o->render) >= FLUSH_BACKLOG)
+		return 0;
 	if (o->cur != NULL && o->cur->len > 0) {
 		o->cur->flush = true;
 		submit_current(o, false);
@@ -160,10 +172,16 @@ output_flush(struct output *o)
 	return 0;
 }
 
+int
+output_flush(struct output *o)
+{
+	return flush(o, false);
+}
+
 void
 output_sync(struct output *o)
 {
-	output_flush(o);
+	flush(o, true);
 	render_drain(o->render);
 	writer_drain(o->writer);
 }
@@ -221,20 +239,22 @@ output_write(struct output *o, const struct flow_record *rec)
 			o->slot_open = true;
 		}
 	}
+	len = record_packed_size(rec);
+	if (len > OUTPUT_BLOCK_SIZE)
+		return lost(o, &o->loop_oversized, EMSGSIZE);
+	/* --read waits for room instead: nothing to share */
+	if (!o->lossless) {
+		if (fair_window(&o->fair, rec->src->received_ms))
+			fair_roll(&o->fair, rec->src->received_ms,
+			    render_depth(o->render), OUTPUT_BLOCKS_MAX);
+		if (!fair_admit(&o->fair, &rec->src->addr, len))
+			return lost(o, &o->loop_shed, EBUSY);
+	}
+	if (o->cur != NULL && len > OUTPUT_BLOCK_SIZE - o->cur->len)
+		submit_current(o, false);
 	if (!take_block(o))
 		return lost(o, &o->loop_dropped, ENOBUFS);
-	len = record_pack(rec, o->cur->data + o->cur->len,
-	    OUTPUT_BLOCK_SIZE - o->cur->len);
-	if (len == 0) {
-		if (o->cur->len == 0)
-			return lost(o, &o->loop_oversized, EMSGSIZE);
-		submit_current(o, false);
-		if (!take_block(o))
-			return lost(o, &o->loop_dropped, ENOBUFS);
-		len = record_pack(rec, o->cur->data, OUTPUT_BLOCK_SIZE);
-		if (len == 0)
-			return lost(o, &o->loop_oversized, EMSGSIZE);
-	}
+	record_pack(rec, o->cur->data + o->cur->len, len);
 	o->cur->len += len;
 	o->stats.records++;
 	o->unflushed = true;
@@ -246,7 +266,7 @@ output_end_slot(struct output *o)
 {
 	if (!o->to_stdout)
 		close_slot(o);
-	return output_flush(o);
+	return flush(o, true);
 }
 
 void
@@ -302,10 +322,13 @@ output_stats(struct output *o)
 		o->stats.lost[r] = atomic_load(&o->counters.lost[r]);
 		o->stats.lost_total += o->stats.lost[r];
 	}
-	/* the two the loop and render count on their own */
+	o->stats.shed = o->loop_shed;
+	/* the three the loop and render count on their own */
 	o->stats.lost[OUTPUT_LOST_QUEUE_FULL] += o->stats.dropped;
 	o->stats.lost[OUTPUT_LOST_OVERSIZED] += o->stats.oversized;
-	o->stats.lost_total += o->stats.dropped + o->stats.oversized;
+	o->stats.lost[OUTPUT_LOST_FAIR_SHARE] += o->stats.shed;
+	o->stats.lost_total += o->stats.dropped + o->stats.oversized +
+	    o->stats.shed;
 	o->stats.dir_recreated = atomic_load(&o->counters.dir_recreated);
 	o->stats.truncated_files = atomic_load(&o->counters.truncated_files);
 	o->stats.level = atomic_load(&o->counters.level);
@@ -324,7 +347,7 @@ output_free(struct output *o)
 		return;
 	if (o->render != NULL) {
 		if (o->to_stdout)
-			output_flush(o);
+			flush(o, true);
 		else
 			close_slot(o);
 		/* a reader that stalls gets a deadline, not forever */
@@ -339,6 +362,7 @@ output_free(struct output *o)
 
 static const char *const lost_names[OUTPUT_LOST__COUNT] = {
 	[OUTPUT_LOST_QUEUE_FULL] = "queue_full",
+	[OUTPUT_LOST_FAIR_SHARE] = "fair_share",
 	[OUTPUT_LOST_OVERSIZED] = "oversized",
 	[OUTPUT_LOST_DISK_FULL] = "disk_full",
 	[OUTPUT_LOST_IO_ERROR] = "io_error",

@@ -35,6 +35,8 @@ bool output_compress_level_ok(enum output_compress c, int level);
  */
 enum output_lost_reason {
 	OUTPUT_LOST_QUEUE_FULL,      /* the writer could not keep up */
+	OUTPUT_LOST_FAIR_SHARE,      /* shed while the queue backed up: the
+	                              * exporter sent more than its share */
 	OUTPUT_LOST_OVERSIZED,       /* a line larger than a block */
 	OUTPUT_LOST_DISK_FULL,       /* ENOSPC / EDQUOT */
 	OUTPUT_LOST_IO_ERROR,        /* EIO and other write or sync errors */
@@ -93,6 +95,8 @@ struct output_stats {
 	uint64_t files;          /* files closed and renamed into place */
 	uint64_t write_errors;   /* failed writes, syncs, renames, opens */
 	uint64_t dropped;        /* records lost: writer queue full */
+	uint64_t shed;           /* records lost: above their exporter's
+	                          * fair share while the queue backed up */
 	uint64_t oversized;      /* records lost: larger than a block */
 	uint64_t disk_bytes;     /* bytes written to files (compressed) */
 	uint64_t direct_bytes;   /* of those, written with O_DIRECT */
@@ -120,11 +124,14 @@ struct output *output_new(const struct output_config *cfg, char **err);
 /* Flushes and closes the current slot, renaming it into place. */
 void output_free(struct output *o);
 
-/* Appends one record. -1 when the record is lost (errno ENOBUFS: writer
- * queue full; EMSGSIZE: larger than a block); the output stays usable.
+/* Appends one record. -1 when the record is lost (errno ENOBUFS: queue
+ * full; EBUSY: shed, its exporter above its fair share of a backed-up
+ * queue; EMSGSIZE: larger than a block); the output stays usable.
  * Errors of the writer thread are counted in output_stats. */
 int output_write(struct output *o, const struct flow_record *rec);
-/* Hands buffered lines to the writer thread (does not wait). */
+/* Hands buffered lines to the writer thread (does not wait); while
+ * blocks are backed up before rendering, a partly filled block stays for
+ * later (a backlog is not made shorter by more, emptier blocks). */
 int output_flush(struct output *o);
 /* Flushes and waits until the writer has written everything so far. */
 void output_sync(struct output *o);

@@ -35,18 +35,22 @@ struct packed {
 #define PACK_ALIGN _Alignof(struct packed)
 
 size_t
-record_pack(const struct flow_record *rec, char *dst, size_t room)
+record_packed_size(const struct flow_record *rec)
 {
-	struct packed *pk = (struct packed *)(void *)dst;
 	size_t size = offsetof(struct packed, extra) +
 	    rec->nextra * sizeof(struct flow_field);
-	uint8_t *bytes;
 
 	for (size_t i = 0; i < rec->nextra; i++)
 		size += rec->extra[i].len;
-	size = (size + PACK_ALIGN - 1) & ~(PACK_ALIGN - 1);
-	if (size > room)
-		return 0;
+	return (size + PACK_ALIGN - 1) & ~(PACK_ALIGN - 1);
+}
+
+void
+record_pack(const struct flow_record *rec, char *dst, size_t size)
+{
+	struct packed *pk = (struct packed *)(void *)dst;
+	uint8_t *bytes;
+
 	pk->size = size;
 	pk->rec = *rec;
 	pk->src = *rec->src;
@@ -62,7 +66,6 @@ record_pack(const struct flow_record *rec, char *dst, size_t room)
 		pk->extra[i].data = bytes;
 		bytes += rec->extra[i].len;
 	}
-	return size;
 }
 
 struct render {
@@ -277,6 +280,12 @@ render_free(struct render *r)
 	json_writer_free(r->json);
 	free(r->scratch);
 	free(r);
+}
+
+size_t
+render_depth(struct render *r)
+{
+	return blockq_depth(&r->q);
 }
 
 struct out_block *

@@ -105,6 +105,7 @@ counters_add(struct parser_counters *to, const struct parser_counters *k)
 	to->lost += k->lost;
 	to->samples_lost += k->samples_lost;
 	to->clamped += k->clamped;
+	to->output_dropped += k->output_dropped;
 	for (int i = 0; i < PARSER_DROP_MAX; i++)
 		to->drops[i] += k->drops[i];
 	if (k->last_ms > to->last_ms)

@@ -327,6 +327,12 @@ parser_feed(struct parser *p, const uint8_t *buf, size_t len,
 	return n;
 }
 
+void
+parser_record_dropped(struct parser *p, uint32_t count)
+{
+	p->cur->counters.output_dropped += count;
+}
+
 size_t
 parser_template_count(const struct parser *p)
 {

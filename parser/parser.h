@@ -183,11 +183,17 @@ struct parser_counters {
 	uint64_t samples_lost;      /* sFlow: parser_packet.samples_lost, summed */
 	uint64_t clamped;           /* v1/v5/v7 headers with unix_nsecs of 1e9
 	                             * or more, taken as 999999999 */
+	uint64_t output_dropped;    /* of flows, records the caller could not
+	                             * keep (parser_record_dropped) */
 	uint64_t drops[PARSER_DROP_MAX]; /* as reported to ops.drop, charged
 	                             * to the exporter the dropped state
 	                             * belonged to */
 	int64_t last_ms;            /* received_ms of its latest datagram */
 };
+
+/* Called from ops.record: the caller could not keep count records of
+ * the exporter of the datagram being decoded; counted against it. */
+void parser_record_dropped(struct parser *p, uint32_t count);
 
 /* The exporters the parser keeps state for (max_exporters at most):
  * those that sent valid templates or records first, each group most

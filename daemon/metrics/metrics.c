@@ -164,6 +164,10 @@ render(struct evbuffer *b, struct collector *c)
 	    "NetFlow v1/v5/v7 headers whose unix_nsecs was 1e9 or more, "
 	    "taken as 999999999, by exporter.",
 	    offsetof(struct parser_counters, clamped));
+	exporter_metric(b, c, "netflowd_exporter_output_dropped_total",
+	    "Flow records decoded but dropped by the output (queue full, or "
+	    "shed above the exporter's fair share of a backed-up output), by "
+	    "exporter.", offsetof(struct parser_counters, output_dropped));
 	drops_metric(b, c);
 	gauge(b, "netflowd_not_allowed_total", "counter",
 	    "Datagrams from sources outside the allow-list.",
