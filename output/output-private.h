@@ -307,11 +307,19 @@ bool fair_admit(struct fair *f, const struct parser_addr *addr, size_t size);
 
 /* ---- render.c: the thread that turns packed records into JSON lines ---- */
 
-/* The bytes record_pack needs for rec (aligned). */
-size_t record_packed_size(const struct flow_record *rec);
-/* Copies rec, its source and its extra fields (with their bytes) to dst;
- * size is record_packed_size(rec), and no more than room. */
-void record_pack(const struct flow_record *rec, char *dst, size_t size);
+/* How record_pack copies a record: the bytes it needs, and the span of
+ * the datagram its extra fields' bytes are copied from at once (none
+ * when hi == lo: then field by field). */
+struct pack_plan {
+	size_t size;             /* aligned */
+	uintptr_t lo, hi;
+};
+
+void record_pack_plan(const struct flow_record *rec, struct pack_plan *plan);
+/* Copies rec, its source and its extra fields (with their bytes) to dst,
+ * which has room for plan->size bytes. */
+void record_pack(const struct flow_record *rec, const struct pack_plan *plan,
+    char *dst);
 
 struct render;
 

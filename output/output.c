@@ -222,6 +222,7 @@ lost(struct output *o, uint64_t *counter, int err)
 int
 output_write(struct output *o, const struct flow_record *rec)
 {
+	struct pack_plan plan;
 	size_t len;
 
 	if (!o->to_stdout) {
@@ -239,7 +240,8 @@ output_write(struct output *o, const struct flow_record *rec)
 			o->slot_open = true;
 		}
 	}
-	len = record_packed_size(rec);
+	record_pack_plan(rec, &plan);
+	len = plan.size;
 	if (len > OUTPUT_BLOCK_SIZE)
 		return lost(o, &o->loop_oversized, EMSGSIZE);
 	/* --read waits for room instead: nothing to share */
@@ -254,7 +256,7 @@ output_write(struct output *o, const struct flow_record *rec)
 		submit_current(o, false);
 	if (!take_block(o))
 		return lost(o, &o->loop_dropped, ENOBUFS);
-	record_pack(rec, o->cur->data + o->cur->len, len);
+	record_pack(rec, &plan, o->cur->data + o->cur->len);
 	o->cur->len += len;
 	o->stats.records++;
 	o->unflushed = true;
