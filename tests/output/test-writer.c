@@ -782,15 +782,18 @@ adapt_under_backlog(void)
 	output_free(o);
 }
 
-/* The steps themselves: zstd skips 0, lz4 leaves HC at once, none goes
+/* The steps themselves: zstd goes from 1 (or a configured fast level)
+ * straight to the floor and back, lz4 leaves HC at once, none goes
  * below the floor. */
 static void
 adapt_steps(void)
 {
 	static const struct { enum output_compress c; int from, dir, to; } t[] = {
 		{ OUTPUT_COMPRESS_ZSTD, 3, -1, 2 },
-		{ OUTPUT_COMPRESS_ZSTD, 1, -1, -1 },
+		{ OUTPUT_COMPRESS_ZSTD, 1, -1, -5 },
+		{ OUTPUT_COMPRESS_ZSTD, -5, +1, 1 },
 		{ OUTPUT_COMPRESS_ZSTD, -1, +1, 1 },
+		{ OUTPUT_COMPRESS_ZSTD, -1, -1, -5 },
 		{ OUTPUT_COMPRESS_ZSTD, -5, -1, -5 },
 		{ OUTPUT_COMPRESS_GZIP, 1, -1, 1 },
 		{ OUTPUT_COMPRESS_GZIP, 6, -1, 5 },
