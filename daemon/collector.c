@@ -33,9 +33,11 @@ on_record(const struct flow_record *rec, void *arg)
 	/* counted against the exporter it came from */
 	parser_record_dropped(c->parser, 1);
 	if (errno == EBUSY) {
+		/* the address is formatted only for a line that is logged */
+		if (!log_limited_pass(&c->shed_log, LOG_WARNING))
+			return;
 		exporter_text(&rec->src->addr, buf, sizeof(buf));
-		log_limited_fields(&c->shed_log, LOG_WARNING,
-		    LOG_FIELDS({ "EXPORTER", buf },
+		log_fields(LOG_WARNING, LOG_FIELDS({ "EXPORTER", buf },
 		    { "OUTPUT_REASON", "fair_share" }),
 		    "exporter %s: records shed: it sends more than its share "
 		    "of an output that does not keep up", buf);

@@ -187,6 +187,12 @@ log_limited(struct ratelimit *rl, int prio, const char *fmt, ...)
 	va_end(ap);
 }
 
+bool
+log_limited_pass(struct ratelimit *rl, int prio)
+{
+	return prio <= log_level && ratelimit_pass(rl, prio);
+}
+
 void
 log_limited_fields(struct ratelimit *rl, int prio,
     const struct log_field *fields, size_t nfields, const char *fmt, ...)

@@ -60,6 +60,10 @@ void log_limited(struct ratelimit *rl, int prio, const char *fmt, ...)
 void log_limited_fields(struct ratelimit *rl, int prio,
     const struct log_field *fields, size_t nfields, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+/* The same decision alone, for a message that is costly to make: true
+ * when it is to be logged now (then log without a limit), false when it
+ * is counted as suppressed. */
+bool log_limited_pass(struct ratelimit *rl, int prio);
 /* Reports what an expired interval suppressed; called from a timer so the
  * count appears even when the flood stopped. */
 void log_ratelimit_flush(struct ratelimit *rl);
