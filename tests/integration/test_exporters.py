@@ -7,7 +7,6 @@ import re
 import signal
 import sys
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools"))
 import nfgen  # noqa: E402
@@ -17,18 +16,10 @@ NETFLOWD = os.path.abspath(sys.argv[1])
 check = nftest.Check("exporters")
 
 
-def metrics(port):
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
-        return r.read().decode()
-
-
-def value(text, name):
-    m = re.search(r"^%s (\d+)$" % re.escape(name), text, re.M)
-    return int(m.group(1)) if m else None
 
 
 def main():
-    port, mport = nftest.free_port(), nftest.free_port()
+    port, mport = nftest.free_port(), nftest.free_tcp_port()
     conf = ("[collector]\nlisten = 127.0.0.1:%d\nmax_exporters = 16\n"
             "held_data = 1M\n[output]\ndirectory = @OUT@\nrotate = 3600\n"
             "[metrics]\nlisten = 127.0.0.1:%d\n" % (port, mport))
@@ -45,13 +36,13 @@ def main():
         nftest.wait_for(lambda: "sequence 13: 5 records, 0 lost" in d.log(), timeout=5)
         log = d.log()
         check("sequence 8: 5 records, 3 lost" in log, "-D line shows the loss")
-        m = metrics(mport)
+        m = nftest.metrics(mport)
         lbl = '{exporter="127.0.0.1"}'
-        check(value(m, "netflowd_sequence_lost_total" + lbl) == 3,
+        check(nftest.metric(m, "netflowd_sequence_lost_total" + lbl) == 3,
               "sequence loss in /metrics: %r" % re.findall(r"netflowd_sequence.*", m))
-        check(value(m, "netflowd_flows_total" + lbl) == 15, "flows by exporter")
-        check(value(m, "netflowd_exporter_datagrams_total" + lbl) == 4, "datagrams by exporter")
-        check(value(m, "netflowd_exporters") == 1, "one exporter")
+        check(nftest.metric(m, "netflowd_flows_total" + lbl) == 15, "flows by exporter")
+        check(nftest.metric(m, "netflowd_exporter_datagrams_total" + lbl) == 4, "datagrams by exporter")
+        check(nftest.metric(m, "netflowd_exporters") == 1, "one exporter")
         d.signal(signal.SIGUSR1)
         nftest.wait_for(lambda: "stats: exporter 127.0.0.1" in d.log(), timeout=5)
         check(re.search(r"stats: exporter 127\.0\.0\.1: 4 datagrams, \d+ bytes, 15 flows, "
@@ -61,7 +52,7 @@ def main():
         deadline = time.time() + 45
         held = None
         while time.time() < deadline:
-            held = value(metrics(mport),
+            held = nftest.metric(nftest.metrics(mport),
                          'netflowd_drops_total{exporter="127.0.0.1",reason="held_expired"}')
             if held:
                 break

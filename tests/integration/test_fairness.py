@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools"))
 import nfgen  # noqa: E402
@@ -48,14 +47,6 @@ def wide_datagram(seq, first):
     return struct.pack("!HHIII", 10, 16 + len(body), 1714564800, seq, 1) + body
 
 
-def metrics(port):
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
-        return r.read().decode()
-
-
-def value(text, name):
-    m = re.search(r"^%s (\d+)$" % re.escape(name), text, re.M)
-    return int(m.group(1)) if m else None
 
 
 class Reader(threading.Thread):
@@ -94,7 +85,7 @@ class Reader(threading.Thread):
 
 
 def main():
-    port, mport = nftest.free_port(), nftest.free_port()
+    port, mport = nftest.free_port(), nftest.free_tcp_port()
     conf = ("[collector]\nlisten = *:%d\nreceive_buffer = 64M\n"
             "[metrics]\nlisten = 127.0.0.1:%d\n" % (port, mport))
     r, w = os.pipe()
@@ -124,28 +115,28 @@ def main():
                 time.sleep(delay)
         s4.close()
         s6.close()
-        during = metrics(mport)
+        during = nftest.metrics(mport)
         reader.fast.set()
 
         def settled():
-            m = metrics(mport)
+            m = nftest.metrics(mport)
             flows = sum(int(x) for x in re.findall(
                 r'^netflowd_flows_total\{exporter="[^"]+"\} (\d+)$', m, re.M))
-            written = value(m, "netflowd_output_records_total") or 0
+            written = nftest.metric(m, "netflowd_output_records_total") or 0
             lost = sum(int(x) for x in re.findall(
                 r'^netflowd_records_lost_total\{reason="[^"]+"\} (\d+)$', m, re.M))
             return flows >= sent_normal and written + lost >= flows
         check(nftest.wait_for(settled, timeout=60, step=0.5),
               "every decoded record written or counted")
-        m = metrics(mport)
+        m = nftest.metrics(mport)
         rc = d.stop(timeout=60)
         reader.join(60)
         check(rc == 0, "exit 0 (%r)" % rc)
 
         def per(name, exporter):
-            return value(m, '%s{exporter="%s"}' % (name, exporter))
-        shed = value(m, 'netflowd_records_lost_total{reason="fair_share"}')
-        full = value(m, 'netflowd_records_lost_total{reason="queue_full"}')
+            return nftest.metric(m, '%s{exporter="%s"}' % (name, exporter))
+        shed = nftest.metric(m, 'netflowd_records_lost_total{reason="fair_share"}')
+        full = nftest.metric(m, 'netflowd_records_lost_total{reason="queue_full"}')
         normal_flows = per("netflowd_flows_total", "::1")
         wide_flows = per("netflowd_flows_total", "127.0.0.1")
         print("sent: %d v5, %d wide; decoded %r v5, %r wide; written %d v5, "
@@ -158,7 +149,7 @@ def main():
         check(normal_flows == sent_normal,
               "every v5 record decoded: %r of %d (kernel drops: %r)" % (
                   normal_flows, sent_normal,
-                  value(during, "netflowd_kernel_drops_total")))
+                  nftest.metric(during, "netflowd_kernel_drops_total")))
         ids = set()
         for line in reader.normal:
             rec = nftest.strictjson.loads(line.decode())

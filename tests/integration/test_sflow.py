@@ -9,7 +9,6 @@ import os
 import struct
 import sys
 import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tools"))
@@ -28,13 +27,9 @@ def unknown_sample():
     return struct.pack(">IIIIIII", 5, 1, 0xC000024D, 0, 1, 1000, 1) + sample
 
 
-def metrics(port):
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
-        return r.read().decode()
-
 
 def main():
-    port, mport = nftest.free_port(), nftest.free_port()
+    port, mport = nftest.free_port(), nftest.free_tcp_port()
     conf = ("[collector]\nlisten = 127.0.0.1:%d\n[output]\ndirectory = @OUT@\n"
             "rotate = 1h\n[metrics]\nlisten = 127.0.0.1:%d\n" % (port, mport))
     dgs = [p for _, _, _, _, _, p in
@@ -47,7 +42,7 @@ def main():
         nftest.send(dgs + [unknown_sample()], port, pace=0.002)
         text = ""
         for _ in range(100):
-            text = metrics(mport)
+            text = nftest.metrics(mport)
             if 'reason="unknown_format"' in text:
                 break
             time.sleep(0.05)

@@ -2,6 +2,7 @@
 private config and directory, readiness through NOTIFY_SOCKET, SIGTERM."""
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 import strictjson
 
@@ -26,6 +28,14 @@ def free_port(family=socket.AF_INET):
                 continue
             return port
     raise RuntimeError("no free port")
+
+
+def free_tcp_port():
+    """A TCP port free on 127.0.0.1 right now, for [metrics] listen (a
+    port free for UDP may be some connection's TCP port)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 class Daemon:
@@ -127,6 +137,19 @@ def send(datagrams, port, host="127.0.0.1", family=socket.AF_INET, pace=0.0):
             s.sendto(d, (host, port))
             if pace:
                 time.sleep(pace)
+
+
+def metrics(port):
+    """The text of netflowd's /metrics on 127.0.0.1:port."""
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
+        return r.read().decode()
+
+
+def metric(text, name):
+    """The value of the sample `name` (with its labels) in a /metrics
+    text, None when absent."""
+    m = re.search(r"^%s (\d+)$" % re.escape(name), text, re.M)
+    return int(m.group(1)) if m else None
 
 
 def wait_for(predicate, timeout=10, step=0.05):
