@@ -46,6 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "output-private.h"
 
 /* write-behind: start writeback of every this many bytes as they are
@@ -149,14 +150,6 @@ struct writer {
 /* Tests put a failing one here: no filesystem at hand fails on demand. */
 int (*writer_fdatasync)(int fd) = fdatasync;
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- reporting: counters, the health mark, rate-limited log lines ---- */
 
@@ -170,7 +163,7 @@ report(struct writer *w, int kind, int prio, const char *reason,
     const char *path, const char *fmt, ...)
 {
 	struct report_state *rs = &w->reports[kind];
-	int64_t now = now_ms();
+	int64_t now = monotonic_ms();
 	char msg[600], line[700];
 	uint64_t suppressed;
 	va_list ap;
@@ -202,7 +195,7 @@ report(struct writer *w, int kind, int prio, const char *reason,
 static void
 failing(struct writer *w)
 {
-	int_fast64_t zero = 0, now = now_ms();
+	int_fast64_t zero = 0, now = monotonic_ms();
 
 	atomic_fetch_add(&w->counters->write_errors, 1);
 	atomic_store(&w->counters->last_failure_ms, now);
@@ -809,7 +802,7 @@ wait_writable(struct writer *w, int fd)
 		int timeout = 1000;
 
 		if (deadline != 0) {
-			int64_t left = deadline - now_ms();
+			int64_t left = deadline - monotonic_ms();
 
 			if (left <= 0)
 				return false;
@@ -1043,7 +1036,7 @@ writer_stopping(struct writer *w)
 {
 	if (w == NULL)
 		return;
-	atomic_store(&w->deadline_ms, now_ms() + WRITER_STOP_TIMEOUT_MS);
+	atomic_store(&w->deadline_ms, monotonic_ms() + WRITER_STOP_TIMEOUT_MS);
 }
 
 static unsigned

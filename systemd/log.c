@@ -8,6 +8,7 @@
 
 #include <event2/event.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define MAX_FIELDS 8
@@ -132,23 +133,13 @@ fatal(const char *fmt, ...)
 	exit(1);
 }
 
-/* Rate-limit windows run on the monotonic clock, so a stepped wall clock
- * neither floods nor silences the log. */
-static int64_t
-monotonic_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Opens a new interval when the current one is over; false when this
- * message must be suppressed. */
+ * message must be suppressed. Windows run on the monotonic clock, so a
+ * stepped wall clock neither floods nor silences the log. */
 static bool
 ratelimit_pass(struct ratelimit *rl, int prio)
 {
-	int64_t now = monotonic_now();
+	int64_t now = monotonic_ms();
 
 	if (rl->window_start == 0 || now - rl->window_start >= rl->interval_ms) {
 		log_ratelimit_flush(rl);
@@ -168,7 +159,7 @@ void
 log_ratelimit_flush(struct ratelimit *rl)
 {
 	if (rl->suppressed == 0 ||
-	    monotonic_now() - rl->window_start < rl->interval_ms)
+	    monotonic_ms() - rl->window_start < rl->interval_ms)
 		return;
 	log_msg(rl->prio, "suppressed %llu messages",
 	    (unsigned long long)rl->suppressed);

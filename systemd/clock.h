@@ -1,6 +1,8 @@
 /*
- * Milliseconds from the monotonic clock, for intervals (rate limits,
- * trimming); collector_realtime_ms() gives wall-clock time.
+ * Milliseconds from the monotonic clock, for intervals and deadlines
+ * (rate limits, queue trimming, the writer's failure marks); the daemon's
+ * collector_realtime_ms() gives wall-clock time. Header only: output/
+ * and daemon/ include it too.
  */
 #ifndef NETFLOWD_CLOCK_H
 #define NETFLOWD_CLOCK_H
