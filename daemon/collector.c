@@ -23,10 +23,9 @@ static void
 on_record(const struct flow_record *rec, void *arg)
 {
 	struct collector *c = arg;
-
-	collector_output_boundary(c, rec->src->received_ms);
 	char buf[64];
 
+	collector_output_boundary(c, rec->src->received_ms);
 	if (output_write(c->output, rec) == 0)
 		return;
 	c->stats.write_errors++;

@@ -34,24 +34,6 @@
  * what was packed before the level took effect, a marker or two */
 #define FAIR_SLACK 2
 
-static size_t
-addr_hash(const struct parser_addr *a)
-{
-	uint64_t h = 1469598103934665603ULL;     /* FNV-1a */
-	size_t n = a->family == 6 ? 16 : 4;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ a->bytes[i]) * 1099511628211ULL;
-	return (size_t)(h ^ (h >> 29));
-}
-
-static bool
-addr_same(const struct parser_addr *a, const struct parser_addr *b)
-{
-	return a->family == b->family &&
-	    memcmp(a->bytes, b->bytes, a->family == 6 ? 16 : 4) == 0;
-}
-
 void
 fair_init(struct fair *f)
 {
@@ -64,13 +46,13 @@ fair_init(struct fair *f)
 static struct fair_slot *
 slot_of(struct fair *f, const struct parser_addr *addr)
 {
-	size_t h = addr_hash(addr);
+	size_t h = (size_t)parser_addr_hash(addr, 0);
 	struct fair_slot *best = NULL;
 
 	for (size_t i = 0; i < FAIR_PROBE; i++) {
 		struct fair_slot *s = &f->slot[(h + i) & (FAIR_SLOTS - 1)];
 
-		if (s->window == f->window && addr_same(&s->addr, addr))
+		if (s->window == f->window && parser_addr_equal(&s->addr, addr))
 			return s;
 		if (s->window != f->window) {
 			/* free or stale: reuse it */
@@ -86,9 +68,8 @@ slot_of(struct fair *f, const struct parser_addr *addr)
 	return best;
 }
 
-/* The window of ms; the level is set for it from the last one. */
-static void
-roll(struct fair *f, int64_t window, size_t depth, size_t max)
+void
+fair_roll(struct fair *f, int64_t ms, size_t depth, size_t max)
 {
 	bool two = f->active >= 2;
 	uint64_t top1 = f->top1;
@@ -99,7 +80,7 @@ roll(struct fair *f, int64_t window, size_t depth, size_t max)
 	f->second -= f->second / 8;
 	if (f->top2 > f->second)
 		f->second = f->top2;
-	f->window = window;
+	f->window = ms / FAIR_WINDOW_MS;
 	f->prev_active = f->active;
 	f->active = 0;
 	f->top1 = f->top2 = 0;
@@ -132,18 +113,12 @@ fair_window(const struct fair *f, int64_t ms)
 	return ms / FAIR_WINDOW_MS != f->window;
 }
 
-void
-fair_roll(struct fair *f, int64_t ms, size_t depth, size_t max)
-{
-	roll(f, ms / FAIR_WINDOW_MS, depth, max);
-}
-
 bool
 fair_admit(struct fair *f, const struct parser_addr *addr, size_t size)
 {
 	struct fair_slot *s = f->last;
 
-	if (s == NULL || !addr_same(&s->addr, addr))
+	if (s == NULL || !parser_addr_equal(&s->addr, addr))
 		f->last = s = slot_of(f, addr);
 	s->offered += size;
 	if (s == f->top1_slot)

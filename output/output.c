@@ -324,13 +324,12 @@ output_stats(struct output *o)
 		o->stats.lost[r] = atomic_load(&o->counters.lost[r]);
 		o->stats.lost_total += o->stats.lost[r];
 	}
-	o->stats.shed = o->loop_shed;
 	/* the three the loop and render count on their own */
 	o->stats.lost[OUTPUT_LOST_QUEUE_FULL] += o->stats.dropped;
 	o->stats.lost[OUTPUT_LOST_OVERSIZED] += o->stats.oversized;
-	o->stats.lost[OUTPUT_LOST_FAIR_SHARE] += o->stats.shed;
+	o->stats.lost[OUTPUT_LOST_FAIR_SHARE] += o->loop_shed;
 	o->stats.lost_total += o->stats.dropped + o->stats.oversized +
-	    o->stats.shed;
+	    o->loop_shed;
 	o->stats.dir_recreated = atomic_load(&o->counters.dir_recreated);
 	o->stats.truncated_files = atomic_load(&o->counters.truncated_files);
 	o->stats.level = atomic_load(&o->counters.level);

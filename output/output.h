@@ -95,8 +95,6 @@ struct output_stats {
 	uint64_t files;          /* files closed and renamed into place */
 	uint64_t write_errors;   /* failed writes, syncs, renames, opens */
 	uint64_t dropped;        /* records lost: writer queue full */
-	uint64_t shed;           /* records lost: above their exporter's
-	                          * fair share while the queue backed up */
 	uint64_t oversized;      /* records lost: larger than a block */
 	uint64_t disk_bytes;     /* bytes written to files (compressed) */
 	uint64_t direct_bytes;   /* of those, written with O_DIRECT */

@@ -42,18 +42,6 @@ etable_buckets_size(size_t max_exporters)
 	    sizeof(struct parser_exporter *) + ALLOC_OVERHEAD;
 }
 
-static uint64_t
-addr_hash(const struct parser_addr *a)
-{
-	return addr_hash64(a, 0);
-}
-
-static bool
-addr_equal(const struct parser_addr *a, const struct parser_addr *b)
-{
-	return a->family == b->family && memcmp(a->bytes, b->bytes, 16) == 0;
-}
-
 struct etable *
 etable_new(struct parser *p)
 {
@@ -116,7 +104,7 @@ static void
 exporter_free(struct etable *et, struct parser_exporter *e)
 {
 	struct parser_exporter **pp =
-	    &et->buckets[addr_hash(&e->addr) & et->mask];
+	    &et->buckets[parser_addr_hash(&e->addr, 0) & et->mask];
 
 	while (!TAILQ_EMPTY(&e->domains))
 		domain_free(et, e, TAILQ_FIRST(&e->domains));
@@ -178,11 +166,11 @@ struct parser_exporter *
 exporter_get(struct parser *p, const struct parser_addr *addr)
 {
 	struct etable *et = p->exporters;
-	size_t b = addr_hash(addr) & et->mask;
+	size_t b = parser_addr_hash(addr, 0) & et->mask;
 	struct parser_exporter *e;
 
 	for (e = et->buckets[b]; e != NULL; e = e->hnext) {
-		if (addr_equal(&e->addr, addr)) {
+		if (parser_addr_equal(&e->addr, addr)) {
 			struct exporter_list *l = class_of(et, e);
 
 			if (TAILQ_FIRST(l) != e) {
@@ -232,7 +220,7 @@ domain_get(struct parser *p, const struct parser_addr *addr, uint8_t proto,
 	struct domain *d;
 
 	/* the datagram's exporter, looked up once by parser_feed() */
-	if (e == &p->gone || !addr_equal(&e->addr, addr))
+	if (e == &p->gone || !parser_addr_equal(&e->addr, addr))
 		e = exporter_get(p, addr);
 	if (e == NULL)
 		return NULL;

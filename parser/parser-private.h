@@ -18,30 +18,6 @@
 #define IFNAME_MAX 64
 #define SAMPLERS_MAX 8
 
-/* Finalizer of MurmurHash3: every input bit reaches the low bits the
- * hash tables mask with. */
-static inline uint64_t
-mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
-
-/* An exporter address as a hash; callers mix in what else keys them. */
-static inline uint64_t
-addr_hash64(const struct parser_addr *a, uint64_t more)
-{
-	uint64_t lo, hi;
-
-	memcpy(&lo, a->bytes, 8);
-	memcpy(&hi, a->bytes + 8, 8);
-	return mix64(lo ^ mix64(hi ^ mix64(more ^ a->family)));
-}
-
 /* What a template field feeds in the decoded record. */
 enum core_kind {
 	CORE_NONE,

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ie.h"
 
@@ -22,6 +23,40 @@ struct parser_addr {
 	uint8_t family;          /* 4, 6, or 0 when absent */
 	uint8_t bytes[16];       /* IPv4 in the first 4 bytes */
 };
+
+/* Addresses as the parser keys its tables by them (an IPv4 address has
+ * zeros after its 4 bytes); callers keying their own tables by exporter
+ * use the same two. */
+static inline bool
+parser_addr_equal(const struct parser_addr *a, const struct parser_addr *b)
+{
+	return a->family == b->family && memcmp(a->bytes, b->bytes, 16) == 0;
+}
+
+/* Finalizer of MurmurHash3: every input bit reaches the low bits a hash
+ * table masks with. */
+static inline uint64_t
+parser_mix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+/* An address as a hash; callers mix in what else keys them. */
+static inline uint64_t
+parser_addr_hash(const struct parser_addr *a, uint64_t more)
+{
+	uint64_t lo, hi;
+
+	memcpy(&lo, a->bytes, 8);
+	memcpy(&hi, a->bytes + 8, 8);
+	return parser_mix64(lo ^ parser_mix64(hi ^ parser_mix64(more ^
+	    a->family)));
+}
 
 struct parser_source {
 	struct parser_addr addr; /* the exporter */

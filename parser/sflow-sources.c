@@ -66,15 +66,14 @@ key_equal(const struct sflow_source_key *a, const struct sflow_source_key *b)
 {
 	return a->kind == b->kind && a->sub_agent == b->sub_agent &&
 	    a->type == b->type && a->index == b->index &&
-	    a->agent.family == b->agent.family &&
-	    memcmp(a->agent.bytes, b->agent.bytes, 16) == 0;
+	    parser_addr_equal(&a->agent, &b->agent);
 }
 
 /* The source's slot, or the one to give it: free, else least recent. */
 static struct sflow_source *
 lookup(struct sflow_sources *t, const struct sflow_source_key *k)
 {
-	uint64_t h = addr_hash64(&k->agent, (uint64_t)k->sub_agent << 40 ^
+	uint64_t h = parser_addr_hash(&k->agent, (uint64_t)k->sub_agent << 40 ^
 	    (uint64_t)k->type << 32 ^ k->index ^ (uint64_t)k->kind << 62);
 	struct sflow_source *set = &t->slot[(h & (t->sets - 1)) * WAYS];
 	struct sflow_source *victim = set;

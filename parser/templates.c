@@ -21,7 +21,7 @@ struct tcache {
 static uint64_t
 tkey_hash(const struct tkey *k)
 {
-	return addr_hash64(&k->exporter, (uint64_t)k->domain << 32 |
+	return parser_addr_hash(&k->exporter, (uint64_t)k->domain << 32 |
 	    (uint64_t)k->id << 16 | (uint64_t)k->proto << 8);
 }
 
@@ -29,8 +29,7 @@ static bool
 tkey_equal(const struct tkey *a, const struct tkey *b)
 {
 	return a->id == b->id && a->proto == b->proto &&
-	    a->domain == b->domain && a->exporter.family == b->exporter.family &&
-	    memcmp(a->exporter.bytes, b->exporter.bytes, 16) == 0;
+	    a->domain == b->domain && parser_addr_equal(&a->exporter, &b->exporter);
 }
 
 static size_t
