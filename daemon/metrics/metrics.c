@@ -59,20 +59,52 @@ listener_metric(struct evbuffer *b, struct collector *c, const char *name,
 	}
 }
 
+/* The per-exporter counters of struct parser_counters, one metric each. */
+static const struct exporter_counter {
+	const char *name, *help;
+	size_t offset;
+} exporter_counters[] = {
+	{ "netflowd_exporter_datagrams_total",
+	    "Datagrams received, by exporter.",
+	    offsetof(struct parser_counters, datagrams) },
+	{ "netflowd_exporter_bytes_total",
+	    "Bytes of datagrams received, by exporter.",
+	    offsetof(struct parser_counters, bytes) },
+	{ "netflowd_flows_total",
+	    "Flow records decoded, by exporter.",
+	    offsetof(struct parser_counters, flows) },
+	{ "netflowd_sequence_lost_total",
+	    "Export packets (v9), flows (v5/v7) or data records (IPFIX) missing "
+	    "from the sequence numbers, by exporter.",
+	    offsetof(struct parser_counters, lost) },
+	{ "netflowd_sflow_samples_lost_total",
+	    "sFlow flow and counter samples missing from the sample sequence "
+	    "numbers of their sources, by exporter.",
+	    offsetof(struct parser_counters, samples_lost) },
+	{ "netflowd_header_time_clamped_total",
+	    "NetFlow v1/v5/v7 headers whose unix_nsecs was 1e9 or more, "
+	    "taken as 999999999, by exporter.",
+	    offsetof(struct parser_counters, clamped) },
+	{ "netflowd_exporter_output_dropped_total",
+	    "Flow records decoded but dropped by the output (queue full, or "
+	    "shed above the exporter's fair share of a backed-up output), by "
+	    "exporter.", offsetof(struct parser_counters, output_dropped) },
+};
+
 static void
-exporter_metric(struct evbuffer *b, struct collector *c, const char *name,
-    const char *help, size_t offset)
+exporter_metric(struct evbuffer *b, struct collector *c,
+    const struct exporter_counter *m)
 {
 	char addr[64];
 
-	head(b, name, "counter", help);
+	head(b, m->name, "counter", m->help);
 	for (const struct parser_exporter *e = parser_exporter_first(c->parser);
 	    e != NULL; e = parser_exporter_next(c->parser, e)) {
 		uint64_t v;
 
-		memcpy(&v, (const char *)parser_exporter_counters(e) + offset,
+		memcpy(&v, (const char *)parser_exporter_counters(e) + m->offset,
 		    sizeof(v));
-		evbuffer_add_printf(b, "%s{exporter=\"%s\"} %llu\n", name,
+		evbuffer_add_printf(b, "%s{exporter=\"%s\"} %llu\n", m->name,
 		    exporter_text(parser_exporter_addr(e), addr, sizeof(addr)),
 		    (unsigned long long)v);
 	}
@@ -143,31 +175,9 @@ render(struct evbuffer *b, struct collector *c)
 	    "Times the receive thread found the queue full and paused reading "
 	    "(what the sockets cannot hold meanwhile is counted as kernel drops).",
 	    (unsigned long long)rs.full);
-	exporter_metric(b, c, "netflowd_exporter_datagrams_total",
-	    "Datagrams received, by exporter.",
-	    offsetof(struct parser_counters, datagrams));
-	exporter_metric(b, c, "netflowd_exporter_bytes_total",
-	    "Bytes of datagrams received, by exporter.",
-	    offsetof(struct parser_counters, bytes));
-	exporter_metric(b, c, "netflowd_flows_total",
-	    "Flow records decoded, by exporter.",
-	    offsetof(struct parser_counters, flows));
-	exporter_metric(b, c, "netflowd_sequence_lost_total",
-	    "Export packets (v9), flows (v5/v7) or data records (IPFIX) missing "
-	    "from the sequence numbers, by exporter.",
-	    offsetof(struct parser_counters, lost));
-	exporter_metric(b, c, "netflowd_sflow_samples_lost_total",
-	    "sFlow flow and counter samples missing from the sample sequence "
-	    "numbers of their sources, by exporter.",
-	    offsetof(struct parser_counters, samples_lost));
-	exporter_metric(b, c, "netflowd_header_time_clamped_total",
-	    "NetFlow v1/v5/v7 headers whose unix_nsecs was 1e9 or more, "
-	    "taken as 999999999, by exporter.",
-	    offsetof(struct parser_counters, clamped));
-	exporter_metric(b, c, "netflowd_exporter_output_dropped_total",
-	    "Flow records decoded but dropped by the output (queue full, or "
-	    "shed above the exporter's fair share of a backed-up output), by "
-	    "exporter.", offsetof(struct parser_counters, output_dropped));
+	for (size_t i = 0; i < sizeof(exporter_counters) /
+	    sizeof(exporter_counters[0]); i++)
+		exporter_metric(b, c, &exporter_counters[i]);
 	drops_metric(b, c);
 	gauge(b, "netflowd_not_allowed_total", "counter",
 	    "Datagrams from sources outside the allow-list.",
