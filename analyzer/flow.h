@@ -12,6 +12,9 @@
 #define PROTO_UDP 17
 #define PROTO_ICMPV6 58
 
+#define TCP_FLAG_SYN 0x02
+#define TCP_FLAG_ACK 0x10
+
 struct flow {
 	int64_t start_ms;
 	int64_t end_ms;
@@ -31,8 +34,10 @@ struct flow {
 	uint64_t sampling_interval;	/* 0 or 1: every packet counted */
 	bool biflow;
 	bool sflow;		/* an sFlow sample ("format":"sflow") */
+	bool has_tcp_flags;	/* the record carried tcp_flags */
 	uint16_t src_port;
 	uint16_t dst_port;
+	uint16_t tcp_flags;	/* as exported: the OR of the packets' flags */
 	uint8_t proto;
 	uint8_t version;
 	int16_t icmp_type;	/* -1 when not ICMP or unknown */

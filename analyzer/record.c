@@ -13,7 +13,7 @@ enum field {
 	F_NONE, F_TIME_RECEIVED, F_EXPORTER, F_VERSION, F_START, F_END,
 	F_SRC_ADDR, F_DST_ADDR, F_SRC_PORT, F_DST_PORT, F_PROTO, F_ICMP_TYPE,
 	F_ICMP_CODE, F_BYTES, F_PACKETS, F_TYPE, F_INIT_OCTETS, F_RESP_OCTETS,
-	F_INIT_PACKETS, F_RESP_PACKETS, F_SAMPLING, F_FORMAT, F_FW_EVENT,
+	F_INIT_PACKETS, F_RESP_PACKETS, F_SAMPLING, F_FORMAT, F_FW_EVENT, F_TCP_FLAGS,
 };
 
 #define FW_EVENT_UPDATE 5	/* IANA firewallEvent, as ASA NSEL numbers it */
@@ -51,6 +51,7 @@ static const struct {
 	{ "sampling_interval", F_SAMPLING, UINT64_MAX },
 	{ "format", F_FORMAT, 0 },
 	{ "firewallEvent", F_FW_EVENT, 255 },
+	{ "tcp_flags", F_TCP_FLAGS, 65535 },	/* IPFIX tcpControlBits is 16 bits */
 };
 
 struct record_parser {
@@ -143,6 +144,7 @@ set_number(struct record_parser *rp, uint64_t v)
 	case F_RESP_PACKETS: rp->resp_packets = v; rp->have |= H_BIFLOW; break;
 	case F_SAMPLING: f->sampling_interval = v; break;
 	case F_FW_EVENT: rp->fw_event = v; break;
+	case F_TCP_FLAGS: f->tcp_flags = (uint16_t)v; f->has_tcp_flags = true; break;
 	default: return 0;	/* a number where a string belongs */
 	}
 	return 1;

@@ -147,6 +147,7 @@ print_json(struct report *r, const struct item *it)
 	jsonout_uint(g, "bytes_out", c->bytes_out);
 	jsonout_uint(g, "bytes_in", c->bytes_in);
 	jsonout_bool(g, "paired", c->paired);
+	jsonout_str(g, "initiator_by", conn_by_name(c->by));
 	if (c->fwd.exporter.family) {
 		addr_format(&c->fwd.exporter, exporter, sizeof(exporter));
 		jsonout_str(g, "exporter", exporter);

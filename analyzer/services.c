@@ -185,6 +185,23 @@ services_pick_port(struct services *s, uint8_t proto, uint16_t a, uint16_t b)
 	return a < b ? a : b;
 }
 
+int
+services_server_port(struct services *s, uint8_t proto, uint16_t a, uint16_t b)
+{
+	if (a == b || a == 0 || b == 0 || transport(proto) < 0)
+		return -1;
+	if ((a < 1024) != (b < 1024))
+		return a < 1024 ? a : b;
+	if (a >= 1024) {
+		bool ka = port_name(s, proto, a) != NULL, kb = port_name(s, proto, b) != NULL;
+		if (ka != kb)
+			return ka ? a : b;
+		if (!ka)
+			return -1;
+	}
+	return a < b ? a : b;
+}
+
 const char *
 services_label(struct services *s, const struct flow *f)
 {
