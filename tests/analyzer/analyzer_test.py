@@ -487,7 +487,7 @@ def case_pairing(tmp):
         # same start, same bytes: the ephemeral port decides
         flow(b, a, 53, 40005, t(80), t(80), 99, proto=17),
         flow(a, b, 40005, 53, t(80), t(80), 99, proto=17),
-        # same start, different bytes: the larger sender initiated
+        # same start, different bytes: the service port still decides
         flow(b, a, 53, 40006, t(90), t(90), 77, proto=17),
         flow(a, b, 40006, 53, t(90), t(90), 11, proto=17),
         # TCP and UDP on the same ports are different connections
