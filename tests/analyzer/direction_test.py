@@ -13,6 +13,12 @@ v5): exactly one connection, paired, with the true initiator as its source
 in --json; the same source and destination, in the same order, in the text
 listing; and --summary counting the same connections and pairs.
 
+FIXTURE live-softflowd-v9 or live-pmacct-ipfix runs that exporter itself on
+traffic.pcap (softflowd -r / pmacctd pcap_savefile, under faketime as
+make-direction-fixtures.sh does) towards a live netflowd on 127.0.0.1
+(--stdout) and checks the same; it skips (77) where the exporter or
+faketime is not installed.
+
 Environment: ANALYZER, NETFLOWD, DATA (tests/analyzer/data).
 """
 import collections
@@ -23,7 +29,13 @@ import re
 import struct
 import subprocess
 import sys
+import shutil
 import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "tools"))
+import nftest  # noqa: E402
 
 ANALYZER = os.environ.get("ANALYZER", "netflow-analyze")
 NETFLOWD = os.environ.get("NETFLOWD", "netflowd")
@@ -86,25 +98,127 @@ def norm(addr):
     return str(ipaddress.ip_address(addr))
 
 
+def decode(export, flows):
+    """netflowd --read EXPORT into FLOWS; SKIP when it cannot read pcaps."""
+    if not os.access(NETFLOWD, os.X_OK):
+        print("SKIP: no netflowd binary at %s" % NETFLOWD)
+        return SKIP
+    with open(flows, "w") as out:
+        r = subprocess.run([NETFLOWD, "--read", export, "--stdout"], stdout=out,
+                           stderr=subprocess.PIPE, text=True, timeout=60)
+    if r.returncode != 0 and "built without pcap" in r.stderr:
+        print("SKIP: " + r.stderr.strip())
+        return SKIP
+    if r.returncode != 0:
+        raise SystemExit("netflowd --read %s: exit %d\n%s" % (export, r.returncode, r.stderr))
+    return 0
+
+
+def flow_lines(path):
+    with open(path) as f:
+        return sum(1 for l in f if '"src_addr"' in l)
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+LIVE_TOOLS = {"live-softflowd-v9": ["softflowd", "softflowctl", "faketime"],
+              "live-pmacct-ipfix": ["pmacctd", "faketime"]}
+
+
+def export_live(name, tmp, port):
+    """Runs the real exporter on traffic.pcap towards 127.0.0.1:PORT; returns
+    the number of flow records it says it sent (None: it does not say)."""
+    traffic = os.path.join(DIRECTION, "traffic.pcap")
+    log = os.path.join(tmp, "exporter.log")
+    if name == "live-softflowd-v9":
+        # As make-direction-fixtures.sh: faketime makes softflowd "boot"
+        # before the traffic; with -r it reads the file only once its
+        # control socket wakes it, then exports at EOF and exits.
+        ctl = os.path.join(tmp, "sf.ctl")
+        with open(log, "w") as lf:
+            sf = subprocess.Popen(["faketime", "-f", "@2024-06-03 09:58:00 x1000", "softflowd",
+                                   "-r", traffic, "-d", "-p", os.path.join(tmp, "sf.pid"),
+                                   "-c", ctl, "-n", "127.0.0.1:%d" % port, "-v", "9", "-6"],
+                                  stdout=lf, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 30
+            while sf.poll() is None and time.monotonic() < deadline:
+                subprocess.run(["softflowctl", "-c", ctl, "statistics"],
+                               capture_output=True, timeout=10)
+                time.sleep(0.25)
+        finally:
+            stop(sf)
+        m = re.search(r"Flows exported: \d+ \((\d+) records\)", open(log).read())
+        if sf.returncode != 0 or not m:
+            raise SystemExit("softflowd failed (exit %s):\n%s" % (sf.returncode, open(log).read()))
+        return int(m.group(1))
+    conf = os.path.join(tmp, "pmacct.conf")
+    with open(conf, "w") as f:
+        f.write("daemonize: false\npcap_savefile: %s\nplugins: nfprobe\n"
+                "nfprobe_receiver: 127.0.0.1:%d\nnfprobe_version: 10\nnfprobe_engine: 7\n"
+                "aggregate: src_host, dst_host, src_port, dst_port, proto, tos, tcpflags\n"
+                "pidfile: %s\n" % (traffic, port, os.path.join(tmp, "pmacct.pid")))
+    with open(log, "w") as lf:
+        r = subprocess.run(["faketime", "-f", "@2024-06-03 10:03:00", "pmacctd", "-f", conf],
+                           stdout=lf, stderr=subprocess.STDOUT, timeout=60)
+    if r.returncode != 0:
+        raise SystemExit("pmacctd failed (exit %d):\n%s" % (r.returncode, open(log).read()))
+    return None
+
+
+def receive_live(name, tmp, flows, want_records):
+    """netflowd on 127.0.0.1 (a private config) writing to FLOWS while the
+    exporter runs; returns 0 or SKIP."""
+    missing = [t for t in LIVE_TOOLS[name] if not shutil.which(t)]
+    if missing:
+        print("SKIP: not installed: " + " ".join(missing))
+        return SKIP
+    if not os.access(NETFLOWD, os.X_OK):
+        print("SKIP: no netflowd binary at %s" % NETFLOWD)
+        return SKIP
+    port = nftest.free_port()
+    conf = os.path.join(tmp, "netflowd.conf")
+    with open(conf, "w") as f:
+        f.write("[collector]\nlisten = 127.0.0.1:%d\n" % port)
+    err = os.path.join(tmp, "netflowd.err")
+    with open(flows, "w") as out, open(err, "w") as ef:
+        daemon = subprocess.Popen([NETFLOWD, "-c", conf, "--stdout"], stdout=out, stderr=ef)
+    try:
+        if not nftest.wait_for(lambda: "ready" in open(err).read() or daemon.poll() is not None):
+            raise SystemExit("netflowd not ready:\n" + open(err).read())
+        if daemon.poll() is not None:
+            raise SystemExit("netflowd exited:\n" + open(err).read())
+        sent = export_live(name, tmp, port)
+        want = sent if sent is not None else want_records
+        if not nftest.wait_for(lambda: flow_lines(flows) >= want, timeout=15):
+            raise SystemExit("netflowd wrote %d of %d flow records:\n%s" %
+                             (flow_lines(flows), want, open(err).read()))
+    finally:
+        stop(daemon)
+    return 0
+
+
 def main():
     if len(sys.argv) != 2:
         raise SystemExit(__doc__)
     name = sys.argv[1]
-    export = os.path.join(DIRECTION, name + ".pcap")
-    if not os.access(NETFLOWD, os.X_OK):
-        print("SKIP: no netflowd binary at %s" % NETFLOWD)
-        return SKIP
     truth = ground_truth(name in V4_ONLY)
     with tempfile.TemporaryDirectory(prefix="direction-") as tmp:
         flows = os.path.join(tmp, "flows.json")
-        with open(flows, "w") as out:
-            r = subprocess.run([NETFLOWD, "--read", export, "--stdout"], stdout=out,
-                               stderr=subprocess.PIPE, text=True, timeout=60)
-        if r.returncode != 0 and "built without pcap" in r.stderr:
-            print("SKIP: " + r.stderr.strip())
+        if name.startswith("live-"):
+            r = receive_live(name, tmp, flows, 2 * len(truth))
+        else:
+            r = decode(os.path.join(DIRECTION, name + ".pcap"), flows)
+        if r == SKIP:
             return SKIP
-        if r.returncode != 0:
-            raise SystemExit("netflowd --read %s: exit %d\n%s" % (export, r.returncode, r.stderr))
         base = [ANALYZER, "-n", "-m", "0", "--services", SERVICES]
         conns = [json.loads(l) for l in run(base + ["--json", flows]).splitlines()]
         text = run(base + [flows]).splitlines()
