@@ -8,7 +8,7 @@
 #include "flow.h"
 #include "services.h"
 
-/* The evidence that named the initiator (netflow-analyze(1), DIRECTION). */
+/* The evidence that named the initiator (netflow-analyze(1), Direction). */
 enum conn_by {
 	CONN_BY_EXPORT,		/* one flow: its direction as exported */
 	CONN_BY_BIFLOW,		/* one record with initiator and responder counters */
