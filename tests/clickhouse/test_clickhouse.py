@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The ClickHouse recipe for 18.16 (conf/clickhouse/flows-18.16.sql and its
+"""The ClickHouse recipe for 18.16 (conf/clickhouse/18.16/flows.sql and its
 config.d/users.d snippets) against the real thing: Debian's
 clickhouse-server, started here on 127.0.0.1 with a private config, data
 directory and ports, reading librdkafka's mock Kafka cluster
@@ -236,7 +236,7 @@ def main():
         cl.stdin.write("topic flows %d\n" % PARTITIONS)
         cl.stdin.flush()
         check(cl.stdout.readline().strip() == "ok", "mock cluster made the topic")
-        for sql in statements(os.path.join(RECIPE, "flows-18.16.sql"), brokers):
+        for sql in statements(os.path.join(RECIPE, "18.16", "flows.sql"), brokers):
             ch.query(sql)
         # the test's own end marker, one per partition: once ClickHouse
         # has read all three, it has read everything before them

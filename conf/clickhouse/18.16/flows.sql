@@ -1,10 +1,10 @@
 -- netflowd -> Kafka -> ClickHouse 18.16 (Debian 12's clickhouse-server).
--- For ClickHouse 21.8 and later use flows.sql instead.
+-- For current ClickHouse (22.3 and later) use ../flows.sql instead.
 --
 -- Also install, on the ClickHouse server (both are read at its start):
---   18.16/config.d/netflowd-kafka.xml  -> /etc/clickhouse-server/config.d/
+--   config.d/netflowd-kafka.xml  -> /etc/clickhouse-server/config.d/
 --       a new consumer group starts at the start of the topic, not its end
---   18.16/users.d/netflowd.xml         -> /etc/clickhouse-server/users.d/
+--   users.d/netflowd.xml         -> /etc/clickhouse-server/users.d/
 --       input_format_skip_unknown_fields = 1 (18.16 knows no per-table
 --       format settings): keys without a column are skipped
 --
@@ -130,3 +130,12 @@ SELECT parseDateTimeBestEffort(time_received) AS time_received,
        if_out_octets, if_out_ucast_pkts, if_out_multicast_pkts,
        if_out_broadcast_pkts, if_out_discards, if_out_errors
 FROM flows_queue WHERE `type` = 'counters';
+
+-- Top talkers as netflow-analyze --summary computes them (bytes sent and
+-- received, sampled records scaled); tests/clickhouse runs this query:
+--   SELECT addr, sum(bytes * scale) AS bytes
+--   FROM (SELECT arrayJoin(if(src_addr = dst_addr, [src_addr],
+--                             [src_addr, dst_addr])) AS addr,
+--                bytes, if(sampling_interval > 1, sampling_interval, 1) AS scale
+--         FROM flows)
+--   GROUP BY addr ORDER BY bytes DESC LIMIT 10;
