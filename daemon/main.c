@@ -117,7 +117,13 @@ main(int argc, char **argv)
 	log_init();
 	parse_args(argc, argv, &o);
 	if ((config = collector_load_config(&o.args, &err)) == NULL) {
-		log_msg(LOG_ERR, "%s", err ? err : "out of memory");
+		/* a config error a line, each with its file:line */
+		for (const char *p = err ? err : "out of memory"; *p; ) {
+			int n = (int)strcspn(p, "\n");
+
+			log_msg(LOG_ERR, "%.*s", n, p);
+			p += n + (p[n] == '\n');
+		}
 		free(err);
 		return 1;
 	}

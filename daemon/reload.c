@@ -372,9 +372,15 @@ on_reload(evutil_socket_t fd, short what, void *arg)
 		free(c->reload_error);
 		c->reload_error = err ? err : strdup("out of memory");
 		c->stats.reload_failures++;
-		log_fields(LOG_ERR, LOG_FIELDS({ "RELOAD", "failed" }),
-		    "reload failed, configuration unchanged: %s",
-		    c->reload_error ? c->reload_error : "out of memory");
+		/* one entry per error: a config file's errors are one a line */
+		for (const char *p = c->reload_error ? c->reload_error :
+		    "out of memory"; *p; ) {
+			int n = (int)strcspn(p, "\n");
+
+			log_fields(LOG_ERR, LOG_FIELDS({ "RELOAD", "failed" }),
+			    "reload failed, configuration unchanged: %.*s", n, p);
+			p += n + (p[n] == '\n');
+		}
 	} else {
 		commit(c, &s);
 		free(c->reload_error);

@@ -103,4 +103,20 @@ with tempfile.TemporaryDirectory() as tmp:
           and b"control character 0x1b at column 12" in r.stderr,
           "binary bytes escaped in the error (%r)" % r.stderr)
 
+    # issue 25 item 7: every error of the file, one a line with file:line
+    several = conf("several.conf", "[collector]\nlisten = 127.0.0.1:0\n"
+                   "bogus = 1\n[output]\nrotate = forever\ncompress = bzip2\n"
+                   "[logg]\nlevel = info\n[log]\nlevel = loud\n")
+    r = run("-n", "-c", several)
+    want = ["%s:%d: %s" % (several, n, m) for n, m in [
+        (2, "bad port in listen address '127.0.0.1:0'"),
+        (3, "unknown key 'bogus' in [collector]"),
+        (5, "bad duration 'forever' (e.g. 60, 90s, 5m, 1h; at most 7 days)"),
+        (6, "bad compress 'bzip2' (none, gzip, zstd or lz4)"),
+        (7, "unknown section [logg]"),
+        (10, "bad log level 'loud' (err, warning, notice, info, debug)")]]
+    got = [l[3:] if l.startswith("<3>") else l for l in r.stderr.splitlines()]
+    check(r.returncode == 1 and r.stdout == "" and got == want,
+          "several errors: each on a line of its own, in file order: %r" % r.stderr)
+
 sys.exit(1 if failed else 0)
