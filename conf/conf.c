@@ -274,6 +274,17 @@ set_error(struct load_state *st, const char *fmt, ...)
 	return 1;
 }
 
+/* Keeps a size or duration as written, for -n; one too long for the slot
+ * (leading zeros, say) is printed from its value instead. */
+static void
+written(char slot[24], const char *v)
+{
+	if (strlen(v) < 24)
+		strcpy(slot, v);
+	else
+		slot[0] = '\0';
+}
+
 /* A key that may appear once: remembers where, refuses a repeat. */
 static bool
 once(struct load_state *st, enum single_key k, const char *name)
@@ -329,12 +340,14 @@ collector_key(struct load_state *st, const char *name, const char *v)
 		if (config_parse_size(v, &c->receive_buffer) < 0 ||
 		    c->receive_buffer < 4096 || c->receive_buffer > (1u << 30))
 			return set_error(st, "bad size '%s' (e.g. 16M, from 4K to 1G)", v);
+		written(c->receive_buffer_text, v);
 	} else if (strcmp(name, "receive_queue") == 0) {
 		if (!once(st, KEY_RECEIVE_QUEUE, name))
 			return 1;
 		if (config_parse_size(v, &c->receive_queue) < 0 ||
 		    c->receive_queue < (1u << 20) || c->receive_queue > (1u << 30))
 			return set_error(st, "bad size '%s' (e.g. 64M, from 1M to 1G)", v);
+		written(c->receive_queue_text, v);
 	} else if (strcmp(name, "max_exporters") == 0) {
 		if (!once(st, KEY_MAX_EXPORTERS, name))
 			return 1;
@@ -347,6 +360,7 @@ collector_key(struct load_state *st, const char *name, const char *v)
 		if (config_parse_size(v, &c->held_data) < 0 ||
 		    c->held_data < (64u << 10) || c->held_data > (1u << 30))
 			return set_error(st, "bad size '%s' (e.g. 16M, from 64K to 1G)", v);
+		written(c->held_data_text, v);
 	} else {
 		return set_error(st, "unknown key '%s' in [%s]", name, "collector");
 	}
@@ -367,6 +381,7 @@ output_key(struct load_state *st, const char *name, const char *v)
 			return 1;
 		if (config_parse_duration(v, &c->rotate) < 0)
 			return set_error(st, "bad duration '%s' (e.g. 60, 90s, 5m, 1h; at most 7 days)", v);
+		written(c->rotate_text, v);
 	} else if (strcmp(name, "compress") == 0) {
 		if (!once(st, KEY_COMPRESS, name))
 			return 1;
@@ -684,27 +699,72 @@ fail:
 	return NULL;
 }
 
+/* A size as the file wrote it, when that is still the value (a command
+ * line may have changed it since), else in the largest unit that
+ * divides it: 16M, not 16777216. */
+static const char *
+size_text(size_t v, const char *text, char buf[32])
+{
+	size_t parsed;
+
+	if (text[0] != '\0' && config_parse_size(text, &parsed) == 0 && parsed == v)
+		return text;
+	if (v != 0 && v % (1u << 30) == 0)
+		snprintf(buf, 32, "%zuG", v >> 30);
+	else if (v != 0 && v % (1u << 20) == 0)
+		snprintf(buf, 32, "%zuM", v >> 20);
+	else if (v != 0 && v % (1u << 10) == 0)
+		snprintf(buf, 32, "%zuK", v >> 10);
+	else
+		snprintf(buf, 32, "%zu", v);
+	return buf;
+}
+
+/* The same for a duration: 5m, 1h, 90s. */
+static const char *
+duration_text(unsigned v, const char *text, char buf[32])
+{
+	unsigned parsed;
+
+	if (text[0] != '\0' && config_parse_duration(text, &parsed) == 0 &&
+	    parsed == v)
+		return text;
+	if (v != 0 && v % 3600 == 0)
+		snprintf(buf, 32, "%uh", v / 3600);
+	else if (v != 0 && v % 60 == 0)
+		snprintf(buf, 32, "%um", v / 60);
+	else
+		snprintf(buf, 32, "%us", v);
+	return buf;
+}
+
 void
 config_print(const struct config *c, FILE *f)
 {
+	char buf[32];
+
 	fprintf(f, "# effective configuration%s%s\n", c->path ? " from " : "",
 	    c->path ? c->path : " (built-in defaults)");
 	fprintf(f, "[collector]\n");
 	for (size_t i = 0; i < c->nlisten; i++)
 		fprintf(f, "listen = %s\n", c->listen[i].text);
 	for (size_t i = 0; i < c->nallow; i++) {
-		char buf[INET6_ADDRSTRLEN];
+		char addr[INET6_ADDRSTRLEN];
 
 		inet_ntop(c->allow[i].family == 4 ? AF_INET : AF_INET6,
-		    c->allow[i].bytes, buf, sizeof(buf));
-		fprintf(f, "allow = %s/%u\n", buf, c->allow[i].prefix);
+		    c->allow[i].bytes, addr, sizeof(addr));
+		fprintf(f, "allow = %s/%u\n", addr, c->allow[i].prefix);
 	}
-	fprintf(f, "receive_buffer = %zu\n", c->receive_buffer);
-	fprintf(f, "receive_queue = %zu\n", c->receive_queue);
+	fprintf(f, "receive_buffer = %s\n", size_text(c->receive_buffer,
+	    c->receive_buffer_text, buf));
+	fprintf(f, "receive_queue = %s\n", size_text(c->receive_queue,
+	    c->receive_queue_text, buf));
 	fprintf(f, "max_exporters = %zu\n", c->max_exporters);
-	fprintf(f, "held_data = %zu\n", c->held_data);
-	fprintf(f, "[output]\ndirectory = %s\nrotate = %u\ncompress = %s\n"
-	    "direct_io = %s\nfiles = %s\n", c->directory, c->rotate,
+	fprintf(f, "held_data = %s\n", size_text(c->held_data,
+	    c->held_data_text, buf));
+	fprintf(f, "[output]\ndirectory = %s\nrotate = %s\ncompress = %s\n"
+	    "direct_io = %s\nfiles = %s\n", c->directory,
+	    duration_text(c->rotate, c->rotate_text, buf),
 	    config_compress_name(c->compress), c->direct_io ? "yes" : "no",
 	    c->files ? "yes" : "no");
 	if (c->compress != COMPRESS_NONE)

@@ -44,13 +44,25 @@ with tempfile.TemporaryDirectory() as tmp:
                 "[metrics]\nlisten = 127.0.0.1:9477\n")
     r = run("-n", "-c", good)
     check(r.returncode == 0 and r.stderr == "", "good file: exit 0, quiet")
-    check("receive_buffer = 4194304" in r.stdout and "rotate = 120" in r.stdout
-          and "receive_queue = 1048576" in r.stdout
+    check("receive_buffer = 4M\n" in r.stdout and "rotate = 2m\n" in r.stdout
+          and "receive_queue = 1M\n" in r.stdout
           and "listen = 127.0.0.1:9477" in r.stdout,
-          "sizes and durations printed in bytes and seconds")
+          "sizes and durations printed in the units the file used: %r" % r.stdout)
+    # issue 23 item 6: as written (4096K stays 4096K, 300s stays 300s);
+    # defaults and command-line values in the largest unit that divides them
+    units = conf("units.conf", "[collector]\nlisten = 127.0.0.1:2055\n"
+                 "receive_buffer = 4096K\nheld_data = 1048577\n"
+                 "[output]\nrotate = 300s\n")
+    r = run("-n", "-c", units)
+    check(r.returncode == 0 and "receive_buffer = 4096K\n" in r.stdout and
+          "held_data = 1048577\n" in r.stdout and "rotate = 300s\n" in r.stdout and
+          "receive_queue = 64M\n" in r.stdout,
+          "sizes and durations as written, defaults in units: %r" % r.stdout)
+    r = run("-n", "-c", units, "-r", "7200")
+    check("rotate = 2h\n" in r.stdout, "-r 7200 printed as 2h: %r" % r.stdout)
     r = run("-n", "-c", good, "-o", "/srv/flows", "-r", "30s", "-p", "9000")
     check(r.returncode == 0 and "directory = /srv/flows" in r.stdout and
-          "rotate = 30" in r.stdout and "listen = *:9000" in r.stdout,
+          "rotate = 30s\n" in r.stdout and "listen = *:9000" in r.stdout,
           "command line overrides the file")
     for name, text, line, msg in [
         ("key.conf", "[collector]\nlisten = 2055\n\nbogus = 1\n", 4,

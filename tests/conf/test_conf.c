@@ -611,7 +611,8 @@ test_print(void)
 	fclose(f);
 	CHECK(strstr(out, "listen = 127.0.0.1:2055\n") != NULL);
 	CHECK(strstr(out, "allow = 192.0.2.0/24\n") != NULL);
-	CHECK(strstr(out, "rotate = 90\n") != NULL);
+	CHECK(strstr(out, "rotate = 90s\n") != NULL);
+	CHECK(strstr(out, "receive_buffer = 16M\n") != NULL);
 	CHECK(strstr(out, "[metrics]\nlisten = [::1]:9477\n") != NULL);
 	/* what -n prints is itself a valid config */
 	again = load(out, &err);
