@@ -324,6 +324,8 @@ collector_key(struct load_state *st, const char *name, const char *v)
 		if (add_listen(c, v, &err) < 0) {
 			set_error(st, "%s", err ? err : "out of memory");
 			free(err);
+		} else {
+			c->listen[c->nlisten - 1].line = st->line;
 		}
 	} else if (strcmp(name, "allow") == 0) {
 		struct config_net n, *grown;
@@ -498,6 +500,7 @@ metrics_key(struct load_state *st, const char *name, const char *v)
 		return 1;
 	}
 	c->metrics_enabled = true;
+	c->metrics.line = st->line;
 	return 1;
 }
 

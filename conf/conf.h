@@ -21,6 +21,7 @@ struct config_listen {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	bool dual_stack;         /* "*:PORT": IPv6 socket that takes IPv4 too */
+	int line;                /* where the file says it; 0: -p, defaults */
 };
 
 struct config_net {

@@ -369,8 +369,11 @@ open_listeners(struct collector *c)
 		const struct config_listen *cl = &c->config->listen[i];
 		struct listener *l;
 
-		if (listener_open(c, cl, c->config->receive_buffer, &l) < 0)
-			fatal("cannot listen on %s: %s", cl->text, strerror(errno));
+		if (listener_open(c, cl, c->config->receive_buffer, &l) < 0) {
+			char *msg = listener_error(c->config, cl, errno);
+
+			fatal("%s", msg ? msg : "cannot listen: out of memory");
+		}
 		log_fields(LOG_INFO, LOG_FIELDS({ "LISTENER", cl->text }),
 		    "listening on udp %s%s", cl->text,
 		    cl->dual_stack ? " (IPv4 and IPv6)" : "");
@@ -388,8 +391,12 @@ open_metrics(struct collector *c)
 
 	if (!c->config->metrics_enabled)
 		return;
-	if ((c->metrics = metrics_new(c, &c->config->metrics, &err)) == NULL)
+	if ((c->metrics = metrics_new(c, &c->config->metrics, &err)) == NULL) {
+		if (c->config->path && c->config->metrics.line > 0)
+			fatal("%s:%d: %s", c->config->path, c->config->metrics.line,
+			    err ? err : "out of memory");
 		fatal("%s", err ? err : "out of memory");
+	}
 	log_msg(LOG_INFO, "serving metrics on http://%s/metrics",
 	    c->config->metrics.text);
 }

@@ -155,9 +155,7 @@ stage_listeners(struct collector *c, struct staged *s, char **err)
 			s->handovers++;
 			continue;
 		}
-		if (asprintf(err, "cannot listen on %s: %s", cl->text,
-		    strerror(errno)) < 0)
-			*err = NULL;
+		*err = listener_error(nc, cl, errno);
 		return -1;
 	}
 	return 0;
@@ -228,9 +226,7 @@ stage_handovers(struct collector *c, struct staged *s, char **err)
 			continue;
 		close_leaving(c, listen_port(cl), cl->text);
 		if (listener_open(c, cl, nc->receive_buffer, &s->listeners[i]) < 0) {
-			if (asprintf(err, "cannot listen on %s: %s", cl->text,
-			    strerror(errno)) < 0)
-				*err = NULL;
+			*err = listener_error(nc, cl, errno);
 			rc = -1;
 		} else {
 			s->added++;

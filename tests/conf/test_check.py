@@ -4,11 +4,16 @@ shipped example included), exit 1 and "file:line: message" for a bad one.
 
 usage: test_check.py NETFLOWD SHIPPED_EXAMPLE"""
 import os
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
 
-NETFLOWD, EXAMPLE = sys.argv[1], sys.argv[2]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import nftest  # noqa: E402
+
+NETFLOWD, EXAMPLE = os.path.abspath(sys.argv[1]), sys.argv[2]
 failed = 0
 
 
@@ -130,5 +135,34 @@ with tempfile.TemporaryDirectory() as tmp:
     got = [l[3:] if l.startswith("<3>") else l for l in r.stderr.splitlines()]
     check(r.returncode == 1 and r.stdout == "" and got == want,
           "several errors: each on a line of its own, in file order: %r" % r.stderr)
+
+    # issue 23 item 6: an address in use is named with the file:line that
+    # asked for it, at start and at a reload
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        free = nftest.free_port()
+        inuse = conf("inuse.conf", "[collector]\nlisten = [::1]:%d\n# the taken one:\n"
+                     "listen = 127.0.0.1:%d\n[output]\ndirectory = %s\n"
+                     % (free, port, os.path.join(tmp, "flows")))
+        r = run("-c", inuse)
+        want = "%s:4: cannot listen on 127.0.0.1:%d: Address already in use" % (inuse, port)
+        check(r.returncode == 1 and want in r.stderr,
+              "address in use at start names file:line: %r" % r.stderr)
+        d = nftest.Daemon(NETFLOWD, "[collector]\nlisten = [::1]:%d\n[output]\n"
+                          "directory = @OUT@\n" % free)
+        try:
+            d.start()
+            with open(d.config, "a") as f:
+                f.write("[metrics]\nlisten = off\n[collector]\nlisten = 127.0.0.1:%d\n" % port)
+            d.signal(signal.SIGHUP)
+            want = "reload failed, configuration unchanged: %s:8: cannot listen on " \
+                "127.0.0.1:%d: Address already in use" % (d.config, port)
+            check(nftest.wait_for(lambda: want in d.log(), timeout=10),
+                  "address in use at a reload names file:line: %r" % d.log())
+            check(d.alive(), "the old config keeps running")
+            check(d.stop() == 0, "exit 0 on SIGTERM")
+        finally:
+            d.cleanup()
 
 sys.exit(1 if failed else 0)
