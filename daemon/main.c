@@ -16,6 +16,7 @@
 struct options {
 	struct collector_args args;
 	bool check;
+	bool quiet;              /* -q: -n prints only the errors */
 	const char *read_path;
 };
 
@@ -23,7 +24,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: netflowd [-DnV] [-c FILE] [-p PORT]... [-o DIR] [-r SECONDS]\n"
+	    "usage: netflowd [-DnqV] [-c FILE] [-p PORT]... [-o DIR] [-r SECONDS]\n"
 	    "                [--stdout] [--read FILE.pcap]\n"
 	    "  -c FILE        config file (default " CONFIG_DEFAULT_PATH " if it exists)\n"
 	    "  -p PORT        listen on UDP PORT, IPv4 and IPv6; repeatable; replaces\n"
@@ -32,6 +33,7 @@ usage(FILE *f)
 	    "  -r SECONDS     rotation interval (default 60)\n"
 	    "  -D             debug: log every export packet\n"
 	    "  -n             check the config, print the effective settings, exit\n"
+	    "  -q             with -n: print only the errors (systemctl reload)\n"
 	    "  --stdout       write JSON lines to standard output instead of files\n"
 	    "  --read FILE    decode the exports in a pcap file, write them, exit\n"
 	    "  -V             print the version\n");
@@ -49,7 +51,7 @@ parse_args(int argc, char **argv, struct options *o)
 	};
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "c:p:o:r:DnVh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:p:o:r:DnqVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			o->args.config_path = optarg;
@@ -80,6 +82,9 @@ parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'n':
 			o->check = true;
+			break;
+		case 'q':
+			o->quiet = true;
 			break;
 		case 'S':
 			o->args.to_stdout = true;
@@ -128,7 +133,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (o.check) {
-		config_print(config, stdout);
+		if (!o.quiet)
+			config_print(config, stdout);
 		config_free(config);
 		return 0;
 	}
