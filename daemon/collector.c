@@ -25,6 +25,7 @@ on_record(const struct flow_record *rec, void *arg)
 	struct collector *c = arg;
 	char buf[64];
 
+	c->last_template_id = rec->template_id;
 	collector_output_boundary(c, rec->src->received_ms);
 	if (output_write(c->output, rec) == 0)
 		return;
@@ -68,6 +69,7 @@ on_packet(const struct parser_packet *pkt, void *arg)
 	struct collector *c = arg;
 	char buf[64];
 
+	newcomers_packet(c->newcomers, pkt, c->last_template_id);
 	if (!c->debug)
 		return;
 	exporter_text(&pkt->src->addr, buf, sizeof(buf));
@@ -174,6 +176,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	log_ratelimit_flush(&c->write_log);
 	log_ratelimit_flush(&c->shed_log);
 	log_ratelimit_flush(&c->receive_log);
+	newcomers_tick(c->newcomers);
 	collector_reap_outputs(c, false);
 	collector_kafka_tick(c);
 }
@@ -339,6 +342,8 @@ collector_new(struct config *config, const struct collector_args *args)
 	c->debug = args->debug;
 	c->to_stdout = args->to_stdout;
 	c->drop_log = (struct ratelimit)RATELIMIT_INIT(10000, 10);
+	if ((c->newcomers = newcomers_new()) == NULL)
+		fatal("out of memory");
 	c->write_log = (struct ratelimit)RATELIMIT_INIT(10000, 5);
 	c->shed_log = (struct ratelimit)RATELIMIT_INIT(10000, 5);
 	c->receive_log = (struct ratelimit)RATELIMIT_INIT(10000, 5);
@@ -470,6 +475,7 @@ collector_free(struct collector *c)
 	output_free(c->next_output);
 	collector_kafka_finish(c);
 	parser_free(c->parser);
+	newcomers_free(c->newcomers);
 	receiver_free(c->receiver);
 	config_free(c->config);
 	if (c->base)

@@ -80,6 +80,9 @@ struct collector {
 	struct event *sig_term, *sig_int, *sig_hup, *sig_usr1, *tick;
 	struct event *reload_ev, *status_ev, *watchdog_ev;
 	bool debug;
+	/* newcomers.c: new exporters and first templates, logged at info */
+	struct newcomers *newcomers;
+	uint16_t last_template_id;   /* of the latest record decoded */
 	bool to_stdout;
 	bool reloading;
 	char *reload_error;      /* why the last reload failed; NULL if it did not */
@@ -153,6 +156,14 @@ void collector_reload_finish(struct collector *c);
 int collector_status_start(struct collector *c);
 void collector_status_text(struct collector *c, char *buf, size_t size);
 void collector_status_finish(struct collector *c);
+
+/* newcomers.c: "new exporter ..." and "first template in use ..." at
+ * info, once per exporter address, rate-limited; called per datagram. */
+struct newcomers *newcomers_new(void);
+void newcomers_free(struct newcomers *nc);
+void newcomers_tick(struct newcomers *nc);
+void newcomers_packet(struct newcomers *nc, const struct parser_packet *pkt,
+    uint16_t template_id);
 
 /* The exporter address as text (per-exporter counters are the parser's:
  * parser_exporter_first()). */

@@ -79,6 +79,15 @@ split_tmp_name(const char *tmp_name, char *base, size_t size, const char **ext)
 int
 files_publish(const char *dir, const char *tmp_name)
 {
+	char path[4096];
+
+	return files_publish_named(dir, tmp_name, path, sizeof(path));
+}
+
+int
+files_publish_named(const char *dir, const char *tmp_name, char *path,
+    size_t size)
+{
 	char from[4096], to[4096], base[256];
 	const char *ext;
 
@@ -92,8 +101,10 @@ files_publish(const char *dir, const char *tmp_name)
 			snprintf(to, sizeof(to), "%s/%s%s", dir, base, ext);
 		else
 			snprintf(to, sizeof(to), "%s/%s-%d%s", dir, base, i, ext);
-		if (files_rename_noreplace(from, to) == 0)
+		if (files_rename_noreplace(from, to) == 0) {
+			snprintf(path, size, "%s", to);
 			return 0;
+		}
 		if (errno != EEXIST)
 			return -1;
 	}

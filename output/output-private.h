@@ -120,6 +120,9 @@ void files_tmp_name(char *buf, size_t size, time_t slot, enum output_compress c)
 /* Renames dir/.NAME.EXT.tmp to dir/NAME.EXT, or NAME-1.EXT ... when that
  * exists: nothing is ever overwritten. 0 or -1 (errno). */
 int files_publish(const char *dir, const char *tmp_name);
+/* The same, and the path it got in *path (size bytes). */
+int files_publish_named(const char *dir, const char *tmp_name, char *path,
+    size_t size);
 /* Creates the directory and its parents; -1 (errno) also for "". */
 int files_mkdir_p(const char *path);
 /* rename without replacing: renameat2(RENAME_NOREPLACE), or where the

@@ -67,7 +67,8 @@ _Static_assert(DIO_CHUNK % DIO_ALIGN == 0, "a full chunk is written whole");
 #define ADAPT_HIGH (WRITER_BLOCKS_MAX / 2)
 #define ADAPT_LOW (WRITER_BLOCKS_MAX / 8)
 /* what report() limits besides the lost reasons */
-enum { KIND_RECOVERED = OUTPUT_LOST__COUNT, KIND_DIR, KIND_TRUNCATED, KIND__COUNT };
+enum { KIND_RECOVERED = OUTPUT_LOST__COUNT, KIND_DIR, KIND_TRUNCATED,
+	KIND_PUBLISHED, KIND__COUNT };
 
 /* A closed slot waiting for fdatasync and its rename. */
 struct finished {
@@ -633,7 +634,7 @@ set_aside(struct writer *w, const char *tmp_name)
 static void
 finish(struct writer *w, struct finished *f)
 {
-	char path[4096];
+	char path[4096], published[4096] = "";
 	int rc = 0;
 
 	path_of(w, f->tmp_name, path, sizeof(path));
@@ -650,7 +651,8 @@ finish(struct writer *w, struct finished *f)
 		close(f->fd);
 		return;
 	}
-	if (files_publish(w->dir, f->tmp_name) < 0 &&
+	if (files_publish_named(w->dir, f->tmp_name, published,
+	    sizeof(published)) < 0 &&
 	    (errno != ENOENT || (rc = rescue(w, f->fd, f->tmp_name)) < 0)) {
 		failing(w);
 		lose(w, OUTPUT_LOST_NOT_PUBLISHED, f->records);
@@ -669,6 +671,12 @@ finish(struct writer *w, struct finished *f)
 		    "%llu could not be written", path,
 		    (unsigned long long)f->records,
 		    (unsigned long long)f->missing);
+	} else {
+		/* info: a newcomer sees that records arrive (at most one
+		 * line per 10 s) */
+		report(w, KIND_PUBLISHED, LOG_INFO, "published", published[0] ?
+		    published : path, "published %s: %llu records", published[0] ?
+		    published : path, (unsigned long long)f->records);
 	}
 }
 
