@@ -142,9 +142,14 @@ static const struct {
 	{ "[metrics]\npath = /metrics\n", "2: unknown key 'path' in [metrics]" },
 	{ "[collectors]\nlisten = 2055\n", "1: unknown section [collectors]" },
 	{ "[output]\nrotate = 60\n\n[kafk]\n", "4: unknown section [kafk]" },
+	/* a bad key, then what the whole file shows about [kafka] */
 	{ "[log]\nlevel = info\n[output]\ncompress = bzip2\n[kafka]\n",
-	  "4: bad compress 'bzip2' (none, gzip, zstd or lz4)\n@5: [kafka] needs "
-	  "brokers = HOST:PORT,..." },
+	  "4: bad compress 'bzip2' (none, gzip, zstd or lz4)\n@5: "
+#ifdef HAVE_KAFKA
+	  "[kafka] needs brokers = HOST:PORT,..." },
+#else
+	  "built without Kafka support (librdkafka); remove the [kafka] section" },
+#endif
 	{ "listen = 2055\n", "1: key 'listen' outside any section" },
 	{ "[collector]\nlisten\n",
 	  "2: syntax error (expected key = value or [section])" },
