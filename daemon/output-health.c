@@ -53,13 +53,18 @@ collector_output_log_stats(struct collector *c)
 	log_msg(LOG_INFO, "stats: output: %llu records lost%s%s%s, %s, "
 	    "compression level %d (%llu adaptive changes), %llu files "
 	    "published truncated, output directory recreated %llu times, "
-	    "render queue peak %llu MiB",
+	    "render queue peak %llu MiB, recovery: %u files published, "
+	    "%llu cut back, %llu removed, %u left",
 	    (unsigned long long)os->lost_total, lost[0] ? " (" : "", lost,
 	    lost[0] ? ")" : "", os->failing_since_ms ? "FAILING" : "healthy",
 	    os->level, (unsigned long long)os->level_changes,
 	    (unsigned long long)os->truncated_files,
 	    (unsigned long long)os->dir_recreated,
-	    (unsigned long long)os->render_queue_peak);
+	    (unsigned long long)os->render_queue_peak,
+	    c->recovery.published,
+	    (unsigned long long)(c->recovery.cut + os->recovered_cut),
+	    (unsigned long long)(c->recovery.removed + os->recovered_removed),
+	    c->recovery.kept);
 }
 
 void
@@ -100,6 +105,22 @@ collector_output_metrics(struct collector *c, struct evbuffer *b)
 	    "netflowd_output_dir_recreated_total %llu\n",
 	    (unsigned long long)os->truncated_files,
 	    (unsigned long long)os->dir_recreated);
+	evbuffer_add_printf(b, "# HELP netflowd_output_recovered_files_total "
+	    "Temporary files of a crashed run found at start (or in the way "
+	    "of a slot), by what recovery did with them.\n"
+	    "# TYPE netflowd_output_recovered_files_total counter\n"
+	    "netflowd_output_recovered_files_total{action=\"published\"} %u\n"
+	    "netflowd_output_recovered_files_total{action=\"cut\"} %llu\n"
+	    "netflowd_output_recovered_files_total{action=\"removed\"} %llu\n"
+	    "netflowd_output_recovered_files_total{action=\"kept\"} %u\n"
+	    "# HELP netflowd_output_recovered_bytes_cut_total Bytes of "
+	    "partial lines or frames cut off (or removed) by recovery.\n"
+	    "# TYPE netflowd_output_recovered_bytes_cut_total counter\n"
+	    "netflowd_output_recovered_bytes_cut_total %llu\n",
+	    c->recovery.published,
+	    (unsigned long long)(c->recovery.cut + os->recovered_cut),
+	    (unsigned long long)(c->recovery.removed + os->recovered_removed),
+	    c->recovery.kept, (unsigned long long)c->recovery.bytes_cut);
 }
 
 void

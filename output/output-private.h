@@ -117,6 +117,15 @@ void format_slot_name(char *buf, size_t size, time_t slot);
 const char *files_extension(enum output_compress c);
 /* Hidden temporary name of a slot: ".20240501T120000Z.json.gz.tmp" */
 void files_tmp_name(char *buf, size_t size, time_t slot, enum output_compress c);
+/* ".NAME.EXT.tmp" -> base NAME and its extension; false if not ours. */
+bool files_split_tmp_name(const char *tmp_name, char *base, size_t size,
+    const char **ext);
+/* recover.c: output_recover for one leftover, dir/tmp_name, which is in
+ * the way of a slot being opened again: cut back and published (or
+ * removed) as at start; counted in *r. 0, or -1 (errno). */
+int files_recover(const char *dir, const char *tmp_name,
+    struct output_recovery *r,
+    void (*log)(int, const char *, const char *, const char *));
 /* Renames dir/.NAME.EXT.tmp to dir/NAME.EXT, or NAME-1.EXT ... when that
  * exists: nothing is ever overwritten. 0 or -1 (errno). */
 int files_publish(const char *dir, const char *tmp_name);
@@ -168,6 +177,8 @@ struct writer_counters {
 	atomic_uint_fast64_t render_queue_peak, queue_peak;
 	atomic_uint_fast64_t lost[OUTPUT_LOST__COUNT];
 	atomic_uint_fast64_t dir_recreated, truncated_files, level_changes;
+	/* a crashed run's temporary file in the way of a slot opened again */
+	atomic_uint_fast64_t recovered_cut, recovered_removed;
 	atomic_int level;
 	atomic_int_fast64_t failing_since_ms, last_failure_ms;
 	atomic_bool closed;      /* stdout's reader went away */

@@ -332,6 +332,9 @@ output_stats(struct output *o)
 	    o->loop_shed;
 	o->stats.dir_recreated = atomic_load(&o->counters.dir_recreated);
 	o->stats.truncated_files = atomic_load(&o->counters.truncated_files);
+	o->stats.recovered_cut = atomic_load(&o->counters.recovered_cut);
+	o->stats.recovered_removed =
+	    atomic_load(&o->counters.recovered_removed);
 	o->stats.level = atomic_load(&o->counters.level);
 	o->stats.level_changes = atomic_load(&o->counters.level_changes);
 	o->stats.failing_since_ms =

@@ -104,6 +104,9 @@ struct output_stats {
 	uint64_t lost_total;     /* their sum */
 	uint64_t dir_recreated;  /* output directory found gone, made again */
 	uint64_t truncated_files;/* published without the blocks that failed */
+	/* a crashed run's temporary file found in the way of a slot (besides
+	 * output_recover at start): cut back before publishing, removed */
+	uint64_t recovered_cut, recovered_removed;
 	int level;               /* compression level in use now */
 	uint64_t level_changes;  /* adaptive level steps, down and up */
 	/* CLOCK_MONOTONIC milliseconds since which every attempt to write
@@ -158,9 +161,28 @@ void output_set_kafka(struct output *o, struct kafka *k);
 /* The render thread may still produce to k: not yet safe to close it. */
 bool output_uses_kafka(struct output *o, const struct kafka *k);
 
-/* Renames temporary files left by a crashed run into place (.json.tmp,
- * .json.gz.tmp, .json.zst.tmp; never over an existing file); returns how
- * many it recovered, -1 when the directory cannot be read. */
-int output_recover(const char *directory);
+/* What output_recover found and did. */
+struct output_recovery {
+	unsigned found;          /* temporary files a crashed run left */
+	unsigned published;      /* renamed into place (whole or cut back) */
+	unsigned cut;            /* of those, cut back to their last whole
+	                          * line (plain) or frame (compressed) */
+	unsigned removed;        /* nothing whole in them: removed */
+	unsigned kept;           /* not checked or not published (codec not
+	                          * built in, I/O error): left as they are */
+	uint64_t bytes_cut;      /* bytes cut off or removed */
+};
+
+/* Checks the temporary files a crashed run left in directory (.json.tmp,
+ * .json.gz.tmp, .json.zst.tmp, .json.lz4.tmp), cuts each back to its last
+ * whole line or last frame that decodes completely, removes those with
+ * nothing whole, and renames the rest into place (never over an existing
+ * file). Each file cut, removed or left is logged through log (NULL:
+ * stderr; the first few one by one, then a count). Fills *r (may be
+ * NULL); returns how many were published, -1 when the directory cannot be
+ * read. */
+int output_recover(const char *directory, struct output_recovery *r,
+    void (*log)(int prio, const char *reason, const char *path,
+    const char *msg));
 
 #endif

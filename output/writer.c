@@ -512,6 +512,18 @@ remember_frame(struct writer *w, uint64_t records)
 
 static void wait_finisher(struct writer *w);
 
+static void
+recover_leftover(struct writer *w)
+{
+	struct output_recovery r = { 0 };
+
+	files_recover(w->dir, w->tmp_name, &r, w->log);
+	if (r.cut > 0)
+		atomic_fetch_add(&w->counters->recovered_cut, r.cut);
+	if (r.removed > 0)
+		atomic_fetch_add(&w->counters->recovered_removed, r.removed);
+}
+
 static int
 open_tmp(struct writer *w, const char *path)
 {
@@ -535,8 +547,9 @@ open_tmp(struct writer *w, const char *path)
 			wait_finisher(w);
 			waited = true;
 		} else if (errno == EEXIST) {
-			/* left by a run that died: put it in place first */
-			files_publish(w->dir, w->tmp_name);
+			/* left by a run that died: checked, cut back and put
+			 * in place first, as recovery at start does */
+			recover_leftover(w);
 		} else if (errno != ENOENT || !ensure_dir(w)) {
 			return -1;
 		}

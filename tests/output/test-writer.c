@@ -730,7 +730,7 @@ sync_fails(void)
 	snprintf(path, sizeof(path), "%s/.20240501T120000Z.json.gz.tmp.failed",
 	    dir);
 	CHECK(access(path, F_OK) == 0);
-	CHECK_EQ_U(output_recover(dir), 0);
+	CHECK_EQ_U(output_recover(dir, NULL, NULL), 0);
 	/* the next slot is published */
 	write_ids(o, 1, 2000, 2000);
 	output_rotate(o, T0 + 2 * 60000);
