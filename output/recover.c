@@ -42,8 +42,8 @@
 
 /* files logged one by one; the rest in the summary line */
 #define RECOVER_LOG_MAX 10
-/* decompressed bytes looked at a time (a block is 1 MiB) */
-#define SCRATCH_SIZE (1u << 20)
+/* decompressed bytes looked at a time (a frame is a 1 MiB block) */
+#define SCRATCH_SIZE (64u << 10)
 
 struct recover_ctx {
 	const char *dir;
@@ -51,6 +51,15 @@ struct recover_ctx {
 	void (*log)(int, const char *, const char *, const char *);
 	unsigned logged, unlogged;
 	unsigned char *scratch;
+	/* decoders, made at first use and kept for the next file */
+	z_stream z;
+	bool z_ready;
+#ifdef HAVE_ZSTD
+	ZSTD_DCtx *zstd;
+#endif
+#ifdef HAVE_LZ4
+	LZ4F_dctx *lz4;
+#endif
 };
 
 static void say(struct recover_ctx *x, int prio, const char *reason,
@@ -92,34 +101,34 @@ plain_whole(const unsigned char *p, size_t len)
 static size_t
 gzip_whole(struct recover_ctx *x, const unsigned char *p, size_t len)
 {
-	z_stream z = { 0 };
+	z_stream *z = &x->z;
 	size_t good = 0;
 
-	if (inflateInit2(&z, 15 + 16) != Z_OK)
+	if (!x->z_ready && inflateInit2(z, 15 + 16) != Z_OK)
 		return 0;
+	x->z_ready = true;
 	while (good < len) {
 		int rc = Z_OK;
 		unsigned char last = 0;
 
-		inflateReset(&z);
-		z.next_in = (Bytef *)(uintptr_t)(p + good);
-		/* a slot file is far below 4 GiB a member, not a whole */
-		z.avail_in = (uInt)(len - good > UINT32_MAX ? UINT32_MAX :
+		inflateReset(z);
+		z->next_in = (Bytef *)(uintptr_t)(p + good);
+		/* a member is 1 MiB of lines at most; a file may pass 4 GiB */
+		z->avail_in = (uInt)(len - good > UINT32_MAX ? UINT32_MAX :
 		    len - good);
 		while (rc == Z_OK) {
-			z.next_out = x->scratch;
-			z.avail_out = SCRATCH_SIZE;
-			rc = inflate(&z, Z_NO_FLUSH);
-			if (z.avail_out < SCRATCH_SIZE)
-				last = x->scratch[SCRATCH_SIZE - z.avail_out - 1];
-			if (rc == Z_OK && z.avail_in == 0)
+			z->next_out = x->scratch;
+			z->avail_out = SCRATCH_SIZE;
+			rc = inflate(z, Z_NO_FLUSH);
+			if (z->avail_out < SCRATCH_SIZE)
+				last = x->scratch[SCRATCH_SIZE - z->avail_out - 1];
+			if (rc == Z_OK && z->avail_in == 0)
 				rc = Z_BUF_ERROR;   /* cut in the middle */
 		}
 		if (rc != Z_STREAM_END || last != '\n')
 			break;
-		good = (size_t)(z.next_in - p);
+		good = (size_t)(z->next_in - p);
 	}
-	inflateEnd(&z);
 	return good;
 }
 
@@ -129,11 +138,12 @@ gzip_whole(struct recover_ctx *x, const unsigned char *p, size_t len)
 static size_t
 zstd_whole(struct recover_ctx *x, const unsigned char *p, size_t len)
 {
-	ZSTD_DCtx *d = ZSTD_createDCtx();
+	ZSTD_DCtx *d;
 	size_t good = 0;
 
-	if (d == NULL)
+	if (x->zstd == NULL && (x->zstd = ZSTD_createDCtx()) == NULL)
 		return 0;
+	d = x->zstd;
 	while (good < len) {
 		size_t n = ZSTD_findFrameCompressedSize(p + good, len - good);
 		ZSTD_inBuffer in;
@@ -159,7 +169,6 @@ zstd_whole(struct recover_ctx *x, const unsigned char *p, size_t len)
 			break;
 		good += n;
 	}
-	ZSTD_freeDCtx(d);
 	return good;
 }
 #endif
@@ -174,8 +183,14 @@ lz4_whole(struct recover_ctx *x, const unsigned char *p, size_t len)
 	size_t good = 0, at = 0;
 	unsigned char last = 0;
 
-	if (LZ4F_isError(LZ4F_createDecompressionContext(&d, LZ4F_VERSION)))
+	if (x->lz4 == NULL && LZ4F_isError(
+	    LZ4F_createDecompressionContext(&x->lz4, LZ4F_VERSION))) {
+		x->lz4 = NULL;
 		return 0;
+	}
+	d = x->lz4;
+	/* what the last file left half decoded */
+	LZ4F_resetDecompressionContext(d);
 	while (at < len) {
 		size_t in = len - at, out = SCRATCH_SIZE;
 		size_t rc = LZ4F_decompress(d, x->scratch, &out, p + at, &in,
@@ -196,7 +211,6 @@ lz4_whole(struct recover_ctx *x, const unsigned char *p, size_t len)
 			break;   /* no progress: the rest is cut off */
 		}
 	}
-	LZ4F_freeDecompressionContext(d);
 	return good;
 }
 #endif
@@ -234,7 +248,7 @@ whole_part(struct recover_ctx *x, const char *ext, const unsigned char *p,
 static int
 cut_to(int fd, size_t good)
 {
-	if (ftruncate(fd, (off_t)good) < 0 || fdatasync(fd) < 0)
+	if (ftruncate(fd, (off_t)good) < 0 || writer_fdatasync(fd) < 0)
 		return -1;
 	return 0;
 }
@@ -311,9 +325,9 @@ recover_one(struct recover_ctx *x, const char *name, const char *ext)
 		x->r->cut++;
 		x->r->bytes_cut += len - good;
 		say(x, LOG_WARNING, "recovery_cut", path, "recovery: %s ended "
-		    "in the middle of a %s: cut back by %zu bytes to %zu and "
-		    "published", path, strcmp(ext, ".json") == 0 ? "line" :
-		    "frame", len - good, good);
+		    "in %s: cut back by %zu bytes to %zu and published", path,
+		    strcmp(ext, ".json") == 0 ? "the middle of a line" :
+		    "a partial or damaged frame", len - good, good);
 	}
 }
 
@@ -325,6 +339,21 @@ recover_ctx_init(struct recover_ctx *x, const char *dir,
 	*x = (struct recover_ctx){ .dir = dir, .r = r, .log = log };
 	x->scratch = malloc(SCRATCH_SIZE);
 	return x->scratch == NULL ? -1 : 0;
+}
+
+static void
+recover_ctx_finish(struct recover_ctx *x)
+{
+	if (x->z_ready)
+		inflateEnd(&x->z);
+#ifdef HAVE_ZSTD
+	ZSTD_freeDCtx(x->zstd);
+#endif
+#ifdef HAVE_LZ4
+	if (x->lz4 != NULL)
+		LZ4F_freeDecompressionContext(x->lz4);
+#endif
+	free(x->scratch);
 }
 
 int
@@ -340,10 +369,12 @@ files_recover(const char *dir, const char *tmp_name,
 		errno = EINVAL;
 		return -1;
 	}
-	if (recover_ctx_init(&x, dir, r, log) < 0)
+	if (recover_ctx_init(&x, dir, r, log) < 0) {
+		recover_ctx_finish(&x);
 		return -1;
+	}
 	recover_one(&x, tmp_name, ext);
-	free(x.scratch);
+	recover_ctx_finish(&x);
 	return 0;
 }
 
@@ -363,6 +394,7 @@ output_recover(const char *directory, struct output_recovery *r,
 	if ((d = opendir(directory)) == NULL)
 		return -1;
 	if (recover_ctx_init(&x, directory, r, log) < 0) {
+		recover_ctx_finish(&x);
 		closedir(d);
 		return -1;
 	}
@@ -381,6 +413,6 @@ output_recover(const char *directory, struct output_recovery *r,
 		    "recovery_cut", directory, "recovery: %u more files in %s "
 		    "cut back, removed or left (not logged one by one)", x.unlogged,
 		    directory);
-	free(x.scratch);
+	recover_ctx_finish(&x);
 	return (int)r->published;
 }
