@@ -50,13 +50,15 @@ collector_output_log_stats(struct collector *c)
 	char lost[512];
 
 	lost_text(os, lost, sizeof(lost));
-	log_msg(LOG_INFO, "stats: output: %llu records lost%s%s%s, %s, "
+	log_msg(LOG_INFO, "stats: output: %llu records lost%s%s%s, %llu "
+	    "written (in published files or on standard output), %s, "
 	    "compression level %d (%llu adaptive changes), %llu files "
 	    "published truncated, output directory recreated %llu times, "
 	    "render queue peak %llu MiB, recovery: %u files published, "
 	    "%llu cut back, %llu removed, %u left",
 	    (unsigned long long)os->lost_total, lost[0] ? " (" : "", lost,
-	    lost[0] ? ")" : "", os->failing_since_ms ? "FAILING" : "healthy",
+	    lost[0] ? ")" : "", (unsigned long long)os->written,
+	    os->failing_since_ms ? "FAILING" : "healthy",
 	    os->level, (unsigned long long)os->level_changes,
 	    (unsigned long long)os->truncated_files,
 	    (unsigned long long)os->dir_recreated,
@@ -80,6 +82,11 @@ collector_output_metrics(struct collector *c, struct evbuffer *b)
 		evbuffer_add_printf(b,
 		    "netflowd_records_lost_total{reason=\"%s\"} %llu\n",
 		    output_lost_reason_name(r), (unsigned long long)os->lost[r]);
+	evbuffer_add_printf(b, "# HELP netflowd_records_written_total Records "
+	    "in published files, or whole lines on standard output.\n"
+	    "# TYPE netflowd_records_written_total counter\n"
+	    "netflowd_records_written_total %llu\n",
+	    (unsigned long long)os->written);
 	evbuffer_add_printf(b, "# HELP netflowd_output_healthy 1 while the "
 	    "output writes, 0 while every attempt fails.\n"
 	    "# TYPE netflowd_output_healthy gauge\nnetflowd_output_healthy %d\n"

@@ -173,6 +173,8 @@ struct out_block {
 /* Counters the render and writer threads update and the loop reads. */
 struct writer_counters {
 	atomic_uint_fast64_t files, write_errors, disk_bytes, direct_bytes;
+	/* records in published files, or whole lines on standard output */
+	atomic_uint_fast64_t written;
 	/* one per queue: the render thread's input, the writer's input */
 	atomic_uint_fast64_t render_queue_peak, queue_peak;
 	atomic_uint_fast64_t lost[OUTPUT_LOST__COUNT];

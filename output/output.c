@@ -313,6 +313,7 @@ output_stats(struct output *o)
 	o->stats.dropped = o->loop_dropped +
 	    atomic_load(&o->counters.render_lost);
 	o->stats.files = atomic_load(&o->counters.files);
+	o->stats.written = atomic_load(&o->counters.written);
 	o->stats.write_errors = atomic_load(&o->counters.write_errors);
 	o->stats.disk_bytes = atomic_load(&o->counters.disk_bytes);
 	o->stats.direct_bytes = atomic_load(&o->counters.direct_bytes);

@@ -93,6 +93,10 @@ struct output_stats {
 	uint64_t records;        /* records accepted and queued for rendering */
 	uint64_t bytes;          /* JSON bytes rendered */
 	uint64_t files;          /* files closed and renamed into place */
+	/* records in those files, or whole lines on standard output: once
+	 * the output is closed, records = written + the writer's lost, and
+	 * what output_write refused is lost too (lost_total) */
+	uint64_t written;
 	uint64_t write_errors;   /* failed writes, syncs, renames, opens */
 	uint64_t dropped;        /* records lost: writer queue full */
 	uint64_t oversized;      /* records lost: larger than a block */

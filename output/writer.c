@@ -34,12 +34,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <syslog.h>
@@ -134,6 +136,8 @@ struct writer {
 	bool stdout_dead;        /* the reader went away, or the exit
 	                          * deadline passed: why in dead_reason */
 	enum output_lost_reason dead_reason;
+	int stdout_kind;         /* enum stdout_kind */
+	size_t pipe_size;        /* STDOUT_PIPE: its capacity */
 	char *dio;               /* staging buffer, DIO_CHUNK, aligned */
 	size_t dio_len;
 	off_t dio_off;           /* file offset of dio[0] */
@@ -675,6 +679,7 @@ finish(struct writer *w, struct finished *f)
 	}
 	close(f->fd);
 	atomic_fetch_add(&w->counters->files, 1);
+	atomic_fetch_add(&w->counters->written, f->records);
 	if (f->missing > 0) {
 		atomic_fetch_add(&w->counters->truncated_files, 1);
 		report(w, KIND_TRUNCATED, LOG_WARNING, "truncated", path,
@@ -803,7 +808,41 @@ slot_close(struct writer *w)
 	pthread_mutex_unlock(&w->fin_lock);
 }
 
-/* ---- standard output ---- */
+/* ---- standard output ----
+ *
+ * A line is on standard output when its newline is; the books count those
+ * as written and every other record of the block as lost, so that
+ * received = written + lost to the record. A reader that stalls must not
+ * be left half a line either: into a pipe (the usual case) every write is
+ * one the kernel takes whole or not at all: into an empty pipe as many
+ * whole lines as its capacity holds, otherwise at most PIPE_BUF bytes of
+ * whole lines, which POSIX makes atomic; a line longer than PIPE_BUF
+ * waits for the pipe to empty. When the exit deadline passes, nothing
+ * partial has been written. A socket or terminal gives no such
+ * guarantee: there a line cut by the deadline is counted lost (it did not
+ * arrive whole), and a regular file is cut back to its last whole line.
+ */
+
+/* How stdout's reader may be written to (see stdout_setup). */
+enum stdout_kind { STDOUT_OTHER, STDOUT_PIPE, STDOUT_FILE };
+
+/* While a pipe is not empty, how often a line longer than PIPE_BUF looks
+ * whether it has emptied (poll cannot wait for that). */
+#define STDOUT_EMPTY_POLL_MS 10
+
+/* Milliseconds left before the exit deadline, capped at cap; -1 when it
+ * has passed. */
+static int
+time_left(struct writer *w, int cap)
+{
+	int64_t deadline = atomic_load(&w->deadline_ms), left;
+
+	if (deadline == 0)
+		return cap;
+	if ((left = deadline - monotonic_ms()) <= 0)
+		return -1;
+	return left < cap ? (int)left : cap;
+}
 
 /* Waits until fd takes more, or the exit deadline passes. */
 static bool
@@ -811,31 +850,127 @@ wait_writable(struct writer *w, int fd)
 {
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLOUT };
-		int64_t deadline = atomic_load(&w->deadline_ms);
-		int timeout = 1000;
+		int timeout = time_left(w, 1000);
 
-		if (deadline != 0) {
-			int64_t left = deadline - monotonic_ms();
-
-			if (left <= 0)
-				return false;
-			timeout = left < timeout ? (int)left : timeout;
-		}
+		if (timeout < 0)
+			return false;
 		if (poll(&p, 1, timeout) > 0)
 			return true;
 	}
 }
 
-/* stdout is non-blocking when it is a pipe or a socket (see writer_new),
- * so a reader that stalls cannot hold the exit forever. */
+/* Bytes waiting in the stdout pipe, -1 when unknown. */
+static int
+pipe_queued(void)
+{
+	int n;
+
+	return ioctl(STDOUT_FILENO, FIONREAD, &n) < 0 ? -1 : n;
+}
+
+/* The longest run of whole lines at p (of len) within room bytes. */
+static size_t
+whole_lines(const char *p, size_t len, size_t room)
+{
+	const char *nl;
+
+	if (room >= len)
+		return len;
+	nl = memrchr(p, '\n', room);
+	return nl == NULL ? 0 : (size_t)(nl - p) + 1;
+}
+
+/*
+ * How much of p (whole lines, len > 0) to write to the pipe now so that
+ * the write is taken whole or not at all; 0 after waiting, when nothing
+ * may go yet; -1 when the deadline passed.
+ */
+static ssize_t
+pipe_chunk(struct writer *w, const char *p, size_t len)
+{
+	int queued = pipe_queued();
+	size_t n;
+
+	if (queued == 0 && (n = whole_lines(p, len, w->pipe_size)) > 0)
+		return (ssize_t)n;   /* an empty pipe takes its capacity */
+	if ((n = whole_lines(p, len, PIPE_BUF)) > 0)
+		return (ssize_t)n;   /* atomic */
+	if (queued < 0 || w->pipe_size == 0)
+		return (ssize_t)len;  /* no way to know: as for a socket */
+	if (queued == 0)
+		/* a line longer than the pipe itself (a shrunk pipe): it
+		 * cannot go whole, the rest of it follows */
+		return (ssize_t)(memchr(p, '\n', len) ?
+		    (size_t)((const char *)memchr(p, '\n', len) - p) + 1 : len);
+	/* a long line waits for the pipe to empty */
+	if (time_left(w, STDOUT_EMPTY_POLL_MS) < 0)
+		return -1;
+	poll(NULL, 0, time_left(w, STDOUT_EMPTY_POLL_MS));
+	return 0;
+}
+
+/* Gives up on standard output: why (errno, or EAGAIN for the deadline). */
+static void
+stdout_fail(struct writer *w, int err)
+{
+	failing(w);
+	w->stdout_dead = true;
+	if (err == EAGAIN) {
+		w->dead_reason = OUTPUT_LOST_SHUTDOWN_TIMEOUT;
+		report(w, w->dead_reason, LOG_ERR, "shutdown_timeout", "-",
+		    "standard output has taken nothing for %d ms at exit: "
+		    "giving up, the rest is lost", WRITER_STOP_TIMEOUT_MS);
+		return;
+	}
+	/* nothing later can reach a reader that went away */
+	w->dead_reason = reason_of(err);
+	atomic_store(&w->counters->closed, true);
+	report(w, w->dead_reason, LOG_ERR,
+	    output_lost_reason_name(w->dead_reason), "-",
+	    "standard output: %s: everything from now on is lost",
+	    strerror(err));
+}
+
+/* A line half written when standard output failed: a regular file goes
+ * back to where it began (the line is lost whole); anywhere else it
+ * stays cut, and is counted lost like the lines after it. */
+static void
+stdout_unwrite(struct writer *w, size_t partial)
+{
+	off_t at;
+
+	if (partial == 0 || w->stdout_kind != STDOUT_FILE)
+		return;
+	if ((at = lseek(STDOUT_FILENO, 0, SEEK_CUR)) >= (off_t)partial &&
+	    ftruncate(STDOUT_FILENO, at - (off_t)partial) == 0)
+		lseek(STDOUT_FILENO, at - (off_t)partial, SEEK_SET);
+}
+
 static void
 stdout_put(struct writer *w, const char *p, size_t len, uint64_t records)
 {
-	while (len > 0 && !w->stdout_dead) {
-		ssize_t n = write(STDOUT_FILENO, p, len);
-		int err = errno;
+	size_t partial = 0;      /* bytes of an unfinished line written */
+	uint64_t lines = 0;      /* whole lines written */
 
+	while (len > 0 && !w->stdout_dead) {
+		ssize_t want = (ssize_t)len, n;
+		int err;
+
+		if (w->stdout_kind == STDOUT_PIPE && partial == 0 &&
+		    (want = pipe_chunk(w, p, len)) <= 0) {
+			if (want < 0)
+				stdout_fail(w, EAGAIN);
+			continue;
+		}
+		n = write(STDOUT_FILENO, p, (size_t)want);
+		err = errno;
 		if (n > 0) {
+			size_t k = count_lines(p, (size_t)n);
+			const char *nl = memrchr(p, '\n', (size_t)n);
+
+			lines += k;
+			partial = nl ? (size_t)(p + n - nl - 1) : partial +
+			    (size_t)n;
 			p += n;
 			len -= (size_t)n;
 			continue;
@@ -844,27 +979,14 @@ stdout_put(struct writer *w, const char *p, size_t len, uint64_t records)
 			continue;
 		if (n < 0 && err == EAGAIN && wait_writable(w, STDOUT_FILENO))
 			continue;
-		failing(w);
-		w->stdout_dead = true;
-		if (n < 0 && err == EAGAIN) {
-			w->dead_reason = OUTPUT_LOST_SHUTDOWN_TIMEOUT;
-			report(w, w->dead_reason, LOG_ERR, "shutdown_timeout", "-",
-			    "standard output has taken nothing for %d ms at "
-			    "exit: giving up, the rest is lost",
-			    WRITER_STOP_TIMEOUT_MS);
-			break;
-		}
-		/* nothing later can reach a reader that went away */
-		w->dead_reason = reason_of(n < 0 ? err : EIO);
-		atomic_store(&w->counters->closed, true);
-		report(w, w->dead_reason, LOG_ERR,
-		    output_lost_reason_name(w->dead_reason), "-",
-		    "standard output: %s: everything from now on is lost",
-		    strerror(n < 0 ? err : EIO));
+		stdout_fail(w, n < 0 ? err : EIO);
 	}
 	if (w->stdout_dead)
-		lose(w, w->dead_reason, records);
-	else
+		stdout_unwrite(w, partial);
+	atomic_fetch_add(&w->counters->written, lines);
+	if (records > lines)
+		lose(w, w->dead_reason, records - lines);
+	if (!w->stdout_dead)
 		healthy(w);
 }
 
@@ -1067,18 +1189,27 @@ threads_for(const struct output_config *cfg)
 
 /* A pipe or socket on stdout becomes non-blocking, so that a reader that
  * stops reading cannot hold the exit (a terminal or a file is left as it
- * is: its flags are shared with the shell). */
+ * is: its flags are shared with the shell). A pipe's capacity is what an
+ * empty one takes in one write. */
 static void
-stdout_nonblocking(void)
+stdout_setup(struct writer *w)
 {
 	struct stat st;
-	int flags;
+	int flags, size;
 
-	if (fstat(STDOUT_FILENO, &st) < 0 ||
-	    !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+	if (fstat(STDOUT_FILENO, &st) < 0)
+		return;
+	if (S_ISREG(st.st_mode))
+		w->stdout_kind = STDOUT_FILE;
+	if (!(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
 		return;
 	if ((flags = fcntl(STDOUT_FILENO, F_GETFL)) >= 0)
 		fcntl(STDOUT_FILENO, F_SETFL, flags | O_NONBLOCK);
+	if (S_ISFIFO(st.st_mode) &&
+	    (size = fcntl(STDOUT_FILENO, F_GETPIPE_SZ)) > 0) {
+		w->stdout_kind = STDOUT_PIPE;
+		w->pipe_size = (size_t)size;
+	}
 }
 
 static int
@@ -1124,7 +1255,7 @@ writer_new(const struct output_config *cfg, struct writer_counters *counters)
 	atomic_store(&counters->level, w->level);
 	w->fd = -1;
 	if (w->to_stdout)
-		stdout_nonblocking();
+		stdout_setup(w);
 	else if ((w->dir = strdup(cfg->directory)) == NULL)
 		goto fail;
 	if (!w->to_stdout && cfg->direct_io &&
