@@ -43,9 +43,46 @@ lost_text(const struct output_stats *os, char *buf, size_t size)
 	}
 }
 
+/* Exporters with a stats line of their own; the rest are in /metrics */
+#define LOST_LINES_MAX 256
+
+struct lost_lines {
+	unsigned shown, more;
+};
+
+static void
+log_lost_exporter(const char *exporter, uint64_t records, void *arg)
+{
+	struct lost_lines *l = arg;
+
+	if (exporter != NULL && l->shown == LOST_LINES_MAX) {
+		l->more++;
+		return;
+	}
+	l->shown++;
+	if (exporter == NULL)
+		log_msg(LOG_INFO, "stats: output: %llu records lost after "
+		    "writing began, exporter unknown (their lines were gone)",
+		    (unsigned long long)records);
+	else
+		log_fields(LOG_INFO, LOG_FIELDS({ "EXPORTER", exporter }),
+		    "stats: output: exporter %s: %llu records lost after "
+		    "writing began", exporter, (unsigned long long)records);
+}
+
+static void
+metric_lost_exporter(const char *exporter, uint64_t records, void *arg)
+{
+	evbuffer_add_printf(arg, "netflowd_output_exporter_records_lost_total"
+	    "{exporter=\"%s\"} %llu\n", exporter ? exporter : "unknown",
+	    (unsigned long long)records);
+}
+
 void
 collector_output_log_stats(struct collector *c)
 {
+	struct lost_lines lines = { 0 };
+
 	const struct output_stats *os = output_stats(c->output);
 	char lost[512];
 
@@ -67,6 +104,12 @@ collector_output_log_stats(struct collector *c)
 	    (unsigned long long)(c->recovery.cut + os->recovered_cut),
 	    (unsigned long long)(c->recovery.removed + os->recovered_removed),
 	    c->recovery.kept);
+	/* the loop's losses are in each exporter's own line ("flows the
+	 * output could not keep"); these are the writer's */
+	output_lost_by_exporter(c->output, log_lost_exporter, &lines);
+	if (lines.more > 0)
+		log_msg(LOG_INFO, "stats: output: %u more exporters lost records "
+		    "(see /metrics)", lines.more);
 }
 
 void
@@ -87,6 +130,11 @@ collector_output_metrics(struct collector *c, struct evbuffer *b)
 	    "# TYPE netflowd_records_written_total counter\n"
 	    "netflowd_records_written_total %llu\n",
 	    (unsigned long long)os->written);
+	evbuffer_add_printf(b, "# HELP netflowd_output_exporter_records_lost_total"
+	    " Records lost after output_write took them (standard output, "
+	    "disk, open, compressor), by the exporter their lines name.\n"
+	    "# TYPE netflowd_output_exporter_records_lost_total counter\n");
+	output_lost_by_exporter(c->output, metric_lost_exporter, b);
 	evbuffer_add_printf(b, "# HELP netflowd_output_healthy 1 while the "
 	    "output writes, 0 while every attempt fails.\n"
 	    "# TYPE netflowd_output_healthy gauge\nnetflowd_output_healthy %d\n"

@@ -170,6 +170,34 @@ struct out_block {
 	char data[];
 };
 
+/* ---- lost.c: the writer's lost records by exporter ---- */
+
+#define LOST_EXPORTERS 4096      /* addresses told apart (power of two) */
+
+struct lost_slot {
+	char exporter[FORMAT_ADDR_ROOM];
+	uint64_t records;        /* 0: free */
+};
+
+struct lost_table {
+	pthread_mutex_t lock;
+	struct lost_slot *slot;  /* LOST_EXPORTERS, made at the first loss */
+	size_t used;
+	uint64_t unattributed;   /* lines gone, or more exporters */
+};
+
+void lost_table_init(struct lost_table *t);
+void lost_table_destroy(struct lost_table *t);
+/* Charges every line of data (the last one may be cut) to the exporter
+ * its JSON names. */
+void lost_charge_lines(struct lost_table *t, const char *data, size_t len);
+/* One record of the exporter at a lost (never rendered). */
+void lost_charge_addr(struct lost_table *t, const struct parser_addr *a);
+/* Records lost whose lines are gone. */
+void lost_charge_unknown(struct lost_table *t, uint64_t n);
+/* output.c: o's table */
+struct lost_table *output_lost_table(struct output *o);
+
 /* Counters the render and writer threads update and the loop reads. */
 struct writer_counters {
 	atomic_uint_fast64_t files, write_errors, disk_bytes, direct_bytes;
@@ -187,6 +215,8 @@ struct writer_counters {
 	/* render thread: JSON bytes, lines larger than a block, lines lost
 	 * without memory for a block */
 	atomic_uint_fast64_t json_bytes, oversized, render_lost;
+	/* the writer's lost records, by exporter */
+	struct lost_table by_exporter;
 };
 
 /* ---- blockq.c: a bounded block pool + FIFO, one producer, one or more

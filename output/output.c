@@ -29,6 +29,7 @@ struct output {
 	                                                   * counted here */
 	struct fair fair;        /* who loses records when rendering lags */
 	bool unflushed;          /* records packed since the last flush */
+	bool lost_ready;         /* counters.by_exporter initialised */
 };
 
 static char *errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -82,6 +83,8 @@ output_new(const struct output_config *cfg, char **err)
 	*err = NULL;
 	if (o == NULL)
 		goto fail;
+	lost_table_init(&o->counters.by_exporter);
+	o->lost_ready = true;
 	fair_init(&o->fair);
 	o->rotate = cfg->rotate ? cfg->rotate : 60;
 	o->to_stdout = cfg->to_stdout;
@@ -304,6 +307,12 @@ output_next_rotation(const struct output *o, int64_t now_ms)
 	return period - (into < 0 ? into + period : into);
 }
 
+struct lost_table *
+output_lost_table(struct output *o)
+{
+	return &o->counters.by_exporter;
+}
+
 const struct output_stats *
 output_stats(struct output *o)
 {
@@ -361,6 +370,8 @@ output_free(struct output *o)
 	/* the render thread hands its last lines to the writer first */
 	render_free(o->render);
 	writer_free(o->writer);
+	if (o->lost_ready)
+		lost_table_destroy(&o->counters.by_exporter);
 	free(o->cur);
 	free(o);
 }

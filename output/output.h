@@ -124,6 +124,16 @@ struct output_stats {
 	bool closed;
 };
 
+/* The records the writer lost after output_write took them (standard
+ * output given up or closed, a full disk, a failed open or compressor),
+ * by the exporter address their lines name: fn once per address, then
+ * once with exporter NULL for those whose lines were gone (a file whose
+ * fdatasync or rename failed). What output_write refused is the
+ * caller's to charge. Either way, per exporter: records received =
+ * written + lost. */
+void output_lost_by_exporter(struct output *o,
+    void (*fn)(const char *exporter, uint64_t records, void *arg), void *arg);
+
 /* NULL with *err set (allocated, for a human) on failure. */
 struct output *output_new(const struct output_config *cfg, char **err);
 /* Flushes and closes the current slot, renaming it into place. */

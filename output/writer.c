@@ -218,11 +218,27 @@ healthy(struct writer *w)
 	}
 }
 
+/* Records lost whose lines are no longer at hand (already in the file):
+ * counted, their exporters unknown. */
 static void
 lose(struct writer *w, enum output_lost_reason r, uint64_t records)
 {
-	if (records > 0)
-		atomic_fetch_add(&w->counters->lost[r], records);
+	if (records == 0)
+		return;
+	atomic_fetch_add(&w->counters->lost[r], records);
+	lost_charge_unknown(&w->counters->by_exporter, records);
+}
+
+/* The records of the lines at data (len bytes) lost: charged to the
+ * exporters the lines name. */
+static void
+lose_lines(struct writer *w, enum output_lost_reason r, uint64_t records,
+    const char *data, size_t len)
+{
+	if (records == 0)
+		return;
+	atomic_fetch_add(&w->counters->lost[r], records);
+	lost_charge_lines(&w->counters->by_exporter, data, len);
 }
 
 static enum output_lost_reason
@@ -949,6 +965,8 @@ stdout_unwrite(struct writer *w, size_t partial)
 static void
 stdout_put(struct writer *w, const char *p, size_t len, uint64_t records)
 {
+	const char *rest = p;    /* the first line not written whole */
+	const char *end = p + len;
 	size_t partial = 0;      /* bytes of an unfinished line written */
 	uint64_t lines = 0;      /* whole lines written */
 
@@ -971,6 +989,8 @@ stdout_put(struct writer *w, const char *p, size_t len, uint64_t records)
 			lines += k;
 			partial = nl ? (size_t)(p + n - nl - 1) : partial +
 			    (size_t)n;
+			if (nl != NULL)
+				rest = nl + 1;
 			p += n;
 			len -= (size_t)n;
 			continue;
@@ -985,7 +1005,8 @@ stdout_put(struct writer *w, const char *p, size_t len, uint64_t records)
 		stdout_unwrite(w, partial);
 	atomic_fetch_add(&w->counters->written, lines);
 	if (records > lines)
-		lose(w, w->dead_reason, records - lines);
+		lose_lines(w, w->dead_reason, records - lines, rest,
+		    (size_t)(end - rest));
 	if (!w->stdout_dead)
 		healthy(w);
 }
@@ -1008,11 +1029,12 @@ put_frame(struct writer *w, const struct out_block *b,
 		 * close marker could not be allocated) */
 		slot_close(w);
 	if (!w->open && slot_open(w, b->slot) < 0) {
-		lose(w, OUTPUT_LOST_OPEN_FAILED, p->records);
+		lose_lines(w, OUTPUT_LOST_OPEN_FAILED, p->records, b->data,
+		    b->len);
 		return;
 	}
 	if (w->broken) {
-		lose(w, OUTPUT_LOST_IO_ERROR, p->records);
+		lose_lines(w, OUTPUT_LOST_IO_ERROR, p->records, b->data, b->len);
 		return;
 	}
 	if (file_write(w, p->data, p->len) < 0 ||
@@ -1022,7 +1044,7 @@ put_frame(struct writer *w, const struct out_block *b,
 
 		failing(w);
 		path_of(w, w->tmp_name, path, sizeof(path));
-		lose(w, reason_of(err), p->records);
+		lose_lines(w, reason_of(err), p->records, b->data, b->len);
 		w->missing += p->records;
 		report(w, reason_of(err), LOG_ERR,
 		    output_lost_reason_name(reason_of(err)), path,
@@ -1095,7 +1117,8 @@ prepare(struct worker *wk, const struct out_block *b, struct prepared *p)
 	p->len = compressor_frame(wk->z, adapted_level(w), b->data, b->len,
 	    &p->data);
 	if (p->len == 0) {
-		lose(w, OUTPUT_LOST_COMPRESS_FAILED, p->records);
+		lose_lines(w, OUTPUT_LOST_COMPRESS_FAILED, p->records, b->data,
+		    b->len);
 		report(w, OUTPUT_LOST_COMPRESS_FAILED, LOG_ERR,
 		    "compress_failed", w->dir, "%s compressor failed: %llu "
 		    "records lost", files_extension(w->compress),
