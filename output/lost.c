@@ -135,6 +135,60 @@ lost_charge_addr(struct lost_table *t, const struct parser_addr *a)
 	pthread_mutex_unlock(&t->lock);
 }
 
+struct lost_runs *
+lost_runs_of(const char *data, size_t len)
+{
+	const char *p = data, *end = data + len;
+	struct lost_runs *r;
+	size_t cap = 8;
+
+	if ((r = malloc(sizeof(*r) + cap * sizeof(r->run[0]))) == NULL)
+		return NULL;
+	r->n = 0;
+	r->unknown = 0;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t line = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+		const char *addr;
+		size_t n;
+
+		if (!line_exporter(p, line, &addr, &n)) {
+			r->unknown++;
+		} else if (r->n > 0 && strlen(r->run[r->n - 1].exporter) == n &&
+		    memcmp(r->run[r->n - 1].exporter, addr, n) == 0) {
+			r->run[r->n - 1].records++;
+		} else {
+			if (r->n == cap) {
+				struct lost_runs *g = realloc(r, sizeof(*r) +
+				    cap * 2 * sizeof(r->run[0]));
+
+				if (g == NULL) {
+					free(r);
+					return NULL;
+				}
+				r = g;
+				cap *= 2;
+			}
+			memcpy(r->run[r->n].exporter, addr, n);
+			r->run[r->n].exporter[n] = '\0';
+			r->run[r->n++].records = 1;
+		}
+		p += line;
+	}
+	return r;
+}
+
+void
+lost_charge_runs(struct lost_table *t, const struct lost_runs *r)
+{
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; i < r->n; i++)
+		charge(t, r->run[i].exporter, strlen(r->run[i].exporter),
+		    r->run[i].records);
+	t->unattributed += r->unknown;
+	pthread_mutex_unlock(&t->lock);
+}
+
 void
 lost_charge_unknown(struct lost_table *t, uint64_t n)
 {

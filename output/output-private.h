@@ -191,6 +191,20 @@ void lost_table_destroy(struct lost_table *t);
 /* Charges every line of data (the last one may be cut) to the exporter
  * its JSON names. */
 void lost_charge_lines(struct lost_table *t, const char *data, size_t len);
+/* Who the lines of a frame are from, for as long as the frame may still
+ * be cut off the file (see writer.c's frame_end). */
+struct lost_runs {
+	size_t n;
+	uint64_t unknown;        /* lines naming no exporter */
+	struct {
+		char exporter[FORMAT_ADDR_ROOM];
+		uint64_t records;
+	} run[];
+};
+
+/* The runs of lines of data by exporter; NULL without memory. */
+struct lost_runs *lost_runs_of(const char *data, size_t len);
+void lost_charge_runs(struct lost_table *t, const struct lost_runs *r);
 /* One record of the exporter at a lost (never rendered). */
 void lost_charge_addr(struct lost_table *t, const struct parser_addr *a);
 /* Records lost whose lines are gone. */

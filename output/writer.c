@@ -80,10 +80,13 @@ struct finished {
 	char tmp_name[96];
 };
 
-/* Where a frame ends in the file, and how many records it holds. */
+/* Where a frame ends in the file, and how many records it holds; while
+ * it is not wholly in the file yet (staged for a direct write), who sent
+ * them, so that a cut that drops it charges its exporters. */
 struct frame_end {
 	off_t end;
 	uint64_t records;
+	struct lost_runs *who;
 };
 
 /* One writer thread and what it compresses with. */
@@ -146,6 +149,7 @@ struct writer {
 	off_t written, flushed;  /* file offsets: end, writeback started to */
 	struct frame_end *frames;
 	size_t nframes, frames_cap;
+	size_t settled;          /* frames before it are wholly in the file */
 	uint64_t missing;        /* records of this slot lost */
 	bool broken;             /* cannot be cut back: not to be published */
 	char tmp_name[96];
@@ -316,6 +320,28 @@ writebehind(struct writer *w)
 	w->flushed = w->written;
 }
 
+/* Frames now wholly in the file can no longer be cut off by a failed
+ * write: who sent them is not needed any more. */
+static void
+settle(struct writer *w)
+{
+	while (w->settled < w->nframes &&
+	    w->frames[w->settled].end <= w->written) {
+		free(w->frames[w->settled].who);
+		w->frames[w->settled++].who = NULL;
+	}
+}
+
+static void
+forget_frames(struct writer *w)
+{
+	for (size_t i = 0; i < w->nframes; i++) {
+		free(w->frames[i].who);
+		w->frames[i].who = NULL;
+	}
+	w->nframes = w->settled = 0;
+}
+
 /* Appends len bytes; -1 (errno) when not all of them went. What did go
  * is counted in written and disk_bytes, for cut_back to undo. */
 static int
@@ -348,6 +374,7 @@ raw_write(struct writer *w, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	writebehind(w);
+	settle(w);
 	return 0;
 }
 
@@ -483,11 +510,23 @@ cut_back(struct writer *w, size_t keep_frames, enum output_lost_reason r)
 	off_t keep = keep_frames > 0 ? w->frames[keep_frames - 1].end : 0;
 	uint64_t gone = 0;
 
-	for (size_t i = keep_frames; i < w->nframes; i++)
-		gone += w->frames[i].records;
-	lose(w, r, gone);
+	for (size_t i = keep_frames; i < w->nframes; i++) {
+		struct frame_end *f = &w->frames[i];
+
+		gone += f->records;
+		if (f->who != NULL) {
+			atomic_fetch_add(&w->counters->lost[r], f->records);
+			lost_charge_runs(&w->counters->by_exporter, f->who);
+			free(f->who);
+			f->who = NULL;
+		} else {
+			lose(w, r, f->records);
+		}
+	}
 	w->missing += gone;
 	w->nframes = keep_frames;
+	if (w->settled > keep_frames)
+		w->settled = keep_frames;
 	if (w->dio_len > 0 && keep >= w->dio_off) {
 		/* the end is still staged: the rest of the stage goes */
 		w->dio_len = (size_t)(keep - w->dio_off);
@@ -511,8 +550,11 @@ cut_back(struct writer *w, size_t keep_frames, enum output_lost_reason r)
 }
 
 static bool
-remember_frame(struct writer *w, uint64_t records)
+remember_frame(struct writer *w, uint64_t records, const char *lines,
+    size_t len)
 {
+	off_t end = w->written + (off_t)w->dio_len;
+
 	if (w->nframes == w->frames_cap) {
 		size_t cap = w->frames_cap ? w->frames_cap * 2 : 256;
 		struct frame_end *f = realloc(w->frames, cap * sizeof(*f));
@@ -522,9 +564,13 @@ remember_frame(struct writer *w, uint64_t records)
 		w->frames = f;
 		w->frames_cap = cap;
 	}
+	/* staged: a failing write may still cut it off (without memory for
+	 * the runs, its records would be lost without an exporter) */
 	w->frames[w->nframes++] = (struct frame_end){
-		.end = w->written + (off_t)w->dio_len, .records = records,
+		.end = end, .records = records,
+		.who = end > w->written ? lost_runs_of(lines, len) : NULL,
 	};
+	settle(w);
 	return true;
 }
 
@@ -599,7 +645,7 @@ slot_open(struct writer *w, time_t slot)
 	w->fd_direct = w->direct;
 	w->dio_len = 0;
 	w->dio_off = 0;
-	w->nframes = 0;
+	forget_frames(w);
 	w->missing = 0;
 	w->broken = false;
 	return 0;
@@ -1038,7 +1084,7 @@ put_frame(struct writer *w, const struct out_block *b,
 		return;
 	}
 	if (file_write(w, p->data, p->len) < 0 ||
-	    !remember_frame(w, p->records)) {
+	    !remember_frame(w, p->records, b->data, b->len)) {
 		int err = errno;
 		char path[4096];
 
@@ -1318,6 +1364,7 @@ writer_free(struct writer *w)
 	for (unsigned i = 0; i < w->nworkers; i++)
 		compressor_free(w->workers[i].z);
 	blockq_destroy(&w->q);
+	forget_frames(w);
 	free(w->frames);
 	free(w->dio);
 	free(w->dir);

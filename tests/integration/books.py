@@ -5,6 +5,7 @@ tests of every stop path (test_books*.py)."""
 import collections
 import re
 import socket
+import sys
 
 import nfgen
 import nftest
@@ -39,9 +40,11 @@ def parse(log):
     return b
 
 
-def check_books(check, what, b, lines):
+def check_books(check, what, b, lines, log=None):
     """lines: exporter -> lines that arrived whole. Everything adds up,
-    per exporter and in total, to the record."""
+    per exporter and in total, to the record. With log, its final stats
+    are shown when something does not."""
+    failures = check.failures
     check(b["written"] is not None and b["flows"], "%s: final stats "
           "lines found" % what)
     if b["written"] is None:
@@ -62,6 +65,8 @@ def check_books(check, what, b, lines):
                                                  b["lost_after"][e]))
     check(set(lines) <= set(b["flows"]), "%s: lines of unknown exporters "
           "%r" % (what, set(lines) - set(b["flows"])))
+    if log is not None and check.failures > failures:
+        print(final_stats(log), file=sys.stderr)
 
 
 def send_from(addr, port, datagrams, first, per=30):

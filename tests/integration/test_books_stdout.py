@@ -94,7 +94,7 @@ def run(read_first, datagrams_a, datagrams_b, what, close_reader=False):
             return
         check(sum(lines.values()) < sent, "%s: the reader stalled before "
               "the end (%d of %d)" % (what, sum(lines.values()), sent))
-        books.check_books(check, what, b, lines)
+        books.check_books(check, what, b, lines, log)
         check(sum(b["flows"].values()) > 0, "%s: flows decoded" % what)
     finally:
         if r is not None:
