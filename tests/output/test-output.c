@@ -368,7 +368,12 @@ test_recover(void)
 	CHECK(!exists(dir, "20240501T120100Z.json.gz"));
 	CHECK(!exists(dir, ".20240501T120100Z.json.gz.tmp"));
 	CHECK(!exists(dir, "20240501T120200Z.json.zst"));
+#ifdef HAVE_ZSTD
 	CHECK(!exists(dir, ".20240501T120200Z.json.zst.tmp"));
+#else
+	/* it cannot be checked without zstd: left, never published */
+	CHECK(exists(dir, ".20240501T120200Z.json.zst.tmp"));
+#endif
 	CHECK(exists(dir, "20240501T120300Z-1.json"));
 	s = slurp(dir, "20240501T120300Z.json", &len);
 	CHECK_STR(s, "kept\n");
