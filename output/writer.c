@@ -141,6 +141,16 @@ struct writer {
 	enum output_lost_reason dead_reason;
 	int stdout_kind;         /* enum stdout_kind */
 	size_t pipe_size;        /* STDOUT_PIPE: its capacity */
+	/* STDOUT_PIPE: our writes still (partly) in the pipe, oldest first,
+	 * for a bound on the pages they hold (pipe_room); none when another
+	 * process writes the pipe too (stderr into it) */
+	struct pipe_write {
+		uint64_t end;    /* offset in all we wrote */
+		size_t pages;    /* at most this many pages it took */
+	} *pw;
+	size_t pw_head, pw_n, pw_cap;
+	uint64_t pipe_total;     /* bytes we wrote to the pipe */
+	size_t pipe_slots, page;
 	char *dio;               /* staging buffer, DIO_CHUNK, aligned */
 	size_t dio_len;
 	off_t dio_off;           /* file offset of dio[0] */
@@ -876,10 +886,10 @@ slot_close(struct writer *w)
  * as written and every other record of the block as lost, so that
  * received = written + lost to the record. A reader that stalls must not
  * be left half a line either: into a pipe (the usual case) every write is
- * one the kernel takes whole or not at all: into an empty pipe as many
- * whole lines as its capacity holds, otherwise at most PIPE_BUF bytes of
- * whole lines, which POSIX makes atomic; a line longer than PIPE_BUF
- * waits for the pipe to empty. When the exit deadline passes, nothing
+ * one the kernel takes whole or not at all: whole lines within the room
+ * that the pages our earlier writes may still hold leave (pipe_room), or
+ * at most PIPE_BUF bytes of whole lines, which POSIX makes atomic; a
+ * longer line waits for room. When the exit deadline passes, nothing
  * partial has been written. A socket or terminal gives no such
  * guarantee: there a line cut by the deadline is counted lost (it did not
  * arrive whole), and a regular file is cut back to its last whole line.
@@ -888,9 +898,15 @@ slot_close(struct writer *w)
 /* How stdout's reader may be written to (see stdout_setup). */
 enum stdout_kind { STDOUT_OTHER, STDOUT_PIPE, STDOUT_FILE };
 
-/* While a pipe is not empty, how often a line longer than PIPE_BUF looks
- * whether it has emptied (poll cannot wait for that). */
-#define STDOUT_EMPTY_POLL_MS 10
+/* How often a line longer than PIPE_BUF, with no room for it in the
+ * pipe, looks again (poll would wake for one free page). */
+#define STDOUT_EMPTY_POLL_MS 1
+/* The pipe is grown to this (the default pipe-max-size, which needs no
+ * privilege) where it is smaller: a line longer than PIPE_BUF waits for
+ * room, and waiting for a 64 KiB pipe to empty held a reader of long
+ * lines (IPFIX with hundreds of fields) to half its pace
+ * (tests/integration/test_fairness.py) */
+#define STDOUT_PIPE_SIZE (1 << 20)
 
 /* Milliseconds left before the exit deadline, capped at cap; -1 when it
  * has passed. */
@@ -943,28 +959,81 @@ whole_lines(const char *p, size_t len, size_t room)
 }
 
 /*
+ * Bytes a write into the pipe is taken whole for sure, with queued bytes
+ * in it. A pipe is a ring of pipe_slots pages; a page is free again once
+ * read to its end. A write of n bytes takes at most n / page + 1 new
+ * pages (it fills pages, the first of them maybe shared with the write
+ * before), so our writes not yet read to their end hold at most the sum
+ * of theirs, and a write of (free pages - 1) pages fits. The bytes read
+ * so far are ours less what is queued (only we write the pipe).
+ */
+static size_t
+pipe_room(struct writer *w, int queued)
+{
+	uint64_t read_to;
+	size_t held = 0;
+
+	if (w->pw == NULL || (uint64_t)queued > w->pipe_total)
+		return queued == 0 ? w->pipe_size : 0;
+	read_to = w->pipe_total - (uint64_t)queued;
+	while (w->pw_n > 0 && w->pw[w->pw_head].end <= read_to) {
+		w->pw_head = (w->pw_head + 1) % w->pw_cap;
+		w->pw_n--;
+	}
+	for (size_t i = 0; i < w->pw_n; i++)
+		held += w->pw[(w->pw_head + i) % w->pw_cap].pages;
+	return held + 1 >= w->pipe_slots ? 0 :
+	    (w->pipe_slots - held - 1) * w->page;
+}
+
+/* n bytes went into the pipe. */
+static void
+pipe_wrote(struct writer *w, size_t n)
+{
+	size_t pages = n / w->page + 1;
+
+	w->pipe_total += n;
+	if (w->pw == NULL)
+		return;
+	if (w->pw_n == w->pw_cap) {
+		/* more writes than pages in flight (short ones, merged): the
+		 * last one stands for both, which only overcounts */
+		struct pipe_write *last =
+		    &w->pw[(w->pw_head + w->pw_n - 1) % w->pw_cap];
+
+		last->end = w->pipe_total;
+		last->pages += pages;
+		return;
+	}
+	w->pw[(w->pw_head + w->pw_n++) % w->pw_cap] = (struct pipe_write){
+		.end = w->pipe_total, .pages = pages,
+	};
+}
+
+/*
  * How much of p (whole lines, len > 0) to write to the pipe now so that
- * the write is taken whole or not at all; 0 after waiting, when nothing
- * may go yet; -1 when the deadline passed.
+ * the write is taken whole or not at all: whole lines within the room
+ * pipe_room vouches for, or at most PIPE_BUF bytes of them, which POSIX
+ * makes atomic; 0 after waiting, when nothing may go yet; -1 when the
+ * deadline passed.
  */
 static ssize_t
 pipe_chunk(struct writer *w, const char *p, size_t len)
 {
 	int queued = pipe_queued();
-	size_t n;
+	size_t n, room;
 
-	if (queued == 0 && (n = whole_lines(p, len, w->pipe_size)) > 0)
-		return (ssize_t)n;   /* an empty pipe takes its capacity */
-	if ((n = whole_lines(p, len, PIPE_BUF)) > 0)
-		return (ssize_t)n;   /* atomic */
 	if (queued < 0 || w->pipe_size == 0)
 		return (ssize_t)len;  /* no way to know: as for a socket */
+	room = pipe_room(w, queued);
+	if ((n = whole_lines(p, len, room > PIPE_BUF ? room : PIPE_BUF)) > 0)
+		return (ssize_t)n;
 	if (queued == 0)
 		/* a line longer than the pipe itself (a shrunk pipe): it
 		 * cannot go whole, the rest of it follows */
 		return (ssize_t)(memchr(p, '\n', len) ?
 		    (size_t)((const char *)memchr(p, '\n', len) - p) + 1 : len);
-	/* a long line waits for the pipe to empty */
+	/* a long line waits for pages to be read */
 	if (time_left(w, STDOUT_EMPTY_POLL_MS) < 0)
 		return -1;
 	poll(NULL, 0, time_left(w, STDOUT_EMPTY_POLL_MS));
@@ -1028,6 +1097,8 @@ stdout_put(struct writer *w, const char *p, size_t len, uint64_t records)
 		}
 		n = write(STDOUT_FILENO, p, (size_t)want);
 		err = errno;
+		if (n > 0 && w->stdout_kind == STDOUT_PIPE)
+			pipe_wrote(w, (size_t)n);
 		if (n > 0) {
 			size_t k = count_lines(p, (size_t)n);
 			const char *nl = memrchr(p, '\n', (size_t)n);
@@ -1256,6 +1327,15 @@ threads_for(const struct output_config *cfg)
 	    (unsigned)n;
 }
 
+static bool
+same_file(int a, int b)
+{
+	struct stat sa, sb;
+
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 &&
+	    sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 /* A pipe or socket on stdout becomes non-blocking, so that a reader that
  * stops reading cannot hold the exit (a terminal or a file is left as it
  * is: its flags are shared with the shell). A pipe's capacity is what an
@@ -1276,8 +1356,20 @@ stdout_setup(struct writer *w)
 		fcntl(STDOUT_FILENO, F_SETFL, flags | O_NONBLOCK);
 	if (S_ISFIFO(st.st_mode) &&
 	    (size = fcntl(STDOUT_FILENO, F_GETPIPE_SZ)) > 0) {
+		int grown;
+
+		/* F_SETPIPE_SZ returns the size it set */
+		if (size < STDOUT_PIPE_SIZE && (grown = fcntl(STDOUT_FILENO,
+		    F_SETPIPE_SZ, STDOUT_PIPE_SIZE)) > size)
+			size = grown;
 		w->stdout_kind = STDOUT_PIPE;
 		w->pipe_size = (size_t)size;
+		w->page = (size_t)sysconf(_SC_PAGESIZE);
+		w->pipe_slots = w->pipe_size / w->page;
+		if (!same_file(STDOUT_FILENO, STDERR_FILENO)) {
+			w->pw_cap = w->pipe_slots + 2;
+			w->pw = calloc(w->pw_cap, sizeof(*w->pw));
+		}
 	}
 }
 
@@ -1365,6 +1457,7 @@ writer_free(struct writer *w)
 		compressor_free(w->workers[i].z);
 	blockq_destroy(&w->q);
 	forget_frames(w);
+	free(w->pw);
 	free(w->frames);
 	free(w->dio);
 	free(w->dir);
