@@ -12,8 +12,11 @@ import nftest
 
 
 def final_stats(log):
-    """The stats lines logged after "shutting down"."""
-    return log[log.rindex("shutting down"):]
+    """The stats lines logged at the end: after "shutting down" (SIGTERM)
+    or after "standard output was closed" (netflowd exits by itself)."""
+    at = max(log.rfind("shutting down"),
+             log.rfind("standard output was closed"))
+    return log[at:] if at >= 0 else ""
 
 
 def parse(log):

@@ -53,6 +53,15 @@ def run(read_first, datagrams_a, datagrams_b, what, close_reader=False):
         if close_reader:
             os.close(r)
             r = None
+            # a line written from now on meets EPIPE, and netflowd exits
+            # on its own (all before may have gone into the pipe already)
+            more = 0
+            while d.alive() and more < 200:
+                more += books.send_from("127.0.0.1", port, 1, 5 * 10 ** 6 +
+                                        more)
+                nftest.wait_for(lambda: not d.alive(), timeout=0.2)
+            check(not d.alive(), "%s: netflowd exits when the reader "
+                  "went away" % what)
         rc = d.stop(timeout=30)
         if r is not None:
             # the daemon is gone: the rest of the pipe, to its end
