@@ -732,11 +732,11 @@ write_long_lines(struct output *o, uint64_t n)
 }
 
 /* A reader that reads an odd number of bytes and then stalls, into a
- * small pipe: at the exit deadline the pipe holds whole lines only, and
+ * pipe: at the exit deadline the pipe holds whole lines only, and
  * written counts exactly the lines that went, lost exactly the rest
  * (it counted the whole block lost, and left half a line). The pipe is
- * shrunk once; then lines longer than PIPE_BUF among short ones, which
- * wait for the pipe to empty. */
+ * shrunk once (netflowd grows it again); then lines longer than PIPE_BUF
+ * among short ones, which wait for room. */
 static void
 stdout_stalled_books(void)
 {
@@ -761,6 +761,8 @@ stdout_stalled_books(void)
 			CHECK(!"output_new");
 			break;
 		}
+		/* grown where it may be (pipe-max-size is 1 MiB by default) */
+		CHECK(fcntl(STDOUT_FILENO, F_GETPIPE_SZ) >= 1 << 20);
 		if (round < 2)
 			write_ids(o, 0, 0, 20000);
 		else
