@@ -352,11 +352,18 @@ collector_new(struct config *config, const struct collector_args *args)
 	collector_kafka_open(c);
 	collector_output_config(c, config, &oc);
 	if (!c->to_stdout && config->files) {
-		int n = output_recover(config->directory);
+		struct output_recovery *r = &c->recovery;
 
-		if (n > 0)
-			log_msg(LOG_NOTICE, "recovered %d unfinished output files in %s",
-			    n, config->directory);
+		/* before the output exists: its slot may be one of them */
+		output_recover(config->directory, r, collector_output_log);
+		if (r->found > 0)
+			log_msg(LOG_NOTICE, "recovery: %u unfinished output files "
+			    "in %s: %u published (%u of them cut back to their "
+			    "last whole line or frame), %u removed (nothing "
+			    "whole), %u left as they were; %llu bytes cut",
+			    r->found, config->directory, r->published, r->cut,
+			    r->removed, r->kept,
+			    (unsigned long long)r->bytes_cut);
 	}
 	if ((c->output = output_new(&oc, &err)) == NULL)
 		fatal("%s", err ? err : "cannot open output");

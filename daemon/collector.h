@@ -94,6 +94,7 @@ struct collector {
 	double flows_per_second;
 	struct ratelimit drop_log, write_log, receive_log, shed_log;
 	struct kafka_state *kafka;      /* kafka-sink.c; NULL until [kafka] is used */
+	struct output_recovery recovery;   /* what recovery at start did */
 };
 
 /* The config file (or the built-in defaults) with the command line on top;

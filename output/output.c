@@ -29,6 +29,7 @@ struct output {
 	                                                   * counted here */
 	struct fair fair;        /* who loses records when rendering lags */
 	bool unflushed;          /* records packed since the last flush */
+	bool lost_ready;         /* counters.by_exporter initialised */
 };
 
 static char *errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -82,6 +83,8 @@ output_new(const struct output_config *cfg, char **err)
 	*err = NULL;
 	if (o == NULL)
 		goto fail;
+	lost_table_init(&o->counters.by_exporter);
+	o->lost_ready = true;
 	fair_init(&o->fair);
 	o->rotate = cfg->rotate ? cfg->rotate : 60;
 	o->to_stdout = cfg->to_stdout;
@@ -304,6 +307,12 @@ output_next_rotation(const struct output *o, int64_t now_ms)
 	return period - (into < 0 ? into + period : into);
 }
 
+struct lost_table *
+output_lost_table(struct output *o)
+{
+	return &o->counters.by_exporter;
+}
+
 const struct output_stats *
 output_stats(struct output *o)
 {
@@ -313,6 +322,7 @@ output_stats(struct output *o)
 	o->stats.dropped = o->loop_dropped +
 	    atomic_load(&o->counters.render_lost);
 	o->stats.files = atomic_load(&o->counters.files);
+	o->stats.written = atomic_load(&o->counters.written);
 	o->stats.write_errors = atomic_load(&o->counters.write_errors);
 	o->stats.disk_bytes = atomic_load(&o->counters.disk_bytes);
 	o->stats.direct_bytes = atomic_load(&o->counters.direct_bytes);
@@ -332,6 +342,9 @@ output_stats(struct output *o)
 	    o->loop_shed;
 	o->stats.dir_recreated = atomic_load(&o->counters.dir_recreated);
 	o->stats.truncated_files = atomic_load(&o->counters.truncated_files);
+	o->stats.recovered_cut = atomic_load(&o->counters.recovered_cut);
+	o->stats.recovered_removed =
+	    atomic_load(&o->counters.recovered_removed);
 	o->stats.level = atomic_load(&o->counters.level);
 	o->stats.level_changes = atomic_load(&o->counters.level_changes);
 	o->stats.failing_since_ms =
@@ -357,6 +370,8 @@ output_free(struct output *o)
 	/* the render thread hands its last lines to the writer first */
 	render_free(o->render);
 	writer_free(o->writer);
+	if (o->lost_ready)
+		lost_table_destroy(&o->counters.by_exporter);
 	free(o->cur);
 	free(o);
 }

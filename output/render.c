@@ -203,6 +203,7 @@ line(struct render *r, const struct flow_record *rec, time_t slot)
 
 	if (!take(r, slot)) {
 		atomic_fetch_add(&r->counters->render_lost, 1);
+		lost_charge_addr(&r->counters->by_exporter, &rec->src->addr);
 		return 0;
 	}
 	len = json_writer_render(r->json, rec, r->cur->data + r->cur->len,
@@ -211,6 +212,8 @@ line(struct render *r, const struct flow_record *rec, time_t slot)
 		submit(r, false);
 		if (!take(r, slot)) {
 			atomic_fetch_add(&r->counters->render_lost, 1);
+			lost_charge_addr(&r->counters->by_exporter,
+			    &rec->src->addr);
 			return 0;
 		}
 		len = json_writer_render(r->json, rec, r->cur->data,
@@ -218,6 +221,7 @@ line(struct render *r, const struct flow_record *rec, time_t slot)
 	}
 	if (len == 0) {
 		atomic_fetch_add(&r->counters->oversized, 1);
+		lost_charge_addr(&r->counters->by_exporter, &rec->src->addr);
 		return 0;
 	}
 	kafka_line(r, rec, r->cur->data + r->cur->len, len);
