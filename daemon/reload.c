@@ -203,6 +203,8 @@ reopen_old(struct collector *c)
 			    "cannot listen on %s again: %s", cl->text, strerror(errno));
 			continue;
 		}
+		log_fields(LOG_NOTICE, LOG_FIELDS({ "LISTENER", cl->text }),
+		    "listening on udp %s again", cl->text);
 		l->next = c->listeners;
 		c->listeners = l;
 	}
@@ -363,11 +365,13 @@ on_reload(evutil_socket_t fd, short what, void *arg)
 	struct staged s = { 0 };
 	char *err = NULL, status[256];
 
+	/* every stage that can fail runs before the handovers, the one step
+	 * that cannot be taken back for free (a port's old socket closed) */
 	if ((s.config = collector_load_config(&c->args, &err)) == NULL ||
 	    stage_listeners(c, &s, &err) < 0 || stage_metrics(c, &s, &err) < 0 ||
-	    stage_output(c, &s, &err) < 0 || stage_handovers(c, &s, &err) < 0 ||
+	    stage_output(c, &s, &err) < 0 ||
 	    collector_kafka_stage(c, s.config, &s.kafka, &s.kafka_changed,
-	    &err) < 0) {
+	    &err) < 0 || stage_handovers(c, &s, &err) < 0) {
 		unstage(c, &s);
 		free(c->reload_error);
 		c->reload_error = err ? err : strdup("out of memory");
