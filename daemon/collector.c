@@ -204,12 +204,14 @@ log_exporter(const struct parser_exporter *e)
 void
 collector_log_stats(struct collector *c)
 {
-	const struct output_stats *os = output_stats(c->output);
+	struct output_stats sum;
+	const struct output_stats *os = &sum;
 	struct receiver_stats rs = { 0 };
 	struct parser_counters t;
 	uint64_t drops = 0;
 	size_t shown = 0;
 
+	collector_output_stats(c, &sum);
 	/* the parser counts every record and drop, evicted exporters' too */
 	parser_totals(c->parser, &t);
 	for (int i = 0; i < PARSER_DROP_MAX; i++)
@@ -334,6 +336,9 @@ collector_new(struct config *config, const struct collector_args *args)
 	if (c == NULL)
 		fatal("out of memory");
 	TAILQ_INIT(&c->retiring);
+	c->done_fd = -1;
+	if (collector_completion_open(c) < 0)
+		fatal("cannot create an eventfd: %s", strerror(errno));
 	c->args = *args;
 	c->config = config;
 	c->debug = args->debug;
@@ -412,7 +417,7 @@ collector_run(struct collector *c)
 	c->tick = event_new(c->base, -1, EV_PERSIST, on_tick, c);
 	if (c->tick == NULL || event_add(c->tick, &one_second) < 0)
 		fatal("cannot start timer");
-	if (collector_status_start(c) < 0)
+	if (collector_status_start(c) < 0 || collector_completion_start(c) < 0)
 		fatal("cannot start timer");
 	log_msg(LOG_NOTICE, "netflowd ready, writing %s", c->to_stdout ?
 	    "to standard output" : c->config->files ? c->config->directory :
@@ -462,6 +467,7 @@ collector_free(struct collector *c)
 	output_free(c->output);
 	output_free(c->next_output);
 	collector_kafka_finish(c);
+	collector_completion_close(c);
 	parser_free(c->parser);
 	receiver_free(c->receiver);
 	config_free(c->config);

@@ -46,9 +46,11 @@ lost_text(const struct output_stats *os, char *buf, size_t size)
 void
 collector_output_log_stats(struct collector *c)
 {
-	const struct output_stats *os = output_stats(c->output);
+	struct output_stats sum;
+	const struct output_stats *os = &sum;
 	char lost[512];
 
+	collector_output_stats(c, &sum);
 	lost_text(os, lost, sizeof(lost));
 	log_msg(LOG_INFO, "stats: output: %llu records lost%s%s%s, %s, "
 	    "compression level %d (%llu adaptive changes), %llu files "
@@ -65,9 +67,12 @@ collector_output_log_stats(struct collector *c)
 void
 collector_output_metrics(struct collector *c, struct evbuffer *b)
 {
-	const struct output_stats *os = output_stats(c->output);
-	int64_t since = os->failing_since_ms;
+	struct output_stats sum;
+	const struct output_stats *os = &sum;
+	int64_t since;
 
+	collector_output_stats(c, &sum);
+	since = os->failing_since_ms;
 	evbuffer_add_printf(b, "# HELP netflowd_records_lost_total Records "
 	    "decoded that did not reach a published file (or standard output), "
 	    "by reason.\n# TYPE netflowd_records_lost_total counter\n");
@@ -105,9 +110,11 @@ collector_output_metrics(struct collector *c, struct evbuffer *b)
 void
 collector_output_status(struct collector *c, char *buf, size_t size)
 {
-	const struct output_stats *os = output_stats(c->output);
+	struct output_stats sum;
+	const struct output_stats *os = &sum;
 	size_t n = strlen(buf);
 
+	collector_output_stats(c, &sum);
 	if (n >= size)
 		return;
 	if (os->failing_since_ms != 0)
@@ -123,8 +130,12 @@ collector_output_status(struct collector *c, char *buf, size_t size)
 bool
 collector_output_alive(struct collector *c)
 {
-	const struct output_stats *os = output_stats(c->output);
-	int64_t since = os->failing_since_ms, now = monotonic_ms();
+	struct output_stats sum;
+	const struct output_stats *os = &sum;
+	int64_t since, now = monotonic_ms();
+
+	collector_output_stats(c, &sum);
+	since = os->failing_since_ms;
 
 	/* failing for a minute, and still failing: a collector that failed
 	 * once and then had nothing to write is no reason for a restart */

@@ -97,7 +97,7 @@ unstage(struct collector *c, struct staged *s)
 	if (s->metrics_changed)
 		metrics_free(s->metrics);
 	output_free(s->output);
-	collector_kafka_discard(s->kafka);
+	collector_kafka_discard(c, s->kafka);
 	config_free(s->config);
 }
 

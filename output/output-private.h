@@ -339,9 +339,9 @@ void render_close_slot(struct render *r, time_t slot);
 void render_flush(struct render *r);
 /* Waits until everything queued has been rendered and handed on. */
 void render_drain(struct render *r);
-/* Lines of the blocks after the next one go to k too (NULL: none). */
+/* Lines of the blocks after the next one go to k too (NULL: none). The
+ * render thread takes a reference to k here and lets go of it on its own
+ * thread when it switches away (or ends): the last one closes k. */
 void render_set_kafka(struct render *r, struct kafka *k);
-/* The render thread may still produce to k. */
-bool render_uses_kafka(struct render *r, const struct kafka *k);
 
 #endif

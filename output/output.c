@@ -67,11 +67,6 @@ output_set_kafka(struct output *o, struct kafka *k)
 	render_flush(o->render);
 }
 
-bool
-output_uses_kafka(struct output *o, const struct kafka *k)
-{
-	return render_uses_kafka(o->render, k);
-}
 
 struct output *
 output_new(const struct output_config *cfg, char **err)
@@ -342,7 +337,7 @@ output_stats(struct output *o)
 }
 
 void
-output_free(struct output *o)
+output_finish(struct output *o)
 {
 	if (o == NULL)
 		return;
@@ -357,8 +352,49 @@ output_free(struct output *o)
 	/* the render thread hands its last lines to the writer first */
 	render_free(o->render);
 	writer_free(o->writer);
+	o->render = NULL;
+	o->writer = NULL;
+}
+
+void
+output_free(struct output *o)
+{
+	if (o == NULL)
+		return;
+	output_finish(o);
 	free(o->cur);
 	free(o);
+}
+
+void
+output_stats_add(struct output_stats *sum, const struct output_stats *s,
+    int sign)
+{
+	/* unsigned arithmetic: a sum less what was added earlier (sign -1)
+	 * is exact however the terms moved (disk_bytes shrinks when a file
+	 * is cut back) */
+	uint64_t m = sign < 0 ? (uint64_t)-1 : 1;
+
+	sum->records += m * s->records;
+	sum->bytes += m * s->bytes;
+	sum->files += m * s->files;
+	sum->write_errors += m * s->write_errors;
+	sum->dropped += m * s->dropped;
+	sum->oversized += m * s->oversized;
+	sum->disk_bytes += m * s->disk_bytes;
+	sum->direct_bytes += m * s->direct_bytes;
+	for (int r = 0; r < OUTPUT_LOST__COUNT; r++)
+		sum->lost[r] += m * s->lost[r];
+	sum->lost_total += m * s->lost_total;
+	sum->dir_recreated += m * s->dir_recreated;
+	sum->truncated_files += m * s->truncated_files;
+	sum->level_changes += m * s->level_changes;
+}
+
+void
+output_set_fdatasync(int (*fn)(int fd))
+{
+	writer_fdatasync = fn ? fn : fdatasync;
 }
 
 static const char *const lost_names[OUTPUT_LOST__COUNT] = {

@@ -121,6 +121,9 @@ struct output_stats {
 struct output *output_new(const struct output_config *cfg, char **err);
 /* Flushes and closes the current slot, renaming it into place. */
 void output_free(struct output *o);
+/* All of output_free but the free: the threads are joined, and
+ * output_stats is final (what the end lost included). */
+void output_finish(struct output *o);
 
 /* Appends one record. -1 when the record is lost (errno ENOBUFS: queue
  * full; EBUSY: shed, its exporter above its fair share of a backed-up
@@ -151,12 +154,18 @@ int64_t output_next_rotation(const struct output *o, int64_t now_ms);
 
 /* A snapshot, valid until the next call. */
 const struct output_stats *output_stats(struct output *o);
+/* sum += s (sign 1) or sum -= s (sign -1), the counters only (records,
+ * bytes, files, errors, lost ..., not the gauges: level, peaks, health). */
+void output_stats_add(struct output_stats *sum, const struct output_stats *s,
+    int sign);
+/* Tests: fdatasync(2) of the files is fn from now on (NULL: fdatasync). */
+void output_set_fdatasync(int (*fn)(int fd));
 
 /* From the next block on, lines go to k as well (NULL: no Kafka); the
- * render thread picks it up soon even when idle. */
+ * render thread picks it up soon even when idle. It holds a reference to
+ * k (kafka_ref) and lets go of the one before on its own thread: the
+ * last reference closes a producer, nobody polls whether it is in use. */
 void output_set_kafka(struct output *o, struct kafka *k);
-/* The render thread may still produce to k: not yet safe to close it. */
-bool output_uses_kafka(struct output *o, const struct kafka *k);
 
 /* Renames temporary files left by a crashed run into place (.json.tmp,
  * .json.gz.tmp, .json.zst.tmp; never over an existing file); returns how

@@ -141,11 +141,13 @@ gauge(struct evbuffer *b, const char *name, const char *type, const char *help,
 static void
 render(struct evbuffer *b, struct collector *c)
 {
-	const struct output_stats *os = output_stats(c->output);
+	struct output_stats sum;
+	const struct output_stats *os = &sum;
 	uint64_t kdrops = c->stats.closed_kernel_drops;
 	struct parser_counters totals;
 	struct receiver_stats rs;
 
+	collector_output_stats(c, &sum);
 	receiver_stats(c->receiver, &rs);
 	for (struct listener *l = c->listeners; l; l = l->next)
 		kdrops += l->kernel_drops;
