@@ -25,7 +25,8 @@ on_record(const struct flow_record *rec, void *arg)
 	struct collector *c = arg;
 	char buf[64];
 
-	collector_output_boundary(c, rec->src->received_ms);
+	/* the loop's clock: held data released now carries an older time */
+	collector_output_boundary(c, c->now_ms);
 	if (output_write(c->output, rec) == 0)
 		return;
 	c->stats.write_errors++;
@@ -91,6 +92,10 @@ collector_datagram(struct collector *c, const uint8_t *buf, size_t len,
 {
 	c->stats.datagrams++;
 	c->stats.bytes += len;
+	/* the loop's clock: the records of this datagram and those it
+	 * releases (held for their template) are filed under its time */
+	c->now_ms = src->received_ms;
+	output_clock(c->output, src->received_ms);
 	if (!config_allowed(c->config, src->addr.family, src->addr.bytes)) {
 		c->stats.not_allowed++;
 		return;
@@ -115,6 +120,7 @@ collector_output_boundary(struct collector *c, int64_t now_ms)
 	collector_retire_output(c, c->output);
 	c->output = c->next_output;
 	c->next_output = NULL;
+	output_clock(c->output, now_ms);
 	log_msg(LOG_NOTICE, "output now %s, rotation every %u s, compress %s",
 	    c->config->directory, c->config->rotate,
 	    config_compress_name(c->config->compress));

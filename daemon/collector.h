@@ -91,6 +91,7 @@ struct collector {
 	char *reload_error;      /* why the last reload failed; NULL if it did not */
 	struct collector_stats stats;
 	unsigned ticks;
+	int64_t now_ms;          /* the loop's clock: the datagram decoded now */
 	int64_t clock_offset_ms;        /* wall minus monotonic, last tick */
 	uint64_t status_records;        /* records at the last STATUS= */
 	int64_t status_ms;

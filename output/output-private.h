@@ -271,6 +271,9 @@ int compressor_step(enum output_compress c, int level, int dir);
 
 #define FAIR_SLOTS 4096          /* exporters told apart (power of two) */
 #define FAIR_WINDOW_MS 100
+/* an earlier time than this behind the window is the wall clock stepping
+ * back, not late data (held data waits at most 30 s) */
+#define FAIR_STEP_BACK_MS 60000
 /* the level never goes below this many packed bytes a window (about
  * 2,000 NetFlow v5 records a second) */
 #define FAIR_MIN_CAP ((uint64_t)64 << 10)
@@ -296,7 +299,8 @@ struct fair {
 };
 
 void fair_init(struct fair *f);
-/* ms (a record's received_ms) is in another window than the last record. */
+/* ms (the loop's clock, never a record's time) is in a later window than
+ * the current one (or far enough before it: the wall clock stepped back). */
 bool fair_window(const struct fair *f, int64_t ms);
 /* Starts ms's window and sets its level from the render queue's depth
  * (of max blocks). */

@@ -28,6 +28,7 @@ struct output {
 	uint64_t loop_dropped, loop_oversized, loop_shed;  /* of stats,
 	                                                   * counted here */
 	struct fair fair;        /* who loses records when rendering lags */
+	int64_t now_ms;          /* the loop's clock (output_clock); 0: unset */
 	bool unflushed;          /* records packed since the last flush */
 };
 
@@ -214,20 +215,27 @@ lost(struct output *o, uint64_t *counter, int err)
 	return -1;
 }
 
+void
+output_clock(struct output *o, int64_t now_ms)
+{
+	o->now_ms = now_ms;
+}
+
 int
 output_write(struct output *o, const struct flow_record *rec)
 {
+	/* the loop's clock, not the record's: data held for its template
+	 * and released late carries the time of its own datagram */
+	int64_t now = o->now_ms ? o->now_ms : rec->src->received_ms;
 	struct pack_plan plan;
 	size_t len;
 
 	if (!o->to_stdout) {
-		time_t slot = slot_of(o, rec->src->received_ms);
+		time_t slot = slot_of(o, now);
 
-		/* a file's name never lies about its records: one of another
-		 * slot (the next, or an earlier one after the wall clock
-		 * stepped back, or data held for its template across a
-		 * boundary) closes the open slot and opens its own; an earlier
-		 * slot's file that exists gets a -1 name */
+		/* a record of another slot (the next, or an earlier one after
+		 * the wall clock stepped back) closes the open slot and opens
+		 * its own; an earlier slot's file that exists gets a -1 name */
 		if (o->slot_open && slot != o->slot)
 			close_slot(o);
 		if (!o->slot_open) {
@@ -241,9 +249,9 @@ output_write(struct output *o, const struct flow_record *rec)
 		return lost(o, &o->loop_oversized, EMSGSIZE);
 	/* --read waits for room instead: nothing to share */
 	if (!o->lossless) {
-		if (fair_window(&o->fair, rec->src->received_ms))
-			fair_roll(&o->fair, rec->src->received_ms,
-			    render_depth(o->render), OUTPUT_BLOCKS_MAX);
+		if (fair_window(&o->fair, now))
+			fair_roll(&o->fair, now, render_depth(o->render),
+			    OUTPUT_BLOCKS_MAX);
 		if (!fair_admit(&o->fair, &rec->src->addr, len))
 			return lost(o, &o->loop_shed, EBUSY);
 	}

@@ -125,6 +125,11 @@ void output_free(struct output *o);
  * output_stats is final (what the end lost included). */
 void output_finish(struct output *o);
 
+/* The caller's clock (Unix ms): the slot and the fairness window of the
+ * records written from now on (the time of the datagram being decoded,
+ * also for records it releases that were held for their template). Until
+ * it is set, each record's received time. */
+void output_clock(struct output *o, int64_t now_ms);
 /* Appends one record. -1 when the record is lost (errno ENOBUFS: queue
  * full; EBUSY: shed, its exporter above its fair share of a backed-up
  * queue; EMSGSIZE: larger than a block); the output stays usable.
