@@ -29,8 +29,8 @@ on_record(const struct flow_record *rec, void *arg)
 	collector_output_boundary(c, c->now_ms);
 	if (output_write(c->output, rec) == 0)
 		return;
-	c->stats.write_errors++;
-	/* counted against the exporter it came from */
+	/* counted in the output's lost records by reason, and against the
+	 * exporter it came from */
 	parser_record_dropped(c->parser, 1);
 	if (errno == EBUSY) {
 		/* the address is formatted only for a line that is logged */

@@ -33,7 +33,7 @@ struct collector;
 
 struct collector_stats {
 	/* records and parser drops are the parser's (parser_totals()) */
-	uint64_t datagrams, bytes, not_allowed, write_errors;
+	uint64_t datagrams, bytes, not_allowed;
 	uint64_t closed_kernel_drops;   /* of listeners closed by a reload */
 	uint64_t reloads, reload_failures;
 	uint64_t clock_steps;           /* wall clock steps seen */
