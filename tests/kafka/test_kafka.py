@@ -687,7 +687,39 @@ def retire_slow():
         b.close()
 
 
-SCENARIOS = {"retire-slow": retire_slow, "read": read, "golden": golden, "analyzer": analyzer, "outage": outage, "late": late, "overflow": overflow,
+def brokers():
+    """Issue 23 item 4: against a healthy cluster of 3 brokers librdkafka
+    connects only to those it needs (the leaders of the partitions it
+    produces to); no line may claim the others are down ("1 of 3 brokers
+    up"): it says how many it is connected to, at start and in the final
+    stats."""
+    cl = Cluster(partitions=1)
+    port, mport = ports()
+    d = nftest.Daemon(NETFLOWD, config(port, mport, cl.bootstrap))
+    t = Traffic(port, limit=20)
+    try:
+        d.start()
+        t.start()
+        t.join()
+        m = settle(mport, t.sent)
+        check(m.get("netflowd_kafka_brokers") == 3,
+              "the cluster's 3 brokers are known: %r" % m)
+        check(nftest.wait_for(lambda: "kafka: connected to" in d.log()),
+              "the connection is said:\n" + d.log())
+        check(d.stop() == 0, "exit 0")
+        log = d.log()
+        check(re.search(r"kafka: connected to [12] brokers? \(the cluster has 3\)", log),
+              "start: connected to the leader(s), not 'of 3 up':\n" + log)
+        check(re.search(r"stats: kafka: .* connected to [12] of the cluster's 3 brokers", log),
+              "final stats:\n" + log)
+        check("brokers up" not in log, "no line calls the unused brokers down:\n" + log)
+    finally:
+        t.stopping.set()
+        d.cleanup()
+        cl.close()
+
+
+SCENARIOS = {"brokers": brokers, "retire-slow": retire_slow, "read": read, "golden": golden, "analyzer": analyzer, "outage": outage, "late": late, "overflow": overflow,
              "errors": errors, "reload": reload, "sigterm": sigterm,
              "config": check_config, "files-off": kafka_only}
 SCENARIOS[SCENARIO]()
