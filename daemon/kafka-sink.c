@@ -274,9 +274,13 @@ log_brokers(struct kafka_state *ks, const struct kafka_stats *s)
 		    "(%llu now) until message_timeout", brokers,
 		    (unsigned long long)s->queue_msgs);
 	else if (ks->last_up <= 0)
+		/* librdkafka connects only to the brokers it needs (the
+		 * leaders of the partitions produced to): the others are not
+		 * down, just not used */
 		log_fields(LOG_NOTICE, LOG_FIELDS({ "KAFKA_BROKER", brokers },
 		    { "KAFKA_TOPIC", topic }),
-		    "kafka: %d of %d brokers up", s->brokers_up, s->brokers);
+		    "kafka: connected to %d broker%s (the cluster has %d)",
+		    s->brokers_up, s->brokers_up == 1 ? "" : "s", s->brokers);
 	ks->last_up = s->brokers_up;
 }
 
@@ -378,7 +382,8 @@ collector_kafka_log_stats(struct collector *c)
 			    ", %s %llu", kafka_fail_name(i),
 			    (unsigned long long)s.failed[i]);
 	log_msg(LOG_INFO, "stats: kafka: %llu produced, %llu delivered, %llu failed, "
-	    "%llu in flight (%llu bytes queued), brokers %d of %d up%s",
+	    "%llu in flight (%llu bytes queued), connected to %d of the "
+	    "cluster's %d brokers%s",
 	    (unsigned long long)s.produced, (unsigned long long)s.delivered,
 	    (unsigned long long)failed_total(&s),
 	    (unsigned long long)(s.produced - s.delivered - failed_total(&s)),
@@ -398,8 +403,8 @@ collector_kafka_status(struct collector *c, char *buf, size_t size)
 		snprintf(buf, size, "; kafka: connecting, %llu queued",
 		    (unsigned long long)s.queue_msgs);
 	else
-		snprintf(buf, size, "; kafka: %d/%d brokers up, %llu queued, "
-		    "%llu lost", s.brokers_up, s.brokers,
+		snprintf(buf, size, "; kafka: connected to %d of %d brokers, "
+		    "%llu queued, %llu lost", s.brokers_up, s.brokers,
 		    (unsigned long long)s.queue_msgs,
 		    (unsigned long long)failed_total(&s));
 }
@@ -442,7 +447,8 @@ collector_kafka_metrics(struct collector *c, struct evbuffer *b)
 	metric(b, "netflowd_kafka_brokers", "gauge",
 	    "Brokers the cluster reported.", s.brokers < 0 ? 0 : (unsigned)s.brokers);
 	metric(b, "netflowd_kafka_brokers_up", "gauge",
-	    "Brokers the producer is connected to.",
+	    "Brokers the producer is connected to (only those it needs: the "
+	    "leaders of the partitions it produces to).",
 	    s.brokers_up < 0 ? 0 : (unsigned)s.brokers_up);
 	metric(b, "netflowd_kafka_errors_total", "counter",
 	    "Client errors librdkafka reported (connection refused, all brokers "

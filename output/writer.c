@@ -857,51 +857,7 @@ slot_close(struct writer *w)
 	pthread_mutex_unlock(&w->fin_lock);
 }
 
-<<<<<<< Updated upstream
 /* ---- standard output ---- */
-=======
-/* ---- standard output ----
- *
- * A line is on standard output when its newline is; the books count those
- * as written and every other record of the block as lost, so that
- * received = written + lost to the record. A reader that stalls must not
- * be left half a line either: into a pipe (the usual case) every write is
- * one the kernel takes whole or not at all: into an empty pipe as many
- * whole lines as its capacity holds, otherwise at most PIPE_BUF bytes of
- * whole lines, which POSIX makes atomic; a line longer than PIPE_BUF
- * waits for the pipe to empty. When the exit deadline passes, nothing
- * partial has been written. A socket or terminal gives no such
- * guarantee: there a line cut by the deadline is counted lost (it did not
- * arrive whole), and a regular file is cut back to its last whole line.
- */
-
-/* How stdout's reader may be written to (see stdout_setup). */
-enum stdout_kind { STDOUT_OTHER, STDOUT_PIPE, STDOUT_FILE };
-
-/* While a pipe is not empty, how often a line longer than PIPE_BUF looks
- * whether it has emptied (poll cannot wait for that). */
-#define STDOUT_EMPTY_POLL_MS 1
-/* The pipe is grown to this (the default pipe-max-size, which needs no
- * privilege) where it is smaller: a line longer than PIPE_BUF waits for
- * the pipe to empty, and an empty 64 KiB pipe every few milliseconds
- * held a reader of long lines (IPFIX with hundreds of fields) to half its
- * pace (tests/integration/test_fairness.py) */
-#define STDOUT_PIPE_SIZE (1 << 20)
-
-/* Milliseconds left before the exit deadline, capped at cap; -1 when it
- * has passed. */
-static int
-time_left(struct writer *w, int cap)
-{
-	int64_t deadline = atomic_load(&w->deadline_ms), left;
-
-	if (deadline == 0)
-		return cap;
-	if ((left = deadline - monotonic_ms()) <= 0)
-		return -1;
-	return left < cap ? (int)left : cap;
-}
->>>>>>> Stashed changes
 
 /* Waits until fd takes more, or the exit deadline passes. */
 static bool
@@ -1188,20 +1144,6 @@ stdout_nonblocking(void)
 		return;
 	if ((flags = fcntl(STDOUT_FILENO, F_GETFL)) >= 0)
 		fcntl(STDOUT_FILENO, F_SETFL, flags | O_NONBLOCK);
-<<<<<<< Updated upstream
-=======
-	if (S_ISFIFO(st.st_mode) &&
-	    (size = fcntl(STDOUT_FILENO, F_GETPIPE_SZ)) > 0) {
-		int grown;
-
-		/* F_SETPIPE_SZ returns the size it set */
-		if (size < STDOUT_PIPE_SIZE && (grown = fcntl(STDOUT_FILENO,
-		    F_SETPIPE_SZ, STDOUT_PIPE_SIZE)) > size)
-			size = grown;
-		w->stdout_kind = STDOUT_PIPE;
-		w->pipe_size = (size_t)size;
-	}
->>>>>>> Stashed changes
 }
 
 static int
