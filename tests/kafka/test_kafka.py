@@ -477,12 +477,12 @@ def sigterm():
             nftest.wait_for(lambda: "kafka:" in d.log() and "Connect" in d.log(), timeout=10)
             status = ""
             deadline = time.time() + 12
-            while "kafka: 0/" not in status and time.time() < deadline:
+            while "kafka: connected to 0 of" not in status and time.time() < deadline:
                 try:
                     status = d.notify.recv(4096).decode()
                 except socket.timeout:
                     break
-            check("kafka: 0/" in status and "300 queued" in status,
+            check("kafka: connected to 0 of" in status and "300 queued" in status,
                   "STATUS= says no broker is up and what waits: %r" % status)
             start = time.time()
             d.signal(signal.SIGTERM)
