@@ -26,11 +26,12 @@ on_record(const struct flow_record *rec, void *arg)
 	char buf[64];
 
 	c->last_template_id = rec->template_id;
-	collector_output_boundary(c, rec->src->received_ms);
+	/* the loop's clock: held data released now carries an older time */
+	collector_output_boundary(c, c->now_ms);
 	if (output_write(c->output, rec) == 0)
 		return;
-	c->stats.write_errors++;
-	/* counted against the exporter it came from */
+	/* counted in the output's lost records by reason, and against the
+	 * exporter it came from */
 	parser_record_dropped(c->parser, 1);
 	if (errno == EBUSY) {
 		/* the address is formatted only for a line that is logged */
@@ -93,6 +94,10 @@ collector_datagram(struct collector *c, const uint8_t *buf, size_t len,
 {
 	c->stats.datagrams++;
 	c->stats.bytes += len;
+	/* the loop's clock: the records of this datagram and those it
+	 * releases (held for their template) are filed under its time */
+	c->now_ms = src->received_ms;
+	output_clock(c->output, src->received_ms);
 	if (!config_allowed(c->config, src->addr.family, src->addr.bytes)) {
 		c->stats.not_allowed++;
 		return;
@@ -117,6 +122,7 @@ collector_output_boundary(struct collector *c, int64_t now_ms)
 	collector_retire_output(c, c->output);
 	c->output = c->next_output;
 	c->next_output = NULL;
+	output_clock(c->output, now_ms);
 	log_msg(LOG_NOTICE, "output now %s, rotation every %u s, compress %s",
 	    c->config->directory, c->config->rotate,
 	    config_compress_name(c->config->compress));
@@ -207,12 +213,14 @@ log_exporter(const struct parser_exporter *e)
 void
 collector_log_stats(struct collector *c)
 {
-	const struct output_stats *os = output_stats(c->output);
+	struct output_stats sum;
+	const struct output_stats *os = &sum;
 	struct receiver_stats rs = { 0 };
 	struct parser_counters t;
 	uint64_t drops = 0;
 	size_t shown = 0;
 
+	collector_output_stats(c, &sum);
 	/* the parser counts every record and drop, evicted exporters' too */
 	parser_totals(c->parser, &t);
 	for (int i = 0; i < PARSER_DROP_MAX; i++)
@@ -317,6 +325,7 @@ collector_output_config(const struct collector *c, const struct config *config,
 		.adapt = config->compress_adapt,
 		.threads = config->compress_threads,
 		.log = collector_output_log,
+		.lost = c->lost,
 	};
 }
 
@@ -337,6 +346,9 @@ collector_new(struct config *config, const struct collector_args *args)
 	if (c == NULL)
 		fatal("out of memory");
 	TAILQ_INIT(&c->retiring);
+	c->done_fd = -1;
+	if (collector_completion_open(c) < 0)
+		fatal("cannot create an eventfd: %s", strerror(errno));
 	c->args = *args;
 	c->config = config;
 	c->debug = args->debug;
@@ -348,6 +360,9 @@ collector_new(struct config *config, const struct collector_args *args)
 	c->shed_log = (struct ratelimit)RATELIMIT_INIT(10000, 5);
 	c->receive_log = (struct ratelimit)RATELIMIT_INIT(10000, 5);
 	if ((c->parser = parser_new(&limits, &ops, c)) == NULL)
+		fatal("out of memory");
+	/* one table for every output a reload makes: its counts only grow */
+	if ((c->lost = output_lost_new()) == NULL)
 		fatal("out of memory");
 	collector_kafka_open(c);
 	collector_output_config(c, config, &oc);
@@ -431,7 +446,7 @@ collector_run(struct collector *c)
 	c->tick = event_new(c->base, -1, EV_PERSIST, on_tick, c);
 	if (c->tick == NULL || event_add(c->tick, &one_second) < 0)
 		fatal("cannot start timer");
-	if (collector_status_start(c) < 0)
+	if (collector_status_start(c) < 0 || collector_completion_start(c) < 0)
 		fatal("cannot start timer");
 	log_msg(LOG_NOTICE, "netflowd ready, writing %s", c->to_stdout ?
 	    "to standard output" : c->config->files ? c->config->directory :
@@ -480,7 +495,9 @@ collector_free(struct collector *c)
 	collector_reap_outputs(c, true);
 	output_free(c->output);
 	output_free(c->next_output);
+	output_lost_free(c->lost);
 	collector_kafka_finish(c);
+	collector_completion_close(c);
 	parser_free(c->parser);
 	newcomers_free(c->newcomers);
 	receiver_free(c->receiver);

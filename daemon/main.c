@@ -140,6 +140,7 @@ main(int argc, char **argv)
 	}
 	log_set_level(o.args.debug ? LOG_DEBUG : config->log_level);
 	signal(SIGPIPE, SIG_IGN);
+	collector_test_hooks();
 	c = collector_new(config, &o.args);
 	if (o.read_path)
 		rc = offline_read(c, o.read_path) < 0 ? 1 : 0;

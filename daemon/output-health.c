@@ -82,10 +82,11 @@ void
 collector_output_log_stats(struct collector *c)
 {
 	struct lost_lines lines = { 0 };
-
-	const struct output_stats *os = output_stats(c->output);
+	struct output_stats sum;
+	const struct output_stats *os = &sum;
 	char lost[512];
 
+	collector_output_stats(c, &sum);
 	lost_text(os, lost, sizeof(lost));
 	log_msg(LOG_INFO, "stats: output: %llu records lost%s%s%s, %llu "
 	    "written (in published files or on standard output), %s, "
@@ -115,9 +116,12 @@ collector_output_log_stats(struct collector *c)
 void
 collector_output_metrics(struct collector *c, struct evbuffer *b)
 {
-	const struct output_stats *os = output_stats(c->output);
-	int64_t since = os->failing_since_ms;
+	struct output_stats sum;
+	const struct output_stats *os = &sum;
+	int64_t since;
 
+	collector_output_stats(c, &sum);
+	since = os->failing_since_ms;
 	evbuffer_add_printf(b, "# HELP netflowd_records_lost_total Records "
 	    "decoded that did not reach a published file (or standard output), "
 	    "by reason.\n# TYPE netflowd_records_lost_total counter\n");
@@ -181,9 +185,11 @@ collector_output_metrics(struct collector *c, struct evbuffer *b)
 void
 collector_output_status(struct collector *c, char *buf, size_t size)
 {
-	const struct output_stats *os = output_stats(c->output);
+	struct output_stats sum;
+	const struct output_stats *os = &sum;
 	size_t n = strlen(buf);
 
+	collector_output_stats(c, &sum);
 	if (n >= size)
 		return;
 	if (os->failing_since_ms != 0)
@@ -199,8 +205,12 @@ collector_output_status(struct collector *c, char *buf, size_t size)
 bool
 collector_output_alive(struct collector *c)
 {
-	const struct output_stats *os = output_stats(c->output);
-	int64_t since = os->failing_since_ms, now = monotonic_ms();
+	struct output_stats sum;
+	const struct output_stats *os = &sum;
+	int64_t since, now = monotonic_ms();
+
+	collector_output_stats(c, &sum);
+	since = os->failing_since_ms;
 
 	/* failing for a minute, and still failing: a collector that failed
 	 * once and then had nothing to write is no reason for a restart */

@@ -24,18 +24,24 @@ hash(const char *s, size_t len)
 	return h;
 }
 
-void
-lost_table_init(struct lost_table *t)
+struct lost_table *
+output_lost_new(void)
 {
-	memset(t, 0, sizeof(*t));
-	pthread_mutex_init(&t->lock, NULL);
+	struct lost_table *t = calloc(1, sizeof(*t));
+
+	if (t != NULL)
+		pthread_mutex_init(&t->lock, NULL);
+	return t;
 }
 
 void
-lost_table_destroy(struct lost_table *t)
+output_lost_free(struct lost_table *t)
 {
+	if (t == NULL)
+		return;
 	free(t->slot);
 	pthread_mutex_destroy(&t->lock);
+	free(t);
 }
 
 /* The exporter's text in a line: what follows "exporter":" up to the

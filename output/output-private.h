@@ -189,8 +189,6 @@ struct lost_table {
 	uint64_t unattributed;   /* lines gone, or more exporters */
 };
 
-void lost_table_init(struct lost_table *t);
-void lost_table_destroy(struct lost_table *t);
 /* Charges every line of data (the last one may be cut) to the exporter
  * its JSON names. */
 void lost_charge_lines(struct lost_table *t, const char *data, size_t len);
@@ -232,8 +230,9 @@ struct writer_counters {
 	/* render thread: JSON bytes, lines larger than a block, lines lost
 	 * without memory for a block */
 	atomic_uint_fast64_t json_bytes, oversized, render_lost;
-	/* the writer's lost records, by exporter */
-	struct lost_table by_exporter;
+	/* the writer's lost records, by exporter (output_config.lost, or
+	 * the output's own) */
+	struct lost_table *by_exporter;
 };
 
 /* ---- blockq.c: a bounded block pool + FIFO, one producer, one or more
@@ -331,6 +330,9 @@ int compressor_step(enum output_compress c, int level, int dir);
 
 #define FAIR_SLOTS 4096          /* exporters told apart (power of two) */
 #define FAIR_WINDOW_MS 100
+/* an earlier time than this behind the window is the wall clock stepping
+ * back, not late data (held data waits at most 30 s) */
+#define FAIR_STEP_BACK_MS 60000
 /* the level never goes below this many packed bytes a window (about
  * 2,000 NetFlow v5 records a second) */
 #define FAIR_MIN_CAP ((uint64_t)64 << 10)
@@ -356,7 +358,8 @@ struct fair {
 };
 
 void fair_init(struct fair *f);
-/* ms (a record's received_ms) is in another window than the last record. */
+/* ms (the loop's clock, never a record's time) is in a later window than
+ * the current one (or far enough before it: the wall clock stepped back). */
 bool fair_window(const struct fair *f, int64_t ms);
 /* Starts ms's window and sets its level from the render queue's depth
  * (of max blocks). */
@@ -399,9 +402,9 @@ void render_close_slot(struct render *r, time_t slot);
 void render_flush(struct render *r);
 /* Waits until everything queued has been rendered and handed on. */
 void render_drain(struct render *r);
-/* Lines of the blocks after the next one go to k too (NULL: none). */
+/* Lines of the blocks after the next one go to k too (NULL: none). The
+ * render thread takes a reference to k here and lets go of it on its own
+ * thread when it switches away (or ends): the last one closes k. */
 void render_set_kafka(struct render *r, struct kafka *k);
-/* The render thread may still produce to k. */
-bool render_uses_kafka(struct render *r, const struct kafka *k);
 
 #endif

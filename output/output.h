@@ -78,6 +78,10 @@ struct output_config {
 	/* [output] files = no: render for Kafka only, no writer, no files */
 	bool no_files;
 	struct kafka *kafka;     /* the Kafka sink, or NULL (not owned) */
+	/* where the writer's lost records are charged by exporter: the
+	 * caller's table (not owned), so that the outputs a reload replaces
+	 * add up in one; NULL: the output's own */
+	struct lost_table *lost;
 };
 
 /*
@@ -131,6 +135,10 @@ struct output_stats {
  * fdatasync or rename failed). What output_write refused is the
  * caller's to charge. Either way, per exporter: records received =
  * written + lost. */
+struct lost_table;
+/* A table for output_config.lost; thread-safe. */
+struct lost_table *output_lost_new(void);
+void output_lost_free(struct lost_table *t);
 void output_lost_by_exporter(struct output *o,
     void (*fn)(const char *exporter, uint64_t records, void *arg), void *arg);
 
@@ -138,7 +146,15 @@ void output_lost_by_exporter(struct output *o,
 struct output *output_new(const struct output_config *cfg, char **err);
 /* Flushes and closes the current slot, renaming it into place. */
 void output_free(struct output *o);
+/* All of output_free but the free: the threads are joined, and
+ * output_stats is final (what the end lost included). */
+void output_finish(struct output *o);
 
+/* The caller's clock (Unix ms): the slot and the fairness window of the
+ * records written from now on (the time of the datagram being decoded,
+ * also for records it releases that were held for their template). Until
+ * it is set, each record's received time. */
+void output_clock(struct output *o, int64_t now_ms);
 /* Appends one record. -1 when the record is lost (errno ENOBUFS: queue
  * full; EBUSY: shed, its exporter above its fair share of a backed-up
  * queue; EMSGSIZE: larger than a block); the output stays usable.
@@ -168,12 +184,18 @@ int64_t output_next_rotation(const struct output *o, int64_t now_ms);
 
 /* A snapshot, valid until the next call. */
 const struct output_stats *output_stats(struct output *o);
+/* sum += s (sign 1) or sum -= s (sign -1), the counters only (records,
+ * bytes, files, errors, lost ..., not the gauges: level, peaks, health). */
+void output_stats_add(struct output_stats *sum, const struct output_stats *s,
+    int sign);
+/* Tests: fdatasync(2) of the files is fn from now on (NULL: fdatasync). */
+void output_set_fdatasync(int (*fn)(int fd));
 
 /* From the next block on, lines go to k as well (NULL: no Kafka); the
- * render thread picks it up soon even when idle. */
+ * render thread picks it up soon even when idle. It holds a reference to
+ * k (kafka_ref) and lets go of the one before on its own thread: the
+ * last reference closes a producer, nobody polls whether it is in use. */
 void output_set_kafka(struct output *o, struct kafka *k);
-/* The render thread may still produce to k: not yet safe to close it. */
-bool output_uses_kafka(struct output *o, const struct kafka *k);
 
 /* What output_recover found and did. */
 struct output_recovery {

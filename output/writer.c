@@ -101,6 +101,9 @@ struct worker {
 struct report_state {
 	int64_t last_ms;
 	uint64_t suppressed;
+	const char *reason;      /* of the last line, for report_flush */
+	int prio;
+	char path[256];
 };
 
 struct writer {
@@ -188,6 +191,9 @@ report(struct writer *w, int kind, int prio, const char *reason,
 	va_list ap;
 
 	pthread_mutex_lock(&w->report_lock);
+	rs->reason = reason;
+	rs->prio = prio;
+	snprintf(rs->path, sizeof(rs->path), "%s", path ? path : "");
 	if (rs->last_ms != 0 && now - rs->last_ms < REPORT_INTERVAL_MS) {
 		rs->suppressed++;
 		pthread_mutex_unlock(&w->report_lock);
@@ -209,6 +215,42 @@ report(struct writer *w, int kind, int prio, const char *reason,
 		w->log(prio, reason, path, line);
 	else
 		fprintf(stderr, "<%d>%s\n", prio, line);
+}
+
+/* The lines report() held back, said once their interval is over (or at
+ * the end, all): a failure that stops does not leave them unsaid. */
+static void
+report_flush(struct writer *w, bool all)
+{
+	int64_t now = monotonic_ms();
+	char line[400];
+
+	for (int k = 0; k < KIND__COUNT; k++) {
+		struct report_state *rs = &w->reports[k];
+		uint64_t n;
+		int prio;
+		char path[sizeof(rs->path)];
+		const char *reason;
+
+		pthread_mutex_lock(&w->report_lock);
+		n = rs->suppressed;
+		if (n == 0 || (!all && now - rs->last_ms < REPORT_INTERVAL_MS)) {
+			pthread_mutex_unlock(&w->report_lock);
+			continue;
+		}
+		rs->suppressed = 0;
+		rs->last_ms = now;
+		prio = rs->prio;
+		reason = rs->reason;
+		memcpy(path, rs->path, sizeof(path));
+		pthread_mutex_unlock(&w->report_lock);
+		snprintf(line, sizeof(line), "(and %llu more %s like the last, the "
+		    "latest at %s)", (unsigned long long)n, reason, path);
+		if (w->log != NULL)
+			w->log(prio, reason, path, line);
+		else
+			fprintf(stderr, "<%d>%s\n", prio, line);
+	}
 }
 
 static void
@@ -241,7 +283,7 @@ lose(struct writer *w, enum output_lost_reason r, uint64_t records)
 	if (records == 0)
 		return;
 	atomic_fetch_add(&w->counters->lost[r], records);
-	lost_charge_unknown(&w->counters->by_exporter, records);
+	lost_charge_unknown(w->counters->by_exporter, records);
 }
 
 /* The records of the lines at data (len bytes) lost: charged to the
@@ -253,7 +295,7 @@ lose_lines(struct writer *w, enum output_lost_reason r, uint64_t records,
 	if (records == 0)
 		return;
 	atomic_fetch_add(&w->counters->lost[r], records);
-	lost_charge_lines(&w->counters->by_exporter, data, len);
+	lost_charge_lines(w->counters->by_exporter, data, len);
 }
 
 static enum output_lost_reason
@@ -444,10 +486,18 @@ dio_sync(struct writer *w)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
+			int err = n < 0 ? errno : ENOSPC;
+			char path[4096];
+
 			/* still staged, nothing lost: only the copy in the
 			 * file is cut off, to keep its size honest */
 			if (ftruncate(w->fd, w->written) < 0)
 				w->broken = true;
+			path_of(w, w->tmp_name, path, sizeof(path));
+			report(w, reason_of(err), LOG_WARNING,
+			    output_lost_reason_name(reason_of(err)), path,
+			    "sync %s: %s: nothing lost yet, the tail stays "
+			    "staged", path, strerror(err));
 			break;
 		}
 		done += (size_t)n;
@@ -527,7 +577,7 @@ cut_back(struct writer *w, size_t keep_frames, enum output_lost_reason r)
 		gone += f->records;
 		if (f->who != NULL) {
 			atomic_fetch_add(&w->counters->lost[r], f->records);
-			lost_charge_runs(&w->counters->by_exporter, f->who);
+			lost_charge_runs(w->counters->by_exporter, f->who);
 			free(f->who);
 			f->who = NULL;
 		} else {
@@ -849,9 +899,17 @@ slot_close(struct writer *w)
 	w->open = false;
 	if (dio_flush(w, true) < 0) {
 		int err = errno;
+		uint64_t before = file_records(w);
+		char path[4096];
 
 		failing(w);
 		cut_tail(w, err);
+		path_of(w, w->tmp_name, path, sizeof(path));
+		report(w, reason_of(err), LOG_ERR,
+		    output_lost_reason_name(reason_of(err)), path,
+		    "close %s: writing the tail: %s: %llu records lost, the file "
+		    "is cut back to the last whole block", path, strerror(err),
+		    (unsigned long long)(before - file_records(w)));
 	}
 	if (w->broken) {
 		discard(w, "cannot be cut back to a whole record");
@@ -859,6 +917,15 @@ slot_close(struct writer *w)
 	}
 	if (w->nframes == 0) {
 		/* every block failed: an empty slot makes no file */
+		if (w->missing > 0) {
+			char path[4096];
+
+			path_of(w, w->tmp_name, path, sizeof(path));
+			report(w, KIND_TRUNCATED, LOG_WARNING, "truncated", path,
+			    "%s: none of its %llu records could be written: "
+			    "removed, not published", path,
+			    (unsigned long long)w->missing);
+		}
 		discard(w, NULL);
 		return;
 	}
@@ -1198,9 +1265,20 @@ put(struct writer *w, const struct out_block *b, const struct prepared *p)
 		/* once a second: notice a removed directory soon */
 		ensure_dir(w);
 		if (w->open && dio_sync(w) < 0) {
+			int err = errno;
+			uint64_t before = file_records(w);
+			char path[4096];
+
 			failing(w);
-			cut_back(w, w->nframes, reason_of(errno));
+			cut_back(w, w->nframes, reason_of(err));
+			path_of(w, w->tmp_name, path, sizeof(path));
+			report(w, reason_of(err), LOG_ERR,
+			    output_lost_reason_name(reason_of(err)), path,
+			    "sync %s: %s: %llu records lost, the file is cut back "
+			    "to the last whole block", path, strerror(err),
+			    (unsigned long long)(before - file_records(w)));
 		}
+		report_flush(w, false);
 	}
 }
 
@@ -1461,6 +1539,7 @@ writer_free(struct writer *w)
 		pthread_mutex_unlock(&w->fin_lock);
 		pthread_join(w->finisher, NULL);
 	}
+	report_flush(w, true);
 	for (unsigned i = 0; i < w->nworkers; i++)
 		compressor_free(w->workers[i].z);
 	blockq_destroy(&w->q);
