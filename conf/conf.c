@@ -1,7 +1,8 @@
 /*
- * The config file: every key validated as it is read; the first error
- * wins and is reported as "file:line: message". Nothing is applied until
- * the whole file parsed, so a bad file never half-replaces a good config.
+ * The config file: every key validated as it is read; every error is
+ * reported, one "file:line: message" a line (up to MAX_ERRORS of them),
+ * so one edit fixes the whole file. Nothing is applied until the whole
+ * file parsed, so a bad file never half-replaces a good config.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,6 +28,8 @@ _Static_assert((int)COMPRESS_NONE == (int)OUTPUT_COMPRESS_NONE &&
 /* the parser's defaults (parser_limits_default()) */
 #define DEFAULT_MAX_EXPORTERS 1024
 #define DEFAULT_HELD_DATA (16u << 20)
+/* errors reported of one file; the rest are counted */
+#define MAX_ERRORS 20
 
 /* Keys that may appear once; a repeat is an error that names the first. */
 enum single_key {
@@ -43,8 +46,8 @@ struct load_state {
 	bool listen_seen;        /* first listen= replaces the defaults */
 	int kafka_line;          /* of the [kafka] header, 0 when none */
 	int key_line[KEY_MAX];
-	char *err;
-	int err_line;
+	char *err;               /* the errors so far, one a line */
+	size_t nerrors;
 };
 
 static void
@@ -228,6 +231,28 @@ escape(const char *msg)
 	return out;
 }
 
+/* Adds one error line (already "file:..." when raw) to st->err. */
+static void
+add_error(struct load_state *st, const char *raw)
+{
+	char *line = raw ? escape(raw) : NULL, *joined;
+
+	if (++st->nerrors > MAX_ERRORS) {
+		free(line);
+		return;
+	}
+	if (asprintf(&joined, "%s%s%s", st->err ? st->err : "",
+	    st->err ? "\n" : "", line ? line : "out of memory") < 0) {
+		free(line);
+		return;
+	}
+	free(st->err);
+	st->err = joined;
+	free(line);
+}
+
+/* An error of the current line; reading goes on (returns 1, for "return
+ * set_error(...)" in a key handler). */
 static int
 set_error(struct load_state *st, const char *fmt, ...)
 {
@@ -235,8 +260,6 @@ set_error(struct load_state *st, const char *fmt, ...)
 	char *msg, *raw;
 	int rc;
 
-	if (st->err != NULL)
-		return 0;
 	va_start(ap, fmt);
 	rc = vasprintf(&msg, fmt, ap);
 	va_end(ap);
@@ -245,11 +268,21 @@ set_error(struct load_state *st, const char *fmt, ...)
 	if (asprintf(&raw, "%s:%d: %s", st->path, st->line,
 	    msg ? msg : "out of memory") < 0)
 		raw = NULL;
-	st->err = raw ? escape(raw) : NULL;
-	st->err_line = st->line;
+	add_error(st, raw);
 	free(raw);
 	free(msg);
-	return 0;
+	return 1;
+}
+
+/* Keeps a size or duration as written, for -n; one too long for the slot
+ * (leading zeros, say) is printed from its value instead. */
+static void
+written(char slot[24], const char *v)
+{
+	if (strlen(v) < 24)
+		strcpy(slot, v);
+	else
+		slot[0] = '\0';
 }
 
 /* A key that may appear once: remembers where, refuses a repeat. */
@@ -291,6 +324,8 @@ collector_key(struct load_state *st, const char *name, const char *v)
 		if (add_listen(c, v, &err) < 0) {
 			set_error(st, "%s", err ? err : "out of memory");
 			free(err);
+		} else {
+			c->listen[c->nlisten - 1].line = st->line;
 		}
 	} else if (strcmp(name, "allow") == 0) {
 		struct config_net n, *grown;
@@ -303,28 +338,31 @@ collector_key(struct load_state *st, const char *name, const char *v)
 		c->allow[c->nallow++] = n;
 	} else if (strcmp(name, "receive_buffer") == 0) {
 		if (!once(st, KEY_RECEIVE_BUFFER, name))
-			return 0;
+			return 1;
 		if (config_parse_size(v, &c->receive_buffer) < 0 ||
 		    c->receive_buffer < 4096 || c->receive_buffer > (1u << 30))
 			return set_error(st, "bad size '%s' (e.g. 16M, from 4K to 1G)", v);
+		written(c->receive_buffer_text, v);
 	} else if (strcmp(name, "receive_queue") == 0) {
 		if (!once(st, KEY_RECEIVE_QUEUE, name))
-			return 0;
+			return 1;
 		if (config_parse_size(v, &c->receive_queue) < 0 ||
 		    c->receive_queue < (1u << 20) || c->receive_queue > (1u << 30))
 			return set_error(st, "bad size '%s' (e.g. 64M, from 1M to 1G)", v);
+		written(c->receive_queue_text, v);
 	} else if (strcmp(name, "max_exporters") == 0) {
 		if (!once(st, KEY_MAX_EXPORTERS, name))
-			return 0;
+			return 1;
 		if (config_parse_count(v, &c->max_exporters) < 0 ||
 		    c->max_exporters < 1 || c->max_exporters > (1u << 20))
 			return set_error(st, "bad number '%s' (from 1 to 1048576)", v);
 	} else if (strcmp(name, "held_data") == 0) {
 		if (!once(st, KEY_HELD_DATA, name))
-			return 0;
+			return 1;
 		if (config_parse_size(v, &c->held_data) < 0 ||
 		    c->held_data < (64u << 10) || c->held_data > (1u << 30))
 			return set_error(st, "bad size '%s' (e.g. 16M, from 64K to 1G)", v);
+		written(c->held_data_text, v);
 	} else {
 		return set_error(st, "unknown key '%s' in [%s]", name, "collector");
 	}
@@ -338,16 +376,17 @@ output_key(struct load_state *st, const char *name, const char *v)
 
 	if (strcmp(name, "directory") == 0) {
 		if (!once(st, KEY_DIRECTORY, name))
-			return 0;
+			return 1;
 		return set_path(st, &c->directory, "directory", v);
 	} else if (strcmp(name, "rotate") == 0) {
 		if (!once(st, KEY_ROTATE, name))
-			return 0;
+			return 1;
 		if (config_parse_duration(v, &c->rotate) < 0)
 			return set_error(st, "bad duration '%s' (e.g. 60, 90s, 5m, 1h; at most 7 days)", v);
+		written(c->rotate_text, v);
 	} else if (strcmp(name, "compress") == 0) {
 		if (!once(st, KEY_COMPRESS, name))
-			return 0;
+			return 1;
 		if (strcmp(v, "none") == 0)
 			c->compress = COMPRESS_NONE;
 		else if (strcmp(v, "gzip") == 0)
@@ -362,7 +401,7 @@ output_key(struct load_state *st, const char *name, const char *v)
 			return set_error(st, "compress = %s: this netflowd was built without it", v);
 	} else if (strcmp(name, "direct_io") == 0) {
 		if (!once(st, KEY_DIRECT_IO, name))
-			return 0;
+			return 1;
 		if (strcmp(v, "yes") == 0)
 			c->direct_io = true;
 		else if (strcmp(v, "no") == 0)
@@ -371,7 +410,7 @@ output_key(struct load_state *st, const char *name, const char *v)
 			return set_error(st, "bad direct_io '%s' (yes or no)", v);
 	} else if (strcmp(name, "files") == 0) {
 		if (!once(st, KEY_FILES, name))
-			return 0;
+			return 1;
 		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
 			return set_error(st, "bad files '%s' (yes or no)", v);
 		c->files = strcmp(v, "yes") == 0;
@@ -380,7 +419,7 @@ output_key(struct load_state *st, const char *name, const char *v)
 		long n;
 
 		if (!once(st, KEY_OUTPUT_LEVEL, name))
-			return 0;
+			return 1;
 		errno = 0;
 		n = strtol(v, &end, 10);
 		if (end == v || *end != '\0' || errno != 0 || n < INT_MIN ||
@@ -391,7 +430,7 @@ output_key(struct load_state *st, const char *name, const char *v)
 		c->compress_level_set = true;
 	} else if (strcmp(name, "adapt") == 0) {
 		if (!once(st, KEY_ADAPT, name))
-			return 0;
+			return 1;
 		if (strcmp(v, "yes") == 0)
 			c->compress_adapt = true;
 		else if (strcmp(v, "no") == 0)
@@ -403,7 +442,7 @@ output_key(struct load_state *st, const char *name, const char *v)
 		unsigned long n;
 
 		if (!once(st, KEY_THREADS, name))
-			return 0;
+			return 1;
 		if (strcmp(v, "auto") == 0) {
 			c->compress_threads = 0;
 			return 1;
@@ -424,7 +463,7 @@ templates_key(struct load_state *st, const char *name, const char *v)
 	if (strcmp(name, "state_file") != 0)
 		return set_error(st, "unknown key '%s' in [%s]", name, "templates");
 	if (!once(st, KEY_STATE_FILE, name))
-		return 0;
+		return 1;
 	return set_path(st, &st->c->state_file, "state_file", v);
 }
 
@@ -434,7 +473,7 @@ log_key(struct load_state *st, const char *name, const char *v)
 	if (strcmp(name, "level") != 0)
 		return set_error(st, "unknown key '%s' in [%s]", name, "log");
 	if (!once(st, KEY_LEVEL, name))
-		return 0;
+		return 1;
 	if (config_parse_level(v, &st->c->log_level) < 0)
 		return set_error(st, "bad log level '%s' (err, warning, notice, info, debug)", v);
 	return 1;
@@ -449,7 +488,7 @@ metrics_key(struct load_state *st, const char *name, const char *v)
 	if (strcmp(name, "listen") != 0)
 		return set_error(st, "unknown key '%s' in [%s]", name, "metrics");
 	if (!once(st, KEY_METRICS_LISTEN, name))
-		return 0;
+		return 1;
 	free(c->metrics.text);
 	memset(&c->metrics, 0, sizeof(c->metrics));
 	c->metrics_enabled = false;
@@ -458,9 +497,10 @@ metrics_key(struct load_state *st, const char *name, const char *v)
 	if (config_parse_listen(v, &c->metrics, &err) < 0) {
 		set_error(st, "%s", err ? err : "out of memory");
 		free(err);
-		return 0;
+		return 1;
 	}
 	c->metrics_enabled = true;
+	c->metrics.line = st->line;
 	return 1;
 }
 
@@ -496,7 +536,7 @@ on_key(void *user, int line, const char *section, const char *name,
 		return kafka_key(st, name, v);
 	if (section[0] == '\0')
 		return set_error(st, "key '%s' outside any section", name);
-	return set_error(st, "unknown section [%s]", section);
+	return 1;        /* of an unknown section: its header was reported */
 }
 
 static const char *const sections[] = {
@@ -518,10 +558,13 @@ on_section(void *user, int line, const char *section)
 	return set_error(st, "unknown section [%s]", section);
 }
 
-/* What the reader refused, as "file:line: message". */
+/* What the reader refused, as "file:line: message"; it goes on with the
+ * next line. */
 static void
-reader_error(struct load_state *st, const struct ini_result *r)
+reader_error(void *user, const struct ini_result *r)
 {
+	struct load_state *st = user;
+
 	st->line = r->line;
 	switch (r->error) {
 	case INI_SYNTAX:
@@ -541,10 +584,15 @@ reader_error(struct load_state *st, const struct ini_result *r)
 		set_error(st, "indented line continues '%s' (write one key = value "
 		    "per line)", r->key);
 		break;
-	case INI_READ:
-		if (asprintf(&st->err, "%s: %s", st->path, strerror(errno)) < 0)
-			st->err = NULL;
+	case INI_READ: {
+		char *msg;
+
+		if (asprintf(&msg, "%s: %s", st->path, strerror(errno)) < 0)
+			msg = NULL;
+		add_error(st, msg);
+		free(msg);
 		break;
+	}
 	case INI_OK:
 		break;
 	}
@@ -569,11 +617,49 @@ check_level(struct load_state *st)
 		    config_compress_name(c->compress));
 }
 
+/* An error of the whole file (no line, or a line of its own). */
+static void
+file_error(struct load_state *st, int line, const char *msg)
+{
+	char *raw;
+	int rc = line > 0 ? asprintf(&raw, "%s:%d: %s", st->path, line, msg) :
+	    asprintf(&raw, "%s: %s", st->path, msg);
+
+	add_error(st, rc < 0 ? NULL : raw);
+	if (rc >= 0)
+		free(raw);
+}
+
+/* What only the whole file can tell. */
+static void
+check_file(struct load_state *st, const struct ini_result *r)
+{
+	/* an empty or cut-off file would silently be the built-in defaults
+	 * (listening on every address): a file says at least one section */
+	if (st->err == NULL && r->sections == 0)
+		file_error(st, 0, "no [section] at all (empty or not a netflowd "
+		    "config?); a file that wants the defaults says [collector]");
+	if (st->kafka_line) {
+		char *msg = NULL;
+
+		if (config_kafka_check(st->c->kafka, &msg) < 0)
+			file_error(st, st->kafka_line, msg ? msg : "out of memory");
+		free(msg);
+	}
+	if (!st->c->files && st->c->kafka == NULL && st->kafka_line == 0)
+		file_error(st, st->key_line[KEY_FILES],
+		    "files = no needs a [kafka] section");
+	check_level(st);
+	if (st->err == NULL && st->c->nlisten == 0)
+		file_error(st, 0, "no listen address");
+}
+
 struct config *
 config_load(const char *path, char **err)
 {
 	struct load_state st = { .path = path };
-	const struct ini_ops ops = { .section = on_section, .key = on_key };
+	const struct ini_ops ops = { .section = on_section, .key = on_key,
+	    .error = reader_error };
 	struct ini_result r;
 	FILE *f;
 
@@ -588,36 +674,21 @@ config_load(const char *path, char **err)
 			*err = NULL;
 		goto fail;
 	}
-	if (ini_read(f, &ops, &st, &r) < 0)
+	if (ini_read(f, &ops, &st, &r) < 0 && r.error == INI_READ)
 		reader_error(&st, &r);
 	fclose(f);
-	/* an empty or cut-off file would silently be the built-in defaults
-	 * (listening on every address): a file says at least one section */
-	if (st.err == NULL && r.sections == 0) {
-		if (asprintf(&st.err, "%s: no [section] at all (empty or not a "
-		    "netflowd config?); a file that wants the defaults says "
-		    "[collector]", path) < 0)
-			st.err = NULL;
-	}
-	if (st.err == NULL && st.kafka_line) {
-		char *msg = NULL;
+	if (r.error != INI_READ)
+		check_file(&st, &r);
+	if (st.nerrors > MAX_ERRORS && st.err != NULL) {
+		/* the last line kept gives way to the count of the rest */
+		char *nl = strrchr(st.err, '\n'), msg[96];
 
-		if (config_kafka_check(st.c->kafka, &msg) < 0 &&
-		    asprintf(&st.err, "%s:%d: %s", path, st.kafka_line,
-		    msg ? msg : "out of memory") < 0)
-			st.err = NULL;
-		free(msg);
-	}
-	if (st.err == NULL && !st.c->files && st.c->kafka == NULL) {
-		if (asprintf(&st.err, "%s:%d: files = no needs a [kafka] section",
-		    path, st.key_line[KEY_FILES]) < 0)
-			st.err = NULL;
-	}
-	if (st.err == NULL)
-		check_level(&st);
-	if (st.err == NULL && st.c->nlisten == 0) {
-		if (asprintf(&st.err, "%s: no listen address", path) < 0)
-			st.err = NULL;
+		if (nl != NULL)
+			*nl = '\0';
+		snprintf(msg, sizeof(msg), "%zu more errors not shown",
+		    st.nerrors - (MAX_ERRORS - 1));
+		st.nerrors = MAX_ERRORS - 1;     /* so that this one is added */
+		file_error(&st, 0, msg);
 	}
 	if (st.err != NULL) {
 		*err = st.err;
@@ -631,27 +702,72 @@ fail:
 	return NULL;
 }
 
+/* A size as the file wrote it, when that is still the value (a command
+ * line may have changed it since), else in the largest unit that
+ * divides it: 16M, not 16777216. */
+static const char *
+size_text(size_t v, const char *text, char buf[32])
+{
+	size_t parsed;
+
+	if (text[0] != '\0' && config_parse_size(text, &parsed) == 0 && parsed == v)
+		return text;
+	if (v != 0 && v % (1u << 30) == 0)
+		snprintf(buf, 32, "%zuG", v >> 30);
+	else if (v != 0 && v % (1u << 20) == 0)
+		snprintf(buf, 32, "%zuM", v >> 20);
+	else if (v != 0 && v % (1u << 10) == 0)
+		snprintf(buf, 32, "%zuK", v >> 10);
+	else
+		snprintf(buf, 32, "%zu", v);
+	return buf;
+}
+
+/* The same for a duration: 5m, 1h, 90s. */
+static const char *
+duration_text(unsigned v, const char *text, char buf[32])
+{
+	unsigned parsed;
+
+	if (text[0] != '\0' && config_parse_duration(text, &parsed) == 0 &&
+	    parsed == v)
+		return text;
+	if (v != 0 && v % 3600 == 0)
+		snprintf(buf, 32, "%uh", v / 3600);
+	else if (v != 0 && v % 60 == 0)
+		snprintf(buf, 32, "%um", v / 60);
+	else
+		snprintf(buf, 32, "%us", v);
+	return buf;
+}
+
 void
 config_print(const struct config *c, FILE *f)
 {
+	char buf[32];
+
 	fprintf(f, "# effective configuration%s%s\n", c->path ? " from " : "",
 	    c->path ? c->path : " (built-in defaults)");
 	fprintf(f, "[collector]\n");
 	for (size_t i = 0; i < c->nlisten; i++)
 		fprintf(f, "listen = %s\n", c->listen[i].text);
 	for (size_t i = 0; i < c->nallow; i++) {
-		char buf[INET6_ADDRSTRLEN];
+		char addr[INET6_ADDRSTRLEN];
 
 		inet_ntop(c->allow[i].family == 4 ? AF_INET : AF_INET6,
-		    c->allow[i].bytes, buf, sizeof(buf));
-		fprintf(f, "allow = %s/%u\n", buf, c->allow[i].prefix);
+		    c->allow[i].bytes, addr, sizeof(addr));
+		fprintf(f, "allow = %s/%u\n", addr, c->allow[i].prefix);
 	}
-	fprintf(f, "receive_buffer = %zu\n", c->receive_buffer);
-	fprintf(f, "receive_queue = %zu\n", c->receive_queue);
+	fprintf(f, "receive_buffer = %s\n", size_text(c->receive_buffer,
+	    c->receive_buffer_text, buf));
+	fprintf(f, "receive_queue = %s\n", size_text(c->receive_queue,
+	    c->receive_queue_text, buf));
 	fprintf(f, "max_exporters = %zu\n", c->max_exporters);
-	fprintf(f, "held_data = %zu\n", c->held_data);
-	fprintf(f, "[output]\ndirectory = %s\nrotate = %u\ncompress = %s\n"
-	    "direct_io = %s\nfiles = %s\n", c->directory, c->rotate,
+	fprintf(f, "held_data = %s\n", size_text(c->held_data,
+	    c->held_data_text, buf));
+	fprintf(f, "[output]\ndirectory = %s\nrotate = %s\ncompress = %s\n"
+	    "direct_io = %s\nfiles = %s\n", c->directory,
+	    duration_text(c->rotate, c->rotate_text, buf),
 	    config_compress_name(c->compress), c->direct_io ? "yes" : "no",
 	    c->files ? "yes" : "no");
 	if (c->compress != COMPRESS_NONE)

@@ -21,6 +21,7 @@ struct config_listen {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	bool dual_stack;         /* "*:PORT": IPv6 socket that takes IPv4 too */
+	int line;                /* where the file says it; 0: -p, defaults */
 };
 
 struct config_net {
@@ -53,6 +54,11 @@ struct config {
 	bool metrics_enabled;    /* [metrics] listen set (off by default) */
 	struct config_listen metrics;
 	bool files;              /* [output] files = no: Kafka only */
+	/* sizes and durations as the file wrote them ("16M", "5m"), so that
+	 * -n prints them so; "" where the file did not set them (-n prints
+	 * the value in the largest unit that divides it) */
+	char receive_buffer_text[24], receive_queue_text[24];
+	char held_data_text[24], rotate_text[24];
 	struct config_kafka *kafka;     /* [kafka], NULL when absent */
 };
 

@@ -132,6 +132,8 @@ parse_line(char *buf, char *section, const struct ini_ops *ops, void *user,
 		r->key[0] = '\0';
 		return section_line(p, section, ops, user, r);
 	}
+	if (strcmp(section, INI_NO_SECTION) == 0)
+		return 0;
 	return key_line(p, section, ops, user, r);
 }
 
@@ -154,10 +156,20 @@ ini_read(FILE *f, const struct ini_ops *ops, void *user, struct ini_result *r)
 			r->line--;
 			break;
 		}
-		if (r->error != INI_OK || parse_line(buf, section, ops, user, r) < 0) {
-			rc = r->error == INI_OK ? 0 : -1;
+		if (r->error == INI_OK &&
+		    parse_line(buf, section, ops, user, r) < 0 && r->error == INI_OK)
+			break;           /* a callback said stop */
+		if (r->error == INI_OK)
+			continue;
+		rc = -1;
+		if (ops->error == NULL || r->error == INI_READ)
 			break;
-		}
+		/* a bad [section] line: no section until the next good one */
+		if (buf[strspn(buf, " \t")] == '[')
+			snprintf(section, INI_LINE_MAX, "%s", INI_NO_SECTION);
+		ops->error(user, r);
+		r->error = INI_OK;
+		r->key[0] = '\0';
 	}
 out:
 	free(buf);

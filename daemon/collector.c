@@ -25,11 +25,13 @@ on_record(const struct flow_record *rec, void *arg)
 	struct collector *c = arg;
 	char buf[64];
 
-	collector_output_boundary(c, rec->src->received_ms);
+	c->last_template_id = rec->template_id;
+	/* the loop's clock: held data released now carries an older time */
+	collector_output_boundary(c, c->now_ms);
 	if (output_write(c->output, rec) == 0)
 		return;
-	c->stats.write_errors++;
-	/* counted against the exporter it came from */
+	/* counted in the output's lost records by reason, and against the
+	 * exporter it came from */
 	parser_record_dropped(c->parser, 1);
 	if (errno == EBUSY) {
 		/* the address is formatted only for a line that is logged */
@@ -68,6 +70,7 @@ on_packet(const struct parser_packet *pkt, void *arg)
 	struct collector *c = arg;
 	char buf[64];
 
+	newcomers_packet(c->newcomers, pkt, c->last_template_id);
 	if (!c->debug)
 		return;
 	exporter_text(&pkt->src->addr, buf, sizeof(buf));
@@ -91,6 +94,10 @@ collector_datagram(struct collector *c, const uint8_t *buf, size_t len,
 {
 	c->stats.datagrams++;
 	c->stats.bytes += len;
+	/* the loop's clock: the records of this datagram and those it
+	 * releases (held for their template) are filed under its time */
+	c->now_ms = src->received_ms;
+	output_clock(c->output, src->received_ms);
 	if (!config_allowed(c->config, src->addr.family, src->addr.bytes)) {
 		c->stats.not_allowed++;
 		return;
@@ -115,6 +122,7 @@ collector_output_boundary(struct collector *c, int64_t now_ms)
 	collector_retire_output(c, c->output);
 	c->output = c->next_output;
 	c->next_output = NULL;
+	output_clock(c->output, now_ms);
 	log_msg(LOG_NOTICE, "output now %s, rotation every %u s, compress %s",
 	    c->config->directory, c->config->rotate,
 	    config_compress_name(c->config->compress));
@@ -174,6 +182,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	log_ratelimit_flush(&c->write_log);
 	log_ratelimit_flush(&c->shed_log);
 	log_ratelimit_flush(&c->receive_log);
+	newcomers_tick(c->newcomers);
 	collector_reap_outputs(c, false);
 	collector_kafka_tick(c);
 }
@@ -204,12 +213,14 @@ log_exporter(const struct parser_exporter *e)
 void
 collector_log_stats(struct collector *c)
 {
-	const struct output_stats *os = output_stats(c->output);
+	struct output_stats sum;
+	const struct output_stats *os = &sum;
 	struct receiver_stats rs = { 0 };
 	struct parser_counters t;
 	uint64_t drops = 0;
 	size_t shown = 0;
 
+	collector_output_stats(c, &sum);
 	/* the parser counts every record and drop, evicted exporters' too */
 	parser_totals(c->parser, &t);
 	for (int i = 0; i < PARSER_DROP_MAX; i++)
@@ -314,6 +325,7 @@ collector_output_config(const struct collector *c, const struct config *config,
 		.adapt = config->compress_adapt,
 		.threads = config->compress_threads,
 		.log = collector_output_log,
+		.lost = c->lost,
 	};
 }
 
@@ -334,24 +346,39 @@ collector_new(struct config *config, const struct collector_args *args)
 	if (c == NULL)
 		fatal("out of memory");
 	TAILQ_INIT(&c->retiring);
+	c->done_fd = -1;
+	if (collector_completion_open(c) < 0)
+		fatal("cannot create an eventfd: %s", strerror(errno));
 	c->args = *args;
 	c->config = config;
 	c->debug = args->debug;
 	c->to_stdout = args->to_stdout;
 	c->drop_log = (struct ratelimit)RATELIMIT_INIT(10000, 10);
+	if ((c->newcomers = newcomers_new()) == NULL)
+		fatal("out of memory");
 	c->write_log = (struct ratelimit)RATELIMIT_INIT(10000, 5);
 	c->shed_log = (struct ratelimit)RATELIMIT_INIT(10000, 5);
 	c->receive_log = (struct ratelimit)RATELIMIT_INIT(10000, 5);
 	if ((c->parser = parser_new(&limits, &ops, c)) == NULL)
 		fatal("out of memory");
+	/* one table for every output a reload makes: its counts only grow */
+	if ((c->lost = output_lost_new()) == NULL)
+		fatal("out of memory");
 	collector_kafka_open(c);
 	collector_output_config(c, config, &oc);
 	if (!c->to_stdout && config->files) {
-		int n = output_recover(config->directory);
+		struct output_recovery *r = &c->recovery;
 
-		if (n > 0)
-			log_msg(LOG_NOTICE, "recovered %d unfinished output files in %s",
-			    n, config->directory);
+		/* before the output exists: its slot may be one of them */
+		output_recover(config->directory, r, collector_output_log);
+		if (r->found > 0)
+			log_msg(LOG_NOTICE, "recovery: %u unfinished output files "
+			    "in %s: %u published (%u of them cut back to their "
+			    "last whole line or frame), %u removed (nothing "
+			    "whole), %u left as they were; %llu bytes cut",
+			    r->found, config->directory, r->published, r->cut,
+			    r->removed, r->kept,
+			    (unsigned long long)r->bytes_cut);
 	}
 	if ((c->output = output_new(&oc, &err)) == NULL)
 		fatal("%s", err ? err : "cannot open output");
@@ -369,8 +396,11 @@ open_listeners(struct collector *c)
 		const struct config_listen *cl = &c->config->listen[i];
 		struct listener *l;
 
-		if (listener_open(c, cl, c->config->receive_buffer, &l) < 0)
-			fatal("cannot listen on %s: %s", cl->text, strerror(errno));
+		if (listener_open(c, cl, c->config->receive_buffer, &l) < 0) {
+			char *msg = listener_error(c->config, cl, errno);
+
+			fatal("%s", msg ? msg : "cannot listen: out of memory");
+		}
 		log_fields(LOG_INFO, LOG_FIELDS({ "LISTENER", cl->text }),
 		    "listening on udp %s%s", cl->text,
 		    cl->dual_stack ? " (IPv4 and IPv6)" : "");
@@ -388,8 +418,12 @@ open_metrics(struct collector *c)
 
 	if (!c->config->metrics_enabled)
 		return;
-	if ((c->metrics = metrics_new(c, &c->config->metrics, &err)) == NULL)
+	if ((c->metrics = metrics_new(c, &c->config->metrics, &err)) == NULL) {
+		if (c->config->path && c->config->metrics.line > 0)
+			fatal("%s:%d: %s", c->config->path, c->config->metrics.line,
+			    err ? err : "out of memory");
 		fatal("%s", err ? err : "out of memory");
+	}
 	log_msg(LOG_INFO, "serving metrics on http://%s/metrics",
 	    c->config->metrics.text);
 }
@@ -412,7 +446,7 @@ collector_run(struct collector *c)
 	c->tick = event_new(c->base, -1, EV_PERSIST, on_tick, c);
 	if (c->tick == NULL || event_add(c->tick, &one_second) < 0)
 		fatal("cannot start timer");
-	if (collector_status_start(c) < 0)
+	if (collector_status_start(c) < 0 || collector_completion_start(c) < 0)
 		fatal("cannot start timer");
 	log_msg(LOG_NOTICE, "netflowd ready, writing %s", c->to_stdout ?
 	    "to standard output" : c->config->files ? c->config->directory :
@@ -461,8 +495,11 @@ collector_free(struct collector *c)
 	collector_reap_outputs(c, true);
 	output_free(c->output);
 	output_free(c->next_output);
+	output_lost_free(c->lost);
 	collector_kafka_finish(c);
+	collector_completion_close(c);
 	parser_free(c->parser);
+	newcomers_free(c->newcomers);
 	receiver_free(c->receiver);
 	config_free(c->config);
 	if (c->base)

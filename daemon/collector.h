@@ -33,7 +33,7 @@ struct collector;
 
 struct collector_stats {
 	/* records and parser drops are the parser's (parser_totals()) */
-	uint64_t datagrams, bytes, not_allowed, write_errors;
+	uint64_t datagrams, bytes, not_allowed;
 	uint64_t closed_kernel_drops;   /* of listeners closed by a reload */
 	uint64_t reloads, reload_failures;
 	uint64_t clock_steps;           /* wall clock steps seen */
@@ -74,23 +74,35 @@ struct collector {
 	int64_t next_output_ms;
 	/* outputs replaced by a reload, finishing on threads (retire.c) */
 	struct retiring_outputs retiring;
+	/* the counters of every output this process had but the current
+	 * one: what stats, /metrics and STATUS= add to it */
+	struct output_stats output_totals;
+	struct lost_table *lost;  /* lost records by exporter, all outputs */
+	/* threads say "done" here (a retired output, a closed producer) */
+	int done_fd;
+	struct event *done_ev;
 	struct receiver *receiver;
 	struct metrics *metrics;
 	struct state_saver *state_saver;   /* a template state save in flight */
 	struct event *sig_term, *sig_int, *sig_hup, *sig_usr1, *tick;
 	struct event *reload_ev, *status_ev, *watchdog_ev;
 	bool debug;
+	/* newcomers.c: new exporters and first templates, logged at info */
+	struct newcomers *newcomers;
+	uint16_t last_template_id;   /* of the latest record decoded */
 	bool to_stdout;
 	bool reloading;
 	char *reload_error;      /* why the last reload failed; NULL if it did not */
 	struct collector_stats stats;
 	unsigned ticks;
+	int64_t now_ms;          /* the loop's clock: the datagram decoded now */
 	int64_t clock_offset_ms;        /* wall minus monotonic, last tick */
 	uint64_t status_records;        /* records at the last STATUS= */
 	int64_t status_ms;
 	double flows_per_second;
 	struct ratelimit drop_log, write_log, receive_log, shed_log;
 	struct kafka_state *kafka;      /* kafka-sink.c; NULL until [kafka] is used */
+	struct output_recovery recovery;   /* what recovery at start did */
 };
 
 /* The config file (or the built-in defaults) with the command line on top;
@@ -139,11 +151,21 @@ void collector_log_stats(struct collector *c);
 
 /* retire.c: an output a reload replaced is finished off the loop */
 void collector_retire_output(struct collector *c, struct output *o);
-/* Joins the retirements that are done (all of them, waiting, with wait). */
+/* Joins the retirements that are done (all of them, waiting, with wait)
+ * and adds their final counters to the totals. */
 void collector_reap_outputs(struct collector *c, bool wait);
-/* Whether an output still finishing produces to k. */
-bool collector_retiring_uses_kafka(const struct collector *c,
-    const struct kafka *k);
+/* The output's counters over the process's life: every output's, the
+ * retired ones' included (gauges and health: the current one's). */
+void collector_output_stats(struct collector *c, struct output_stats *s);
+/* Any thread: something is done, the loop reaps (the completion
+ * eventfd; open before any thread that calls it, started with the loop). */
+void collector_wake(struct collector *c);
+int collector_completion_open(struct collector *c);
+int collector_completion_start(struct collector *c);
+void collector_completion_close(struct collector *c);
+
+/* test-hooks.c: NETFLOWD_TEST_FDATASYNC (tests only; see there) */
+void collector_test_hooks(void);
 
 /* reload.c */
 void collector_reload_start(struct collector *c);
@@ -153,6 +175,14 @@ void collector_reload_finish(struct collector *c);
 int collector_status_start(struct collector *c);
 void collector_status_text(struct collector *c, char *buf, size_t size);
 void collector_status_finish(struct collector *c);
+
+/* newcomers.c: "new exporter ..." and "first template in use ..." at
+ * info, once per exporter address, rate-limited; called per datagram. */
+struct newcomers *newcomers_new(void);
+void newcomers_free(struct newcomers *nc);
+void newcomers_tick(struct newcomers *nc);
+void newcomers_packet(struct newcomers *nc, const struct parser_packet *pkt,
+    uint16_t template_id);
 
 /* The exporter address as text (per-exporter counters are the parser's:
  * parser_exporter_first()). */
@@ -168,8 +198,10 @@ int collector_kafka_stage(struct collector *c, const struct config *nc,
     struct kafka **out, bool *changed, char **err);
 void collector_kafka_commit(struct collector *c, struct kafka *k,
     bool changed);
-void collector_kafka_discard(struct kafka *k);
+void collector_kafka_discard(struct collector *c, struct kafka *k);
 void collector_kafka_tick(struct collector *c);
+/* Frees the producers whose delivery thread is done (the loop, woken). */
+void collector_kafka_reap(struct collector *c);
 void collector_kafka_finish(struct collector *c);
 void collector_kafka_log_stats(struct collector *c);
 void collector_kafka_status(struct collector *c, char *buf, size_t size);

@@ -5,11 +5,14 @@
  *
  * A reload builds the new producer first (the same two passes as the
  * state file: everything validated and built, then applied), the render
- * thread switches to it at a record boundary, and the old one is closed
- * once the render thread no longer uses it: its own thread flushes for at
- * most KAFKA_RETIRE_MS and counts what it could not deliver. The loop
- * only looks at flags; it never waits for a broker. Counters are the sum
- * over every producer this process had, so they never go backwards.
+ * threads switch to it at a block boundary, and the old one closes when
+ * its last reference goes: the loop drops its own here, each render
+ * thread its own on its thread when it switched away. Its delivery
+ * thread then flushes for at most KAFKA_RETIRE_MS, counts what it could
+ * not deliver, destroys the producer and wakes the loop (the completion
+ * eventfd), which only then frees what is left. The loop never asks
+ * whether a producer is in use and never waits for a broker. Counters are
+ * the sum over every producer this process had, so they never go back.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +34,7 @@
 
 struct retiring {
 	struct kafka *k;
-	bool closing;
+	bool quiet;              /* never used (a failed reload's) */
 	TAILQ_ENTRY(retiring) entry;
 };
 
@@ -63,6 +66,13 @@ collector_kafka(const struct collector *c)
 	return c->kafka ? c->kafka->cur : NULL;
 }
 
+/* the delivery thread: its producer is destroyed */
+static void
+wake(void *arg)
+{
+	collector_wake(arg);
+}
+
 struct kafka *
 collector_kafka_new(struct collector *c, const struct config *config,
     char **err)
@@ -72,6 +82,7 @@ collector_kafka_new(struct collector *c, const struct config *config,
 		.conf = ck->rdconf, .topic = ck->topic,
 		.options_topic = ck->options_topic,
 		.key_exporter = ck->key_exporter, .lossless = c->args.offline,
+		.done = wake, .done_arg = c,
 	};
 
 	return kafka_new(&kc, err);
@@ -139,20 +150,24 @@ failed_total(const struct kafka_stats *s)
 	return n;
 }
 
+/* The loop lets go of k: it closes once no render thread holds it. */
 static void
-retire(struct kafka_state *ks, struct kafka *k)
+retire(struct kafka_state *ks, struct kafka *k, bool quiet)
 {
 	struct retiring *r;
 
 	if (k == NULL)
 		return;
+	kafka_unref(k, KAFKA_RETIRE_MS);
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
-		/* cannot happen in practice; losing the bound beats leaking */
-		kafka_close(k, KAFKA_RETIRE_MS);
-		kafka_free(k);
+		/* a render thread may still produce to k: never freed here;
+		 * it closes itself, its counters are no longer summed */
+		log_msg(LOG_ERR, "kafka: out of memory: the counters of the "
+		    "producer for topic %s are no longer counted", kafka_topic(k));
 		return;
 	}
 	r->k = k;
+	r->quiet = quiet;
 	TAILQ_INSERT_TAIL(&ks->retiring, r, entry);
 }
 
@@ -170,11 +185,20 @@ collector_kafka_stage(struct collector *c, const struct config *nc,
 	return *out ? 0 : -1;
 }
 
-/* A failed reload: the new producer never produced. */
+/* A failed reload: the new producer never produced; it is destroyed on
+ * its own thread like any other. */
 void
-collector_kafka_discard(struct kafka *k)
+collector_kafka_discard(struct collector *c, struct kafka *k)
 {
-	kafka_free(k);
+	struct kafka_state *ks;
+
+	if (k == NULL)
+		return;
+	if ((ks = state(c)) == NULL) {
+		kafka_free(k);   /* nobody else ever held it */
+		return;
+	}
+	retire(ks, k, true);
 }
 
 void
@@ -186,7 +210,7 @@ collector_kafka_commit(struct collector *c, struct kafka *k, bool changed)
 		kafka_free(k);
 		return;
 	}
-	retire(ks, ks->cur);
+	retire(ks, ks->cur, false);
 	ks->cur = k;
 	output_set_kafka(c->output, k);
 	if (c->next_output)
@@ -198,14 +222,6 @@ collector_kafka_commit(struct collector *c, struct kafka *k, bool changed)
 		    kafka_brokers(k));
 	else
 		log_msg(LOG_NOTICE, "kafka: sink removed");
-}
-
-static bool
-in_use(struct collector *c, const struct kafka *k)
-{
-	return output_uses_kafka(c->output, k) ||
-	    (c->next_output && output_uses_kafka(c->next_output, k)) ||
-	    collector_retiring_uses_kafka(c, k);
 }
 
 static void
@@ -220,27 +236,24 @@ log_retired(const struct kafka *k, const struct kafka_stats *s)
 	    (unsigned long long)s->failed[KAFKA_FAIL_SHUTDOWN]);
 }
 
-/* Closes retired producers the render thread let go of; frees those
- * whose thread finished. Never waits. */
+/* Frees retired producers whose delivery thread is done (it destroyed
+ * the producer and woke the loop). Never waits. */
 static void
-reap(struct collector *c, struct kafka_state *ks)
+reap(struct kafka_state *ks)
 {
 	struct retiring *r, *next;
 	struct kafka_stats s;
 
 	for (r = TAILQ_FIRST(&ks->retiring); r; r = next) {
 		next = TAILQ_NEXT(r, entry);
-		if (!r->closing && !in_use(c, r->k)) {
-			kafka_close(r->k, KAFKA_RETIRE_MS);
-			r->closing = true;
-		}
-		if (!r->closing || !kafka_done(r->k))
+		if (!kafka_done(r->k))
 			continue;
 		kafka_join(r->k);
 		kafka_stats(r->k, &s);
 		s.queue_bytes = s.queue_msgs = 0;
 		add_stats(&ks->retired, &s);
-		log_retired(r->k, &s);
+		if (!r->quiet)
+			log_retired(r->k, &s);
 		TAILQ_REMOVE(&ks->retiring, r, entry);
 		kafka_free(r->k);
 		free(r);
@@ -261,9 +274,13 @@ log_brokers(struct kafka_state *ks, const struct kafka_stats *s)
 		    "(%llu now) until message_timeout", brokers,
 		    (unsigned long long)s->queue_msgs);
 	else if (ks->last_up <= 0)
+		/* librdkafka connects only to the brokers it needs (the
+		 * leaders of the partitions produced to): the others are not
+		 * down, just not used */
 		log_fields(LOG_NOTICE, LOG_FIELDS({ "KAFKA_BROKER", brokers },
 		    { "KAFKA_TOPIC", topic }),
-		    "kafka: %d of %d brokers up", s->brokers_up, s->brokers);
+		    "kafka: connected to %d broker%s (the cluster has %d)",
+		    s->brokers_up, s->brokers_up == 1 ? "" : "s", s->brokers);
 	ks->last_up = s->brokers_up;
 }
 
@@ -296,6 +313,13 @@ log_failures(struct kafka_state *ks, const struct kafka_stats *s)
 }
 
 void
+collector_kafka_reap(struct collector *c)
+{
+	if (c->kafka)
+		reap(c->kafka);
+}
+
+void
 collector_kafka_tick(struct collector *c)
 {
 	struct kafka_state *ks = c->kafka;
@@ -303,7 +327,7 @@ collector_kafka_tick(struct collector *c)
 
 	if (ks == NULL)
 		return;
-	reap(c, ks);
+	reap(ks);
 	totals(ks, &s);
 	if (ks->cur)
 		log_brokers(ks, &s);
@@ -321,8 +345,9 @@ collector_kafka_finish(struct collector *c)
 
 	if (ks == NULL)
 		return;
+	/* the outputs are gone, and their references with them */
 	if (ks->cur)
-		retire(ks, ks->cur);
+		retire(ks, ks->cur, false);
 	ks->cur = NULL;
 	TAILQ_FOREACH(r, &ks->retiring, entry)
 		kafka_close(r->k, KAFKA_STOP_MS);
@@ -357,7 +382,8 @@ collector_kafka_log_stats(struct collector *c)
 			    ", %s %llu", kafka_fail_name(i),
 			    (unsigned long long)s.failed[i]);
 	log_msg(LOG_INFO, "stats: kafka: %llu produced, %llu delivered, %llu failed, "
-	    "%llu in flight (%llu bytes queued), brokers %d of %d up%s",
+	    "%llu in flight (%llu bytes queued), connected to %d of the "
+	    "cluster's %d brokers%s",
 	    (unsigned long long)s.produced, (unsigned long long)s.delivered,
 	    (unsigned long long)failed_total(&s),
 	    (unsigned long long)(s.produced - s.delivered - failed_total(&s)),
@@ -377,8 +403,8 @@ collector_kafka_status(struct collector *c, char *buf, size_t size)
 		snprintf(buf, size, "; kafka: connecting, %llu queued",
 		    (unsigned long long)s.queue_msgs);
 	else
-		snprintf(buf, size, "; kafka: %d/%d brokers up, %llu queued, "
-		    "%llu lost", s.brokers_up, s.brokers,
+		snprintf(buf, size, "; kafka: connected to %d of %d brokers, "
+		    "%llu queued, %llu lost", s.brokers_up, s.brokers,
 		    (unsigned long long)s.queue_msgs,
 		    (unsigned long long)failed_total(&s));
 }
@@ -421,7 +447,8 @@ collector_kafka_metrics(struct collector *c, struct evbuffer *b)
 	metric(b, "netflowd_kafka_brokers", "gauge",
 	    "Brokers the cluster reported.", s.brokers < 0 ? 0 : (unsigned)s.brokers);
 	metric(b, "netflowd_kafka_brokers_up", "gauge",
-	    "Brokers the producer is connected to.",
+	    "Brokers the producer is connected to (only those it needs: the "
+	    "leaders of the partitions it produces to).",
 	    s.brokers_up < 0 ? 0 : (unsigned)s.brokers_up);
 	metric(b, "netflowd_kafka_errors_total", "counter",
 	    "Client errors librdkafka reported (connection refused, all brokers "
@@ -448,7 +475,8 @@ collector_kafka_stage(struct collector *c, const struct config *nc,
 }
 
 void collector_kafka_commit(struct collector *c, struct kafka *k, bool changed) {}
-void collector_kafka_discard(struct kafka *k) {}
+void collector_kafka_discard(struct collector *c, struct kafka *k) {}
+void collector_kafka_reap(struct collector *c) {}
 void collector_kafka_tick(struct collector *c) {}
 void collector_kafka_finish(struct collector *c) {}
 void collector_kafka_log_stats(struct collector *c) {}

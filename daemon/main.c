@@ -16,6 +16,7 @@
 struct options {
 	struct collector_args args;
 	bool check;
+	bool quiet;              /* -q: -n prints only the errors */
 	const char *read_path;
 };
 
@@ -23,7 +24,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: netflowd [-DnV] [-c FILE] [-p PORT]... [-o DIR] [-r SECONDS]\n"
+	    "usage: netflowd [-DnqV] [-c FILE] [-p PORT]... [-o DIR] [-r SECONDS]\n"
 	    "                [--stdout] [--read FILE.pcap]\n"
 	    "  -c FILE        config file (default " CONFIG_DEFAULT_PATH " if it exists)\n"
 	    "  -p PORT        listen on UDP PORT, IPv4 and IPv6; repeatable; replaces\n"
@@ -32,6 +33,7 @@ usage(FILE *f)
 	    "  -r SECONDS     rotation interval (default 60)\n"
 	    "  -D             debug: log every export packet\n"
 	    "  -n             check the config, print the effective settings, exit\n"
+	    "  -q             with -n: print only the errors (systemctl reload)\n"
 	    "  --stdout       write JSON lines to standard output instead of files\n"
 	    "  --read FILE    decode the exports in a pcap file, write them, exit\n"
 	    "  -V             print the version\n");
@@ -49,7 +51,7 @@ parse_args(int argc, char **argv, struct options *o)
 	};
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "c:p:o:r:DnVh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:p:o:r:DnqVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			o->args.config_path = optarg;
@@ -80,6 +82,9 @@ parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'n':
 			o->check = true;
+			break;
+		case 'q':
+			o->quiet = true;
 			break;
 		case 'S':
 			o->args.to_stdout = true;
@@ -117,17 +122,25 @@ main(int argc, char **argv)
 	log_init();
 	parse_args(argc, argv, &o);
 	if ((config = collector_load_config(&o.args, &err)) == NULL) {
-		log_msg(LOG_ERR, "%s", err ? err : "out of memory");
+		/* a config error a line, each with its file:line */
+		for (const char *p = err ? err : "out of memory"; *p; ) {
+			int n = (int)strcspn(p, "\n");
+
+			log_msg(LOG_ERR, "%.*s", n, p);
+			p += n + (p[n] == '\n');
+		}
 		free(err);
 		return 1;
 	}
 	if (o.check) {
-		config_print(config, stdout);
+		if (!o.quiet)
+			config_print(config, stdout);
 		config_free(config);
 		return 0;
 	}
 	log_set_level(o.args.debug ? LOG_DEBUG : config->log_level);
 	signal(SIGPIPE, SIG_IGN);
+	collector_test_hooks();
 	c = collector_new(config, &o.args);
 	if (o.read_path)
 		rc = offline_read(c, o.read_path) < 0 ? 1 : 0;

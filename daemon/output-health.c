@@ -43,31 +43,85 @@ lost_text(const struct output_stats *os, char *buf, size_t size)
 	}
 }
 
+/* Exporters with a stats line of their own; the rest are in /metrics */
+#define LOST_LINES_MAX 256
+
+struct lost_lines {
+	unsigned shown, more;
+};
+
+static void
+log_lost_exporter(const char *exporter, uint64_t records, void *arg)
+{
+	struct lost_lines *l = arg;
+
+	if (exporter != NULL && l->shown == LOST_LINES_MAX) {
+		l->more++;
+		return;
+	}
+	l->shown++;
+	if (exporter == NULL)
+		log_msg(LOG_INFO, "stats: output: %llu records lost after "
+		    "writing began, exporter unknown (their lines were gone)",
+		    (unsigned long long)records);
+	else
+		log_fields(LOG_INFO, LOG_FIELDS({ "EXPORTER", exporter }),
+		    "stats: output: exporter %s: %llu records lost after "
+		    "writing began", exporter, (unsigned long long)records);
+}
+
+static void
+metric_lost_exporter(const char *exporter, uint64_t records, void *arg)
+{
+	evbuffer_add_printf(arg, "netflowd_output_exporter_records_lost_total"
+	    "{exporter=\"%s\"} %llu\n", exporter ? exporter : "unknown",
+	    (unsigned long long)records);
+}
+
 void
 collector_output_log_stats(struct collector *c)
 {
-	const struct output_stats *os = output_stats(c->output);
+	struct lost_lines lines = { 0 };
+	struct output_stats sum;
+	const struct output_stats *os = &sum;
 	char lost[512];
 
+	collector_output_stats(c, &sum);
 	lost_text(os, lost, sizeof(lost));
-	log_msg(LOG_INFO, "stats: output: %llu records lost%s%s%s, %s, "
+	log_msg(LOG_INFO, "stats: output: %llu records lost%s%s%s, %llu "
+	    "written (in published files or on standard output), %s, "
 	    "compression level %d (%llu adaptive changes), %llu files "
 	    "published truncated, output directory recreated %llu times, "
-	    "render queue peak %llu MiB",
+	    "render queue peak %llu MiB, recovery: %u files published, "
+	    "%llu cut back, %llu removed, %u left",
 	    (unsigned long long)os->lost_total, lost[0] ? " (" : "", lost,
-	    lost[0] ? ")" : "", os->failing_since_ms ? "FAILING" : "healthy",
+	    lost[0] ? ")" : "", (unsigned long long)os->written,
+	    os->failing_since_ms ? "FAILING" : "healthy",
 	    os->level, (unsigned long long)os->level_changes,
 	    (unsigned long long)os->truncated_files,
 	    (unsigned long long)os->dir_recreated,
-	    (unsigned long long)os->render_queue_peak);
+	    (unsigned long long)os->render_queue_peak,
+	    c->recovery.published,
+	    (unsigned long long)(c->recovery.cut + os->recovered_cut),
+	    (unsigned long long)(c->recovery.removed + os->recovered_removed),
+	    c->recovery.kept);
+	/* the loop's losses are in each exporter's own line ("flows the
+	 * output could not keep"); these are the writer's */
+	output_lost_by_exporter(c->output, log_lost_exporter, &lines);
+	if (lines.more > 0)
+		log_msg(LOG_INFO, "stats: output: %u more exporters lost records "
+		    "(see /metrics)", lines.more);
 }
 
 void
 collector_output_metrics(struct collector *c, struct evbuffer *b)
 {
-	const struct output_stats *os = output_stats(c->output);
-	int64_t since = os->failing_since_ms;
+	struct output_stats sum;
+	const struct output_stats *os = &sum;
+	int64_t since;
 
+	collector_output_stats(c, &sum);
+	since = os->failing_since_ms;
 	evbuffer_add_printf(b, "# HELP netflowd_records_lost_total Records "
 	    "decoded that did not reach a published file (or standard output), "
 	    "by reason.\n# TYPE netflowd_records_lost_total counter\n");
@@ -75,6 +129,16 @@ collector_output_metrics(struct collector *c, struct evbuffer *b)
 		evbuffer_add_printf(b,
 		    "netflowd_records_lost_total{reason=\"%s\"} %llu\n",
 		    output_lost_reason_name(r), (unsigned long long)os->lost[r]);
+	evbuffer_add_printf(b, "# HELP netflowd_records_written_total Records "
+	    "in published files, or whole lines on standard output.\n"
+	    "# TYPE netflowd_records_written_total counter\n"
+	    "netflowd_records_written_total %llu\n",
+	    (unsigned long long)os->written);
+	evbuffer_add_printf(b, "# HELP netflowd_output_exporter_records_lost_total"
+	    " Records lost after output_write took them (standard output, "
+	    "disk, open, compressor), by the exporter their lines name.\n"
+	    "# TYPE netflowd_output_exporter_records_lost_total counter\n");
+	output_lost_by_exporter(c->output, metric_lost_exporter, b);
 	evbuffer_add_printf(b, "# HELP netflowd_output_healthy 1 while the "
 	    "output writes, 0 while every attempt fails.\n"
 	    "# TYPE netflowd_output_healthy gauge\nnetflowd_output_healthy %d\n"
@@ -100,14 +164,32 @@ collector_output_metrics(struct collector *c, struct evbuffer *b)
 	    "netflowd_output_dir_recreated_total %llu\n",
 	    (unsigned long long)os->truncated_files,
 	    (unsigned long long)os->dir_recreated);
+	evbuffer_add_printf(b, "# HELP netflowd_output_recovered_files_total "
+	    "Temporary files of a crashed run found at start (or in the way "
+	    "of a slot), by what recovery did with them.\n"
+	    "# TYPE netflowd_output_recovered_files_total counter\n"
+	    "netflowd_output_recovered_files_total{action=\"published\"} %u\n"
+	    "netflowd_output_recovered_files_total{action=\"cut\"} %llu\n"
+	    "netflowd_output_recovered_files_total{action=\"removed\"} %llu\n"
+	    "netflowd_output_recovered_files_total{action=\"kept\"} %u\n"
+	    "# HELP netflowd_output_recovered_bytes_cut_total Bytes of "
+	    "partial lines or frames cut off (or removed) by recovery.\n"
+	    "# TYPE netflowd_output_recovered_bytes_cut_total counter\n"
+	    "netflowd_output_recovered_bytes_cut_total %llu\n",
+	    c->recovery.published,
+	    (unsigned long long)(c->recovery.cut + os->recovered_cut),
+	    (unsigned long long)(c->recovery.removed + os->recovered_removed),
+	    c->recovery.kept, (unsigned long long)c->recovery.bytes_cut);
 }
 
 void
 collector_output_status(struct collector *c, char *buf, size_t size)
 {
-	const struct output_stats *os = output_stats(c->output);
+	struct output_stats sum;
+	const struct output_stats *os = &sum;
 	size_t n = strlen(buf);
 
+	collector_output_stats(c, &sum);
 	if (n >= size)
 		return;
 	if (os->failing_since_ms != 0)
@@ -123,8 +205,12 @@ collector_output_status(struct collector *c, char *buf, size_t size)
 bool
 collector_output_alive(struct collector *c)
 {
-	const struct output_stats *os = output_stats(c->output);
-	int64_t since = os->failing_since_ms, now = monotonic_ms();
+	struct output_stats sum;
+	const struct output_stats *os = &sum;
+	int64_t since, now = monotonic_ms();
+
+	collector_output_stats(c, &sum);
+	since = os->failing_since_ms;
 
 	/* failing for a minute, and still failing: a collector that failed
 	 * once and then had nothing to write is no reason for a restart */

@@ -97,7 +97,7 @@ unstage(struct collector *c, struct staged *s)
 	if (s->metrics_changed)
 		metrics_free(s->metrics);
 	output_free(s->output);
-	collector_kafka_discard(s->kafka);
+	collector_kafka_discard(c, s->kafka);
 	config_free(s->config);
 }
 
@@ -155,9 +155,7 @@ stage_listeners(struct collector *c, struct staged *s, char **err)
 			s->handovers++;
 			continue;
 		}
-		if (asprintf(err, "cannot listen on %s: %s", cl->text,
-		    strerror(errno)) < 0)
-			*err = NULL;
+		*err = listener_error(nc, cl, errno);
 		return -1;
 	}
 	return 0;
@@ -203,6 +201,8 @@ reopen_old(struct collector *c)
 			    "cannot listen on %s again: %s", cl->text, strerror(errno));
 			continue;
 		}
+		log_fields(LOG_NOTICE, LOG_FIELDS({ "LISTENER", cl->text }),
+		    "listening on udp %s again", cl->text);
 		l->next = c->listeners;
 		c->listeners = l;
 	}
@@ -228,9 +228,7 @@ stage_handovers(struct collector *c, struct staged *s, char **err)
 			continue;
 		close_leaving(c, listen_port(cl), cl->text);
 		if (listener_open(c, cl, nc->receive_buffer, &s->listeners[i]) < 0) {
-			if (asprintf(err, "cannot listen on %s: %s", cl->text,
-			    strerror(errno)) < 0)
-				*err = NULL;
+			*err = listener_error(nc, cl, errno);
 			rc = -1;
 		} else {
 			s->added++;
@@ -363,18 +361,26 @@ on_reload(evutil_socket_t fd, short what, void *arg)
 	struct staged s = { 0 };
 	char *err = NULL, status[256];
 
+	/* every stage that can fail runs before the handovers, the one step
+	 * that cannot be taken back for free (a port's old socket closed) */
 	if ((s.config = collector_load_config(&c->args, &err)) == NULL ||
 	    stage_listeners(c, &s, &err) < 0 || stage_metrics(c, &s, &err) < 0 ||
-	    stage_output(c, &s, &err) < 0 || stage_handovers(c, &s, &err) < 0 ||
+	    stage_output(c, &s, &err) < 0 ||
 	    collector_kafka_stage(c, s.config, &s.kafka, &s.kafka_changed,
-	    &err) < 0) {
+	    &err) < 0 || stage_handovers(c, &s, &err) < 0) {
 		unstage(c, &s);
 		free(c->reload_error);
 		c->reload_error = err ? err : strdup("out of memory");
 		c->stats.reload_failures++;
-		log_fields(LOG_ERR, LOG_FIELDS({ "RELOAD", "failed" }),
-		    "reload failed, configuration unchanged: %s",
-		    c->reload_error ? c->reload_error : "out of memory");
+		/* one entry per error: a config file's errors are one a line */
+		for (const char *p = c->reload_error ? c->reload_error :
+		    "out of memory"; *p; ) {
+			int n = (int)strcspn(p, "\n");
+
+			log_fields(LOG_ERR, LOG_FIELDS({ "RELOAD", "failed" }),
+			    "reload failed, configuration unchanged: %.*s", n, p);
+			p += n + (p[n] == '\n');
+		}
 	} else {
 		commit(c, &s);
 		free(c->reload_error);

@@ -33,8 +33,10 @@ collector_status_text(struct collector *c, char *buf, size_t size)
 		n += (int)strlen(buf + n);
 	}
 	if (c->reload_error && n > 0 && (size_t)n < size)
-		snprintf(buf + n, size - (size_t)n, "; reload failed: %s",
-		    c->reload_error);
+		/* the first error; STATUS= is one line */
+		snprintf(buf + n, size - (size_t)n, "; reload failed: %.*s%s",
+		    (int)strcspn(c->reload_error, "\n"), c->reload_error,
+		    strchr(c->reload_error, '\n') ? " (and more, see the log)" : "");
 	collector_output_status(c, buf, size);
 }
 

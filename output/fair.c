@@ -110,7 +110,14 @@ fair_roll(struct fair *f, int64_t ms, size_t depth, size_t max)
 bool
 fair_window(const struct fair *f, int64_t ms)
 {
-	return ms / FAIR_WINDOW_MS != f->window;
+	int64_t w = ms / FAIR_WINDOW_MS;
+
+	/* windows only go forward: a time from before (data held for its
+	 * template, released late with the time of its own datagram) rolling
+	 * the window back and forth would restart the counts and cut the
+	 * level at every roll; only a step back of the wall clock larger than
+	 * any such delay starts over */
+	return w > f->window || w < f->window - FAIR_STEP_BACK_MS / FAIR_WINDOW_MS;
 }
 
 bool

@@ -4,7 +4,6 @@
  * closes, so a reader never sees a partial file; a name that exists is
  * never replaced (NAME-1.json, NAME-2.json ... instead).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -49,8 +48,8 @@ ends_with(const char *s, size_t len, const char *suffix)
 }
 
 /* ".NAME.EXT.tmp" -> base NAME and its extension; false if not ours. */
-static bool
-split_tmp_name(const char *tmp_name, char *base, size_t size, const char **ext)
+bool
+files_split_tmp_name(const char *tmp_name, char *base, size_t size, const char **ext)
 {
 	size_t len = strlen(tmp_name);
 
@@ -79,10 +78,19 @@ split_tmp_name(const char *tmp_name, char *base, size_t size, const char **ext)
 int
 files_publish(const char *dir, const char *tmp_name)
 {
+	char path[4096];
+
+	return files_publish_named(dir, tmp_name, path, sizeof(path));
+}
+
+int
+files_publish_named(const char *dir, const char *tmp_name, char *path,
+    size_t size)
+{
 	char from[4096], to[4096], base[256];
 	const char *ext;
 
-	if (!split_tmp_name(tmp_name, base, sizeof(base), &ext)) {
+	if (!files_split_tmp_name(tmp_name, base, sizeof(base), &ext)) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -92,8 +100,10 @@ files_publish(const char *dir, const char *tmp_name)
 			snprintf(to, sizeof(to), "%s/%s%s", dir, base, ext);
 		else
 			snprintf(to, sizeof(to), "%s/%s-%d%s", dir, base, i, ext);
-		if (files_rename_noreplace(from, to) == 0)
+		if (files_rename_noreplace(from, to) == 0) {
+			snprintf(path, size, "%s", to);
 			return 0;
+		}
 		if (errno != EEXIST)
 			return -1;
 	}
@@ -163,26 +173,4 @@ files_mkdir_p(const char *path)
 	}
 	free(tmp);
 	return rc;
-}
-
-int
-output_recover(const char *directory)
-{
-	DIR *d = opendir(directory);
-	struct dirent *e;
-	int n = 0;
-
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL) {
-		char base[256];
-		const char *ext;
-
-		if (!split_tmp_name(e->d_name, base, sizeof(base), &ext))
-			continue;
-		if (files_publish(directory, e->d_name) == 0)
-			n++;
-	}
-	closedir(d);
-	return n;
 }

@@ -4,7 +4,13 @@
  * delivery thread here polls the producer, so the delivery report,
  * error and statistics callbacks run on it and count into atomics that
  * the event loop reads. Closing is the delivery thread's last job: flush
- * for a bounded time, purge what is left, count it, stop.
+ * for a bounded time, purge what is left, count it, destroy the producer
+ * (rd_kafka_destroy joins librdkafka's threads: never on the loop), and
+ * say so through kc->done.
+ *
+ * Lifetime: references. The creator holds one; each render thread that
+ * was handed the sink holds one until it switched away from it (on its
+ * own thread). The last kafka_unref closes the sink.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -35,6 +41,9 @@ struct kafka {
 	bool joined;
 	atomic_bool settled;     /* counted for good: late reports ignored */
 	atomic_uint close_ms;
+	atomic_int refs;
+	void (*on_done)(void *arg);
+	void *done_arg;
 	atomic_uint_fast64_t produced, delivered, failed[KAFKA_FAIL_MAX];
 	atomic_uint_fast64_t queue_bytes, queue_msgs, errors;
 	atomic_int brokers_total, brokers_up;
@@ -176,6 +185,34 @@ give_up(struct kafka *k)
 		rd_kafka_poll(k->rk, 10);
 }
 
+/* What is still neither delivered nor failed once the reports stopped:
+ * failed, shutdown. Nothing produces any more (no reference is left). */
+static void
+settle(struct kafka *k)
+{
+	uint64_t settled;
+
+	atomic_store(&k->settled, true);
+	settled = atomic_load(&k->delivered);
+	for (int i = 0; i < KAFKA_FAIL_MAX; i++)
+		settled += atomic_load(&k->failed[i]);
+	atomic_fetch_add(&k->failed[KAFKA_FAIL_SHUTDOWN],
+	    atomic_load(&k->produced) - settled);
+}
+
+static void
+destroy(struct kafka *k)
+{
+	if (k->options_rkt)
+		rd_kafka_topic_destroy(k->options_rkt);
+	if (k->rkt)
+		rd_kafka_topic_destroy(k->rkt);
+	if (k->rk)
+		rd_kafka_destroy(k->rk);
+	k->options_rkt = k->rkt = NULL;
+	k->rk = NULL;
+}
+
 static void *
 run(void *arg)
 {
@@ -185,7 +222,11 @@ run(void *arg)
 		rd_kafka_poll(k->rk, POLL_MS);
 	rd_kafka_flush(k->rk, (int)atomic_load(&k->close_ms));
 	give_up(k);
+	settle(k);
+	destroy(k);
 	atomic_store(&k->done, true);
+	if (k->on_done)
+		k->on_done(k->done_arg);
 	return NULL;
 }
 
@@ -270,6 +311,9 @@ kafka_new(const struct kafka_config *kc, char **err)
 	pthread_mutex_init(&k->error_lock, NULL);
 	atomic_store(&k->brokers_total, -1);
 	atomic_store(&k->brokers_up, -1);
+	atomic_init(&k->refs, 1);
+	k->on_done = kc->done;
+	k->done_arg = kc->done_arg;
 	k->key_exporter = kc->key_exporter;
 	k->lossless = kc->lossless;
 	conf_get(kc->conf, "bootstrap.servers", brokers, sizeof(brokers));
@@ -342,6 +386,20 @@ kafka_close(struct kafka *k, unsigned timeout_ms)
 	atomic_store(&k->closing, true);
 }
 
+void
+kafka_ref(struct kafka *k)
+{
+	if (k != NULL)
+		atomic_fetch_add(&k->refs, 1);
+}
+
+void
+kafka_unref(struct kafka *k, unsigned timeout_ms)
+{
+	if (k != NULL && atomic_fetch_sub(&k->refs, 1) == 1)
+		kafka_close(k, timeout_ms);
+}
+
 bool
 kafka_done(struct kafka *k)
 {
@@ -351,19 +409,11 @@ kafka_done(struct kafka *k)
 void
 kafka_join(struct kafka *k)
 {
-	uint64_t settled;
-
 	if (!k->started || k->joined)
 		return;
 	kafka_close(k, 0);
 	pthread_join(k->thread, NULL);
 	k->joined = true;
-	atomic_store(&k->settled, true);
-	settled = atomic_load(&k->delivered);
-	for (int i = 0; i < KAFKA_FAIL_MAX; i++)
-		settled += atomic_load(&k->failed[i]);
-	atomic_fetch_add(&k->failed[KAFKA_FAIL_SHUTDOWN],
-	    atomic_load(&k->produced) - settled);
 }
 
 void
@@ -372,12 +422,8 @@ kafka_free(struct kafka *k)
 	if (k == NULL)
 		return;
 	kafka_join(k);
-	if (k->options_rkt)
-		rd_kafka_topic_destroy(k->options_rkt);
-	if (k->rkt)
-		rd_kafka_topic_destroy(k->rkt);
-	if (k->rk)
-		rd_kafka_destroy(k->rk);
+	/* only when the delivery thread never started (kafka_new failed) */
+	destroy(k);
 	pthread_mutex_destroy(&k->error_lock);
 	free(k->topic);
 	free(k->brokers);

@@ -3,7 +3,8 @@
  * delivery reports. The render thread produces each JSON line (copied:
  * librdkafka owns its queue), the daemon reads the counters. Nothing here
  * runs on the event loop, and nothing here waits on a broker except
- * kafka_free after kafka_close, which is bounded.
+ * kafka_free after kafka_close, which is bounded (and does not wait at
+ * all once kafka_done).
  *
  * Every record handed to kafka_produce is counted once as produced and,
  * later, once as delivered or failed (by reason), so that
@@ -46,6 +47,10 @@ struct kafka_config {
 	bool key_exporter;
 	/* wait for room instead of dropping when the queue is full (--read) */
 	bool lossless;
+	/* called on the delivery thread once it destroyed the producer
+	 * (kafka_done is true): kafka_free will not wait. May be NULL. */
+	void (*done)(void *arg);
+	void *done_arg;
 };
 
 /* NULL with *err (allocated) on failure. Does not wait for a broker. */
@@ -54,14 +59,19 @@ struct kafka *kafka_new(const struct kafka_config *kc, char **err);
 void kafka_produce(struct kafka *k, const struct flow_record *rec,
     const char *line, size_t len);
 /* Asks the delivery thread to flush for at most timeout_ms, then to give
- * up on what is left (counted as failed: shutdown) and stop. */
+ * up on what is left (counted as failed: shutdown), destroy the producer
+ * and stop. Only when nothing produces to k any more. */
 void kafka_close(struct kafka *k, unsigned timeout_ms);
+/* References: kafka_new returns one. Any thread. The last unref closes
+ * k (kafka_close with timeout_ms); k stays allocated for kafka_free. */
+void kafka_ref(struct kafka *k);
+void kafka_unref(struct kafka *k, unsigned timeout_ms);
 /* The delivery thread has stopped: kafka_free will not wait. */
 bool kafka_done(struct kafka *k);
-/* Waits for the delivery thread (after kafka_close: bounded); what is
+/* Waits for the delivery thread (after kafka_close: bounded); what was
  * still in flight then is counted as failed: shutdown. */
 void kafka_join(struct kafka *k);
-/* Closes with timeout 0 unless closed already; joins; destroys. */
+/* Closes with timeout 0 unless closed already; joins; frees. */
 void kafka_free(struct kafka *k);
 void kafka_stats(struct kafka *k, struct kafka_stats *s);
 /* The newest client error (copied into buf) and how many there were. */

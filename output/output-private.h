@@ -117,9 +117,21 @@ void format_slot_name(char *buf, size_t size, time_t slot);
 const char *files_extension(enum output_compress c);
 /* Hidden temporary name of a slot: ".20240501T120000Z.json.gz.tmp" */
 void files_tmp_name(char *buf, size_t size, time_t slot, enum output_compress c);
+/* ".NAME.EXT.tmp" -> base NAME and its extension; false if not ours. */
+bool files_split_tmp_name(const char *tmp_name, char *base, size_t size,
+    const char **ext);
+/* recover.c: output_recover for one leftover, dir/tmp_name, which is in
+ * the way of a slot being opened again: cut back and published (or
+ * removed) as at start; counted in *r. 0, or -1 (errno). */
+int files_recover(const char *dir, const char *tmp_name,
+    struct output_recovery *r,
+    void (*log)(int, const char *, const char *, const char *));
 /* Renames dir/.NAME.EXT.tmp to dir/NAME.EXT, or NAME-1.EXT ... when that
  * exists: nothing is ever overwritten. 0 or -1 (errno). */
 int files_publish(const char *dir, const char *tmp_name);
+/* The same, and the path it got in *path (size bytes). */
+int files_publish_named(const char *dir, const char *tmp_name, char *path,
+    size_t size);
 /* Creates the directory and its parents; -1 (errno) also for "". */
 int files_mkdir_p(const char *path);
 /* rename without replacing: renameat2(RENAME_NOREPLACE), or where the
@@ -161,19 +173,66 @@ struct out_block {
 	char data[];
 };
 
+/* ---- lost.c: the writer's lost records by exporter ---- */
+
+#define LOST_EXPORTERS 4096      /* addresses told apart (power of two) */
+
+struct lost_slot {
+	char exporter[FORMAT_ADDR_ROOM];
+	uint64_t records;        /* 0: free */
+};
+
+struct lost_table {
+	pthread_mutex_t lock;
+	struct lost_slot *slot;  /* LOST_EXPORTERS, made at the first loss */
+	size_t used;
+	uint64_t unattributed;   /* lines gone, or more exporters */
+};
+
+/* Charges every line of data (the last one may be cut) to the exporter
+ * its JSON names. */
+void lost_charge_lines(struct lost_table *t, const char *data, size_t len);
+/* Who the lines of a frame are from, for as long as the frame may still
+ * be cut off the file (see writer.c's frame_end). */
+struct lost_runs {
+	size_t n;
+	uint64_t unknown;        /* lines naming no exporter */
+	struct {
+		char exporter[FORMAT_ADDR_ROOM];
+		uint64_t records;
+	} run[];
+};
+
+/* The runs of lines of data by exporter; NULL without memory. */
+struct lost_runs *lost_runs_of(const char *data, size_t len);
+void lost_charge_runs(struct lost_table *t, const struct lost_runs *r);
+/* One record of the exporter at a lost (never rendered). */
+void lost_charge_addr(struct lost_table *t, const struct parser_addr *a);
+/* Records lost whose lines are gone. */
+void lost_charge_unknown(struct lost_table *t, uint64_t n);
+/* output.c: o's table */
+struct lost_table *output_lost_table(struct output *o);
+
 /* Counters the render and writer threads update and the loop reads. */
 struct writer_counters {
 	atomic_uint_fast64_t files, write_errors, disk_bytes, direct_bytes;
+	/* records in published files, or whole lines on standard output */
+	atomic_uint_fast64_t written;
 	/* one per queue: the render thread's input, the writer's input */
 	atomic_uint_fast64_t render_queue_peak, queue_peak;
 	atomic_uint_fast64_t lost[OUTPUT_LOST__COUNT];
 	atomic_uint_fast64_t dir_recreated, truncated_files, level_changes;
+	/* a crashed run's temporary file in the way of a slot opened again */
+	atomic_uint_fast64_t recovered_cut, recovered_removed;
 	atomic_int level;
 	atomic_int_fast64_t failing_since_ms, last_failure_ms;
 	atomic_bool closed;      /* stdout's reader went away */
 	/* render thread: JSON bytes, lines larger than a block, lines lost
 	 * without memory for a block */
 	atomic_uint_fast64_t json_bytes, oversized, render_lost;
+	/* the writer's lost records, by exporter (output_config.lost, or
+	 * the output's own) */
+	struct lost_table *by_exporter;
 };
 
 /* ---- blockq.c: a bounded block pool + FIFO, one producer, one or more
@@ -271,6 +330,9 @@ int compressor_step(enum output_compress c, int level, int dir);
 
 #define FAIR_SLOTS 4096          /* exporters told apart (power of two) */
 #define FAIR_WINDOW_MS 100
+/* an earlier time than this behind the window is the wall clock stepping
+ * back, not late data (held data waits at most 30 s) */
+#define FAIR_STEP_BACK_MS 60000
 /* the level never goes below this many packed bytes a window (about
  * 2,000 NetFlow v5 records a second) */
 #define FAIR_MIN_CAP ((uint64_t)64 << 10)
@@ -296,7 +358,8 @@ struct fair {
 };
 
 void fair_init(struct fair *f);
-/* ms (a record's received_ms) is in another window than the last record. */
+/* ms (the loop's clock, never a record's time) is in a later window than
+ * the current one (or far enough before it: the wall clock stepped back). */
 bool fair_window(const struct fair *f, int64_t ms);
 /* Starts ms's window and sets its level from the render queue's depth
  * (of max blocks). */
@@ -339,9 +402,9 @@ void render_close_slot(struct render *r, time_t slot);
 void render_flush(struct render *r);
 /* Waits until everything queued has been rendered and handed on. */
 void render_drain(struct render *r);
-/* Lines of the blocks after the next one go to k too (NULL: none). */
+/* Lines of the blocks after the next one go to k too (NULL: none). The
+ * render thread takes a reference to k here and lets go of it on its own
+ * thread when it switches away (or ends): the last one closes k. */
 void render_set_kafka(struct render *r, struct kafka *k);
-/* The render thread may still produce to k. */
-bool render_uses_kafka(struct render *r, const struct kafka *k);
 
 #endif

@@ -28,7 +28,9 @@ struct output {
 	uint64_t loop_dropped, loop_oversized, loop_shed;  /* of stats,
 	                                                   * counted here */
 	struct fair fair;        /* who loses records when rendering lags */
+	int64_t now_ms;          /* the loop's clock (output_clock); 0: unset */
 	bool unflushed;          /* records packed since the last flush */
+	bool lost_owned;         /* counters.by_exporter is this output's */
 };
 
 static char *errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -67,11 +69,6 @@ output_set_kafka(struct output *o, struct kafka *k)
 	render_flush(o->render);
 }
 
-bool
-output_uses_kafka(struct output *o, const struct kafka *k)
-{
-	return render_uses_kafka(o->render, k);
-}
 
 struct output *
 output_new(const struct output_config *cfg, char **err)
@@ -82,6 +79,13 @@ output_new(const struct output_config *cfg, char **err)
 	*err = NULL;
 	if (o == NULL)
 		goto fail;
+	/* the caller's table outlives this output (a reload's generations
+	 * add up in it); without one, this output's own */
+	if ((o->counters.by_exporter = cfg->lost) == NULL) {
+		if ((o->counters.by_exporter = output_lost_new()) == NULL)
+			goto fail;
+		o->lost_owned = true;
+	}
 	fair_init(&o->fair);
 	o->rotate = cfg->rotate ? cfg->rotate : 60;
 	o->to_stdout = cfg->to_stdout;
@@ -219,20 +223,27 @@ lost(struct output *o, uint64_t *counter, int err)
 	return -1;
 }
 
+void
+output_clock(struct output *o, int64_t now_ms)
+{
+	o->now_ms = now_ms;
+}
+
 int
 output_write(struct output *o, const struct flow_record *rec)
 {
+	/* the loop's clock, not the record's: data held for its template
+	 * and released late carries the time of its own datagram */
+	int64_t now = o->now_ms ? o->now_ms : rec->src->received_ms;
 	struct pack_plan plan;
 	size_t len;
 
 	if (!o->to_stdout) {
-		time_t slot = slot_of(o, rec->src->received_ms);
+		time_t slot = slot_of(o, now);
 
-		/* a file's name never lies about its records: one of another
-		 * slot (the next, or an earlier one after the wall clock
-		 * stepped back, or data held for its template across a
-		 * boundary) closes the open slot and opens its own; an earlier
-		 * slot's file that exists gets a -1 name */
+		/* a record of another slot (the next, or an earlier one after
+		 * the wall clock stepped back) closes the open slot and opens
+		 * its own; an earlier slot's file that exists gets a -1 name */
 		if (o->slot_open && slot != o->slot)
 			close_slot(o);
 		if (!o->slot_open) {
@@ -246,9 +257,9 @@ output_write(struct output *o, const struct flow_record *rec)
 		return lost(o, &o->loop_oversized, EMSGSIZE);
 	/* --read waits for room instead: nothing to share */
 	if (!o->lossless) {
-		if (fair_window(&o->fair, rec->src->received_ms))
-			fair_roll(&o->fair, rec->src->received_ms,
-			    render_depth(o->render), OUTPUT_BLOCKS_MAX);
+		if (fair_window(&o->fair, now))
+			fair_roll(&o->fair, now, render_depth(o->render),
+			    OUTPUT_BLOCKS_MAX);
 		if (!fair_admit(&o->fair, &rec->src->addr, len))
 			return lost(o, &o->loop_shed, EBUSY);
 	}
@@ -304,6 +315,12 @@ output_next_rotation(const struct output *o, int64_t now_ms)
 	return period - (into < 0 ? into + period : into);
 }
 
+struct lost_table *
+output_lost_table(struct output *o)
+{
+	return o->counters.by_exporter;
+}
+
 const struct output_stats *
 output_stats(struct output *o)
 {
@@ -313,6 +330,7 @@ output_stats(struct output *o)
 	o->stats.dropped = o->loop_dropped +
 	    atomic_load(&o->counters.render_lost);
 	o->stats.files = atomic_load(&o->counters.files);
+	o->stats.written = atomic_load(&o->counters.written);
 	o->stats.write_errors = atomic_load(&o->counters.write_errors);
 	o->stats.disk_bytes = atomic_load(&o->counters.disk_bytes);
 	o->stats.direct_bytes = atomic_load(&o->counters.direct_bytes);
@@ -332,6 +350,9 @@ output_stats(struct output *o)
 	    o->loop_shed;
 	o->stats.dir_recreated = atomic_load(&o->counters.dir_recreated);
 	o->stats.truncated_files = atomic_load(&o->counters.truncated_files);
+	o->stats.recovered_cut = atomic_load(&o->counters.recovered_cut);
+	o->stats.recovered_removed =
+	    atomic_load(&o->counters.recovered_removed);
 	o->stats.level = atomic_load(&o->counters.level);
 	o->stats.level_changes = atomic_load(&o->counters.level_changes);
 	o->stats.failing_since_ms =
@@ -342,7 +363,7 @@ output_stats(struct output *o)
 }
 
 void
-output_free(struct output *o)
+output_finish(struct output *o)
 {
 	if (o == NULL)
 		return;
@@ -357,8 +378,54 @@ output_free(struct output *o)
 	/* the render thread hands its last lines to the writer first */
 	render_free(o->render);
 	writer_free(o->writer);
+	o->render = NULL;
+	o->writer = NULL;
+}
+
+void
+output_free(struct output *o)
+{
+	if (o == NULL)
+		return;
+	output_finish(o);
+	if (o->lost_owned)
+		output_lost_free(o->counters.by_exporter);
 	free(o->cur);
 	free(o);
+}
+
+void
+output_stats_add(struct output_stats *sum, const struct output_stats *s,
+    int sign)
+{
+	/* unsigned arithmetic: a sum less what was added earlier (sign -1)
+	 * is exact however the terms moved (disk_bytes shrinks when a file
+	 * is cut back) */
+	uint64_t m = sign < 0 ? (uint64_t)-1 : 1;
+
+	sum->records += m * s->records;
+	sum->written += m * s->written;
+	sum->recovered_cut += m * s->recovered_cut;
+	sum->recovered_removed += m * s->recovered_removed;
+	sum->bytes += m * s->bytes;
+	sum->files += m * s->files;
+	sum->write_errors += m * s->write_errors;
+	sum->dropped += m * s->dropped;
+	sum->oversized += m * s->oversized;
+	sum->disk_bytes += m * s->disk_bytes;
+	sum->direct_bytes += m * s->direct_bytes;
+	for (int r = 0; r < OUTPUT_LOST__COUNT; r++)
+		sum->lost[r] += m * s->lost[r];
+	sum->lost_total += m * s->lost_total;
+	sum->dir_recreated += m * s->dir_recreated;
+	sum->truncated_files += m * s->truncated_files;
+	sum->level_changes += m * s->level_changes;
+}
+
+void
+output_set_fdatasync(int (*fn)(int fd))
+{
+	writer_fdatasync = fn ? fn : fdatasync;
 }
 
 static const char *const lost_names[OUTPUT_LOST__COUNT] = {

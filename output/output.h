@@ -78,6 +78,10 @@ struct output_config {
 	/* [output] files = no: render for Kafka only, no writer, no files */
 	bool no_files;
 	struct kafka *kafka;     /* the Kafka sink, or NULL (not owned) */
+	/* where the writer's lost records are charged by exporter: the
+	 * caller's table (not owned), so that the outputs a reload replaces
+	 * add up in one; NULL: the output's own */
+	struct lost_table *lost;
 };
 
 /*
@@ -93,6 +97,10 @@ struct output_stats {
 	uint64_t records;        /* records accepted and queued for rendering */
 	uint64_t bytes;          /* JSON bytes rendered */
 	uint64_t files;          /* files closed and renamed into place */
+	/* records in those files, or whole lines on standard output: once
+	 * the output is closed, records = written + the writer's lost, and
+	 * what output_write refused is lost too (lost_total) */
+	uint64_t written;
 	uint64_t write_errors;   /* failed writes, syncs, renames, opens */
 	uint64_t dropped;        /* records lost: writer queue full */
 	uint64_t oversized;      /* records lost: larger than a block */
@@ -104,6 +112,9 @@ struct output_stats {
 	uint64_t lost_total;     /* their sum */
 	uint64_t dir_recreated;  /* output directory found gone, made again */
 	uint64_t truncated_files;/* published without the blocks that failed */
+	/* a crashed run's temporary file found in the way of a slot (besides
+	 * output_recover at start): cut back before publishing, removed */
+	uint64_t recovered_cut, recovered_removed;
 	int level;               /* compression level in use now */
 	uint64_t level_changes;  /* adaptive level steps, down and up */
 	/* CLOCK_MONOTONIC milliseconds since which every attempt to write
@@ -117,11 +128,33 @@ struct output_stats {
 	bool closed;
 };
 
+/* The records the writer lost after output_write took them (standard
+ * output given up or closed, a full disk, a failed open or compressor),
+ * by the exporter address their lines name: fn once per address, then
+ * once with exporter NULL for those whose lines were gone (a file whose
+ * fdatasync or rename failed). What output_write refused is the
+ * caller's to charge. Either way, per exporter: records received =
+ * written + lost. */
+struct lost_table;
+/* A table for output_config.lost; thread-safe. */
+struct lost_table *output_lost_new(void);
+void output_lost_free(struct lost_table *t);
+void output_lost_by_exporter(struct output *o,
+    void (*fn)(const char *exporter, uint64_t records, void *arg), void *arg);
+
 /* NULL with *err set (allocated, for a human) on failure. */
 struct output *output_new(const struct output_config *cfg, char **err);
 /* Flushes and closes the current slot, renaming it into place. */
 void output_free(struct output *o);
+/* All of output_free but the free: the threads are joined, and
+ * output_stats is final (what the end lost included). */
+void output_finish(struct output *o);
 
+/* The caller's clock (Unix ms): the slot and the fairness window of the
+ * records written from now on (the time of the datagram being decoded,
+ * also for records it releases that were held for their template). Until
+ * it is set, each record's received time. */
+void output_clock(struct output *o, int64_t now_ms);
 /* Appends one record. -1 when the record is lost (errno ENOBUFS: queue
  * full; EBUSY: shed, its exporter above its fair share of a backed-up
  * queue; EMSGSIZE: larger than a block); the output stays usable.
@@ -151,16 +184,41 @@ int64_t output_next_rotation(const struct output *o, int64_t now_ms);
 
 /* A snapshot, valid until the next call. */
 const struct output_stats *output_stats(struct output *o);
+/* sum += s (sign 1) or sum -= s (sign -1), the counters only (records,
+ * bytes, files, errors, lost ..., not the gauges: level, peaks, health). */
+void output_stats_add(struct output_stats *sum, const struct output_stats *s,
+    int sign);
+/* Tests: fdatasync(2) of the files is fn from now on (NULL: fdatasync). */
+void output_set_fdatasync(int (*fn)(int fd));
 
 /* From the next block on, lines go to k as well (NULL: no Kafka); the
- * render thread picks it up soon even when idle. */
+ * render thread picks it up soon even when idle. It holds a reference to
+ * k (kafka_ref) and lets go of the one before on its own thread: the
+ * last reference closes a producer, nobody polls whether it is in use. */
 void output_set_kafka(struct output *o, struct kafka *k);
-/* The render thread may still produce to k: not yet safe to close it. */
-bool output_uses_kafka(struct output *o, const struct kafka *k);
 
-/* Renames temporary files left by a crashed run into place (.json.tmp,
- * .json.gz.tmp, .json.zst.tmp; never over an existing file); returns how
- * many it recovered, -1 when the directory cannot be read. */
-int output_recover(const char *directory);
+/* What output_recover found and did. */
+struct output_recovery {
+	unsigned found;          /* temporary files a crashed run left */
+	unsigned published;      /* renamed into place (whole or cut back) */
+	unsigned cut;            /* of those, cut back to their last whole
+	                          * line (plain) or frame (compressed) */
+	unsigned removed;        /* nothing whole in them: removed */
+	unsigned kept;           /* not checked or not published (codec not
+	                          * built in, I/O error): left as they are */
+	uint64_t bytes_cut;      /* bytes cut off or removed */
+};
+
+/* Checks the temporary files a crashed run left in directory (.json.tmp,
+ * .json.gz.tmp, .json.zst.tmp, .json.lz4.tmp), cuts each back to its last
+ * whole line or last frame that decodes completely, removes those with
+ * nothing whole, and renames the rest into place (never over an existing
+ * file). Each file cut, removed or left is logged through log (NULL:
+ * stderr; the first few one by one, then a count). Fills *r (may be
+ * NULL); returns how many were published, -1 when the directory cannot be
+ * read. */
+int output_recover(const char *directory, struct output_recovery *r,
+    void (*log)(int prio, const char *reason, const char *path,
+    const char *msg));
 
 #endif

@@ -111,21 +111,42 @@ struct render {
 	struct out_block *cur;   /* JSON lines being filled */
 	/* no writer (files = no): lines are rendered here, for Kafka only */
 	struct out_block *scratch;
-	_Atomic(struct kafka *) kafka_next;     /* the loop's choice */
-	_Atomic(struct kafka *) kafka;  /* the one this thread produces to */
+	/* the loop's choice, not yet taken (pending); a reference each */
+	pthread_mutex_t kafka_lock;
+	struct kafka *kafka_next;
+	bool kafka_pending;
+	atomic_bool kafka_switch;       /* kafka_pending, read without the lock */
+	struct kafka *kafka;     /* this thread's: the one it produces to */
 };
 
 /* ---- the Kafka sink: one line each, switched between two blocks ---- */
 
-/* The loop's choice takes effect here, at a record boundary; the loop
- * retires the old producer once render_uses_kafka says it is unused. */
+#ifdef HAVE_KAFKA
+/* how long a producer nothing holds any more may flush (kafka_unref) */
+#define RENDER_KAFKA_CLOSE_MS 10000
+#define unref(k) kafka_unref(k, RENDER_KAFKA_CLOSE_MS)
+#else
+#define unref(k) ((void)(k))
+#define kafka_ref(k) ((void)(k))
+#endif
+
+/* The loop's choice takes effect here, at a block boundary; the producer
+ * left behind is let go of on this thread: the last reference closes it
+ * (the loop never asks whether it is still in use). */
 static void
 switch_kafka(struct render *r)
 {
-	struct kafka *k = atomic_load(&r->kafka_next);
+	struct kafka *old = r->kafka;
 
-	if (k != atomic_load(&r->kafka))
-		atomic_store(&r->kafka, k);
+	if (!atomic_load_explicit(&r->kafka_switch, memory_order_acquire))
+		return;
+	pthread_mutex_lock(&r->kafka_lock);
+	r->kafka = r->kafka_next;
+	r->kafka_next = NULL;
+	r->kafka_pending = false;
+	atomic_store(&r->kafka_switch, false);
+	pthread_mutex_unlock(&r->kafka_lock);
+	unref(old);
 }
 
 /* line ends in '\n': the message is the same bytes without it */
@@ -134,23 +155,26 @@ kafka_line(struct render *r, const struct flow_record *rec, const char *line,
     size_t len)
 {
 #ifdef HAVE_KAFKA
-	struct kafka *k = atomic_load_explicit(&r->kafka, memory_order_relaxed);
-
-	if (k != NULL)
-		kafka_produce(k, rec, line, len - 1);
+	if (r->kafka != NULL)
+		kafka_produce(r->kafka, rec, line, len - 1);
 #endif
 }
 
 void
 render_set_kafka(struct render *r, struct kafka *k)
 {
-	atomic_store(&r->kafka_next, k);
-}
+	struct kafka *skipped = NULL;
 
-bool
-render_uses_kafka(struct render *r, const struct kafka *k)
-{
-	return atomic_load(&r->kafka_next) == k || atomic_load(&r->kafka) == k;
+	kafka_ref(k);
+	pthread_mutex_lock(&r->kafka_lock);
+	/* a choice the thread never took is let go of here */
+	if (r->kafka_pending)
+		skipped = r->kafka_next;
+	r->kafka_next = k;
+	r->kafka_pending = true;
+	atomic_store_explicit(&r->kafka_switch, true, memory_order_release);
+	pthread_mutex_unlock(&r->kafka_lock);
+	unref(skipped);
 }
 
 /* Hands the JSON block to the writer. */
@@ -203,6 +227,7 @@ line(struct render *r, const struct flow_record *rec, time_t slot)
 
 	if (!take(r, slot)) {
 		atomic_fetch_add(&r->counters->render_lost, 1);
+		lost_charge_addr(r->counters->by_exporter, &rec->src->addr);
 		return 0;
 	}
 	len = json_writer_render(r->json, rec, r->cur->data + r->cur->len,
@@ -211,6 +236,8 @@ line(struct render *r, const struct flow_record *rec, time_t slot)
 		submit(r, false);
 		if (!take(r, slot)) {
 			atomic_fetch_add(&r->counters->render_lost, 1);
+			lost_charge_addr(r->counters->by_exporter,
+			    &rec->src->addr);
 			return 0;
 		}
 		len = json_writer_render(r->json, rec, r->cur->data,
@@ -218,6 +245,7 @@ line(struct render *r, const struct flow_record *rec, time_t slot)
 	}
 	if (len == 0) {
 		atomic_fetch_add(&r->counters->oversized, 1);
+		lost_charge_addr(r->counters->by_exporter, &rec->src->addr);
 		return 0;
 	}
 	kafka_line(r, rec, r->cur->data + r->cur->len, len);
@@ -282,6 +310,7 @@ render_new(struct writer *w, struct writer_counters *counters)
 
 	if (r == NULL)
 		return NULL;
+	pthread_mutex_init(&r->kafka_lock, NULL);
 	blockq_init(&r->q, OUTPUT_BLOCKS_MAX, &counters->render_queue_peak);
 	r->writer = w;
 	r->counters = counters;
@@ -310,6 +339,11 @@ render_free(struct render *r)
 		pthread_join(r->thread, NULL);
 	}
 	blockq_destroy(&r->q);
+	/* the thread is gone: its producer and a choice it never took */
+	unref(r->kafka);
+	if (r->kafka_pending)
+		unref(r->kafka_next);
+	pthread_mutex_destroy(&r->kafka_lock);
 	json_writer_free(r->json);
 	free(r->scratch);
 	free(r);

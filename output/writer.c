@@ -34,12 +34,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <syslog.h>
@@ -67,7 +69,8 @@ _Static_assert(DIO_CHUNK % DIO_ALIGN == 0, "a full chunk is written whole");
 #define ADAPT_HIGH (WRITER_BLOCKS_MAX / 2)
 #define ADAPT_LOW (WRITER_BLOCKS_MAX / 8)
 /* what report() limits besides the lost reasons */
-enum { KIND_RECOVERED = OUTPUT_LOST__COUNT, KIND_DIR, KIND_TRUNCATED, KIND__COUNT };
+enum { KIND_RECOVERED = OUTPUT_LOST__COUNT, KIND_DIR, KIND_TRUNCATED,
+	KIND_PUBLISHED, KIND__COUNT };
 
 /* A closed slot waiting for fdatasync and its rename. */
 struct finished {
@@ -78,10 +81,13 @@ struct finished {
 	char tmp_name[96];
 };
 
-/* Where a frame ends in the file, and how many records it holds. */
+/* Where a frame ends in the file, and how many records it holds; while
+ * it is not wholly in the file yet (staged for a direct write), who sent
+ * them, so that a cut that drops it charges its exporters. */
 struct frame_end {
 	off_t end;
 	uint64_t records;
+	struct lost_runs *who;
 };
 
 /* One writer thread and what it compresses with. */
@@ -95,6 +101,9 @@ struct worker {
 struct report_state {
 	int64_t last_ms;
 	uint64_t suppressed;
+	const char *reason;      /* of the last line, for report_flush */
+	int prio;
+	char path[256];
 };
 
 struct writer {
@@ -134,6 +143,18 @@ struct writer {
 	bool stdout_dead;        /* the reader went away, or the exit
 	                          * deadline passed: why in dead_reason */
 	enum output_lost_reason dead_reason;
+	int stdout_kind;         /* enum stdout_kind */
+	size_t pipe_size;        /* STDOUT_PIPE: its capacity */
+	/* STDOUT_PIPE: our writes still (partly) in the pipe, oldest first,
+	 * for a bound on the pages they hold (pipe_room); none when another
+	 * process writes the pipe too (stderr into it) */
+	struct pipe_write {
+		uint64_t end;    /* offset in all we wrote */
+		size_t pages;    /* at most this many pages it took */
+	} *pw;
+	size_t pw_head, pw_n, pw_cap;
+	uint64_t pipe_total;     /* bytes we wrote to the pipe */
+	size_t pipe_slots, page;
 	char *dio;               /* staging buffer, DIO_CHUNK, aligned */
 	size_t dio_len;
 	off_t dio_off;           /* file offset of dio[0] */
@@ -142,6 +163,7 @@ struct writer {
 	off_t written, flushed;  /* file offsets: end, writeback started to */
 	struct frame_end *frames;
 	size_t nframes, frames_cap;
+	size_t settled;          /* frames before it are wholly in the file */
 	uint64_t missing;        /* records of this slot lost */
 	bool broken;             /* cannot be cut back: not to be published */
 	char tmp_name[96];
@@ -169,6 +191,9 @@ report(struct writer *w, int kind, int prio, const char *reason,
 	va_list ap;
 
 	pthread_mutex_lock(&w->report_lock);
+	rs->reason = reason;
+	rs->prio = prio;
+	snprintf(rs->path, sizeof(rs->path), "%s", path ? path : "");
 	if (rs->last_ms != 0 && now - rs->last_ms < REPORT_INTERVAL_MS) {
 		rs->suppressed++;
 		pthread_mutex_unlock(&w->report_lock);
@@ -190,6 +215,42 @@ report(struct writer *w, int kind, int prio, const char *reason,
 		w->log(prio, reason, path, line);
 	else
 		fprintf(stderr, "<%d>%s\n", prio, line);
+}
+
+/* The lines report() held back, said once their interval is over (or at
+ * the end, all): a failure that stops does not leave them unsaid. */
+static void
+report_flush(struct writer *w, bool all)
+{
+	int64_t now = monotonic_ms();
+	char line[400];
+
+	for (int k = 0; k < KIND__COUNT; k++) {
+		struct report_state *rs = &w->reports[k];
+		uint64_t n;
+		int prio;
+		char path[sizeof(rs->path)];
+		const char *reason;
+
+		pthread_mutex_lock(&w->report_lock);
+		n = rs->suppressed;
+		if (n == 0 || (!all && now - rs->last_ms < REPORT_INTERVAL_MS)) {
+			pthread_mutex_unlock(&w->report_lock);
+			continue;
+		}
+		rs->suppressed = 0;
+		rs->last_ms = now;
+		prio = rs->prio;
+		reason = rs->reason;
+		memcpy(path, rs->path, sizeof(path));
+		pthread_mutex_unlock(&w->report_lock);
+		snprintf(line, sizeof(line), "(and %llu more %s like the last, the "
+		    "latest at %s)", (unsigned long long)n, reason, path);
+		if (w->log != NULL)
+			w->log(prio, reason, path, line);
+		else
+			fprintf(stderr, "<%d>%s\n", prio, line);
+	}
 }
 
 static void
@@ -214,11 +275,27 @@ healthy(struct writer *w)
 	}
 }
 
+/* Records lost whose lines are no longer at hand (already in the file):
+ * counted, their exporters unknown. */
 static void
 lose(struct writer *w, enum output_lost_reason r, uint64_t records)
 {
-	if (records > 0)
-		atomic_fetch_add(&w->counters->lost[r], records);
+	if (records == 0)
+		return;
+	atomic_fetch_add(&w->counters->lost[r], records);
+	lost_charge_unknown(w->counters->by_exporter, records);
+}
+
+/* The records of the lines at data (len bytes) lost: charged to the
+ * exporters the lines name. */
+static void
+lose_lines(struct writer *w, enum output_lost_reason r, uint64_t records,
+    const char *data, size_t len)
+{
+	if (records == 0)
+		return;
+	atomic_fetch_add(&w->counters->lost[r], records);
+	lost_charge_lines(w->counters->by_exporter, data, len);
 }
 
 static enum output_lost_reason
@@ -296,6 +373,28 @@ writebehind(struct writer *w)
 	w->flushed = w->written;
 }
 
+/* Frames now wholly in the file can no longer be cut off by a failed
+ * write: who sent them is not needed any more. */
+static void
+settle(struct writer *w)
+{
+	while (w->settled < w->nframes &&
+	    w->frames[w->settled].end <= w->written) {
+		free(w->frames[w->settled].who);
+		w->frames[w->settled++].who = NULL;
+	}
+}
+
+static void
+forget_frames(struct writer *w)
+{
+	for (size_t i = 0; i < w->nframes; i++) {
+		free(w->frames[i].who);
+		w->frames[i].who = NULL;
+	}
+	w->nframes = w->settled = 0;
+}
+
 /* Appends len bytes; -1 (errno) when not all of them went. What did go
  * is counted in written and disk_bytes, for cut_back to undo. */
 static int
@@ -328,6 +427,7 @@ raw_write(struct writer *w, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	writebehind(w);
+	settle(w);
 	return 0;
 }
 
@@ -386,10 +486,18 @@ dio_sync(struct writer *w)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
+			int err = n < 0 ? errno : ENOSPC;
+			char path[4096];
+
 			/* still staged, nothing lost: only the copy in the
 			 * file is cut off, to keep its size honest */
 			if (ftruncate(w->fd, w->written) < 0)
 				w->broken = true;
+			path_of(w, w->tmp_name, path, sizeof(path));
+			report(w, reason_of(err), LOG_WARNING,
+			    output_lost_reason_name(reason_of(err)), path,
+			    "sync %s: %s: nothing lost yet, the tail stays "
+			    "staged", path, strerror(err));
 			break;
 		}
 		done += (size_t)n;
@@ -463,11 +571,23 @@ cut_back(struct writer *w, size_t keep_frames, enum output_lost_reason r)
 	off_t keep = keep_frames > 0 ? w->frames[keep_frames - 1].end : 0;
 	uint64_t gone = 0;
 
-	for (size_t i = keep_frames; i < w->nframes; i++)
-		gone += w->frames[i].records;
-	lose(w, r, gone);
+	for (size_t i = keep_frames; i < w->nframes; i++) {
+		struct frame_end *f = &w->frames[i];
+
+		gone += f->records;
+		if (f->who != NULL) {
+			atomic_fetch_add(&w->counters->lost[r], f->records);
+			lost_charge_runs(w->counters->by_exporter, f->who);
+			free(f->who);
+			f->who = NULL;
+		} else {
+			lose(w, r, f->records);
+		}
+	}
 	w->missing += gone;
 	w->nframes = keep_frames;
+	if (w->settled > keep_frames)
+		w->settled = keep_frames;
 	if (w->dio_len > 0 && keep >= w->dio_off) {
 		/* the end is still staged: the rest of the stage goes */
 		w->dio_len = (size_t)(keep - w->dio_off);
@@ -491,8 +611,11 @@ cut_back(struct writer *w, size_t keep_frames, enum output_lost_reason r)
 }
 
 static bool
-remember_frame(struct writer *w, uint64_t records)
+remember_frame(struct writer *w, uint64_t records, const char *lines,
+    size_t len)
 {
+	off_t end = w->written + (off_t)w->dio_len;
+
 	if (w->nframes == w->frames_cap) {
 		size_t cap = w->frames_cap ? w->frames_cap * 2 : 256;
 		struct frame_end *f = realloc(w->frames, cap * sizeof(*f));
@@ -502,15 +625,31 @@ remember_frame(struct writer *w, uint64_t records)
 		w->frames = f;
 		w->frames_cap = cap;
 	}
+	/* staged: a failing write may still cut it off (without memory for
+	 * the runs, its records would be lost without an exporter) */
 	w->frames[w->nframes++] = (struct frame_end){
-		.end = w->written + (off_t)w->dio_len, .records = records,
+		.end = end, .records = records,
+		.who = end > w->written ? lost_runs_of(lines, len) : NULL,
 	};
+	settle(w);
 	return true;
 }
 
 /* ---- slots ---- */
 
 static void wait_finisher(struct writer *w);
+
+static void
+recover_leftover(struct writer *w)
+{
+	struct output_recovery r = { 0 };
+
+	files_recover(w->dir, w->tmp_name, &r, w->log);
+	if (r.cut > 0)
+		atomic_fetch_add(&w->counters->recovered_cut, r.cut);
+	if (r.removed > 0)
+		atomic_fetch_add(&w->counters->recovered_removed, r.removed);
+}
 
 static int
 open_tmp(struct writer *w, const char *path)
@@ -535,8 +674,9 @@ open_tmp(struct writer *w, const char *path)
 			wait_finisher(w);
 			waited = true;
 		} else if (errno == EEXIST) {
-			/* left by a run that died: put it in place first */
-			files_publish(w->dir, w->tmp_name);
+			/* left by a run that died: checked, cut back and put
+			 * in place first, as recovery at start does */
+			recover_leftover(w);
 		} else if (errno != ENOENT || !ensure_dir(w)) {
 			return -1;
 		}
@@ -566,7 +706,7 @@ slot_open(struct writer *w, time_t slot)
 	w->fd_direct = w->direct;
 	w->dio_len = 0;
 	w->dio_off = 0;
-	w->nframes = 0;
+	forget_frames(w);
 	w->missing = 0;
 	w->broken = false;
 	return 0;
@@ -633,7 +773,7 @@ set_aside(struct writer *w, const char *tmp_name)
 static void
 finish(struct writer *w, struct finished *f)
 {
-	char path[4096];
+	char path[4096], published[4096] = "";
 	int rc = 0;
 
 	path_of(w, f->tmp_name, path, sizeof(path));
@@ -650,7 +790,8 @@ finish(struct writer *w, struct finished *f)
 		close(f->fd);
 		return;
 	}
-	if (files_publish(w->dir, f->tmp_name) < 0 &&
+	if (files_publish_named(w->dir, f->tmp_name, published,
+	    sizeof(published)) < 0 &&
 	    (errno != ENOENT || (rc = rescue(w, f->fd, f->tmp_name)) < 0)) {
 		failing(w);
 		lose(w, OUTPUT_LOST_NOT_PUBLISHED, f->records);
@@ -662,6 +803,7 @@ finish(struct writer *w, struct finished *f)
 	}
 	close(f->fd);
 	atomic_fetch_add(&w->counters->files, 1);
+	atomic_fetch_add(&w->counters->written, f->records);
 	if (f->missing > 0) {
 		atomic_fetch_add(&w->counters->truncated_files, 1);
 		report(w, KIND_TRUNCATED, LOG_WARNING, "truncated", path,
@@ -669,6 +811,12 @@ finish(struct writer *w, struct finished *f)
 		    "%llu could not be written", path,
 		    (unsigned long long)f->records,
 		    (unsigned long long)f->missing);
+	} else {
+		/* info: a newcomer sees that records arrive (at most one
+		 * line per 10 s) */
+		report(w, KIND_PUBLISHED, LOG_INFO, "published", published[0] ?
+		    published : path, "published %s: %llu records", published[0] ?
+		    published : path, (unsigned long long)f->records);
 	}
 }
 
@@ -751,9 +899,17 @@ slot_close(struct writer *w)
 	w->open = false;
 	if (dio_flush(w, true) < 0) {
 		int err = errno;
+		uint64_t before = file_records(w);
+		char path[4096];
 
 		failing(w);
 		cut_tail(w, err);
+		path_of(w, w->tmp_name, path, sizeof(path));
+		report(w, reason_of(err), LOG_ERR,
+		    output_lost_reason_name(reason_of(err)), path,
+		    "close %s: writing the tail: %s: %llu records lost, the file "
+		    "is cut back to the last whole block", path, strerror(err),
+		    (unsigned long long)(before - file_records(w)));
 	}
 	if (w->broken) {
 		discard(w, "cannot be cut back to a whole record");
@@ -761,6 +917,15 @@ slot_close(struct writer *w)
 	}
 	if (w->nframes == 0) {
 		/* every block failed: an empty slot makes no file */
+		if (w->missing > 0) {
+			char path[4096];
+
+			path_of(w, w->tmp_name, path, sizeof(path));
+			report(w, KIND_TRUNCATED, LOG_WARNING, "truncated", path,
+			    "%s: none of its %llu records could be written: "
+			    "removed, not published", path,
+			    (unsigned long long)w->missing);
+		}
 		discard(w, NULL);
 		return;
 	}
@@ -790,7 +955,47 @@ slot_close(struct writer *w)
 	pthread_mutex_unlock(&w->fin_lock);
 }
 
-/* ---- standard output ---- */
+/* ---- standard output ----
+ *
+ * A line is on standard output when its newline is; the books count those
+ * as written and every other record of the block as lost, so that
+ * received = written + lost to the record. A reader that stalls must not
+ * be left half a line either: into a pipe (the usual case) every write is
+ * one the kernel takes whole or not at all: whole lines within the room
+ * that the pages our earlier writes may still hold leave (pipe_room), or
+ * at most PIPE_BUF bytes of whole lines, which POSIX makes atomic; a
+ * longer line waits for room. When the exit deadline passes, nothing
+ * partial has been written. A socket or terminal gives no such
+ * guarantee: there a line cut by the deadline is counted lost (it did not
+ * arrive whole), and a regular file is cut back to its last whole line.
+ */
+
+/* How stdout's reader may be written to (see stdout_setup). */
+enum stdout_kind { STDOUT_OTHER, STDOUT_PIPE, STDOUT_FILE };
+
+/* How often a line longer than PIPE_BUF, with no room for it in the
+ * pipe, looks again (poll would wake for one free page). */
+#define STDOUT_EMPTY_POLL_MS 1
+/* The pipe is grown to this (the default pipe-max-size, which needs no
+ * privilege) where it is smaller: a line longer than PIPE_BUF waits for
+ * room, and waiting for a 64 KiB pipe to empty held a reader of long
+ * lines (IPFIX with hundreds of fields) to half its pace
+ * (tests/integration/test_fairness.py) */
+#define STDOUT_PIPE_SIZE (1 << 20)
+
+/* Milliseconds left before the exit deadline, capped at cap; -1 when it
+ * has passed. */
+static int
+time_left(struct writer *w, int cap)
+{
+	int64_t deadline = atomic_load(&w->deadline_ms), left;
+
+	if (deadline == 0)
+		return cap;
+	if ((left = deadline - monotonic_ms()) <= 0)
+		return -1;
+	return left < cap ? (int)left : cap;
+}
 
 /* Waits until fd takes more, or the exit deadline passes. */
 static bool
@@ -798,31 +1003,186 @@ wait_writable(struct writer *w, int fd)
 {
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLOUT };
-		int64_t deadline = atomic_load(&w->deadline_ms);
-		int timeout = 1000;
+		int timeout = time_left(w, 1000);
 
-		if (deadline != 0) {
-			int64_t left = deadline - monotonic_ms();
-
-			if (left <= 0)
-				return false;
-			timeout = left < timeout ? (int)left : timeout;
-		}
+		if (timeout < 0)
+			return false;
 		if (poll(&p, 1, timeout) > 0)
 			return true;
 	}
 }
 
-/* stdout is non-blocking when it is a pipe or a socket (see writer_new),
- * so a reader that stalls cannot hold the exit forever. */
+/* Bytes waiting in the stdout pipe, -1 when unknown. */
+static int
+pipe_queued(void)
+{
+	int n;
+
+	return ioctl(STDOUT_FILENO, FIONREAD, &n) < 0 ? -1 : n;
+}
+
+/* The longest run of whole lines at p (of len) within room bytes. */
+static size_t
+whole_lines(const char *p, size_t len, size_t room)
+{
+	const char *nl;
+
+	if (room >= len)
+		return len;
+	nl = memrchr(p, '\n', room);
+	return nl == NULL ? 0 : (size_t)(nl - p) + 1;
+}
+
+/*
+ * Bytes a write into the pipe is taken whole for sure, with queued bytes
+ * in it. A pipe is a ring of pipe_slots pages; a page is free again once
+ * read to its end. A write of n bytes takes at most n / page + 1 new
+ * pages (it fills pages, the first of them maybe shared with the write
+ * before), so our writes not yet read to their end hold at most the sum
+ * of theirs, and a write of (free pages - 1) pages fits. The bytes read
+ * so far are ours less what is queued (only we write the pipe).
+ */
+static size_t
+pipe_room(struct writer *w, int queued)
+{
+	uint64_t read_to;
+	size_t held = 0;
+
+	if (w->pw == NULL || (uint64_t)queued > w->pipe_total)
+		return queued == 0 ? w->pipe_size : 0;
+	read_to = w->pipe_total - (uint64_t)queued;
+	while (w->pw_n > 0 && w->pw[w->pw_head].end <= read_to) {
+		w->pw_head = (w->pw_head + 1) % w->pw_cap;
+		w->pw_n--;
+	}
+	for (size_t i = 0; i < w->pw_n; i++)
+		held += w->pw[(w->pw_head + i) % w->pw_cap].pages;
+	return held + 1 >= w->pipe_slots ? 0 :
+	    (w->pipe_slots - held - 1) * w->page;
+}
+
+/* n bytes went into the pipe. */
+static void
+pipe_wrote(struct writer *w, size_t n)
+{
+	size_t pages = n / w->page + 1;
+
+	w->pipe_total += n;
+	if (w->pw == NULL)
+		return;
+	if (w->pw_n == w->pw_cap) {
+		/* more writes than pages in flight (short ones, merged): the
+		 * last one stands for both, which only overcounts */
+		struct pipe_write *last =
+		    &w->pw[(w->pw_head + w->pw_n - 1) % w->pw_cap];
+
+		last->end = w->pipe_total;
+		last->pages += pages;
+		return;
+	}
+	w->pw[(w->pw_head + w->pw_n++) % w->pw_cap] = (struct pipe_write){
+		.end = w->pipe_total, .pages = pages,
+	};
+}
+
+/*
+ * How much of p (whole lines, len > 0) to write to the pipe now so that
+ * the write is taken whole or not at all: whole lines within the room
+ * pipe_room vouches for, or at most PIPE_BUF bytes of them, which POSIX
+ * makes atomic; 0 after waiting, when nothing may go yet; -1 when the
+ * deadline passed.
+ */
+static ssize_t
+pipe_chunk(struct writer *w, const char *p, size_t len)
+{
+	int queued = pipe_queued();
+	size_t n, room;
+
+	if (queued < 0 || w->pipe_size == 0)
+		return (ssize_t)len;  /* no way to know: as for a socket */
+	room = pipe_room(w, queued);
+	if ((n = whole_lines(p, len, room > PIPE_BUF ? room : PIPE_BUF)) > 0)
+		return (ssize_t)n;
+	if (queued == 0)
+		/* a line longer than the pipe itself (a shrunk pipe): it
+		 * cannot go whole, the rest of it follows */
+		return (ssize_t)(memchr(p, '\n', len) ?
+		    (size_t)((const char *)memchr(p, '\n', len) - p) + 1 : len);
+	/* a long line waits for pages to be read */
+	if (time_left(w, STDOUT_EMPTY_POLL_MS) < 0)
+		return -1;
+	poll(NULL, 0, time_left(w, STDOUT_EMPTY_POLL_MS));
+	return 0;
+}
+
+/* Gives up on standard output: why (errno, or EAGAIN for the deadline). */
+static void
+stdout_fail(struct writer *w, int err)
+{
+	failing(w);
+	w->stdout_dead = true;
+	if (err == EAGAIN) {
+		w->dead_reason = OUTPUT_LOST_SHUTDOWN_TIMEOUT;
+		report(w, w->dead_reason, LOG_ERR, "shutdown_timeout", "-",
+		    "standard output has taken nothing for %d ms at exit: "
+		    "giving up, the rest is lost", WRITER_STOP_TIMEOUT_MS);
+		return;
+	}
+	/* nothing later can reach a reader that went away */
+	w->dead_reason = reason_of(err);
+	atomic_store(&w->counters->closed, true);
+	report(w, w->dead_reason, LOG_ERR,
+	    output_lost_reason_name(w->dead_reason), "-",
+	    "standard output: %s: everything from now on is lost",
+	    strerror(err));
+}
+
+/* A line half written when standard output failed: a regular file goes
+ * back to where it began (the line is lost whole); anywhere else it
+ * stays cut, and is counted lost like the lines after it. */
+static void
+stdout_unwrite(struct writer *w, size_t partial)
+{
+	off_t at;
+
+	if (partial == 0 || w->stdout_kind != STDOUT_FILE)
+		return;
+	if ((at = lseek(STDOUT_FILENO, 0, SEEK_CUR)) >= (off_t)partial &&
+	    ftruncate(STDOUT_FILENO, at - (off_t)partial) == 0)
+		lseek(STDOUT_FILENO, at - (off_t)partial, SEEK_SET);
+}
+
 static void
 stdout_put(struct writer *w, const char *p, size_t len, uint64_t records)
 {
-	while (len > 0 && !w->stdout_dead) {
-		ssize_t n = write(STDOUT_FILENO, p, len);
-		int err = errno;
+	const char *rest = p;    /* the first line not written whole */
+	const char *end = p + len;
+	size_t partial = 0;      /* bytes of an unfinished line written */
+	uint64_t lines = 0;      /* whole lines written */
 
+	while (len > 0 && !w->stdout_dead) {
+		ssize_t want = (ssize_t)len, n;
+		int err;
+
+		if (w->stdout_kind == STDOUT_PIPE && partial == 0 &&
+		    (want = pipe_chunk(w, p, len)) <= 0) {
+			if (want < 0)
+				stdout_fail(w, EAGAIN);
+			continue;
+		}
+		n = write(STDOUT_FILENO, p, (size_t)want);
+		err = errno;
+		if (n > 0 && w->stdout_kind == STDOUT_PIPE)
+			pipe_wrote(w, (size_t)n);
 		if (n > 0) {
+			size_t k = count_lines(p, (size_t)n);
+			const char *nl = memrchr(p, '\n', (size_t)n);
+
+			lines += k;
+			partial = nl ? (size_t)(p + n - nl - 1) : partial +
+			    (size_t)n;
+			if (nl != NULL)
+				rest = nl + 1;
 			p += n;
 			len -= (size_t)n;
 			continue;
@@ -831,27 +1191,15 @@ stdout_put(struct writer *w, const char *p, size_t len, uint64_t records)
 			continue;
 		if (n < 0 && err == EAGAIN && wait_writable(w, STDOUT_FILENO))
 			continue;
-		failing(w);
-		w->stdout_dead = true;
-		if (n < 0 && err == EAGAIN) {
-			w->dead_reason = OUTPUT_LOST_SHUTDOWN_TIMEOUT;
-			report(w, w->dead_reason, LOG_ERR, "shutdown_timeout", "-",
-			    "standard output has taken nothing for %d ms at "
-			    "exit: giving up, the rest is lost",
-			    WRITER_STOP_TIMEOUT_MS);
-			break;
-		}
-		/* nothing later can reach a reader that went away */
-		w->dead_reason = reason_of(n < 0 ? err : EIO);
-		atomic_store(&w->counters->closed, true);
-		report(w, w->dead_reason, LOG_ERR,
-		    output_lost_reason_name(w->dead_reason), "-",
-		    "standard output: %s: everything from now on is lost",
-		    strerror(n < 0 ? err : EIO));
+		stdout_fail(w, n < 0 ? err : EIO);
 	}
 	if (w->stdout_dead)
-		lose(w, w->dead_reason, records);
-	else
+		stdout_unwrite(w, partial);
+	atomic_fetch_add(&w->counters->written, lines);
+	if (records > lines)
+		lose_lines(w, w->dead_reason, records - lines, rest,
+		    (size_t)(end - rest));
+	if (!w->stdout_dead)
 		healthy(w);
 }
 
@@ -873,21 +1221,22 @@ put_frame(struct writer *w, const struct out_block *b,
 		 * close marker could not be allocated) */
 		slot_close(w);
 	if (!w->open && slot_open(w, b->slot) < 0) {
-		lose(w, OUTPUT_LOST_OPEN_FAILED, p->records);
+		lose_lines(w, OUTPUT_LOST_OPEN_FAILED, p->records, b->data,
+		    b->len);
 		return;
 	}
 	if (w->broken) {
-		lose(w, OUTPUT_LOST_IO_ERROR, p->records);
+		lose_lines(w, OUTPUT_LOST_IO_ERROR, p->records, b->data, b->len);
 		return;
 	}
 	if (file_write(w, p->data, p->len) < 0 ||
-	    !remember_frame(w, p->records)) {
+	    !remember_frame(w, p->records, b->data, b->len)) {
 		int err = errno;
 		char path[4096];
 
 		failing(w);
 		path_of(w, w->tmp_name, path, sizeof(path));
-		lose(w, reason_of(err), p->records);
+		lose_lines(w, reason_of(err), p->records, b->data, b->len);
 		w->missing += p->records;
 		report(w, reason_of(err), LOG_ERR,
 		    output_lost_reason_name(reason_of(err)), path,
@@ -916,9 +1265,20 @@ put(struct writer *w, const struct out_block *b, const struct prepared *p)
 		/* once a second: notice a removed directory soon */
 		ensure_dir(w);
 		if (w->open && dio_sync(w) < 0) {
+			int err = errno;
+			uint64_t before = file_records(w);
+			char path[4096];
+
 			failing(w);
-			cut_back(w, w->nframes, reason_of(errno));
+			cut_back(w, w->nframes, reason_of(err));
+			path_of(w, w->tmp_name, path, sizeof(path));
+			report(w, reason_of(err), LOG_ERR,
+			    output_lost_reason_name(reason_of(err)), path,
+			    "sync %s: %s: %llu records lost, the file is cut back "
+			    "to the last whole block", path, strerror(err),
+			    (unsigned long long)(before - file_records(w)));
 		}
+		report_flush(w, false);
 	}
 }
 
@@ -960,7 +1320,8 @@ prepare(struct worker *wk, const struct out_block *b, struct prepared *p)
 	p->len = compressor_frame(wk->z, adapted_level(w), b->data, b->len,
 	    &p->data);
 	if (p->len == 0) {
-		lose(w, OUTPUT_LOST_COMPRESS_FAILED, p->records);
+		lose_lines(w, OUTPUT_LOST_COMPRESS_FAILED, p->records, b->data,
+		    b->len);
 		report(w, OUTPUT_LOST_COMPRESS_FAILED, LOG_ERR,
 		    "compress_failed", w->dir, "%s compressor failed: %llu "
 		    "records lost", files_extension(w->compress),
@@ -1052,20 +1413,50 @@ threads_for(const struct output_config *cfg)
 	    (unsigned)n;
 }
 
+static bool
+same_file(int a, int b)
+{
+	struct stat sa, sb;
+
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 &&
+	    sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 /* A pipe or socket on stdout becomes non-blocking, so that a reader that
  * stops reading cannot hold the exit (a terminal or a file is left as it
- * is: its flags are shared with the shell). */
+ * is: its flags are shared with the shell). A pipe's capacity is what an
+ * empty one takes in one write. */
 static void
-stdout_nonblocking(void)
+stdout_setup(struct writer *w)
 {
 	struct stat st;
-	int flags;
+	int flags, size;
 
-	if (fstat(STDOUT_FILENO, &st) < 0 ||
-	    !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+	if (fstat(STDOUT_FILENO, &st) < 0)
+		return;
+	if (S_ISREG(st.st_mode))
+		w->stdout_kind = STDOUT_FILE;
+	if (!(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
 		return;
 	if ((flags = fcntl(STDOUT_FILENO, F_GETFL)) >= 0)
 		fcntl(STDOUT_FILENO, F_SETFL, flags | O_NONBLOCK);
+	if (S_ISFIFO(st.st_mode) &&
+	    (size = fcntl(STDOUT_FILENO, F_GETPIPE_SZ)) > 0) {
+		int grown;
+
+		/* F_SETPIPE_SZ returns the size it set */
+		if (size < STDOUT_PIPE_SIZE && (grown = fcntl(STDOUT_FILENO,
+		    F_SETPIPE_SZ, STDOUT_PIPE_SIZE)) > size)
+			size = grown;
+		w->stdout_kind = STDOUT_PIPE;
+		w->pipe_size = (size_t)size;
+		w->page = (size_t)sysconf(_SC_PAGESIZE);
+		w->pipe_slots = w->pipe_size / w->page;
+		if (!same_file(STDOUT_FILENO, STDERR_FILENO)) {
+			w->pw_cap = w->pipe_slots + 2;
+			w->pw = calloc(w->pw_cap, sizeof(*w->pw));
+		}
+	}
 }
 
 static int
@@ -1111,7 +1502,7 @@ writer_new(const struct output_config *cfg, struct writer_counters *counters)
 	atomic_store(&counters->level, w->level);
 	w->fd = -1;
 	if (w->to_stdout)
-		stdout_nonblocking();
+		stdout_setup(w);
 	else if ((w->dir = strdup(cfg->directory)) == NULL)
 		goto fail;
 	if (!w->to_stdout && cfg->direct_io &&
@@ -1148,9 +1539,12 @@ writer_free(struct writer *w)
 		pthread_mutex_unlock(&w->fin_lock);
 		pthread_join(w->finisher, NULL);
 	}
+	report_flush(w, true);
 	for (unsigned i = 0; i < w->nworkers; i++)
 		compressor_free(w->workers[i].z);
 	blockq_destroy(&w->q);
+	forget_frames(w);
+	free(w->pw);
 	free(w->frames);
 	free(w->dio);
 	free(w->dir);

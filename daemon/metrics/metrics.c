@@ -141,11 +141,13 @@ gauge(struct evbuffer *b, const char *name, const char *type, const char *help,
 static void
 render(struct evbuffer *b, struct collector *c)
 {
-	const struct output_stats *os = output_stats(c->output);
+	struct output_stats sum;
+	const struct output_stats *os = &sum;
 	uint64_t kdrops = c->stats.closed_kernel_drops;
 	struct parser_counters totals;
 	struct receiver_stats rs;
 
+	collector_output_stats(c, &sum);
 	receiver_stats(c->receiver, &rs);
 	for (struct listener *l = c->listeners; l; l = l->next)
 		kdrops += l->kernel_drops;
@@ -213,8 +215,9 @@ render(struct evbuffer *b, struct collector *c)
 	    "Of those, bytes written with O_DIRECT (bypassing the page cache).",
 	    (unsigned long long)os->direct_bytes);
 	gauge(b, "netflowd_write_errors_total", "counter",
-	    "Records that could not be written.",
-	    (unsigned long long)c->stats.write_errors);
+	    "Failed writes, syncs, renames and opens of output files (the "
+	    "records they cost are in netflowd_records_lost_total).",
+	    (unsigned long long)os->write_errors);
 	collector_output_metrics(c, b);
 	head(b, "netflowd_reloads_total", "counter", "Configuration reloads.");
 	evbuffer_add_printf(b, "netflowd_reloads_total{result=\"ok\"} %llu\n"

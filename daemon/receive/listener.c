@@ -130,6 +130,22 @@ fail:
 	return -1;
 }
 
+char *
+listener_error(const struct config *config, const struct config_listen *conf,
+    int errnum)
+{
+	char *msg;
+	int rc;
+
+	if (config->path != NULL && conf->line > 0)
+		rc = asprintf(&msg, "%s:%d: cannot listen on %s: %s", config->path,
+		    conf->line, conf->text, strerror(errnum));
+	else
+		rc = asprintf(&msg, "cannot listen on %s: %s", conf->text,
+		    strerror(errnum));
+	return rc < 0 ? NULL : msg;
+}
+
 void
 listener_free(struct listener *l)
 {

@@ -44,6 +44,11 @@ int listener_open(struct collector *c, const struct config_listen *conf,
 void listener_set_receive_buffer(struct listener *l, size_t want);
 /* Only while the receive thread is stopped. */
 void listener_free(struct listener *l);
+/* "FILE:LINE: cannot listen on ADDR: REASON", naming the line of the
+ * config file that asked for the address (no FILE:LINE for -p and the
+ * built-in defaults); allocated, NULL without memory. */
+char *listener_error(const struct config *config,
+    const struct config_listen *conf, int errnum);
 /* Logs the receive thread's recvmmsg failures since the last call. */
 void listener_log_errors(struct listener *l, struct ratelimit *rl);
 

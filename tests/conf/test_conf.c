@@ -142,8 +142,14 @@ static const struct {
 	{ "[metrics]\npath = /metrics\n", "2: unknown key 'path' in [metrics]" },
 	{ "[collectors]\nlisten = 2055\n", "1: unknown section [collectors]" },
 	{ "[output]\nrotate = 60\n\n[kafk]\n", "4: unknown section [kafk]" },
+	/* a bad key, then what the whole file shows about [kafka] */
 	{ "[log]\nlevel = info\n[output]\ncompress = bzip2\n[kafka]\n",
-	  "4: bad compress 'bzip2' (none, gzip, zstd or lz4)" },
+	  "4: bad compress 'bzip2' (none, gzip, zstd or lz4)\n@5: "
+#ifdef HAVE_KAFKA
+	  "[kafka] needs brokers = HOST:PORT,..." },
+#else
+	  "built without Kafka support (librdkafka); remove the [kafka] section" },
+#endif
 	{ "listen = 2055\n", "1: key 'listen' outside any section" },
 	{ "[collector]\nlisten\n",
 	  "2: syntax error (expected key = value or [section])" },
@@ -173,6 +179,64 @@ static const struct {
 	{ "[collector]\n= 5\n", "2: syntax error (expected key = value or [section])" },
 };
 
+/* "path:" before the first line and for each "@" (a line of its own) */
+static void
+expand(char *buf, size_t size, const char *error)
+{
+	size_t n = (size_t)snprintf(buf, size, "%s:", path);
+
+	for (const char *p = error; *p && n + strlen(path) + 2 < size; p++) {
+		if (*p == '@')
+			n += (size_t)snprintf(buf + n, size - n, "%s:", path);
+		else
+			buf[n++] = *p;
+	}
+	buf[n] = '\0';
+}
+
+/* issue 25 item 7: every error of a file, in one go, each with its line;
+ * a bad [section] line does not turn its keys into more errors; past 20
+ * errors the rest are counted. */
+static void
+test_all_errors(void)
+{
+	char *err = NULL, want[2048], big[4096];
+	struct config *c;
+	size_t n = 0, lines = 1;
+
+	c = load("[collector]\nlisten = 1.2.3.4:99999\nbogus = 1\n[outptu]\n"
+	    "rotate = 5\n[output]\nrotate = forever\ncompress = bzip2\n"
+	    "  indented\n[kafka\nbrokers = x\n[log]\nlevel = loud\n"
+	    "level = info\n[output]\nlevel = 3\n", &err);
+	expand(want, sizeof(want),
+	    "2: bad port in listen address '1.2.3.4:99999'\n"
+	    "@3: unknown key 'bogus' in [collector]\n"
+	    "@4: unknown section [outptu]\n"
+	    "@7: bad duration 'forever' (e.g. 60, 90s, 5m, 1h; at most 7 days)\n"
+	    "@8: bad compress 'bzip2' (none, gzip, zstd or lz4)\n"
+	    "@9: indented line continues 'compress' (write one key = value per line)\n"
+	    "@10: syntax error (expected key = value or [section])\n"
+	    "@13: bad log level 'loud' (err, warning, notice, info, debug)\n"
+	    "@14: duplicate key 'level' (first set on line 13)\n"
+	    "@16: level without compress");
+	CHECK(c == NULL);
+	CHECK_STR(err, want);
+	free(err);
+
+	n = (size_t)snprintf(big, sizeof(big), "[output]\n");
+	for (int i = 0; i < 25; i++)
+		n += (size_t)snprintf(big + n, sizeof(big) - n, "bad%d = 1\n", i);
+	c = load(big, &err);
+	CHECK(c == NULL && err != NULL);
+	for (const char *p = err; p && (p = strchr(p, '\n')) != NULL; p++)
+		lines++;
+	CHECK(lines == 20);
+	CHECK(err && strstr(err, ":20: unknown key 'bad18' in [output]\n"));
+	CHECK(err && !strstr(err, "bad19"));
+	CHECK(err && strstr(err, ": 6 more errors not shown"));
+	free(err);
+}
+
 static void
 test_errors(void)
 {
@@ -182,7 +246,7 @@ test_errors(void)
 		char *err = NULL;
 		struct config *c = load(bad[i].text, &err);
 
-		snprintf(want, sizeof(want), "%s:%s", path, bad[i].error);
+		expand(want, sizeof(want), bad[i].error);
 		CHECK(c == NULL);
 		CHECK_STR(err, want);
 		config_free(c);
@@ -552,7 +616,8 @@ test_print(void)
 	fclose(f);
 	CHECK(strstr(out, "listen = 127.0.0.1:2055\n") != NULL);
 	CHECK(strstr(out, "allow = 192.0.2.0/24\n") != NULL);
-	CHECK(strstr(out, "rotate = 90\n") != NULL);
+	CHECK(strstr(out, "rotate = 90s\n") != NULL);
+	CHECK(strstr(out, "receive_buffer = 16M\n") != NULL);
 	CHECK(strstr(out, "[metrics]\nlisten = [::1]:9477\n") != NULL);
 	/* what -n prints is itself a valid config */
 	again = load(out, &err);
@@ -578,6 +643,7 @@ main(void)
 	}
 	close(fd);
 	test_errors();
+	test_all_errors();
 	test_no_listen_and_missing();
 	test_every_key();
 	test_defaults();

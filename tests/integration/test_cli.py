@@ -30,11 +30,11 @@ with tempfile.TemporaryDirectory() as tmp:
                 "[output]\ndirectory = /tmp/x\nrotate = 5m\n")
     r = run("-n", "-c", good)
     check(r.returncode == 0, "-n good file exits 0: %r" % r.stderr)
-    check("listen = 127.0.0.1:2055" in r.stdout and "rotate = 300" in r.stdout,
+    check("listen = 127.0.0.1:2055" in r.stdout and "rotate = 5m\n" in r.stdout,
           "-n prints effective settings: %r" % r.stdout)
     r = run("-n", "-c", good, "-p", "9000", "-r", "10")
     check("listen = *:9000" in r.stdout and "127.0.0.1:2055" not in r.stdout
-          and "rotate = 10" in r.stdout, "flags override the file: %r" % r.stdout)
+          and "rotate = 10s\n" in r.stdout, "flags override the file: %r" % r.stdout)
     bad = os.path.join(tmp, "bad.conf")
     with open(bad, "w") as f:
         f.write("[collector]\nlisten = 127.0.0.1:2055\n\n[output]\nrotate = soon\n")

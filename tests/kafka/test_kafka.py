@@ -477,12 +477,12 @@ def sigterm():
             nftest.wait_for(lambda: "kafka:" in d.log() and "Connect" in d.log(), timeout=10)
             status = ""
             deadline = time.time() + 12
-            while "kafka: 0/" not in status and time.time() < deadline:
+            while "kafka: connected to 0 of" not in status and time.time() < deadline:
                 try:
                     status = d.notify.recv(4096).decode()
                 except socket.timeout:
                     break
-            check("kafka: 0/" in status and "300 queued" in status,
+            check("kafka: connected to 0 of" in status and "300 queued" in status,
                   "STATUS= says no broker is up and what waits: %r" % status)
             start = time.time()
             d.signal(signal.SIGTERM)
@@ -614,7 +614,112 @@ def read():
         cl.close()
 
 
-SCENARIOS = {"read": read, "golden": golden, "analyzer": analyzer, "outage": outage, "late": late, "overflow": overflow,
+def retire_slow():
+    """Issue 19 items 2 and 5: a [kafka] change while a replaced output is
+    still finishing on a writer that stalls (every fdatasync held by the
+    NETFLOWD_TEST_FDATASYNC hook until the test lets go). The retire
+    thread has freed that output's render thread by then; the loop must
+    not ask it anything (it used to: a use after free under ASan). The old
+    producer closes when its last holder lets go, off the loop; every
+    record reaches Kafka once, in file order per exporter."""
+    a, b = Cluster(topics=("flows",)), Cluster(topics=("moved",))
+    port, mport = ports()
+    d = nftest.Daemon(NETFLOWD, config(port, mport, a.bootstrap, output="rotate = 1s"))
+    ctl = os.path.join(d.dir, "ctl")
+    os.mkdir(ctl)
+    hold = os.path.join(ctl, "hold")
+    second = os.path.join(d.dir, "second")
+    t = Traffic(port)
+    try:
+        os.environ["NETFLOWD_TEST_FDATASYNC"] = ctl
+        try:
+            d.start()
+        finally:
+            del os.environ["NETFLOWD_TEST_FDATASYNC"]
+        t.start()
+        time.sleep(0.5)
+        open(hold, "w").close()
+        # the output moves: the old one retires and stalls in fdatasync
+        with open(d.config, "w") as f:
+            f.write(config(port, mport, a.bootstrap, output="rotate = 1s")
+                    .replace("@OUT@", second))
+        d.signal(signal.SIGHUP)
+        check(nftest.wait_for(lambda: "output now" in d.log(), timeout=10),
+              "the output is replaced:\n" + d.log())
+        # Kafka moves while the old output is still finishing
+        with open(d.config, "w") as f:
+            f.write(config(port, mport, b.bootstrap, topic="moved",
+                           output="rotate = 1s").replace("@OUT@", second))
+        d.signal(signal.SIGHUP)
+        check(nftest.wait_for(lambda: "now producing" in d.log(), timeout=10),
+              "the producer is replaced:\n" + d.log())
+        # a few ticks of the loop while the retire thread is stalled
+        before = d.log().count("stats:")
+        for _ in range(3):
+            d.signal(signal.SIGUSR1)
+            time.sleep(0.5)
+        check(d.alive() and d.log().count("stats:") > before,
+              "the loop runs while the old output stalls")
+        os.unlink(hold)
+        check(nftest.wait_for(lambda: "producer for topic flows closed" in d.log(),
+                              timeout=30),
+              "the old producer closes once nothing holds it:\n" + d.log()[-2000:])
+        t.stop()
+        m = settle(mport, t.sent)
+        check(failed(m) == 0 and m["netflowd_kafka_delivered_total"] == t.sent,
+              "every record delivered across both switches: %r (%d sent)" % (m, t.sent))
+        check(d.stop() == 0, "exit 0 on SIGTERM")
+        lines = file_lines(d)
+        for name in sorted(os.listdir(second), key=written_order):
+            if not name.startswith("."):
+                with open(os.path.join(second, name)) as f:
+                    lines += [line.rstrip("\n") for line in f]
+        old, new = messages(a.consume("flows")), messages(b.consume("moved"))
+        check(old and new, "records in both clusters (%d, %d)" % (len(old), len(new)))
+        new = [(k, p, o + 10**12, v) for k, p, o, v in new]
+        same_records(old + new, lines, "retire-slow")
+    finally:
+        t.stopping.set()
+        if os.path.exists(hold):
+            os.unlink(hold)
+        d.cleanup()
+        a.close()
+        b.close()
+
+
+def brokers():
+    """Issue 23 item 4: against a healthy cluster of 3 brokers librdkafka
+    connects only to those it needs (the leaders of the partitions it
+    produces to); no line may claim the others are down ("1 of 3 brokers
+    up"): it says how many it is connected to, at start and in the final
+    stats."""
+    cl = Cluster(partitions=1)
+    port, mport = ports()
+    d = nftest.Daemon(NETFLOWD, config(port, mport, cl.bootstrap))
+    t = Traffic(port, limit=20)
+    try:
+        d.start()
+        t.start()
+        t.join()
+        m = settle(mport, t.sent)
+        check(m.get("netflowd_kafka_brokers") == 3,
+              "the cluster's 3 brokers are known: %r" % m)
+        check(nftest.wait_for(lambda: "kafka: connected to" in d.log()),
+              "the connection is said:\n" + d.log())
+        check(d.stop() == 0, "exit 0")
+        log = d.log()
+        check(re.search(r"kafka: connected to [12] brokers? \(the cluster has 3\)", log),
+              "start: connected to the leader(s), not 'of 3 up':\n" + log)
+        check(re.search(r"stats: kafka: .* connected to [12] of the cluster's 3 brokers", log),
+              "final stats:\n" + log)
+        check("brokers up" not in log, "no line calls the unused brokers down:\n" + log)
+    finally:
+        t.stopping.set()
+        d.cleanup()
+        cl.close()
+
+
+SCENARIOS = {"brokers": brokers, "retire-slow": retire_slow, "read": read, "golden": golden, "analyzer": analyzer, "outage": outage, "late": late, "overflow": overflow,
              "errors": errors, "reload": reload, "sigterm": sigterm,
              "config": check_config, "files-off": kafka_only}
 SCENARIOS[SCENARIO]()

@@ -190,9 +190,71 @@ test_many_exporters(void)
 	CHECK_EQ_U(small_shed, 0);
 }
 
+/*
+ * Issue 19 item 6: data held for its template and released late, next to
+ * a steady exporter, while the queue is backed up. The held records carry
+ * the time of their own datagram, 30 s old; output_write used to take
+ * each record's time for the window, so every held record rolled the
+ * window back and the next steady record forward again: the counts
+ * restarted at every roll, the level limited nobody for long, and the
+ * exporter above its share was not held to it. Windows go forward only
+ * (and output_write passes the loop's clock): in the backed-up window the
+ * wide exporter queues exactly the level, the steady one, within its
+ * share, loses nothing.
+ */
+static void
+test_held_release_next_to_steady(void)
+{
+	static struct fair f;
+	struct exporter e[2], held;
+	int64_t ms = 1714564800000LL;
+	uint64_t level = 300ull * 300 + 300ull * 300 / 4;
+	bool more = true;
+
+	fair_init(&f);
+	/* a wide exporter above its share, a steady v5 one below */
+	exporter(&e[0], 4, 1, 17 * 1024, 20 * 123, 123);
+	exporter(&e[1], 6, 2, 300, 300, 30);
+	exporter(&held, 4, 3, 300, 0, 0);
+	window(&f, ms, 3, e, 2);
+	ms += FAIR_WINDOW_MS;
+	/* backed up: the window as output_write drives it, record by record */
+	CHECK(fair_window(&f, ms));
+	fair_roll(&f, ms, HIGH, MAX);
+	for (int i = 0; i < 2; i++)
+		e[i].offered = e[i].shed = 0;
+	while (more) {
+		more = false;
+		for (int i = 0; i < 2; i++) {
+			for (unsigned k = 0; k < e[i].per_datagram &&
+			    e[i].offered < e[i].per_window; k++) {
+				e[i].offered++;
+				if (fair_window(&f, ms))
+					fair_roll(&f, ms, HIGH, MAX);
+				if (!fair_admit(&f, &e[i].addr, e[i].record))
+					e[i].shed++;
+			}
+			if (e[i].offered < e[i].per_window)
+				more = true;
+		}
+		/* a held record released after its template, with its own
+		 * datagram's time: it starts no window */
+		CHECK(!fair_window(&f, ms - 30000));
+		if (fair_window(&f, ms - 30000))
+			fair_roll(&f, ms - 30000, HIGH, MAX);
+		fair_admit(&f, &held.addr, held.record);
+	}
+	CHECK_EQ_U(f.cap, level);
+	CHECK_EQ_U(e[1].shed, 0);
+	CHECK_EQ_U(e[0].offered - e[0].shed, level / e[0].record);
+	/* a step back of the wall clock larger than any hold starts over */
+	CHECK(fair_window(&f, ms - FAIR_STEP_BACK_MS - FAIR_WINDOW_MS));
+}
+
 int
 main(void)
 {
+	test_held_release_next_to_steady();
 	test_wide_next_to_normal();
 	test_single_exporter();
 	test_equal_exporters();

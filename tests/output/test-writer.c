@@ -694,6 +694,111 @@ stdout_failures(void)
 	close(saved);
 }
 
+/* What a pipe holds once its write ends are closed. */
+static char *
+drain_pipe(int fd, size_t *len)
+{
+	size_t cap = 1 << 20;
+	char *buf = malloc(cap);
+	ssize_t n;
+
+	*len = 0;
+	while ((n = read(fd, buf + *len, cap - *len)) > 0)
+		if ((*len += (size_t)n) == cap)
+			buf = realloc(buf, cap *= 2);
+	return buf;
+}
+
+/* Records every 7th of which renders to a line longer than PIPE_BUF
+ * (3000 bytes of octets, 6000 hex digits). */
+static void
+write_long_lines(struct output *o, uint64_t n)
+{
+	static const struct ie_info o_ie = { 0, 313, IE_OCTETS,
+	    "ipHeaderPacketSection" };
+	static uint8_t pad[3000];
+
+	for (uint64_t i = 0; i < n; i++) {
+		struct fixture fx;
+
+		make_noisy_record(&fx, T0 + (int64_t)(i % 60000), i);
+		if (i % 7 == 3) {
+			fx.extra[0] = (struct flow_field){ .ie = &o_ie, .id = 313,
+			    .len = sizeof(pad), .data = pad };
+			fx.rec.nextra = 1;
+		}
+		CHECK(output_write(o, &fx.rec) == 0);
+	}
+}
+
+/* A reader that reads an odd number of bytes and then stalls, into a
+ * pipe: at the exit deadline the pipe holds whole lines only, and
+ * written counts exactly the lines that went, lost exactly the rest
+ * (it counted the whole block lost, and left half a line). The pipe is
+ * shrunk once (netflowd grows it again); then lines longer than PIPE_BUF
+ * among short ones, which wait for room. */
+static void
+stdout_stalled_books(void)
+{
+	int saved = dup(STDOUT_FILENO);
+
+	for (int round = 0; round < 3; round++) {
+		struct output_stats st;
+		struct output *o;
+		char *data, head[10001];
+		size_t len, lines;
+		int p[2];
+
+		if (pipe(p) < 0) {
+			CHECK(!"pipe");
+			break;
+		}
+		if (round == 1)
+			fcntl(p[1], F_SETPIPE_SZ, 8192);
+		dup2(p[1], STDOUT_FILENO);
+		close(p[1]);
+		if ((o = open_out(NULL, OUTPUT_COMPRESS_NONE, false, true)) == NULL) {
+			CHECK(!"output_new");
+			break;
+		}
+		/* grown where it may be (pipe-max-size is 1 MiB by default) */
+		CHECK(fcntl(STDOUT_FILENO, F_GETPIPE_SZ) >= 1 << 20);
+		if (round < 2)
+			write_ids(o, 0, 0, 20000);
+		else
+			write_long_lines(o, 20000);
+		output_flush(o);
+		/* blocking: the writer fills the pipe meanwhile */
+		for (size_t got = 0; got < sizeof(head);) {
+			ssize_t n = read(p[0], head + got, sizeof(head) - got);
+
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+		}
+		output_close(o);
+		st = *output_stats(o);
+		CHECK_EQ_U(st.written + st.lost[OUTPUT_LOST_SHUTDOWN_TIMEOUT],
+		    20000);
+		CHECK_EQ_U(st.lost_total, st.lost[OUTPUT_LOST_SHUTDOWN_TIMEOUT]);
+		CHECK(st.lost[OUTPUT_LOST_SHUTDOWN_TIMEOUT] > 0);
+		output_free(o);
+		dup2(saved, STDOUT_FILENO);
+		data = drain_pipe(p[0], &len);
+		close(p[0]);
+		data = realloc(data, sizeof(head) + len + 1);
+		memmove(data + sizeof(head), data, len);
+		memcpy(data, head, sizeof(head));
+		len += sizeof(head);
+		data[len] = '\0';
+		CHECK(len > 0 && data[len - 1] == '\n');
+		lines = count_lines(data, len);
+		CHECK_EQ_U(lines, st.written);
+		free(data);
+	}
+	close(saved);
+}
+
 static int
 failing_fdatasync(int fd)
 {
@@ -730,7 +835,7 @@ sync_fails(void)
 	snprintf(path, sizeof(path), "%s/.20240501T120000Z.json.gz.tmp.failed",
 	    dir);
 	CHECK(access(path, F_OK) == 0);
-	CHECK_EQ_U(output_recover(dir), 0);
+	CHECK_EQ_U(output_recover(dir, NULL, NULL), 0);
 	/* the next slot is published */
 	write_ids(o, 1, 2000, 2000);
 	output_rotate(o, T0 + 2 * 60000);
@@ -832,6 +937,7 @@ failures(void)
 	rename_fallback();
 	sync_fails();
 	stdout_failures();
+	stdout_stalled_books();
 	adapt_steps();
 	adapt_under_backlog();
 }

@@ -226,15 +226,20 @@ def install(ns, netflowd, unit, ports, mport):
     ns.run("chmod", "755", TESTDIR)
     with open(netflowd, "rb") as f:
         ns.write(TESTDIR + "/netflowd", f.read(), mode="755")
-    with open(unit, "rb") as f:
-        ns.write(UNITDIR + "/netflowd.service", f.read())
-    # the built binary and a private config; ConfigurationDirectory= would
-    # create /etc/netflowd on the host (/etc is not private); a short
-    # watchdog keeps the test fast; no core file in the state directory
+    # the unit as built, its ExecStart= and ExecReload= lines included,
+    # with the built binary where it names the installed one
+    with open(unit) as f:
+        text = f.read()
+    binary = re.search(r"^ExecStart=(\S+)", text, re.M).group(1)
+    ns.write(UNITDIR + "/netflowd.service", text.replace(binary, TESTDIR + "/netflowd"))
+    # a private config (the unit's one place for its path: NETFLOWD_CONFIG);
+    # ConfigurationDirectory= would create /etc/netflowd on the host (/etc
+    # is not private); a short watchdog keeps the test fast; no core file
+    # in the state directory
     ns.write(UNITDIR + "/netflowd.service.d/test.conf",
-             "[Service]\nExecStart=\nExecStart=%s/netflowd -c %s\n"
+             "[Service]\nEnvironment=NETFLOWD_CONFIG=%s\n"
              "ConfigurationDirectory=\nWatchdogSec=3\nLimitCORE=0\n"
-             "RestartSec=1\n" % (TESTDIR, CONF))
+             "RestartSec=1\n" % CONF)
     ns.write(CONF, config(ports, 2, mport))
     ns.run("systemctl", "daemon-reload")
     r = ns.run("systemd-analyze", "verify", "--man=no",
@@ -338,10 +343,38 @@ def test_reload(ns, sender, p1, p2, mport):
              lambda: "rotation every 3 s" in ns.journal("-o", "cat"))
 
 
-def test_bad_reload(ns, p1, p2, mport):
+def test_bad_reload(ns, sender, p1, p2, mport):
     good = config([p1, p2], 3, mport)
+    ok = metric(mport, 'netflowd_reloads_total{result="ok"}')
+    # issue 25 item 7: `systemctl reload` checks the file first (ExecReload=
+    # netflowd -n) and fails visibly, naming every error; netflowd is not
+    # signalled and the old config keeps running
+    ns.write(CONF, good.replace("[output]\n", "bogus = 1\n[output]\n")
+             .replace("rotate = 3\n", "rotate = soon\n"))
+    r = ns.run("systemctl", "reload", "netflowd.service", check=False, timeout=30)
+    check(r.returncode != 0, "systemctl reload of a bad file fails (exit %d: %s)"
+          % (r.returncode, r.stderr.strip()))
+    text = ns.journal("-o", "cat")
+    for msg in ("%s:4: unknown key 'bogus' in [collector]" % CONF,
+                "%s:7: bad duration 'soon'" % CONF):
+        check(msg in text, "the journal names every error: " + msg)
+    st = ns.show("ActiveState", "SubState", "StatusText")
+    check(st["ActiveState"] == "active" and st["SubState"] == "running"
+          and "reload failed" not in st["StatusText"],
+          "the service runs on, never asked to reload: " + st["StatusText"])
+    check(metric(mport, 'netflowd_reloads_total{result="ok"}') == ok and
+          metric(mport, 'netflowd_reloads_total{result="failed"}') == 0,
+          "netflowd was not signalled")
+    before = metric(mport, 'netflowd_datagrams_total{listener="127.0.0.1:%d"}' % p2)
+    sender.send(p2, 5)
+    wait_for("the old config's listeners still receive",
+             lambda: metric(mport, 'netflowd_datagrams_total{listener="127.0.0.1:%d"}'
+                            % p2) == before + 5)
+    # a SIGHUP that bypasses the check (kill -HUP): netflowd refuses the
+    # file itself, says so in STATUS= and the journal, and keeps running
     ns.write(CONF, good.replace("[output]\n", "bogus = 1\n[output]\n"))
-    ns.run("systemctl", "reload", "netflowd.service", timeout=30)
+    ns.run("systemctl", "kill", "-s", "HUP", "--kill-who=main", "netflowd.service",
+           timeout=30)
     wait_for("failed reload counted",
              lambda: metric(mport, 'netflowd_reloads_total{result="failed"}')
              == 1)
@@ -447,7 +480,7 @@ def main():
         install(ns, netflowd, unit, [p1], mport)
         test_start(ns, sender, p1, mport)
         test_reload(ns, sender, p1, p2, mport)
-        test_bad_reload(ns, p1, p2, mport)
+        test_bad_reload(ns, sender, p1, p2, mport)
         test_journal_fields(ns, p1, p2)
         test_watchdog(ns, sender, p1)
         test_stop(ns, sender, p1, p2)
