@@ -37,6 +37,22 @@ struct flow {
 	uint8_t version;
 	int16_t icmp_type;	/* -1 when not ICMP or unknown */
 	int16_t icmp_code;
+	/* The keys the filter language and the statistics read; 0 (or family
+	 * 0) where the line has none, as nfdump reads a missing field. */
+	uint8_t tcp_flags;
+	uint8_t tos;
+	uint8_t src_mask;
+	uint8_t dst_mask;
+	uint16_t src_vlan;	/* vlanId */
+	uint16_t dst_vlan;	/* postVlanId */
+	uint32_t in_if;
+	uint32_t out_if;
+	uint32_t src_as;
+	uint32_t dst_as;
+	uint32_t prev_as;	/* bgpPrevAdjacentAsNumber */
+	uint32_t next_as;	/* bgpNextAdjacentAsNumber */
+	struct addr next_hop;
+	struct addr bgp_next_hop;	/* bgpNextHopIPv4Address / IPv6 */
 };
 
 static inline bool

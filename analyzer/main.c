@@ -119,7 +119,7 @@ handle_line(struct analyzer *a, const char *line, size_t len, bool overlong)
 	case RECORD_MALFORMED: a->stats.malformed++; break;
 	case RECORD_INCOMPLETE: a->stats.incomplete++; break;
 	case RECORD_FW_UPDATE: a->stats.fw_updates++; break;
-	case RECORD_EMPTY: break;
+	case RECORD_EMPTY: case RECORD_NOT_FAST: break;
 	}
 }
 
