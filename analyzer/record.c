@@ -532,3 +532,81 @@ record_parser_paths(const struct record_parser *rp, uint64_t *fast, uint64_t *sl
 	*fast = rp->fast;
 	*slow = rp->slow;
 }
+
+/* ---- one key's value, for the filter's `field NAME` ---- */
+
+struct field_lookup {
+	const char *name;
+	int depth;
+	bool want;		/* the next value at depth 1 is the key's */
+	bool found;
+	struct record_value *v;
+};
+
+static int
+fl_value(struct field_lookup *fl, bool is_string, const char *s, size_t len)
+{
+	if (fl->depth == 1 && fl->want) {
+		fl->v->is_string = is_string;
+		if (len >= RECORD_VALUE_MAX)
+			len = RECORD_VALUE_MAX - 1;
+		memcpy(fl->v->text, s, len);
+		fl->v->text[len] = '\0';
+		fl->found = true;
+	}
+	fl->want = false;
+	return 1;
+}
+
+static int fl_null(void *ctx) { ((struct field_lookup *)ctx)->want = false; return 1; }
+static int fl_bool(void *ctx, int b) { return fl_value(ctx, false, b ? "1" : "0", 1); }
+static int fl_number(void *ctx, const char *s, size_t len) { return fl_value(ctx, false, s, len); }
+static int
+fl_string(void *ctx, const unsigned char *s, size_t len)
+{
+	return fl_value(ctx, true, (const char *)s, len);
+}
+
+static int
+fl_key(void *ctx, const unsigned char *key, size_t len)
+{
+	struct field_lookup *fl = ctx;
+	fl->want = fl->depth == 1 && strlen(fl->name) == len && memcmp(fl->name, key, len) == 0;
+	return 1;
+}
+
+static int
+fl_start(void *ctx)
+{
+	struct field_lookup *fl = ctx;
+	if (fl->depth == 1)
+		fl->want = false;
+	return ++fl->depth < 64;
+}
+
+static int
+fl_end(void *ctx)
+{
+	((struct field_lookup *)ctx)->depth--;
+	return 1;
+}
+
+static const yajl_callbacks fl_callbacks = {
+	.yajl_null = fl_null, .yajl_boolean = fl_bool, .yajl_number = fl_number,
+	.yajl_string = fl_string, .yajl_start_map = fl_start, .yajl_map_key = fl_key,
+	.yajl_end_map = fl_end, .yajl_start_array = fl_start, .yajl_end_array = fl_end,
+};
+
+bool
+record_field(const char *line, size_t len, const char *name, struct record_value *v)
+{
+	struct field_lookup fl = { .name = name, .v = v };
+	yajl_handle h = yajl_alloc(&fl_callbacks, NULL, &fl);
+
+	if (!h)
+		return false;
+	bool ok = yajl_parse(h, (const unsigned char *)line, len) == yajl_status_ok &&
+	    yajl_complete_parse(h) == yajl_status_ok;
+	yajl_free(h);
+	return ok && fl.found;
+}

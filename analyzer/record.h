@@ -2,6 +2,7 @@
 #ifndef ANALYZER_RECORD_H
 #define ANALYZER_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "flow.h"
@@ -32,6 +33,15 @@ enum record_result record_parse(struct record_parser *rp, const char *line,
     size_t len, struct flow *flow);
 enum record_result record_parse_path(struct record_parser *rp, const char *line,
     size_t len, struct flow *flow, enum record_path path);
+/* The value of a top-level key of a JSON line, as text (a string decoded,
+ * a number, true or false as written); false when the line has no such
+ * key or it holds an object, an array or null. */
+#define RECORD_VALUE_MAX 256
+struct record_value {
+	bool is_string;
+	char text[RECORD_VALUE_MAX];
+};
+bool record_field(const char *line, size_t len, const char *name, struct record_value *v);
 /* Lines each path read so far. */
 void record_parser_paths(const struct record_parser *rp, uint64_t *fast, uint64_t *slow);
 
