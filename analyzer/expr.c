@@ -994,7 +994,7 @@ values(const struct node *nd, const struct expr_input *in, int64_t v[2], int *n)
 
 	*n = 1;
 	switch (nd->key) {
-	case K_PORT: v[0] = f->src_port; v[1] = f->dst_port; *n = 2; return;
+	case K_PORT: v[0] = flow_src_port(f); v[1] = flow_dst_port(f); *n = 2; return;
 	case K_AS: v[0] = f->src_as; v[1] = f->dst_as; *n = 2; return;
 	case K_MASK: v[0] = f->src_mask; v[1] = f->dst_mask; *n = 2; return;
 	case K_VLAN: v[0] = f->src_vlan; v[1] = f->dst_vlan; *n = 2; return;

@@ -61,4 +61,21 @@ flow_is_icmp(const struct flow *f)
 	return f->proto == PROTO_ICMP || f->proto == PROTO_ICMPV6;
 }
 
+/* The ports as nfdump sees them: an ICMP flow has source port 0 and
+ * destination port type * 256 + code (what v5 carries in dst_port), which
+ * `port` filters, port statistics and aggregation compare. */
+static inline uint16_t
+flow_src_port(const struct flow *f)
+{
+	return flow_is_icmp(f) && f->icmp_type >= 0 ? 0 : f->src_port;
+}
+
+static inline uint16_t
+flow_dst_port(const struct flow *f)
+{
+	if (flow_is_icmp(f) && f->icmp_type >= 0)
+		return (uint16_t)(f->icmp_type * 256 + (f->icmp_code > 0 ? f->icmp_code : 0));
+	return f->dst_port;
+}
+
 #endif

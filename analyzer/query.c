@@ -95,8 +95,8 @@ static uint32_t
 elem_num(enum elem e, const struct flow *f)
 {
 	switch (e) {
-	case E_SRCPORT: return f->src_port;
-	case E_DSTPORT: return f->dst_port;
+	case E_SRCPORT: return flow_src_port(f);
+	case E_DSTPORT: return flow_dst_port(f);
 	case E_PROTO: return f->proto;
 	case E_SRCAS: return f->src_as;
 	case E_DSTAS: return f->dst_as;
@@ -1221,9 +1221,9 @@ parse_aggregate(struct query *q, const char *text)
 			if (q->agg[i].e == pe.e)
 				return false;
 		/* exporter, next hop and BGP next hop share one address slot */
-		if (addr_slot(pe.e) == A_OTHER)
+		if (elems[pe.e].addr && addr_slot(pe.e) == A_OTHER)
 			for (size_t i = 0; i < q->n_agg; i++)
-				if (addr_slot(q->agg[i].e) == A_OTHER)
+				if (elems[q->agg[i].e].addr && addr_slot(q->agg[i].e) == A_OTHER)
 					return false;
 		q->agg[q->n_agg++] = pe;
 		p += len;
