@@ -835,9 +835,11 @@ print_agg_row(FILE *out, const struct query *q, const struct row *r)
 	fmt_time(r->first, first, sizeof(first));
 	fmt_time(r->last, last, sizeof(last));
 	if (q->o->json) {
-		fputc('{', out);
-		json_time(out, "first", r->first);
-		fprintf(out, "%s", "");
+		char t1[40];
+		time_format_rfc3339(r->first, t1, sizeof(t1));
+		fprintf(out, "{\"first\":\"%s\"", t1);
+		if (q->o->every_ms)
+			json_time(out, "bucket", r->key.bucket);
 	} else if (q->o->csv) {
 		fprintf(out, "%s,%s,%.3f", first, last, (double)d / 1000.0);
 	} else {
