@@ -1,6 +1,7 @@
 #include "query.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -268,115 +269,226 @@ parse_stat(const char *text, struct stat_spec *sp)
 	return true;
 }
 
-/* ---- the table: open addressing over struct qkey ---- */
+/* ---- the table ----
+ * Keys are packed: only the parts of struct qkey a query fills (pieces),
+ * back to back in one dense arena; the counters sit in a dense array; the
+ * open-addressing index holds row numbers. A million keys of one address
+ * take some 60 bytes each, not a sparse array of whole struct qkeys. */
 
-struct row {
-	struct qkey key;
+#define MAX_PIECES (A_SLOTS + E_COUNT + 1)
+
+struct layout {
+	struct { uint16_t off, len; } piece[MAX_PIECES];
+	int n;
+	size_t key_len;
+};
+
+static void
+layout_add(struct layout *l, size_t off, size_t len)
+{
+	for (int i = 0; i < l->n; i++)
+		if (l->piece[i].off == off)
+			return;
+	l->piece[l->n].off = (uint16_t)off;
+	l->piece[l->n++].len = (uint16_t)len;
+	l->key_len += len;
+}
+
+static void
+pack(const struct layout *l, const struct qkey *k, unsigned char *out)
+{
+	const unsigned char *src = (const unsigned char *)k;
+
+	for (int i = 0; i < l->n; i++) {
+		memcpy(out, src + l->piece[i].off, l->piece[i].len);
+		out += l->piece[i].len;
+	}
+}
+
+static void
+unpack(const struct layout *l, const unsigned char *in, struct qkey *k)
+{
+	unsigned char *dst = (unsigned char *)k;
+
+	memset(k, 0, sizeof(*k));
+	for (int i = 0; i < l->n; i++) {
+		memcpy(dst + l->piece[i].off, in, l->piece[i].len);
+		in += l->piece[i].len;
+	}
+}
+
+struct counts {
 	uint64_t hash;
 	uint64_t flows, packets, bytes;
 	int64_t first, last;
-	bool used;
+	int64_t bucket;
 };
 
 struct table {
-	struct row *rows;
-	size_t cap, count, max;
-	bool full;		/* a key was refused: over --max-keys */
+	const struct layout *lay;
+	uint32_t *index;	/* row + 1; 0: empty */
+	size_t icap;
+	unsigned char *keys;
+	struct counts *rows;
+	size_t count, cap, max;
+	bool full;		/* a key was refused: over --max-keys, or no memory */
+};
+
+/* The output's view of one row. */
+struct row {
+	struct qkey key;
+	uint64_t flows, packets, bytes;
+	int64_t first, last;
 };
 
 static bool
-table_init(struct table *t, size_t max)
+table_init(struct table *t, const struct layout *lay, size_t max)
 {
 	memset(t, 0, sizeof(*t));
-	t->cap = 1024;
+	t->lay = lay;
 	t->max = max;
-	t->rows = calloc(t->cap, sizeof(*t->rows));
-	return t->rows != NULL;
+	t->icap = 1024;
+	t->index = calloc(t->icap, sizeof(*t->index));
+	return t->index != NULL;
 }
 
 static void
 table_finish(struct table *t)
 {
+	free(t->index);
+	free(t->keys);
 	free(t->rows);
 	memset(t, 0, sizeof(*t));
 }
 
-static bool
-table_grow(struct table *t)
+static const unsigned char *
+key_at(const struct table *t, size_t i)
 {
-	size_t cap = t->cap * 2;
-	struct row *nr = calloc(cap, sizeof(*nr));
+	return t->keys + i * t->lay->key_len;
+}
 
-	if (!nr)
-		return false;
-	for (size_t i = 0; i < t->cap; i++) {
-		if (!t->rows[i].used)
-			continue;
-		size_t j = t->rows[i].hash & (cap - 1);
-		while (nr[j].used)
-			j = (j + 1) & (cap - 1);
-		nr[j] = t->rows[i];
+/* 64-bit words mixed by multiplication: packed keys are short and fixed. */
+static uint64_t
+hash_key(const unsigned char *k, size_t len)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ len;
+
+	while (len >= 8) {
+		uint64_t w;
+		memcpy(&w, k, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+		k += 8;
+		len -= 8;
 	}
-	free(t->rows);
-	t->rows = nr;
-	t->cap = cap;
+	uint64_t w = 0;
+	memcpy(&w, k, len);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 29;
+	h *= 0xff51afd7ed558ccdULL;
+	return h ^ (h >> 32);
+}
+
+static bool
+table_reserve(struct table *t)
+{
+	if (t->count == t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 1024;
+		unsigned char *nk = realloc(t->keys, cap * (t->lay->key_len ? t->lay->key_len : 1));
+		if (!nk)
+			return false;
+		t->keys = nk;
+		struct counts *nr = realloc(t->rows, cap * sizeof(*nr));
+		if (!nr)
+			return false;
+		t->rows = nr;
+		t->cap = cap;
+	}
+	if (2 * (t->count + 1) > t->icap) {
+		size_t icap = 2 * t->icap;
+		uint32_t *ni = calloc(icap, sizeof(*ni));
+		if (!ni)
+			return false;
+		for (size_t r = 0; r < t->count; r++) {
+			size_t j = t->rows[r].hash & (icap - 1);
+			while (ni[j])
+				j = (j + 1) & (icap - 1);
+			ni[j] = (uint32_t)(r + 1);
+		}
+		free(t->index);
+		t->index = ni;
+		t->icap = icap;
+	}
 	return true;
 }
 
 static void
-table_add(struct table *t, const struct qkey *k, uint64_t flows, uint64_t packets,
-    uint64_t bytes, int64_t first, int64_t last)
+table_add_packed(struct table *t, const unsigned char *k, uint64_t h, const struct counts *c)
 {
-	uint64_t h = htab_hash(k, sizeof(*k));
-	size_t i = h & (t->cap - 1);
+	size_t len = t->lay->key_len, i = h & (t->icap - 1);
 
-	while (t->rows[i].used) {
-		struct row *r = &t->rows[i];
-		if (r->hash == h && memcmp(&r->key, k, sizeof(*k)) == 0) {
-			r->flows = counter_add(r->flows, flows);
-			r->packets = counter_add(r->packets, packets);
-			r->bytes = counter_add(r->bytes, bytes);
-			if (first < r->first)
-				r->first = first;
-			if (last > r->last)
-				r->last = last;
-			return;
-		}
-		i = (i + 1) & (t->cap - 1);
+	for (uint32_t r; (r = t->index[i]) != 0; i = (i + 1) & (t->icap - 1)) {
+		struct counts *row = &t->rows[r - 1];
+		if (row->hash != h || memcmp(key_at(t, r - 1), k, len) != 0)
+			continue;
+		row->flows = counter_add(row->flows, c->flows);
+		row->packets = counter_add(row->packets, c->packets);
+		row->bytes = counter_add(row->bytes, c->bytes);
+		if (c->first < row->first)
+			row->first = c->first;
+		if (c->last > row->last)
+			row->last = c->last;
+		return;
 	}
-	if (t->count >= t->max) {
+	if (t->count >= t->max || t->count >= UINT32_MAX - 1) {
 		t->full = true;
 		return;
 	}
-	if (2 * (t->count + 1) > t->cap) {
-		if (!table_grow(t)) {
-			t->full = true;
-			return;
-		}
-		table_add(t, k, flows, packets, bytes, first, last);
+	size_t icap = t->icap;
+	if (!table_reserve(t)) {
+		t->full = true;
 		return;
 	}
-	struct row *r = &t->rows[i];
-	r->used = true;
-	r->key = *k;
-	r->hash = h;
-	r->flows = flows;
-	r->packets = packets;
-	r->bytes = bytes;
-	r->first = first;
-	r->last = last;
-	t->count++;
+	if (icap != t->icap)
+		for (i = h & (t->icap - 1); t->index[i]; i = (i + 1) & (t->icap - 1))
+			;
+	memcpy(t->keys + t->count * len, k, len);
+	t->rows[t->count] = *c;
+	t->rows[t->count].hash = h;
+	t->index[i] = (uint32_t)(++t->count);
+}
+
+static void
+table_add(struct table *t, const struct qkey *k, uint64_t packets, uint64_t bytes,
+    int64_t first, int64_t last)
+{
+	unsigned char buf[sizeof(struct qkey)];
+	struct counts c = { .flows = 1, .packets = packets, .bytes = bytes, .first = first,
+	    .last = last, .bucket = k->bucket };
+
+	pack(t->lay, k, buf);
+	table_add_packed(t, buf, hash_key(buf, t->lay->key_len), &c);
 }
 
 static void
 table_merge(struct table *into, const struct table *from)
 {
-	for (size_t i = 0; i < from->cap; i++) {
-		const struct row *r = &from->rows[i];
-		if (r->used)
-			table_add(into, &r->key, r->flows, r->packets, r->bytes, r->first, r->last);
-	}
+	for (size_t r = 0; r < from->count; r++)
+		table_add_packed(into, key_at(from, r), from->rows[r].hash, &from->rows[r]);
 	into->full |= from->full;
+}
+
+static void
+row_at(const struct table *t, size_t r, struct row *out)
+{
+	const struct counts *c = &t->rows[r];
+
+	unpack(t->lay, key_at(t, r), &out->key);
+	out->flows = c->flows;
+	out->packets = c->packets;
+	out->bytes = c->bytes;
+	out->first = c->first;
+	out->last = c->last;
 }
 
 /* ---- the query and its parts (one per thread) ---- */
@@ -399,6 +511,8 @@ struct query {
 	struct part_elem agg[MAX_AGG_KEYS];
 	size_t n_agg;
 	enum list_order lorder;
+	struct layout stat_layout[OPTIONS_MAX_LIST];
+	struct layout agg_layout;
 	atomic_size_t next_file;
 	bool *skip;		/* files left unopened by --since/--until */
 };
@@ -441,7 +555,7 @@ stat_add(struct part *pt, size_t s, const struct flow *f)
 		if (sp->by_proto)
 			k.n[1] = f->proto;
 		k.bucket = bucket_of(pt->q, f->start_ms);
-		table_add(&pt->tables[s], &k, 1, f->packets, f->bytes, f->start_ms, f->end_ms);
+		table_add(&pt->tables[s], &k, f->packets, f->bytes, f->start_ms, f->end_ms);
 	}
 }
 
@@ -505,7 +619,7 @@ take_flow(struct part *pt, struct flow *f, const char *line, size_t len, uint32_
 	if (q->n_agg) {
 		struct qkey k;
 		agg_key(q, f, &k);
-		table_add(&pt->agg, &k, 1, f->packets, f->bytes, f->start_ms, f->end_ms);
+		table_add(&pt->agg, &k, f->packets, f->bytes, f->start_ms, f->end_ms);
 	} else if (q->o->flows) {
 		list_add(pt, f, file, seq);
 	}
@@ -567,9 +681,9 @@ part_init(struct part *pt, struct query *q)
 	if (!(pt->r = reader_new()) || !(pt->rp = record_parser_new()))
 		return false;
 	for (size_t s = 0; s < q->n_stats; s++)
-		if (!table_init(&pt->tables[s], q->o->max_keys))
+		if (!table_init(&pt->tables[s], &q->stat_layout[s], q->o->max_keys))
 			return false;
-	return table_init(&pt->agg, q->o->max_keys);
+	return table_init(&pt->agg, &q->agg_layout, q->o->max_keys);
 }
 
 static void
@@ -628,7 +742,7 @@ rate(uint64_t v, uint64_t mult, int64_t ms)
 }
 
 static uint64_t
-order_value(enum order o, const struct row *r)
+order_value(enum order o, const struct counts *r)
 {
 	int64_t d = r->last - r->first;
 
@@ -643,44 +757,47 @@ order_value(enum order o, const struct row *r)
 	}
 }
 
+/* qsort has no argument for these: sorting runs on the main thread only. */
 static enum order sort_order;
+static const struct table *sort_table;
 
 /* bucket ascending, the order's value descending, then the key: total. */
 static int
 cmp_rows(const void *x, const void *y)
 {
-	const struct row *a = *(const struct row *const *)x, *b = *(const struct row *const *)y;
-	if (a->key.bucket != b->key.bucket)
-		return a->key.bucket < b->key.bucket ? -1 : 1;
+	uint32_t i = *(const uint32_t *)x, j = *(const uint32_t *)y;
+	const struct counts *a = &sort_table->rows[i], *b = &sort_table->rows[j];
+	if (a->bucket != b->bucket)
+		return a->bucket < b->bucket ? -1 : 1;
 	uint64_t va = order_value(sort_order, a), vb = order_value(sort_order, b);
 	if (va != vb)
 		return va > vb ? -1 : 1;
-	return memcmp(&a->key, &b->key, sizeof(a->key));
+	return memcmp(key_at(sort_table, i), key_at(sort_table, j), sort_table->lay->key_len);
 }
 
 static int
 cmp_rows_time(const void *x, const void *y)
 {
-	const struct row *a = *(const struct row *const *)x, *b = *(const struct row *const *)y;
-	if (a->key.bucket != b->key.bucket)
-		return a->key.bucket < b->key.bucket ? -1 : 1;
+	uint32_t i = *(const uint32_t *)x, j = *(const uint32_t *)y;
+	const struct counts *a = &sort_table->rows[i], *b = &sort_table->rows[j];
+	if (a->bucket != b->bucket)
+		return a->bucket < b->bucket ? -1 : 1;
 	if (a->first != b->first)
 		return a->first < b->first ? -1 : 1;
-	return memcmp(&a->key, &b->key, sizeof(a->key));
+	return memcmp(key_at(sort_table, i), key_at(sort_table, j), sort_table->lay->key_len);
 }
 
-static const struct row **
+static uint32_t *
 sorted_rows(const struct table *t, int (*cmp)(const void *, const void *))
 {
-	const struct row **v = malloc((t->count ? t->count : 1) * sizeof(*v));
-	size_t n = 0;
+	uint32_t *v = malloc((t->count ? t->count : 1) * sizeof(*v));
 
 	if (!v)
 		return NULL;
-	for (size_t i = 0; i < t->cap; i++)
-		if (t->rows[i].used)
-			v[n++] = &t->rows[i];
-	qsort(v, n, sizeof(*v), cmp);
+	for (size_t i = 0; i < t->count; i++)
+		v[i] = (uint32_t)i;
+	sort_table = t;
+	qsort(v, t->count, sizeof(*v), cmp);
 	return v;
 }
 
@@ -964,7 +1081,8 @@ print_table(FILE *out, const struct query *q, const struct stat_spec *sp,
 {
 	for (int oi = 0; oi < sp->n_orders; oi++) {
 		sort_order = sp->orders[oi];
-		const struct row **v = sorted_rows(t, cmp_rows);
+		uint32_t *v = sorted_rows(t, cmp_rows);
+		struct row r;
 		size_t shown = 0;
 		int64_t bucket = INT64_MIN;
 		if (!v)
@@ -974,18 +1092,21 @@ print_table(FILE *out, const struct query *q, const struct stat_spec *sp,
 		else
 			print_header(out, q, sp, sp->orders[oi]);
 		for (size_t i = 0; i < t->count; i++) {
-			if (v[i]->key.bucket != bucket) {
-				bucket = v[i]->key.bucket;
+			if (t->rows[v[i]].bucket != bucket) {
+				bucket = t->rows[v[i]].bucket;
 				shown = 0;
 				print_bucket_head(out, q, bucket);
 			}
-			if (shown >= q->o->top || (sp->record && !post_ok(q, v[i])))
+			if (shown >= q->o->top)
+				continue;
+			row_at(t, v[i], &r);
+			if (sp->record && !post_ok(q, &r))
 				continue;
 			shown++;
 			if (sp->record)
-				print_agg_row(out, q, v[i]);
+				print_agg_row(out, q, &r);
 			else
-				print_stat_row(out, q, sp, v[i], tot, sp->orders[oi]);
+				print_stat_row(out, q, sp, &r, tot, sp->orders[oi]);
 		}
 		if (!q->o->json && !q->o->csv)
 			fputc('\n', out);
@@ -996,19 +1117,21 @@ print_table(FILE *out, const struct query *q, const struct stat_spec *sp,
 static void
 print_aggregate(FILE *out, const struct query *q, const struct table *t)
 {
-	const struct row **v = sorted_rows(t, cmp_rows_time);
+	uint32_t *v = sorted_rows(t, cmp_rows_time);
 	size_t shown = 0;
+	struct row r;
 
 	if (!v)
 		return;
 	print_agg_header(out, q);
 	for (size_t i = 0; i < t->count; i++) {
-		if (!post_ok(q, v[i]))
+		row_at(t, v[i], &r);
+		if (!post_ok(q, &r))
 			continue;
 		if (q->o->top_given && shown >= q->o->top)
 			break;
 		shown++;
-		print_agg_row(out, q, v[i]);
+		print_agg_row(out, q, &r);
 	}
 	free(v);
 }
@@ -1288,6 +1411,38 @@ mark_skips(struct query *q)
 	}
 }
 
+#define QOFF(field) offsetof(struct qkey, field)
+
+static void
+make_layouts(struct query *q)
+{
+	for (size_t s = 0; s < q->n_stats; s++) {
+		struct layout *l = &q->stat_layout[s];
+		const struct stat_spec *sp = &q->stats[s];
+		if (q->o->every_ms)
+			layout_add(l, QOFF(bucket), sizeof(int64_t));
+		for (int i = 0; i < sp->n_el; i++) {
+			if (elems[sp->el[i].e].addr)
+				layout_add(l, QOFF(a[0]), sizeof(struct addr));
+			else
+				layout_add(l, QOFF(n[0]), sizeof(uint32_t));
+		}
+		if (sp->by_proto)
+			layout_add(l, QOFF(n[1]), sizeof(uint32_t));
+	}
+	struct layout *l = &q->agg_layout;
+	if (q->o->every_ms)
+		layout_add(l, QOFF(bucket), sizeof(int64_t));
+	for (size_t i = 0; i < q->n_agg; i++) {
+		enum elem e = q->agg[i].e;
+		if (elems[e].addr)
+			layout_add(l, QOFF(a[0]) + (size_t)addr_slot(e) * sizeof(struct addr),
+			    sizeof(struct addr));
+		else
+			layout_add(l, QOFF(n[0]) + (size_t)e * sizeof(uint32_t), sizeof(uint32_t));
+	}
+}
+
 static int
 setup(struct query *q, const struct options *o)
 {
@@ -1319,6 +1474,7 @@ setup(struct query *q, const struct options *o)
 		    o->aggregate);
 		return 2;
 	}
+	make_layouts(q);
 	if (o->order && !parse_list_order(o->order, &q->lorder)) {
 		fprintf(stderr, "netflow-analyze: bad --order '%s' (tstart tend bytes packets flows "
 		    "duration)\n", o->order);

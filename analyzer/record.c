@@ -2,6 +2,7 @@
 
 #include <stdbool.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_parse.h>
@@ -98,7 +99,13 @@ struct record_parser {
 	bool seen_object;
 	const struct field_def *def;	/* of current */
 	size_t hint;		/* where lookup looks first */
+	/* Kept across lines (reset() spares them): */
 	uint64_t fast, slow;	/* lines each path read */
+	struct {
+		char prefix[19];	/* "YYYY-MM-DDTHH:MM:SS" */
+		int64_t ms;		/* what it parsed to */
+		bool valid;
+	} tcache;
 };
 
 struct record_parser *
@@ -125,8 +132,9 @@ static void
 lookup(struct record_parser *rp, const unsigned char *key, size_t len)
 {
 	for (size_t n = 0; n < N_FIELDS; n++) {
-		size_t i = (rp->hint + n) % N_FIELDS;
-		if (fields[i].len == len && memcmp(fields[i].name, key, len) == 0) {
+		size_t i = rp->hint + n < N_FIELDS ? rp->hint + n : rp->hint + n - N_FIELDS;
+		if (fields[i].len == len && fields[i].name[0] == key[0] &&
+		    memcmp(fields[i].name, key, len) == 0) {
 			rp->hint = i + 1;
 			rp->def = &fields[i];
 			rp->current = fields[i].field;
@@ -237,15 +245,39 @@ on_number(void *ctx, const char *s, size_t len)
 }
 
 /* A string for a key we read; 0 makes the line malformed. */
+/* netflowd's times share their second across a file's lines: the second
+ * parsed last is reused when the text up to it is the same and the rest is
+ * ".mmmZ" (what time_parse_rfc3339 gives for it then, exactly). */
+static bool
+parse_time(struct record_parser *rp, const char *c, size_t len, int64_t *ms)
+{
+	bool simple = len == 24 && c[19] == '.' && c[23] == 'Z' &&
+	    c[20] >= '0' && c[20] <= '9' && c[21] >= '0' && c[21] <= '9' &&
+	    c[22] >= '0' && c[22] <= '9';
+
+	if (simple && rp->tcache.valid && memcmp(rp->tcache.prefix, c, 19) == 0) {
+		*ms = rp->tcache.ms + (c[20] - '0') * 100 + (c[21] - '0') * 10 + (c[22] - '0');
+		return true;
+	}
+	if (!time_parse_rfc3339(c, len, ms))
+		return false;
+	if (simple) {
+		memcpy(rp->tcache.prefix, c, 19);
+		rp->tcache.ms = *ms - ((c[20] - '0') * 100 + (c[21] - '0') * 10 + (c[22] - '0'));
+		rp->tcache.valid = true;
+	}
+	return true;
+}
+
 static int
 string_value(struct record_parser *rp, const char *c, size_t len)
 {
 	struct flow *f = rp->flow;
 
 	switch (rp->current) {
-	case F_TIME_RECEIVED: rp->have |= H_RECV; return time_parse_rfc3339(c, len, &rp->recv_ms);
-	case F_START: rp->have |= H_START; return time_parse_rfc3339(c, len, &f->start_ms);
-	case F_END: rp->have |= H_END; return time_parse_rfc3339(c, len, &f->end_ms);
+	case F_TIME_RECEIVED: rp->have |= H_RECV; return parse_time(rp, c, len, &rp->recv_ms);
+	case F_START: rp->have |= H_START; return parse_time(rp, c, len, &f->start_ms);
+	case F_END: rp->have |= H_END; return parse_time(rp, c, len, &f->end_ms);
 	case F_SRC_ADDR: rp->have |= H_SRC; return addr_parse(&f->src, c, len);
 	case F_DST_ADDR: rp->have |= H_DST; return addr_parse(&f->dst, c, len);
 	case F_EXPORTER: return addr_parse(&f->exporter, c, len);
@@ -373,14 +405,10 @@ finish(struct record_parser *rp, struct flow *f)
 static void
 reset(struct record_parser *rp, struct flow *flow)
 {
-	uint64_t fast = rp->fast, slow = rp->slow;
-
 	memset(flow, 0, sizeof(*flow));
 	flow->icmp_type = flow->icmp_code = -1;
-	memset(rp, 0, sizeof(*rp));
+	memset(rp, 0, offsetof(struct record_parser, fast));
 	rp->flow = flow;
-	rp->fast = fast;
-	rp->slow = slow;
 }
 
 /* The end of a string's text from p (just past its opening quote), or NULL
@@ -413,6 +441,20 @@ fast_number_end(const char *p, const char *end)
 	if (q < end && (*q == '.' || *q == 'e' || *q == 'E'))
 		return NULL;
 	return q;
+}
+
+/* number_value for text fast_number_end accepted (digits only, no leading
+ * zero): up to 19 digits cannot overflow; longer ones take the general way. */
+static int
+fast_number(struct record_parser *rp, const char *s, size_t len)
+{
+	uint64_t v = 0;
+
+	if (len > 19)
+		return number_value(rp, s, len);
+	for (size_t i = 0; i < len; i++)
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	return set_number(rp, v);
 }
 
 /* netflowd's own lines: one flat object, no spaces, keys and strings
@@ -452,7 +494,7 @@ fast_parse(struct record_parser *rp, const char *p, const char *end,
 		} else {
 			if (!(q = fast_number_end(p, end)))
 				return false;
-			if (rp->current != F_NONE && !number_value(rp, p, (size_t)(q - p))) {
+			if (rp->current != F_NONE && !fast_number(rp, p, (size_t)(q - p))) {
 				*res = RECORD_MALFORMED;
 				return true;
 			}
