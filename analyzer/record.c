@@ -102,8 +102,8 @@ struct record_parser {
 	/* Kept across lines (reset() spares them): */
 	uint64_t fast, slow;	/* lines each path read */
 	struct {
-		char prefix[19];	/* "YYYY-MM-DDTHH:MM:SS" */
-		int64_t ms;		/* what it parsed to */
+		char date[10];		/* "YYYY-MM-DD" */
+		int64_t ms;		/* its midnight */
 		bool valid;
 	} tcache;
 };
@@ -245,25 +245,47 @@ on_number(void *ctx, const char *s, size_t len)
 }
 
 /* A string for a key we read; 0 makes the line malformed. */
-/* netflowd's times share their second across a file's lines: the second
- * parsed last is reused when the text up to it is the same and the rest is
- * ".mmmZ" (what time_parse_rfc3339 gives for it then, exactly). */
+static int
+two(const char *c)
+{
+	return (c[0] - '0') * 10 + (c[1] - '0');
+}
+
+static bool
+all_digits(const char *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (c[i] < '0' || c[i] > '9')
+			return false;
+	return true;
+}
+
+/* netflowd writes "YYYY-MM-DDTHH:MM:SS.mmmZ": for that form, once a date
+ * has been parsed whole by time_parse_rfc3339, the same date's other times
+ * are its midnight plus the clock, with the clock's ranges checked as
+ * time_parse_rfc3339 checks them: the same result, exactly. */
 static bool
 parse_time(struct record_parser *rp, const char *c, size_t len, int64_t *ms)
 {
-	bool simple = len == 24 && c[19] == '.' && c[23] == 'Z' &&
-	    c[20] >= '0' && c[20] <= '9' && c[21] >= '0' && c[21] <= '9' &&
-	    c[22] >= '0' && c[22] <= '9';
+	bool simple = len == 24 && c[4] == '-' && c[7] == '-' && c[10] == 'T' && c[13] == ':' &&
+	    c[16] == ':' && c[19] == '.' && c[23] == 'Z' && all_digits(c + 11, 2) &&
+	    all_digits(c + 14, 2) && all_digits(c + 17, 2) && all_digits(c + 20, 3);
 
-	if (simple && rp->tcache.valid && memcmp(rp->tcache.prefix, c, 19) == 0) {
-		*ms = rp->tcache.ms + (c[20] - '0') * 100 + (c[21] - '0') * 10 + (c[22] - '0');
+	if (simple && rp->tcache.valid && memcmp(rp->tcache.date, c, 10) == 0) {
+		int h = two(c + 11), m = two(c + 14), sec = two(c + 17);
+		if (h > 23 || m > 59 || sec > 60)
+			return false;
+		*ms = rp->tcache.ms + ((int64_t)h * 3600 + m * 60 + sec) * 1000 +
+		    (c[20] - '0') * 100 + (c[21] - '0') * 10 + (c[22] - '0');
 		return true;
 	}
 	if (!time_parse_rfc3339(c, len, ms))
 		return false;
 	if (simple) {
-		memcpy(rp->tcache.prefix, c, 19);
-		rp->tcache.ms = *ms - ((c[20] - '0') * 100 + (c[21] - '0') * 10 + (c[22] - '0'));
+		int h = two(c + 11), m = two(c + 14), sec = two(c + 17);
+		memcpy(rp->tcache.date, c, 10);
+		rp->tcache.ms = *ms - (((int64_t)h * 3600 + m * 60 + sec) * 1000 +
+		    (c[20] - '0') * 100 + (c[21] - '0') * 10 + (c[22] - '0'));
 		rp->tcache.valid = true;
 	}
 	return true;
@@ -475,10 +497,20 @@ fast_parse(struct record_parser *rp, const char *p, const char *end,
 	for (;;) {
 		if (p == end || *p != '"')
 			return false;
-		const char *key = ++p, *q = fast_string_end(p, end);
-		if (!q || q + 1 >= end || q[1] != ':')
-			return false;
-		lookup(rp, (const unsigned char *)key, (size_t)(q - key));
+		const char *key = ++p, *q;
+		/* the key netflowd writes next, most of the time */
+		const struct field_def *d = rp->hint < N_FIELDS ? &fields[rp->hint] : NULL;
+		if (d && end - key > d->len + 1 && key[d->len] == '"' && key[d->len + 1] == ':' &&
+		    memcmp(key, d->name, d->len) == 0) {
+			rp->def = d;
+			rp->current = d->field;
+			rp->hint++;
+			q = key + d->len;
+		} else {
+			if (!(q = fast_string_end(p, end)) || q + 1 >= end || q[1] != ':')
+				return false;
+			lookup(rp, (const unsigned char *)key, (size_t)(q - key));
+		}
 		p = q + 2;
 		if (p == end)
 			return false;
