@@ -1447,6 +1447,11 @@ static int
 setup(struct query *q, const struct options *o)
 {
 	q->o = o;
+	if (o->summary || o->chart_file) {
+		fprintf(stderr, "netflow-analyze: --%s is not a query mode: give it without "
+		    "--stat, --aggregate and --flows\n", o->summary ? "summary" : "chart");
+		return 2;
+	}
 	if (query_load_filter(o, &q->filter) < 0)
 		return 2;
 	if (o->post_filter && compile("--post-filter", o->post_filter, &q->post) < 0)

@@ -898,7 +898,8 @@ def case_query_errors(tmp):
           "    (port 80 or prt 443)\n                ^" in err, err)
     for bad in (["--stat", "dstip/size"], ["--stat", "nosuch"], ["--aggregate", "srcip,srcip"],
                 ["--aggregate", "srcip4/33"], ["--flows", "--order", "size"],
-                ["--stat", "record"], ["--flows", "--post-filter", "flows > 1"]):
+                ["--stat", "record"], ["--flows", "--post-filter", "flows > 1"],
+                ["--flows", "--summary"], ["--stat", "ip", "--chart", os.path.join(tmp, "c.svg")]):
         rc, out, err = run(["-n"] + bad + [d])
         check(rc == 2 and err, "%s: rc %d" % (bad, rc))
     rc, out, err = run(["-n", "--stat", "srcip", "--max-keys", "3", d])
