@@ -439,6 +439,20 @@ reset(struct record_parser *rp, struct flow *flow)
 static const char *
 fast_string_end(const char *p, const char *end)
 {
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+
+	/* eight bytes at a time while none is a quote, a backslash, a control
+	 * character or outside ASCII (0x7f included) */
+	while (end - p >= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		uint64_t quote = w ^ (ones * '"'), bslash = w ^ (ones * '\\');
+		uint64_t special = ((quote - ones) & ~quote) | ((bslash - ones) & ~bslash) |
+		    (w - ones * 0x20) | (w + ones * 0x01) | w;
+		if (special & highs)
+			break;
+		p += 8;
+	}
 	for (; p < end; p++) {
 		unsigned char c = (unsigned char)*p;
 		if (c == '"')
