@@ -335,6 +335,9 @@ def main():
     if not shutil.which("nfdump") or not shutil.which("nfcapd"):
         print("nfdump/nfcapd not installed: skipped")
         sys.exit(77)
+    if not os.access(NETFLOWD, os.X_OK):
+        print(f"{NETFLOWD} not built: skipped")
+        sys.exit(77)
     work = sys.argv[1]
     if os.path.exists(work):
         shutil.rmtree(work)
