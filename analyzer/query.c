@@ -1097,7 +1097,7 @@ print_table(FILE *out, const struct query *q, const struct stat_spec *sp,
 				shown = 0;
 				print_bucket_head(out, q, bucket);
 			}
-			if (shown >= q->o->top)
+			if (q->o->top && shown >= q->o->top)
 				continue;
 			row_at(t, v[i], &r);
 			if (sp->record && !post_ok(q, &r))
@@ -1128,7 +1128,7 @@ print_aggregate(FILE *out, const struct query *q, const struct table *t)
 		row_at(t, v[i], &r);
 		if (!post_ok(q, &r))
 			continue;
-		if (q->o->top_given && shown >= q->o->top)
+		if (q->o->top_given && q->o->top && shown >= q->o->top)
 			break;
 		shown++;
 		print_agg_row(out, q, &r);
@@ -1211,7 +1211,7 @@ print_flow(FILE *out, const struct query *q, const struct flow *f)
 static void
 print_listing(FILE *out, struct query *q, struct part *pt)
 {
-	size_t limit = q->o->top_given ? q->o->top : SIZE_MAX;
+	size_t limit = q->o->top_given && q->o->top ? q->o->top : SIZE_MAX;
 
 	cur_lorder = q->lorder;
 	qsort(pt->list, pt->n_list, sizeof(*pt->list), cmp_listed);

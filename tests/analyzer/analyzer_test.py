@@ -847,6 +847,9 @@ def case_query(tmp):
     # --top limits rows; the text table has the totals line
     rc, out, err = run(["-n", "--stat", "dstip/bytes", "--top", "3", d])
     check(len(rows_of(out)) == 3 and "Summary: total flows: %d," % len(flows) in out, out)
+    # --top 0: every row, as nfdump's -n 0
+    rc, out0, err = run(["-n", "--stat", "dstip/bytes", "--top", "0", d])
+    check(len(rows_of(out0)) == len(want), "--top 0: %d rows" % len(rows_of(out0)))
     # ip: each flow once for its source, once for its destination
     rc, out, err = run(["-n", "--stat", "ip", "--top", "100000", "--json", d])
     check(sum(json.loads(l)["flows"] for l in out.splitlines()) == 2 * len(flows), "ip stat")
