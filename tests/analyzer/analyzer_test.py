@@ -87,7 +87,7 @@ HAVE_LZ4 = os.environ.get("ANALYZER_LZ4", "1") == "1"
 # Cases that read the golden .zst file (or zstd on stdin).
 NEED_ZSTD = {"golden_numeric", "golden_all", "golden_hosts", "golden_json", "summary",
              "summary_json", "filters", "out_of_order", "stdin", "chart", "render",
-             "special_files"}
+             "special_files", "query_filter_modes"}
 
 
 def materialize(src, dst):

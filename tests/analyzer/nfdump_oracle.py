@@ -338,6 +338,9 @@ def main():
     if not os.access(NETFLOWD, os.X_OK):
         print(f"{NETFLOWD} not built: skipped")
         sys.exit(77)
+    if "pcap" not in os.environ.get("NETFLOWD_FEATURES", "").split(","):
+        print("netflowd built without pcap (--read): skipped")
+        sys.exit(77)
     work = sys.argv[1]
     if os.path.exists(work):
         shutil.rmtree(work)
