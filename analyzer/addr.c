@@ -7,11 +7,38 @@
 
 static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
+/* Dotted quad as inet_pton takes it (four decimal octets, no leading
+ * zeros); false, having decided nothing, for anything else. */
+static bool
+fast_v4(struct addr *a, const char *s, size_t len)
+{
+	const char *p = s, *end = s + len;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned v = 0;
+		const char *d = p;
+		while (p < end && *p >= '0' && *p <= '9' && p - d < 3)
+			v = v * 10 + (unsigned)(*p++ - '0');
+		if (p == d || v > 255 || (*d == '0' && p - d > 1))
+			return false;
+		if (i < 3 && (p == end || *p++ != '.'))
+			return false;
+		a->bytes[i] = (uint8_t)v;
+	}
+	if (p != end)
+		return false;
+	a->family = 4;
+	return true;
+}
+
 bool
 addr_parse(struct addr *a, const char *s, size_t len)
 {
 	char buf[ADDR_STRLEN];
 
+	memset(a, 0, sizeof(*a));
+	if (len >= 7 && len <= 15 && fast_v4(a, s, len))
+		return true;
 	memset(a, 0, sizeof(*a));
 	if (len == 0 || len >= sizeof(buf))
 		return false;

@@ -42,12 +42,45 @@ struct flow {
 	uint8_t version;
 	int16_t icmp_type;	/* -1 when not ICMP or unknown */
 	int16_t icmp_code;
+	/* The keys the filter language and the statistics read; 0 (or family
+	 * 0) where the line has none, as nfdump reads a missing field
+	 * (tcp_flags too, above). */
+	uint8_t tos;
+	uint8_t src_mask;
+	uint8_t dst_mask;
+	uint16_t src_vlan;	/* vlanId */
+	uint16_t dst_vlan;	/* postVlanId */
+	uint32_t in_if;
+	uint32_t out_if;
+	uint32_t src_as;
+	uint32_t dst_as;
+	uint32_t prev_as;	/* bgpPrevAdjacentAsNumber */
+	uint32_t next_as;	/* bgpNextAdjacentAsNumber */
+	struct addr next_hop;
+	struct addr bgp_next_hop;	/* bgpNextHopIPv4Address / IPv6 */
 };
 
 static inline bool
 flow_is_icmp(const struct flow *f)
 {
 	return f->proto == PROTO_ICMP || f->proto == PROTO_ICMPV6;
+}
+
+/* The ports as nfdump sees them: an ICMP flow has source port 0 and
+ * destination port type * 256 + code (what v5 carries in dst_port), which
+ * `port` filters, port statistics and aggregation compare. */
+static inline uint16_t
+flow_src_port(const struct flow *f)
+{
+	return flow_is_icmp(f) && f->icmp_type >= 0 ? 0 : f->src_port;
+}
+
+static inline uint16_t
+flow_dst_port(const struct flow *f)
+{
+	if (flow_is_icmp(f) && f->icmp_type >= 0)
+		return (uint16_t)(f->icmp_type * 256 + (f->icmp_code > 0 ? f->icmp_code : 0));
+	return f->dst_port;
 }
 
 #endif

@@ -10,9 +10,11 @@
 #include <time.h>
 
 #include "chart.h"
+#include "expr.h"
 #include "filter.h"
 #include "options.h"
 #include "pairing.h"
+#include "query.h"
 #include "reader.h"
 #include "record.h"
 #include "report.h"
@@ -48,6 +50,8 @@ struct analyzer {
 	struct report *report;
 	struct summary *summary;
 	struct chart *chart;
+	struct expr *expr;	/* --filter, --filter-file */
+	uint64_t hidden;	/* connections below --min-bytes */
 	int64_t progress_ms;
 	bool progress_shown;
 };
@@ -82,17 +86,22 @@ on_conn(void *arg, const struct conn *c)
 		summary_add_conn(a->summary, c);
 	if (a->report && c->bytes >= a->opt.min_bytes)
 		report_add(a->report, c);
+	else if (a->report)
+		a->hidden++;
 }
 
 static void
-handle_flow(struct analyzer *a, struct flow *f)
+handle_flow(struct analyzer *a, struct flow *f, const char *line, size_t len)
 {
+	struct expr_input in = { .flow = f, .flows = 1, .line = line, .len = len };
+
 	a->stats.flows++;
-	if (!filter_match(&a->opt, f)) {
+	sampling_scale(&a->stats.sampling, f);
+	if (!filter_match(&a->opt, f) || (a->expr && !expr_match(a->expr, &in))) {
 		a->stats.filtered++;
 		return;
 	}
-	sampling_apply(&a->stats.sampling, f);
+	sampling_count(&a->stats.sampling, f);
 	if (a->summary || a->chart) {
 		const char *service = services_label(a->svc, f);
 		if (a->summary)
@@ -114,12 +123,12 @@ handle_line(struct analyzer *a, const char *line, size_t len, bool overlong)
 		return;
 	}
 	switch (record_parse(a->rp, line, len, &f)) {
-	case RECORD_FLOW: handle_flow(a, &f); break;
+	case RECORD_FLOW: handle_flow(a, &f, line, len); break;
 	case RECORD_NOT_FLOW: a->stats.not_flow++; break;
 	case RECORD_MALFORMED: a->stats.malformed++; break;
 	case RECORD_INCOMPLETE: a->stats.incomplete++; break;
 	case RECORD_FW_UPDATE: a->stats.fw_updates++; break;
-	case RECORD_EMPTY: break;
+	case RECORD_EMPTY: case RECORD_NOT_FAST: break;
 	}
 }
 
@@ -209,6 +218,8 @@ setup(struct analyzer *a)
 {
 	const struct options *o = &a->opt;
 
+	if (query_load_filter(o, &a->expr) < 0)
+		return -2;
 	if (sources_init(&a->sources, o->inputs, o->n_inputs, &a->stats.input_errors) < 0 ||
 	    !(a->base = event_base_new()) ||
 	    !(a->read_ev = event_new(a->base, -1, 0, on_read, a)) ||
@@ -243,6 +254,7 @@ static void
 teardown(struct analyzer *a)
 {
 	report_free(a->report);
+	expr_free(a->expr);
 	summary_free(a->summary);
 	resolver_free(a->resolver);
 	chart_free(a->chart);
@@ -273,6 +285,10 @@ report_skipped(const struct analyzer *a)
 		fprintf(stderr, "netflow-analyze: %llu firewall flow-update record%s skipped "
 		    "(the flow-teardown record counts the whole connection)\n",
 		    (unsigned long long)st->fw_updates, st->fw_updates == 1 ? "" : "s");
+	if (a->hidden)
+		fprintf(stderr, "netflow-analyze: %llu connection%s below --min-bytes %llu not listed "
+		    "(--min-bytes 0 lists all)\n", (unsigned long long)a->hidden,
+		    a->hidden == 1 ? "" : "s", (unsigned long long)a->opt.min_bytes);
 	/* The summary says it in its totals; the connection list needs a word. */
 	if (st->sampling.records && !a->summary) {
 		sampling_describe(&st->sampling, text, sizeof(text));
@@ -292,12 +308,19 @@ main(int argc, char **argv)
 	case OPTIONS_EXIT_USAGE: return 2;
 	case OPTIONS_RUN: break;
 	}
+	if (query_wanted(&a.opt))
+		return query_main(&a.opt);
 	sampling_init(&a.stats.sampling, !a.opt.no_scale);
-	if (setup(&a) < 0) {
+	if ((rc = setup(&a)) == -2) {
+		teardown(&a);
+		return 2;
+	}
+	if (rc < 0) {
 		fprintf(stderr, "netflow-analyze: start-up failed\n");
 		teardown(&a);
 		return 1;
 	}
+	rc = 0;
 	event_active(a.read_ev, 0, 0);
 	event_base_dispatch(a.base);
 	if (a.progress_shown)

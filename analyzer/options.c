@@ -14,6 +14,8 @@ enum {
 	OPT_HOSTS = 256, OPT_NAMESERVER, OPT_DNS_TIMEOUT, OPT_DNS_PARALLEL,
 	OPT_SINCE, OPT_UNTIL, OPT_HOST, OPT_PORT, OPT_EXPORTER, OPT_SERVICES,
 	OPT_HORIZON, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_NO_SCALE,
+	OPT_FILTER, OPT_FILTER_FILE, OPT_STAT, OPT_FLOWS, OPT_CSV, OPT_EVERY,
+	OPT_THREADS, OPT_MAX_KEYS,
 };
 
 static const struct option long_options[] = {
@@ -38,6 +40,17 @@ static const struct option long_options[] = {
 	{ "progress", no_argument, NULL, OPT_PROGRESS },
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 	{ "no-scale", no_argument, NULL, OPT_NO_SCALE },
+	{ "filter", required_argument, NULL, OPT_FILTER },
+	{ "filter-file", required_argument, NULL, OPT_FILTER_FILE },
+	{ "post-filter", required_argument, NULL, 'P' },
+	{ "stat", required_argument, NULL, OPT_STAT },
+	{ "aggregate", required_argument, NULL, 'A' },
+	{ "flows", no_argument, NULL, OPT_FLOWS },
+	{ "order", required_argument, NULL, 'O' },
+	{ "csv", no_argument, NULL, OPT_CSV },
+	{ "every", required_argument, NULL, OPT_EVERY },
+	{ "threads", required_argument, NULL, OPT_THREADS },
+	{ "max-keys", required_argument, NULL, OPT_MAX_KEYS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -56,7 +69,8 @@ usage(FILE *f)
 "\n"
 "Output:\n"
 "  -s, --summary          totals and top-N tables instead of the connection list\n"
-"  -t, --top N            rows per table in --summary (default 10)\n"
+"  -t, --top N            rows per table in --summary and --stat (default 10;\n"
+"                         0: all in --stat); records listed by --flows\n"
 "  -j, --json             JSON lines instead of text\n"
 "  -c, --chart FILE.svg   also write an SVG chart of traffic by service\n"
 "      --progress, --no-progress\n"
@@ -72,6 +86,26 @@ usage(FILE *f)
 "      --host ADDR[/LEN]  flows from or to this address or prefix (repeatable)\n"
 "      --port N           flows from or to this port (repeatable)\n"
 "      --exporter ADDR[/LEN]  flows from this exporter (repeatable)\n"
+"      --filter EXPR      nfdump's filter language: 'proto tcp and dst port 443\n"
+"                         and not net 10.0.0.0/8' (see netflow-analyze(1))\n"
+"      --filter-file FILE the filter from FILE (# comments)\n"
+"Queries (nfdump's -s, -A, -P and listing; addresses numeric):\n"
+"      --stat TYPE[:p][/ORDER[/ORDER]]  top-N table of TYPE (srcip dstip ip\n"
+"                         srcport dstport port proto srcas dstas as inif outif\n"
+"                         if exporter nhip tos flags srcmask dstmask srcvlan\n"
+"                         dstvlan vlan, srcip4/24-style masks, record); :p\n"
+"                         splits by protocol; ORDER flows packets bytes pps\n"
+"                         bps bpp (default flows); repeatable; --top N rows\n"
+"  -A, --aggregate KEYS   aggregate flows on KEYS (srcip,dstport,... srcip4/24;\n"
+"                         5tuple), then list them or --stat record/ORDER\n"
+"  -P, --post-filter EXPR filter the aggregated records (flows > 10 ...)\n"
+"      --flows            list the matching flow records\n"
+"  -O, --order KEY        order of --flows: tstart tend bytes packets flows\n"
+"                         duration (largest first, tstart/tend earliest)\n"
+"      --csv              CSV instead of the text table\n"
+"      --every DURATION   each --stat per time bucket (5m, 1h, 30s)\n"
+"      --threads N        files read in parallel (default: the cores)\n"
+"      --max-keys N       distinct keys a table holds at most (default 10M)\n"
 "Pairing:\n"
 "  -w, --window SEC       max start difference of two directions (default 5)\n"
 "      --horizon SEC      how long a flow waits for its answer, in receive\n"
@@ -152,6 +186,28 @@ set_defaults(struct options *o)
 	o->horizon_ms = 600000;
 	o->min_bytes = 1024 * 1024;
 	o->top = 10;
+	o->max_keys = 10000000;
+}
+
+/* "5m", "1h", "30s", "300" (seconds) */
+static bool
+parse_duration(const char *s, int64_t *ms)
+{
+	char *end;
+	double v = strtod(s, &end), mult = 1000;
+
+	if (end == s || !isfinite(v) || v <= 0)
+		return false;
+	switch (*end) {
+	case 's': end++; break;
+	case 'm': mult = 60000; end++; break;
+	case 'h': mult = 3600000; end++; break;
+	case 'd': mult = 86400000; end++; break;
+	}
+	if (*end != '\0' || v * mult > 366.0 * 86400000 || v * mult < 1000)
+		return false;
+	*ms = (int64_t)(v * mult);
+	return true;
 }
 
 /* One option; false when its argument is bad. */
@@ -195,9 +251,33 @@ apply(struct options *o, int c, const char *arg)
 		return true;
 	case 'm': return parse_size(arg, &o->min_bytes);
 	case 't':
-		if (!parse_uint(arg, 100000, &u))
+		if (!parse_uint(arg, 100000000, &u))
 			return false;
 		o->top = (unsigned)u;
+		o->top_given = true;
+		return true;
+	case OPT_FILTER: o->filter = arg; return true;
+	case OPT_FILTER_FILE: o->filter_file = arg; return true;
+	case 'P': o->post_filter = arg; return true;
+	case OPT_STAT:
+		if (o->n_stats >= OPTIONS_MAX_LIST)
+			return false;
+		o->stats[o->n_stats++] = arg;
+		return true;
+	case 'A': o->aggregate = arg; return true;
+	case OPT_FLOWS: o->flows = true; return true;
+	case 'O': o->order = arg; return true;
+	case OPT_CSV: o->csv = true; return true;
+	case OPT_EVERY: return parse_duration(arg, &o->every_ms);
+	case OPT_THREADS:
+		if (!parse_uint(arg, 256, &u) || u == 0)
+			return false;
+		o->threads = (unsigned)u;
+		return true;
+	case OPT_MAX_KEYS:
+		if (!parse_uint(arg, 1000000000, &u) || u == 0)
+			return false;
+		o->max_keys = u;
 		return true;
 	case OPT_SINCE: return (o->has_since = time_parse_user(arg, &o->since_ms));
 	case OPT_UNTIL: return (o->has_until = time_parse_user(arg, &o->until_ms));
@@ -228,7 +308,7 @@ options_parse(struct options *o, int argc, char **argv)
 	int c;
 
 	set_defaults(o);
-	while ((c = getopt_long(argc, argv, "nsjc:w:m:t:hV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "nsjc:w:m:t:A:O:P:hV", long_options, NULL)) != -1) {
 		if (c == 'h') {
 			usage(stdout);
 			return OPTIONS_EXIT_OK;

@@ -35,6 +35,20 @@ struct options {
 	struct prefix exporters[OPTIONS_MAX_LIST];
 	size_t n_exporters;
 	unsigned top;
+	bool top_given;
+	/* the query tool (issue 18) */
+	const char *filter;		/* --filter EXPR */
+	const char *filter_file;	/* --filter-file FILE */
+	const char *post_filter;	/* --post-filter EXPR */
+	const char *stats[OPTIONS_MAX_LIST];	/* --stat TYPE[:p][/ORDER] */
+	size_t n_stats;
+	const char *aggregate;		/* --aggregate KEYS */
+	bool flows;			/* --flows */
+	const char *order;		/* --order KEY */
+	bool csv;
+	int64_t every_ms;		/* --every; 0: no time series */
+	unsigned threads;		/* 0: the cores */
+	uint64_t max_keys;		/* distinct keys per table, at most */
 	char *const *inputs;
 	size_t n_inputs;
 };

@@ -285,6 +285,29 @@ decode_lz4(struct reader *r)
 }
 #endif
 
+/* Plain text straight into the output buffer: one copy less. */
+static int
+read_plain(struct reader *r)
+{
+	if (r->in_eof)
+		return r->failed ? -1 : 0;
+	for (;;) {
+		ssize_t n = read(r->fd, r->out, OUT_SIZE);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fail(r, strerror(errno));
+			return -1;
+		}
+		if (n == 0) {
+			r->in_eof = true;
+			return 0;
+		}
+		r->out_len = (size_t)n;
+		return 1;
+	}
+}
+
 /* Make decoded bytes available: 1 = some (possibly zero this round), 0 = end. */
 static int
 fill(struct reader *r)
@@ -304,12 +327,13 @@ fill(struct reader *r)
 		return decode_lz4(r);
 #endif
 	default:
-		if (r->in_pos == r->in_len && !read_in(r))
-			return r->failed ? -1 : 0;
-		r->out_len = r->in_len - r->in_pos;
-		memcpy(r->out, r->in + r->in_pos, r->out_len);
-		r->in_pos = r->in_len;
-		return 1;
+		if (r->in_pos < r->in_len) {	/* what detect() read */
+			r->out_len = r->in_len - r->in_pos;
+			memcpy(r->out, r->in + r->in_pos, r->out_len);
+			r->in_pos = r->in_len;
+			return 1;
+		}
+		return read_plain(r);
 	}
 }
 

@@ -15,37 +15,63 @@ sampling_init(struct sampling *s, bool scale)
 }
 
 static void
-count(struct sampling *s, uint64_t interval)
+count_n(struct sampling *s, uint64_t interval, uint64_t k)
 {
-	s->records++;
+	s->records += k;
 	for (size_t i = 0; i < s->n; i++) {
 		if (s->by[i].interval == interval) {
-			s->by[i].records++;
+			s->by[i].records += k;
 			return;
 		}
 	}
 	if (s->n == SAMPLING_MAX_INTERVALS) {
-		s->other++;
+		s->other += k;
 		return;
 	}
 	s->by[s->n].interval = interval;
-	s->by[s->n++].records = 1;
+	s->by[s->n++].records = k;
+}
+
+static void
+count(struct sampling *s, uint64_t interval)
+{
+	count_n(s, interval, 1);
 }
 
 void
-sampling_apply(struct sampling *s, struct flow *f)
+sampling_scale(const struct sampling *s, struct flow *f)
 {
 	uint64_t n = f->sampling_interval;
 
-	if (n <= 1)
-		return;
-	count(s, n);
-	if (!s->scale)
+	if (n <= 1 || !s->scale)
 		return;
 	f->bytes = counter_mul(f->bytes, n);
 	f->packets = counter_mul(f->packets, n);
 	f->rev_bytes = counter_mul(f->rev_bytes, n);
 	f->rev_packets = counter_mul(f->rev_packets, n);
+}
+
+void
+sampling_count(struct sampling *s, const struct flow *f)
+{
+	if (f->sampling_interval > 1)
+		count(s, f->sampling_interval);
+}
+
+void
+sampling_apply(struct sampling *s, struct flow *f)
+{
+	sampling_scale(s, f);
+	sampling_count(s, f);
+}
+
+void
+sampling_merge(struct sampling *a, const struct sampling *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		count_n(a, b->by[i].interval, b->by[i].records);
+	a->records += b->other;
+	a->other += b->other;
 }
 
 void

@@ -28,6 +28,12 @@ struct sampling {
 void sampling_init(struct sampling *s, bool scale);
 /* Scale f (unless --no-scale) and count it. */
 void sampling_apply(struct sampling *s, struct flow *f);
+/* The two halves of sampling_apply: scale first, so that filters see the
+ * counters the output shows, and count only the flows that passed. */
+void sampling_scale(const struct sampling *s, struct flow *f);
+void sampling_count(struct sampling *s, const struct flow *f);
+/* Add b's counts to a's. */
+void sampling_merge(struct sampling *a, const struct sampling *b);
 /* "1200 records scaled by their sampling interval: 1000 at 1:100, ..." */
 void sampling_describe(const struct sampling *s, char *buf, size_t size);
 /* "sampled_records", "scaled" and "sampling_intervals" keys. */

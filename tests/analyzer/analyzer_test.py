@@ -87,7 +87,7 @@ HAVE_LZ4 = os.environ.get("ANALYZER_LZ4", "1") == "1"
 # Cases that read the golden .zst file (or zstd on stdin).
 NEED_ZSTD = {"golden_numeric", "golden_all", "golden_hosts", "golden_json", "summary",
              "summary_json", "filters", "out_of_order", "stdin", "chart", "render",
-             "special_files"}
+             "special_files", "query_filter_modes"}
 
 
 def materialize(src, dst):
@@ -761,6 +761,193 @@ def case_e2e(tmp):
                         r"to 172\.17\.0\.1 \(172\.17\.0\.1\)$", r) for r in rows), out)
     check(any(re.search(r": MDNS +\| 169B +\| 0 sec +\| 172\.17\.0\.1 \(172\.17\.0\.1\) to "
                         r"224\.0\.0\.251 \(224\.0\.0\.251\) \[one-way\]$", r) for r in rows), out)
+
+
+# ------------------------------------------------ the query tool (issue 18)
+
+def query_input(tmp, nfiles=6, per_file=400):
+    """Slot-named files of varied flows (v4/v6, tcp/udp/icmp, many hosts)."""
+    import random
+    rnd = random.Random(18)
+    d = os.path.join(tmp, "q")
+    os.makedirs(d, exist_ok=True)
+    for i in range(nfiles):
+        lines = []
+        for j in range(per_file):
+            v6 = rnd.random() < 0.2
+            src = ("2001:db8::%x" % rnd.randint(1, 40)) if v6 else "10.0.%d.%d" % (
+                rnd.randint(0, 3), rnd.randint(1, 60))
+            dst = ("2001:db8:1::%x" % rnd.randint(1, 9)) if v6 else "192.0.2.%d" % rnd.randint(1, 30)
+            proto = rnd.choice([6, 6, 6, 17, 17, 1])
+            start = i * 300 + rnd.randint(0, 299)
+            extra = {"tcp_flags": rnd.choice([2, 18, 27, 4]), "tos": rnd.choice([0, 0, 32]),
+                     "in_if": rnd.randint(1, 4), "out_if": rnd.randint(1, 4),
+                     "src_as": rnd.choice([0, 64500, 64501]), "dst_as": rnd.choice([0, 15169])}
+            if proto == 1 and not v6:
+                extra.update(icmp_type=8, icmp_code=0)
+            lines.append(flow(src, dst, rnd.randint(1024, 65535), rnd.choice([53, 80, 443, 22, 8080]),
+                              t(start), t(start + rnd.randint(0, 30)), rnd.randint(40, 2000000),
+                              proto=proto, packets=rnd.randint(1, 1500), **extra))
+        tm = time.gmtime(1714608000 + i * 300)
+        name = time.strftime("%Y%m%dT%H%M%SZ.json", tm)
+        with open(os.path.join(d, name), "w") as fh:
+            fh.write("\n".join(lines) + "\n")
+    return d
+
+
+QUERIES = [
+    ["--stat", "dstip/bytes"], ["--stat", "ip/flows/packets", "--top", "5"],
+    ["--stat", "dstport:p/bps"], ["--stat", "srcip4/16/bytes"], ["--stat", "proto/pps"],
+    ["--stat", "srcas/bpp", "--stat", "flags/flows"], ["--stat", "if/bytes", "--csv"],
+    ["--stat", "dstip/bytes", "--json"], ["--stat", "dstport/flows", "--every", "10m", "--csv"],
+    ["--aggregate", "srcip,dstport"], ["--aggregate", "5tuple", "--csv"],
+    ["--aggregate", "srcip4/24", "--stat", "record/bytes", "--json"],
+    ["--aggregate", "srcip", "--post-filter", "flows > 40 and bytes > 1m"],
+    ["--flows", "--filter", "proto udp and dst port 53"], ["--flows", "--order", "bytes", "--top", "50"],
+    ["--flows", "--order", "tstart", "--csv"], ["--flows", "--json", "--filter", "ipv6"],
+]
+
+
+def case_threads(tmp):
+    """--threads N is byte-identical to --threads 1, for every query mode."""
+    d = query_input(tmp)
+    for q in QUERIES:
+        outs = []
+        for n in ("1", "2", "4"):
+            rc, out, err = run(["-n", "--threads", n] + q + [d])
+            check(rc == 0, "%s: rc %d: %s" % (q, rc, err))
+            outs.append(out)
+        check(outs[0] and outs[0] == outs[1] == outs[2],
+              "%s: --threads 1/2/4 differ (or no output)" % q)
+
+
+def rows_of(out):
+    return [l for l in out.splitlines() if l and l[0].isdigit()]
+
+
+def case_query(tmp):
+    """The query modes' numbers, computed again here from the input."""
+    import collections
+    import json
+    d = query_input(tmp, nfiles=3, per_file=300)
+    flows = [json.loads(l) for f in sorted(os.listdir(d)) for l in open(os.path.join(d, f))]
+    # --stat dstip/bytes --json: every row, totals and shares
+    rc, out, err = run(["-n", "--stat", "dstip/bytes", "--top", "100000", "--json", d])
+    check(rc == 0, err)
+    got = {r["key"]: (r["flows"], r["packets"], r["bytes"]) for r in map(json.loads, out.splitlines())}
+    want = collections.defaultdict(lambda: [0, 0, 0])
+    for f in flows:
+        w = want[f["dst_addr"]]
+        w[0] += 1
+        w[1] += f["packets"]
+        w[2] += f["bytes"]
+    check(got == {k: tuple(v) for k, v in want.items()}, "dstip statistic differs")
+    order = [r["bytes"] for r in map(json.loads, out.splitlines())]
+    check(order == sorted(order, reverse=True), "not ordered by bytes")
+    # --top limits rows; the text table has the totals line
+    rc, out, err = run(["-n", "--stat", "dstip/bytes", "--top", "3", d])
+    check(len(rows_of(out)) == 3 and "Summary: total flows: %d," % len(flows) in out, out)
+    # --top 0: every row, as nfdump's -n 0
+    rc, out0, err = run(["-n", "--stat", "dstip/bytes", "--top", "0", d])
+    check(len(rows_of(out0)) == len(want), "--top 0: %d rows" % len(rows_of(out0)))
+    # ip: each flow once for its source, once for its destination
+    rc, out, err = run(["-n", "--stat", "ip", "--top", "100000", "--json", d])
+    check(sum(json.loads(l)["flows"] for l in out.splitlines()) == 2 * len(flows), "ip stat")
+    # :p splits by protocol
+    rc, out, err = run(["-n", "--stat", "dstport:p", "--top", "100000", "--json", d])
+    keys = {(r["proto"], r["key"]) for r in map(json.loads, out.splitlines())}
+    # (an ICMP flow's port is type * 256 + code, as nfdump has it)
+    check(keys == {(f["proto"], str(f["icmp_type"] * 256 if "icmp_type" in f else f["dst_port"]))
+                   for f in flows}, "dstport:p keys")
+    # --aggregate with --post-filter
+    rc, out, err = run(["-n", "--aggregate", "srcip", "--post-filter", "flows > 5", "--json", d])
+    per = collections.Counter(f["src_addr"] for f in flows)
+    got = {r["srcip"]: r["flows"] for r in map(json.loads, out.splitlines())}
+    check(got == {k: v for k, v in per.items() if v > 5}, "post-filter: %s" % got)
+    # --flows --filter: exactly the matching records; --order bytes: largest first
+    rc, out, err = run(["-n", "--flows", "--json", "--order", "bytes", "--filter",
+                        "proto udp and dst port 53", d])
+    got = [json.loads(l) for l in out.splitlines()]
+    want = [f for f in flows if f["proto"] == 17 and f["dst_port"] == 53]
+    check(len(got) == len(want) and sorted(g["bytes"] for g in got) == sorted(w["bytes"] for w in want),
+          "listing")
+    check([g["bytes"] for g in got] == sorted((g["bytes"] for g in got), reverse=True), "order")
+    # --every: buckets that add up to the whole
+    rc, out, err = run(["-n", "--stat", "proto", "--every", "5m", "--csv", "--top", "100", d])
+    lines = out.splitlines()
+    check(lines[0].startswith("bucket,ts,"), lines[0])
+    check(sum(int(l.split(",")[6]) for l in lines[1:]) == len(flows), "every: flows")
+    check(len({l.split(",")[0] for l in lines[1:]}) == 3, "every: 3 buckets of 5 minutes")
+
+
+def case_query_errors(tmp):
+    """Bad filters: exit 2, the message and a caret under the bad token."""
+    d = query_input(tmp, nfiles=1, per_file=10)
+    rc, out, err = run(["-n", "--flows", "--filter", "proto tcp and dst prot 80", d])
+    check(rc == 2 and "'dst ' must be followed by ip, host" in err and
+          "  proto tcp and dst prot 80\n                ^\n" in err, "rc %d: %s" % (rc, err))
+    # the connection list and --summary take the same filter
+    rc, out, err = run(["-n", "--summary", "--filter", "port 99999", d])
+    check(rc == 2 and "99999 is out of range" in err and "       ^" in err, err)
+    f = os.path.join(tmp, "web.filter")
+    with open(f, "w") as fh:
+        fh.write("# web traffic\nproto tcp and\n  (port 80 or port 443)\n")
+    rc, out, err = run(["-n", "--flows", "--filter-file", f, d])
+    check(rc == 0 and not err, "filter file: %d %s" % (rc, err))
+    with open(f, "w") as fh:
+        fh.write("# web traffic\nproto tcp and\n  (port 80 or prt 443)\n")
+    rc, out, err = run(["-n", "--flows", "--filter-file", f, d])
+    check(rc == 2 and ", line 3: expected a filter term" in err and
+          "    (port 80 or prt 443)\n                ^" in err, err)
+    for bad in (["--stat", "dstip/size"], ["--stat", "nosuch"], ["--aggregate", "srcip,srcip"],
+                ["--aggregate", "srcip4/33"], ["--flows", "--order", "size"],
+                ["--stat", "record"], ["--flows", "--post-filter", "flows > 1"],
+                ["--flows", "--summary"], ["--stat", "ip", "--chart", os.path.join(tmp, "c.svg")]):
+        rc, out, err = run(["-n"] + bad + [d])
+        check(rc == 2 and err, "%s: rc %d" % (bad, rc))
+    rc, out, err = run(["-n", "--stat", "srcip", "--max-keys", "3", d])
+    check(rc == 1 and "more than 3 distinct keys" in err, "max-keys: %d %s" % (rc, err))
+
+
+def case_query_filter_modes(tmp):
+    """--filter narrows the connection list and --summary as --host/--port do."""
+    d = golden_dir(tmp)
+    base = ["-n", "--services", SERVICES, "-m", "0"]
+    for old, new in ((["--host", "192.0.2.1"], "host 192.0.2.1"),
+                     (["--host", "2001:db8::/32"], "net 2001:db8::/32"),
+                     (["--exporter", "192.0.2.252"], "router ip 192.0.2.252"),
+                     (["--port", "53"], "port 53 and not proto icmp")):
+        for mode in ([], ["--summary"], ["--summary", "--json"]):
+            r1 = run(base + mode + old + [d])
+            r2 = run(base + mode + ["--filter", new, d])
+            check(r1[0] == 0 and r1[1] and r1[:2] == r2[:2], "%s vs %r (%s)" % (old, new, mode))
+
+
+def case_hidden(tmp):
+    """Issue 23: connections a threshold hides are counted on stderr."""
+    lines = [flow("10.9.0.%d" % i, "10.9.1.1", 50000 + i, 80, t(i), t(i + 1), 100 + i)
+             for i in range(1, 6)]
+    lines.append(flow("10.9.0.9", "10.9.1.1", 50009, 80, t(9), t(10), 3 << 20))
+    data = ("\n".join(lines) + "\n").encode()
+    rc, out, err = run(["-n", "--services", SERVICES, "-"], stdin=data)
+    check(rc == 0 and len(out.splitlines()) == 1, out)
+    check("5 connections below --min-bytes 1048576 not listed (--min-bytes 0 lists all)" in err, err)
+    rc, out, err = run(["-n", "--services", SERVICES, "-m", "0", "-"], stdin=data)
+    check(len(out.splitlines()) == 6 and "not listed" not in err, err)
+
+
+def case_slot_skip(tmp):
+    """--since/--until leave files outside the window unopened (by slot name)."""
+    d = query_input(tmp, nfiles=4, per_file=20)
+    names = sorted(os.listdir(d))
+    # the first and the last become unreadable: opening them would fail
+    for n in (names[0], names[-1]):
+        with open(os.path.join(d, n), "wb") as fh:
+            fh.write(b"\x1f\x8bnot gzip")
+    rc, out, err = run(["-n", "--stat", "proto", "--since", t(300), "--until", t(900), d])
+    check(rc == 0 and not err, "rc %d: %s" % (rc, err))
+    rc, out, err = run(["-n", "--stat", "proto", d])
+    check(rc == 1 and err, "the broken files are read without the window: %d" % rc)
 
 
 def main():

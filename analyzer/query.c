@@ -1,0 +1,1622 @@
+#include "query.h"
+
+#include <inttypes.h>
+#include <stddef.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "counter.h"
+#include "filter.h"
+#include "htab.h"
+#include "reader.h"
+#include "record.h"
+#include "sources.h"
+#include "stats.h"
+#include "timeutil.h"
+
+#define MAX_THREADS 256
+#define MAX_AGG_KEYS 16
+
+/* ---- key elements (nfdump's -A names; the -s types map onto them) ---- */
+
+enum elem {
+	E_SRCIP, E_DSTIP, E_SRCPORT, E_DSTPORT, E_PROTO, E_SRCAS, E_DSTAS, E_INIF,
+	E_OUTIF, E_EXPORTER, E_NHIP, E_BGPNH, E_TOS, E_FLAGS, E_SRCMASK, E_DSTMASK,
+	E_SRCVLAN, E_DSTVLAN, E_NEXTAS, E_PREVAS, E_COUNT,
+};
+
+static const struct {
+	const char *name, *title;
+	bool addr;
+} elems[E_COUNT] = {
+	[E_SRCIP] = { "srcip", "Src IP Addr", true },
+	[E_DSTIP] = { "dstip", "Dst IP Addr", true },
+	[E_SRCPORT] = { "srcport", "Src Port", false },
+	[E_DSTPORT] = { "dstport", "Dst Port", false },
+	[E_PROTO] = { "proto", "Protocol", false },
+	[E_SRCAS] = { "srcas", "Src AS", false },
+	[E_DSTAS] = { "dstas", "Dst AS", false },
+	[E_INIF] = { "inif", "Input If", false },
+	[E_OUTIF] = { "outif", "Output If", false },
+	[E_EXPORTER] = { "exporter", "Exporter", true },
+	[E_NHIP] = { "nhip", "Next-hop IP", true },
+	[E_BGPNH] = { "bgpnh", "BGP next hop", true },
+	[E_TOS] = { "tos", "Tos", false },
+	[E_FLAGS] = { "flags", "Flags", false },
+	[E_SRCMASK] = { "srcmask", "Src Mask", false },
+	[E_DSTMASK] = { "dstmask", "Dst Mask", false },
+	[E_SRCVLAN] = { "srcvlan", "Src Vlan", false },
+	[E_DSTVLAN] = { "dstvlan", "Dst Vlan", false },
+	[E_NEXTAS] = { "nextas", "Next AS", false },
+	[E_PREVAS] = { "prevas", "Prev AS", false },
+};
+
+/* Address slots of a key; numbers have one slot per element. */
+enum { A_SRC, A_DST, A_OTHER, A_SLOTS };
+
+struct qkey {
+	struct addr a[A_SLOTS];
+	uint8_t pad[5];	/* no implicit padding: keys are compared with memcmp */
+	uint32_t n[E_COUNT];
+	int64_t bucket;
+};
+
+_Static_assert(sizeof(struct qkey) == 3 * sizeof(struct addr) + 5 + 4 * E_COUNT + 8,
+    "struct qkey has padding");
+
+struct part_elem {
+	enum elem e;
+	unsigned m4, m6;	/* prefix lengths kept (32/128: all) */
+};
+
+static int
+addr_slot(enum elem e)
+{
+	return e == E_SRCIP ? A_SRC : e == E_DSTIP ? A_DST : A_OTHER;
+}
+
+static void
+mask_addr(struct addr *a, unsigned m4, unsigned m6)
+{
+	unsigned len = a->family == 4 ? m4 : m6;
+
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned keep = len >= 8 * (i + 1) ? 8 : len > 8 * i ? len - 8 * i : 0;
+		a->bytes[i] &= keep ? (uint8_t)(0xff << (8 - keep)) : 0;
+	}
+}
+
+static uint32_t
+elem_num(enum elem e, const struct flow *f)
+{
+	switch (e) {
+	case E_SRCPORT: return flow_src_port(f);
+	case E_DSTPORT: return flow_dst_port(f);
+	case E_PROTO: return f->proto;
+	case E_SRCAS: return f->src_as;
+	case E_DSTAS: return f->dst_as;
+	case E_INIF: return f->in_if;
+	case E_OUTIF: return f->out_if;
+	case E_TOS: return f->tos;
+	case E_FLAGS: return f->tcp_flags;
+	case E_SRCMASK: return f->src_mask;
+	case E_DSTMASK: return f->dst_mask;
+	case E_SRCVLAN: return f->src_vlan;
+	case E_DSTVLAN: return f->dst_vlan;
+	case E_NEXTAS: return f->next_as;
+	case E_PREVAS: return f->prev_as;
+	default: return 0;
+	}
+}
+
+static struct addr
+elem_addr(enum elem e, const struct flow *f)
+{
+	switch (e) {
+	case E_SRCIP: return f->src;
+	case E_DSTIP: return f->dst;
+	case E_EXPORTER: return f->exporter;
+	case E_NHIP: return f->next_hop;
+	default: return f->bgp_next_hop;
+	}
+}
+
+/* "srcip", "dstip4/24", "srcip6/48" */
+static bool
+parse_elem(const char *s, size_t len, struct part_elem *pe)
+{
+	size_t nl = len;
+	const char *slash = memchr(s, '/', len);
+	int fam = 0;
+
+	pe->m4 = 32;
+	pe->m6 = 128;
+	if (slash)
+		nl = (size_t)(slash - s);
+	if (nl > 1 && (s[nl - 1] == '4' || s[nl - 1] == '6') && slash) {
+		fam = s[nl - 1] - '0';
+		nl--;
+	}
+	for (int e = 0; e < E_COUNT; e++) {
+		if (strlen(elems[e].name) != nl || strncasecmp(elems[e].name, s, nl) != 0)
+			continue;
+		pe->e = (enum elem)e;
+		if (!slash)
+			return true;
+		if (!elems[e].addr || !fam)
+			return false;
+		char buf[8], *end;
+		size_t ml = len - nl - 2;
+		if (ml == 0 || ml >= sizeof(buf))
+			return false;
+		memcpy(buf, slash + 1, ml);
+		buf[ml] = '\0';
+		unsigned long m = strtoul(buf, &end, 10);
+		if (*end || m > (fam == 4 ? 32u : 128u))
+			return false;
+		if (fam == 4)
+			pe->m4 = (unsigned)m;
+		else
+			pe->m6 = (unsigned)m;
+		return true;
+	}
+	return false;
+}
+
+/* ---- statistics and aggregation specs ---- */
+
+enum order { O_FLOWS, O_PACKETS, O_BYTES, O_PPS, O_BPS, O_BPP, O_COUNT };
+static const char *const order_names[O_COUNT] = {
+	"flows", "packets", "bytes", "pps", "bps", "bpp",
+};
+
+struct stat_spec {
+	const char *text;
+	char type[24];
+	bool record;		/* the aggregated records */
+	struct part_elem el[2];	/* a flow counts once for each (ip: src, dst) */
+	int n_el;
+	bool by_proto;
+	enum order orders[O_COUNT];
+	int n_orders;
+	const char *title;
+};
+
+static const struct {
+	const char *name, *title;
+	enum elem a, b;
+} two_sided[] = {
+	{ "ip", "IP Addr", E_SRCIP, E_DSTIP }, { "port", "Port", E_SRCPORT, E_DSTPORT },
+	{ "as", "AS", E_SRCAS, E_DSTAS }, { "if", "In/Out If", E_INIF, E_OUTIF },
+	{ "vlan", "Vlan", E_SRCVLAN, E_DSTVLAN }, { "mask", "Mask", E_SRCMASK, E_DSTMASK },
+};
+
+static bool
+parse_order(const char *s, size_t len, enum order *o)
+{
+	for (int i = 0; i < O_COUNT; i++)
+		if (strlen(order_names[i]) == len && strncasecmp(order_names[i], s, len) == 0) {
+			*o = (enum order)i;
+			return true;
+		}
+	return false;
+}
+
+static bool
+parse_stat(const char *text, struct stat_spec *sp)
+{
+	memset(sp, 0, sizeof(*sp));
+	sp->text = text;
+	/* TYPE[:p][/ORDER...]; a mask's "/24" belongs to the type */
+	const char *p = text, *end = text + strlen(text);
+	const char *t_end = p;
+	while (t_end < end && *t_end != ':' && *t_end != '/')
+		t_end++;
+	if (t_end < end && *t_end == '/' && t_end + 1 < end && t_end[1] >= '0' && t_end[1] <= '9') {
+		t_end++;
+		while (t_end < end && *t_end >= '0' && *t_end <= '9')
+			t_end++;
+	}
+	size_t tl = (size_t)(t_end - p);
+	if (tl == 0 || tl >= sizeof(sp->type))
+		return false;
+	memcpy(sp->type, p, tl);
+	sp->type[tl] = '\0';
+	p = t_end;
+	if (p < end && *p == ':') {
+		if (p + 1 >= end || (p[1] != 'p' && p[1] != 'P'))
+			return false;
+		sp->by_proto = true;
+		p += 2;
+	}
+	while (p < end) {
+		if (*p != '/')
+			return false;
+		const char *o = ++p;
+		while (p < end && *p != '/')
+			p++;
+		if (sp->n_orders >= O_COUNT || !parse_order(o, (size_t)(p - o),
+		    &sp->orders[sp->n_orders++]))
+			return false;
+	}
+	if (sp->n_orders == 0)
+		sp->orders[sp->n_orders++] = O_FLOWS;
+	if (strcasecmp(sp->type, "record") == 0) {
+		sp->record = true;
+		sp->title = "Aggregated flows";
+		return true;
+	}
+	for (size_t i = 0; i < sizeof(two_sided) / sizeof(two_sided[0]); i++)
+		if (strcasecmp(sp->type, two_sided[i].name) == 0) {
+			sp->el[0] = (struct part_elem){ two_sided[i].a, 32, 128 };
+			sp->el[1] = (struct part_elem){ two_sided[i].b, 32, 128 };
+			sp->n_el = 2;
+			sp->title = two_sided[i].title;
+			return true;
+		}
+	if (!parse_elem(sp->type, tl, &sp->el[0]))
+		return false;
+	if (strcasecmp(sp->type, "srcnet") == 0)
+		return false;
+	sp->n_el = 1;
+	sp->title = elems[sp->el[0].e].title;
+	return true;
+}
+
+/* ---- the table ----
+ * Keys are packed: only the parts of struct qkey a query fills (pieces),
+ * back to back in one dense arena; the counters sit in a dense array; the
+ * open-addressing index holds row numbers. A million keys of one address
+ * take some 60 bytes each, not a sparse array of whole struct qkeys. */
+
+#define MAX_PIECES (A_SLOTS + E_COUNT + 1)
+
+struct layout {
+	struct { uint16_t off, len; } piece[MAX_PIECES];
+	int n;
+	size_t key_len;
+};
+
+static void
+layout_add(struct layout *l, size_t off, size_t len)
+{
+	for (int i = 0; i < l->n; i++)
+		if (l->piece[i].off == off)
+			return;
+	l->piece[l->n].off = (uint16_t)off;
+	l->piece[l->n++].len = (uint16_t)len;
+	l->key_len += len;
+}
+
+static void
+pack(const struct layout *l, const struct qkey *k, unsigned char *out)
+{
+	const unsigned char *src = (const unsigned char *)k;
+
+	for (int i = 0; i < l->n; i++) {
+		memcpy(out, src + l->piece[i].off, l->piece[i].len);
+		out += l->piece[i].len;
+	}
+}
+
+static void
+unpack(const struct layout *l, const unsigned char *in, struct qkey *k)
+{
+	unsigned char *dst = (unsigned char *)k;
+
+	memset(k, 0, sizeof(*k));
+	for (int i = 0; i < l->n; i++) {
+		memcpy(dst + l->piece[i].off, in, l->piece[i].len);
+		in += l->piece[i].len;
+	}
+}
+
+struct counts {
+	uint64_t hash;
+	uint64_t flows, packets, bytes;
+	int64_t first, last;
+	int64_t bucket;
+};
+
+struct table {
+	const struct layout *lay;
+	uint32_t *index;	/* row + 1; 0: empty */
+	size_t icap;
+	unsigned char *keys;
+	struct counts *rows;
+	size_t count, cap, max;
+	bool full;		/* a key was refused: over --max-keys, or no memory */
+};
+
+/* The output's view of one row. */
+struct row {
+	struct qkey key;
+	uint64_t flows, packets, bytes;
+	int64_t first, last;
+};
+
+static bool
+table_init(struct table *t, const struct layout *lay, size_t max)
+{
+	memset(t, 0, sizeof(*t));
+	t->lay = lay;
+	t->max = max;
+	t->icap = 1024;
+	t->index = calloc(t->icap, sizeof(*t->index));
+	return t->index != NULL;
+}
+
+static void
+table_finish(struct table *t)
+{
+	free(t->index);
+	free(t->keys);
+	free(t->rows);
+	memset(t, 0, sizeof(*t));
+}
+
+static const unsigned char *
+key_at(const struct table *t, size_t i)
+{
+	return t->keys + i * t->lay->key_len;
+}
+
+/* 64-bit words mixed by multiplication: packed keys are short and fixed. */
+static uint64_t
+hash_key(const unsigned char *k, size_t len)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ len;
+
+	while (len >= 8) {
+		uint64_t w;
+		memcpy(&w, k, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+		k += 8;
+		len -= 8;
+	}
+	uint64_t w = 0;
+	memcpy(&w, k, len);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 29;
+	h *= 0xff51afd7ed558ccdULL;
+	return h ^ (h >> 32);
+}
+
+static bool
+table_reserve(struct table *t)
+{
+	if (t->count == t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 1024;
+		unsigned char *nk = realloc(t->keys, cap * (t->lay->key_len ? t->lay->key_len : 1));
+		if (!nk)
+			return false;
+		t->keys = nk;
+		struct counts *nr = realloc(t->rows, cap * sizeof(*nr));
+		if (!nr)
+			return false;
+		t->rows = nr;
+		t->cap = cap;
+	}
+	if (2 * (t->count + 1) > t->icap) {
+		size_t icap = 2 * t->icap;
+		uint32_t *ni = calloc(icap, sizeof(*ni));
+		if (!ni)
+			return false;
+		for (size_t r = 0; r < t->count; r++) {
+			size_t j = t->rows[r].hash & (icap - 1);
+			while (ni[j])
+				j = (j + 1) & (icap - 1);
+			ni[j] = (uint32_t)(r + 1);
+		}
+		free(t->index);
+		t->index = ni;
+		t->icap = icap;
+	}
+	return true;
+}
+
+static void
+table_add_packed(struct table *t, const unsigned char *k, uint64_t h, const struct counts *c)
+{
+	size_t len = t->lay->key_len, i = h & (t->icap - 1);
+
+	for (uint32_t r; (r = t->index[i]) != 0; i = (i + 1) & (t->icap - 1)) {
+		struct counts *row = &t->rows[r - 1];
+		if (row->hash != h || memcmp(key_at(t, r - 1), k, len) != 0)
+			continue;
+		row->flows = counter_add(row->flows, c->flows);
+		row->packets = counter_add(row->packets, c->packets);
+		row->bytes = counter_add(row->bytes, c->bytes);
+		if (c->first < row->first)
+			row->first = c->first;
+		if (c->last > row->last)
+			row->last = c->last;
+		return;
+	}
+	if (t->count >= t->max || t->count >= UINT32_MAX - 1) {
+		t->full = true;
+		return;
+	}
+	size_t icap = t->icap;
+	if (!table_reserve(t)) {
+		t->full = true;
+		return;
+	}
+	if (icap != t->icap)
+		for (i = h & (t->icap - 1); t->index[i]; i = (i + 1) & (t->icap - 1))
+			;
+	memcpy(t->keys + t->count * len, k, len);
+	t->rows[t->count] = *c;
+	t->rows[t->count].hash = h;
+	t->index[i] = (uint32_t)(++t->count);
+}
+
+static void
+table_add(struct table *t, const struct qkey *k, uint64_t packets, uint64_t bytes,
+    int64_t first, int64_t last)
+{
+	unsigned char buf[sizeof(struct qkey)];
+	struct counts c = { .flows = 1, .packets = packets, .bytes = bytes, .first = first,
+	    .last = last, .bucket = k->bucket };
+
+	pack(t->lay, k, buf);
+	table_add_packed(t, buf, hash_key(buf, t->lay->key_len), &c);
+}
+
+static void
+table_merge(struct table *into, const struct table *from)
+{
+	for (size_t r = 0; r < from->count; r++)
+		table_add_packed(into, key_at(from, r), from->rows[r].hash, &from->rows[r]);
+	into->full |= from->full;
+}
+
+static void
+row_at(const struct table *t, size_t r, struct row *out)
+{
+	const struct counts *c = &t->rows[r];
+
+	unpack(t->lay, key_at(t, r), &out->key);
+	out->flows = c->flows;
+	out->packets = c->packets;
+	out->bytes = c->bytes;
+	out->first = c->first;
+	out->last = c->last;
+}
+
+/* ---- the query and its parts (one per thread) ---- */
+
+enum list_order { L_INPUT, L_TSTART, L_TEND, L_BYTES, L_PACKETS, L_FLOWS, L_DURATION };
+
+struct listed {
+	struct flow f;
+	uint32_t file;
+	uint64_t seq;
+};
+
+struct query {
+	const struct options *o;
+	struct expr *filter, *post;
+	bool needs_line;
+	struct sources sources;
+	struct stat_spec stats[OPTIONS_MAX_LIST];
+	size_t n_stats;
+	struct part_elem agg[MAX_AGG_KEYS];
+	size_t n_agg;
+	enum list_order lorder;
+	struct layout stat_layout[OPTIONS_MAX_LIST];
+	struct layout agg_layout;
+	atomic_size_t next_file;
+	bool *skip;		/* files left unopened by --since/--until */
+};
+
+struct part {
+	struct query *q;
+	struct reader *r;
+	struct record_parser *rp;
+	struct stats st;
+	struct table tables[OPTIONS_MAX_LIST];
+	struct table agg;
+	uint64_t flows, packets, bytes;
+	int64_t first, last;
+	struct listed *list;
+	size_t n_list, cap_list;
+	bool oom;
+};
+
+static int64_t
+bucket_of(const struct query *q, int64_t ms)
+{
+	return q->o->every_ms ? time_floor_div(ms, q->o->every_ms) * q->o->every_ms : 0;
+}
+
+static void
+stat_add(struct part *pt, size_t s, const struct flow *f)
+{
+	const struct stat_spec *sp = &pt->q->stats[s];
+	struct qkey k;
+
+	for (int i = 0; i < sp->n_el; i++) {
+		const struct part_elem *pe = &sp->el[i];
+		memset(&k, 0, sizeof(k));
+		if (elems[pe->e].addr) {
+			k.a[0] = elem_addr(pe->e, f);
+			mask_addr(&k.a[0], pe->m4, pe->m6);
+		} else {
+			k.n[0] = elem_num(pe->e, f);
+		}
+		if (sp->by_proto)
+			k.n[1] = f->proto;
+		k.bucket = bucket_of(pt->q, f->start_ms);
+		table_add(&pt->tables[s], &k, f->packets, f->bytes, f->start_ms, f->end_ms);
+	}
+}
+
+static void
+agg_key(const struct query *q, const struct flow *f, struct qkey *k)
+{
+	memset(k, 0, sizeof(*k));
+	for (size_t i = 0; i < q->n_agg; i++) {
+		const struct part_elem *pe = &q->agg[i];
+		if (elems[pe->e].addr) {
+			struct addr *a = &k->a[addr_slot(pe->e)];
+			*a = elem_addr(pe->e, f);
+			mask_addr(a, pe->m4, pe->m6);
+		} else {
+			k->n[pe->e] = elem_num(pe->e, f);
+		}
+	}
+	k->bucket = bucket_of(q, f->start_ms);
+}
+
+static void
+list_add(struct part *pt, const struct flow *f, uint32_t file, uint64_t seq)
+{
+	if (pt->n_list == pt->cap_list) {
+		size_t cap = pt->cap_list ? 2 * pt->cap_list : 4096;
+		struct listed *nl = realloc(pt->list, cap * sizeof(*nl));
+		if (!nl) {
+			pt->oom = true;
+			return;
+		}
+		pt->list = nl;
+		pt->cap_list = cap;
+	}
+	pt->list[pt->n_list++] = (struct listed){ *f, file, seq };
+}
+
+static void
+take_flow(struct part *pt, struct flow *f, const char *line, size_t len, uint32_t file,
+    uint64_t seq)
+{
+	struct query *q = pt->q;
+	struct expr_input in = { .flow = f, .flows = 1, .line = line, .len = len };
+
+	pt->st.flows++;
+	sampling_scale(&pt->st.sampling, f);
+	if (!filter_match(q->o, f) || (q->filter && !expr_match(q->filter, &in))) {
+		pt->st.filtered++;
+		return;
+	}
+	sampling_count(&pt->st.sampling, f);
+	if (pt->flows == 0 || f->start_ms < pt->first)
+		pt->first = f->start_ms;
+	if (pt->flows == 0 || f->end_ms > pt->last)
+		pt->last = f->end_ms;
+	pt->flows++;
+	pt->packets = counter_add(pt->packets, f->packets);
+	pt->bytes = counter_add(pt->bytes, f->bytes);
+	for (size_t s = 0; s < q->n_stats; s++)
+		if (!q->stats[s].record)
+			stat_add(pt, s, f);
+	if (q->n_agg) {
+		struct qkey k;
+		agg_key(q, f, &k);
+		table_add(&pt->agg, &k, f->packets, f->bytes, f->start_ms, f->end_ms);
+	} else if (q->o->flows) {
+		list_add(pt, f, file, seq);
+	}
+}
+
+static void
+read_file(struct part *pt, size_t file)
+{
+	const char *line;
+	size_t len;
+	bool overlong;
+	struct flow f;
+	uint64_t seq = 0;
+	enum reader_status rs;
+
+	if (reader_open(pt->r, pt->q->sources.paths[file]) < 0) {
+		pt->st.input_errors++;
+		return;
+	}
+	while ((rs = reader_next(pt->r, &line, &len, &overlong)) == READER_LINE) {
+		pt->st.lines++;
+		if (overlong) {
+			pt->st.malformed++;
+			continue;
+		}
+		switch (record_parse(pt->rp, line, len, &f)) {
+		case RECORD_FLOW: take_flow(pt, &f, line, len, (uint32_t)file, seq++); break;
+		case RECORD_NOT_FLOW: pt->st.not_flow++; break;
+		case RECORD_MALFORMED: pt->st.malformed++; break;
+		case RECORD_INCOMPLETE: pt->st.incomplete++; break;
+		case RECORD_FW_UPDATE: pt->st.fw_updates++; break;
+		case RECORD_EMPTY: case RECORD_NOT_FAST: break;
+		}
+	}
+	if (rs == READER_ERROR)
+		pt->st.input_errors++;
+	reader_close(pt->r);
+}
+
+static void *
+worker(void *arg)
+{
+	struct part *pt = arg;
+	struct query *q = pt->q;
+	size_t i;
+
+	while ((i = atomic_fetch_add(&q->next_file, 1)) < q->sources.count)
+		if (!q->skip[i])
+			read_file(pt, i);
+	return NULL;
+}
+
+static bool
+part_init(struct part *pt, struct query *q)
+{
+	memset(pt, 0, sizeof(*pt));
+	pt->q = q;
+	sampling_init(&pt->st.sampling, !q->o->no_scale);
+	if (!(pt->r = reader_new()) || !(pt->rp = record_parser_new()))
+		return false;
+	for (size_t s = 0; s < q->n_stats; s++)
+		if (!table_init(&pt->tables[s], &q->stat_layout[s], q->o->max_keys))
+			return false;
+	return table_init(&pt->agg, &q->agg_layout, q->o->max_keys);
+}
+
+static void
+part_finish(struct part *pt)
+{
+	reader_free(pt->r);
+	record_parser_free(pt->rp);
+	for (size_t s = 0; s < OPTIONS_MAX_LIST; s++)
+		table_finish(&pt->tables[s]);
+	table_finish(&pt->agg);
+	free(pt->list);
+}
+
+static void
+stats_merge(struct stats *a, const struct stats *b)
+{
+	a->lines += b->lines;
+	a->flows += b->flows;
+	a->filtered += b->filtered;
+	a->not_flow += b->not_flow;
+	a->malformed += b->malformed;
+	a->incomplete += b->incomplete;
+	a->fw_updates += b->fw_updates;
+	a->input_errors += b->input_errors;
+	sampling_merge(&a->sampling, &b->sampling);
+}
+
+/* Everything of b into a (a is part 0). */
+static void
+part_merge(struct part *a, struct part *b)
+{
+	stats_merge(&a->st, &b->st);
+	if (b->flows) {
+		if (a->flows == 0 || b->first < a->first)
+			a->first = b->first;
+		if (a->flows == 0 || b->last > a->last)
+			a->last = b->last;
+	}
+	a->flows += b->flows;
+	a->packets = counter_add(a->packets, b->packets);
+	a->bytes = counter_add(a->bytes, b->bytes);
+	for (size_t s = 0; s < a->q->n_stats; s++)
+		table_merge(&a->tables[s], &b->tables[s]);
+	table_merge(&a->agg, &b->agg);
+	for (size_t i = 0; i < b->n_list && !a->oom; i++)
+		list_add(a, &b->list[i].f, b->list[i].file, b->list[i].seq);
+	a->oom |= b->oom;
+}
+
+/* ---- ordering ---- */
+
+static uint64_t
+rate(uint64_t v, uint64_t mult, int64_t ms)
+{
+	return ms > 0 ? (uint64_t)((double)v * (double)mult / (double)ms) : 0;
+}
+
+static uint64_t
+order_value(enum order o, const struct counts *r)
+{
+	int64_t d = r->last - r->first;
+
+	switch (o) {
+	case O_FLOWS: return r->flows;
+	case O_PACKETS: return r->packets;
+	case O_BYTES: return r->bytes;
+	case O_PPS: return rate(r->packets, 1000, d);
+	case O_BPS: return rate(r->bytes, 8000, d);
+	case O_BPP: return r->packets ? r->bytes / r->packets : 0;
+	default: return 0;
+	}
+}
+
+/* qsort has no argument for these: sorting runs on the main thread only. */
+static enum order sort_order;
+static const struct table *sort_table;
+
+/* bucket ascending, the order's value descending, then the key: total. */
+static int
+cmp_rows(const void *x, const void *y)
+{
+	uint32_t i = *(const uint32_t *)x, j = *(const uint32_t *)y;
+	const struct counts *a = &sort_table->rows[i], *b = &sort_table->rows[j];
+	if (a->bucket != b->bucket)
+		return a->bucket < b->bucket ? -1 : 1;
+	uint64_t va = order_value(sort_order, a), vb = order_value(sort_order, b);
+	if (va != vb)
+		return va > vb ? -1 : 1;
+	return memcmp(key_at(sort_table, i), key_at(sort_table, j), sort_table->lay->key_len);
+}
+
+static int
+cmp_rows_time(const void *x, const void *y)
+{
+	uint32_t i = *(const uint32_t *)x, j = *(const uint32_t *)y;
+	const struct counts *a = &sort_table->rows[i], *b = &sort_table->rows[j];
+	if (a->bucket != b->bucket)
+		return a->bucket < b->bucket ? -1 : 1;
+	if (a->first != b->first)
+		return a->first < b->first ? -1 : 1;
+	return memcmp(key_at(sort_table, i), key_at(sort_table, j), sort_table->lay->key_len);
+}
+
+static uint32_t *
+sorted_rows(const struct table *t, int (*cmp)(const void *, const void *))
+{
+	uint32_t *v = malloc((t->count ? t->count : 1) * sizeof(*v));
+
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < t->count; i++)
+		v[i] = (uint32_t)i;
+	sort_table = t;
+	qsort(v, t->count, sizeof(*v), cmp);
+	return v;
+}
+
+/* ---- output ---- */
+
+static void
+fmt_time(int64_t ms, char *buf, size_t size)
+{
+	time_t t = (time_t)time_floor_div(ms, 1000);
+	struct tm tm;
+	char s[32];
+
+	localtime_r(&t, &tm);
+	strftime(s, sizeof(s), "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(buf, size, "%s.%03d", s, (int)(ms - time_floor_div(ms, 1000) * 1000));
+}
+
+static const char *
+proto_name(unsigned p, char *buf, size_t size)
+{
+	static const struct { unsigned n; const char *s; } names[] = {
+		{ 1, "ICMP" }, { 2, "IGMP" }, { 6, "TCP" }, { 17, "UDP" }, { 47, "GRE" },
+		{ 50, "ESP" }, { 51, "AH" }, { 58, "ICMP6" }, { 89, "OSPF" }, { 132, "SCTP" },
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].n == p)
+			return names[i].s;
+	snprintf(buf, size, "%u", p);
+	return buf;
+}
+
+static void
+flags_text(unsigned v, char *buf)
+{
+	static const char letters[] = "CEUAPRSF";
+	for (int i = 0; i < 8; i++)
+		buf[i] = (v & (0x80u >> i)) ? letters[i] : '.';
+	buf[8] = '\0';
+}
+
+static void
+elem_text(enum elem e, const struct qkey *k, int slot_a, int slot_n, char *buf, size_t size)
+{
+	if (elems[e].addr) {
+		const struct addr *a = &k->a[slot_a];
+		if (a->family)
+			addr_format(a, buf, size);
+		else
+			snprintf(buf, size, "0.0.0.0");
+	} else if (e == E_FLAGS) {
+		char fl[9];
+		flags_text(k->n[slot_n], fl);
+		snprintf(buf, size, "%s", fl);
+	} else if (e == E_PROTO) {
+		char pb[8];
+		snprintf(buf, size, "%s", proto_name(k->n[slot_n], pb, sizeof(pb)));
+	} else {
+		snprintf(buf, size, "%" PRIu32, k->n[slot_n]);
+	}
+}
+
+static double
+pct(uint64_t v, uint64_t total)
+{
+	return total ? 100.0 * (double)v / (double)total : 0;
+}
+
+static void
+json_str(FILE *out, const char *key, const char *v, bool first)
+{
+	fprintf(out, "%s\"%s\":\"", first ? "" : ",", key);
+	for (; *v; v++)
+		if (*v == '"' || *v == '\\')
+			fprintf(out, "\\%c", *v);
+		else
+			fputc(*v, out);
+	fputc('"', out);
+}
+
+static void
+json_time(FILE *out, const char *key, int64_t ms)
+{
+	char buf[40];
+	time_format_rfc3339(ms, buf, sizeof(buf));
+	fprintf(out, ",\"%s\":\"%s\"", key, buf);
+}
+
+static void
+print_bucket_head(FILE *out, const struct query *q, int64_t bucket)
+{
+	char tb[40];
+	if (!q->o->every_ms || q->o->csv || q->o->json)
+		return;
+	fmt_time(bucket, tb, sizeof(tb));
+	fprintf(out, "-- %s\n", tb);
+}
+
+static void
+print_stat_row(FILE *out, const struct query *q, const struct stat_spec *sp,
+    const struct row *r, const struct part *tot, enum order o)
+{
+	char first[40], keybuf[ADDR_STRLEN + 16], pb[8], bk[40];
+	int64_t d = r->last - r->first;
+	const char *proto = sp->by_proto ? proto_name(r->key.n[1], pb, sizeof(pb)) : "any";
+	uint64_t pps = rate(r->packets, 1000, d), bps = rate(r->bytes, 8000, d);
+	uint64_t bpp = r->packets ? r->bytes / r->packets : 0;
+
+	elem_text(sp->el[0].e, &r->key, 0, 0, keybuf, sizeof(keybuf));
+	fmt_time(r->first, first, sizeof(first));
+	if (q->o->json) {
+		fprintf(out, "{\"stat\":\"%s\",\"order\":\"%s\"", sp->type, order_names[o]);
+		if (q->o->every_ms)
+			json_time(out, "bucket", r->key.bucket);
+		json_time(out, "first", r->first);
+		json_time(out, "last", r->last);
+		fprintf(out, ",\"duration_ms\":%" PRId64, d);
+		if (sp->by_proto)
+			fprintf(out, ",\"proto\":%" PRIu32, r->key.n[1]);
+		json_str(out, "key", keybuf, false);
+		fprintf(out, ",\"flows\":%" PRIu64 ",\"flows_pct\":%.2f,\"packets\":%" PRIu64
+		    ",\"packets_pct\":%.2f,\"bytes\":%" PRIu64 ",\"bytes_pct\":%.2f,\"pps\":%" PRIu64
+		    ",\"bps\":%" PRIu64 ",\"bpp\":%" PRIu64 "}\n", r->flows, pct(r->flows, tot->flows),
+		    r->packets, pct(r->packets, tot->packets), r->bytes, pct(r->bytes, tot->bytes),
+		    pps, bps, bpp);
+	} else if (q->o->csv) {
+		char last[40];
+		fmt_time(r->last, last, sizeof(last));
+		if (q->o->every_ms) {
+			fmt_time(r->key.bucket, bk, sizeof(bk));
+			fprintf(out, "%s,", bk);
+		}
+		fprintf(out, "%s,%s,%.3f,%s,%s,%" PRIu64 ",%.1f,%" PRIu64 ",%.1f,%" PRIu64
+		    ",%.1f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n", first, last, (double)d / 1000.0,
+		    proto, keybuf, r->flows, pct(r->flows, tot->flows), r->packets,
+		    pct(r->packets, tot->packets), r->bytes, pct(r->bytes, tot->bytes), pps, bps, bpp);
+	} else {
+		fprintf(out, "%s %9.3f %-5s %39s %8" PRIu64 "(%4.1f) %10" PRIu64 "(%4.1f) %12" PRIu64
+		    "(%4.1f) %9" PRIu64 " %10" PRIu64 " %6" PRIu64 "\n", first, (double)d / 1000.0,
+		    proto, keybuf, r->flows, pct(r->flows, tot->flows), r->packets,
+		    pct(r->packets, tot->packets), r->bytes, pct(r->bytes, tot->bytes), pps, bps, bpp);
+	}
+}
+
+static void
+print_agg_row(FILE *out, const struct query *q, const struct row *r)
+{
+	char first[40], last[40], keybuf[ADDR_STRLEN + 16];
+	int64_t d = r->last - r->first;
+	uint64_t pps = rate(r->packets, 1000, d), bps = rate(r->bytes, 8000, d);
+	uint64_t bpp = r->packets ? r->bytes / r->packets : 0;
+
+	fmt_time(r->first, first, sizeof(first));
+	fmt_time(r->last, last, sizeof(last));
+	if (q->o->json) {
+		char t1[40];
+		time_format_rfc3339(r->first, t1, sizeof(t1));
+		fprintf(out, "{\"first\":\"%s\"", t1);
+		if (q->o->every_ms)
+			json_time(out, "bucket", r->key.bucket);
+	} else if (q->o->csv) {
+		fprintf(out, "%s,%s,%.3f", first, last, (double)d / 1000.0);
+	} else {
+		fprintf(out, "%s %9.3f", first, (double)d / 1000.0);
+	}
+	for (size_t i = 0; i < q->n_agg; i++) {
+		enum elem e = q->agg[i].e;
+		elem_text(e, &r->key, addr_slot(e), e, keybuf, sizeof(keybuf));
+		if (q->o->json) {
+			if (elems[e].addr)
+				json_str(out, elems[e].name, keybuf, false);
+			else
+				fprintf(out, ",\"%s\":%" PRIu32, elems[e].name, r->key.n[e]);
+		} else if (q->o->csv) {
+			fprintf(out, ",%s", keybuf);
+		} else {
+			fprintf(out, " %*s", elems[e].addr ? 39 : 8, keybuf);
+		}
+	}
+	if (q->o->json) {
+		json_time(out, "last", r->last);
+		fprintf(out, ",\"duration_ms\":%" PRId64 ",\"flows\":%" PRIu64 ",\"packets\":%" PRIu64
+		    ",\"bytes\":%" PRIu64 ",\"pps\":%" PRIu64 ",\"bps\":%" PRIu64 ",\"bpp\":%" PRIu64 "}\n",
+		    d, r->flows, r->packets, r->bytes, pps, bps, bpp);
+	} else if (q->o->csv) {
+		fprintf(out, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
+		    r->flows, r->packets, r->bytes, pps, bps, bpp);
+	} else {
+		fprintf(out, " %10" PRIu64 " %12" PRIu64 " %8" PRIu64 " %9" PRIu64 " %10" PRIu64
+		    " %6" PRIu64 "\n", r->packets, r->bytes, r->flows, pps, bps, bpp);
+	}
+}
+
+/* The aggregated record as a flow, for --post-filter. */
+static void
+agg_flow(const struct query *q, const struct row *r, struct flow *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->src = r->key.a[A_SRC];
+	f->dst = r->key.a[A_DST];
+	for (size_t i = 0; i < q->n_agg; i++) {
+		enum elem e = q->agg[i].e;
+		uint32_t v = r->key.n[e];
+		switch (e) {
+		case E_SRCPORT: f->src_port = (uint16_t)v; break;
+		case E_DSTPORT: f->dst_port = (uint16_t)v; break;
+		case E_PROTO: f->proto = (uint8_t)v; break;
+		case E_SRCAS: f->src_as = v; break;
+		case E_DSTAS: f->dst_as = v; break;
+		case E_INIF: f->in_if = v; break;
+		case E_OUTIF: f->out_if = v; break;
+		case E_TOS: f->tos = (uint8_t)v; break;
+		case E_FLAGS: f->tcp_flags = (uint8_t)v; break;
+		case E_SRCMASK: f->src_mask = (uint8_t)v; break;
+		case E_DSTMASK: f->dst_mask = (uint8_t)v; break;
+		case E_SRCVLAN: f->src_vlan = (uint16_t)v; break;
+		case E_DSTVLAN: f->dst_vlan = (uint16_t)v; break;
+		case E_NEXTAS: f->next_as = v; break;
+		case E_PREVAS: f->prev_as = v; break;
+		case E_EXPORTER: f->exporter = r->key.a[A_OTHER]; break;
+		case E_NHIP: f->next_hop = r->key.a[A_OTHER]; break;
+		case E_BGPNH: f->bgp_next_hop = r->key.a[A_OTHER]; break;
+		default: break;
+		}
+	}
+	f->icmp_type = f->icmp_code = -1;
+	f->start_ms = r->first;
+	f->end_ms = r->last;
+	f->packets = r->packets;
+	f->bytes = r->bytes;
+}
+
+static bool
+post_ok(const struct query *q, const struct row *r)
+{
+	struct flow f;
+
+	if (!q->post)
+		return true;
+	agg_flow(q, r, &f);
+	struct expr_input in = { .flow = &f, .flows = r->flows };
+	return expr_match(q->post, &in);
+}
+
+static void
+print_header(FILE *out, const struct query *q, const struct stat_spec *sp, enum order o)
+{
+	if (q->o->json)
+		return;
+	if (q->o->csv) {
+		fprintf(out, "%sts,te,td,pr,val,fl,flP,pkt,pktP,byt,bytP,pps,bps,bpp\n",
+		    q->o->every_ms ? "bucket," : "");
+		return;
+	}
+	fprintf(out, "Top %u %s ordered by %s:\n", q->o->top, sp->title, order_names[o]);
+	fprintf(out, "%-23s %9s %-5s %39s %14s %16s %18s %9s %10s %6s\n", "Date first seen",
+	    "Duration", "Proto", sp->title, "Flows(%)", "Packets(%)", "Bytes(%)", "pps", "bps", "bpp");
+}
+
+static void
+print_agg_header(FILE *out, const struct query *q)
+{
+	if (q->o->json)
+		return;
+	if (q->o->csv) {
+		fputs("ts,te,td", out);
+		for (size_t i = 0; i < q->n_agg; i++)
+			fprintf(out, ",%s", elems[q->agg[i].e].name);
+		fputs(",fl,pkt,byt,pps,bps,bpp\n", out);
+		return;
+	}
+	fprintf(out, "%-23s %9s", "Date first seen", "Duration");
+	for (size_t i = 0; i < q->n_agg; i++)
+		fprintf(out, " %*s", elems[q->agg[i].e].addr ? 39 : 8, elems[q->agg[i].e].title);
+	fprintf(out, " %10s %12s %8s %9s %10s %6s\n", "Packets", "Bytes", "Flows", "pps", "bps", "bpp");
+}
+
+/* Rows of one statistic (or of the aggregated records), top N per bucket. */
+static void
+print_table(FILE *out, const struct query *q, const struct stat_spec *sp,
+    const struct table *t, const struct part *tot)
+{
+	for (int oi = 0; oi < sp->n_orders; oi++) {
+		sort_order = sp->orders[oi];
+		uint32_t *v = sorted_rows(t, cmp_rows);
+		struct row r;
+		size_t shown = 0;
+		int64_t bucket = INT64_MIN;
+		if (!v)
+			return;
+		if (sp->record)
+			print_agg_header(out, q);
+		else
+			print_header(out, q, sp, sp->orders[oi]);
+		for (size_t i = 0; i < t->count; i++) {
+			if (t->rows[v[i]].bucket != bucket) {
+				bucket = t->rows[v[i]].bucket;
+				shown = 0;
+				print_bucket_head(out, q, bucket);
+			}
+			if (q->o->top && shown >= q->o->top)
+				continue;
+			row_at(t, v[i], &r);
+			if (sp->record && !post_ok(q, &r))
+				continue;
+			shown++;
+			if (sp->record)
+				print_agg_row(out, q, &r);
+			else
+				print_stat_row(out, q, sp, &r, tot, sp->orders[oi]);
+		}
+		if (!q->o->json && !q->o->csv)
+			fputc('\n', out);
+		free(v);
+	}
+}
+
+static void
+print_aggregate(FILE *out, const struct query *q, const struct table *t)
+{
+	uint32_t *v = sorted_rows(t, cmp_rows_time);
+	size_t shown = 0;
+	struct row r;
+
+	if (!v)
+		return;
+	print_agg_header(out, q);
+	for (size_t i = 0; i < t->count; i++) {
+		row_at(t, v[i], &r);
+		if (!post_ok(q, &r))
+			continue;
+		if (q->o->top_given && q->o->top && shown >= q->o->top)
+			break;
+		shown++;
+		print_agg_row(out, q, &r);
+	}
+	free(v);
+}
+
+static enum list_order cur_lorder;
+
+static int64_t
+list_value(const struct listed *l)
+{
+	switch (cur_lorder) {
+	case L_TSTART: return -l->f.start_ms;
+	case L_TEND: return -l->f.end_ms;
+	case L_BYTES: return (int64_t)(l->f.bytes > INT64_MAX ? INT64_MAX : l->f.bytes);
+	case L_PACKETS: return (int64_t)(l->f.packets > INT64_MAX ? INT64_MAX : l->f.packets);
+	case L_DURATION: return l->f.end_ms - l->f.start_ms;
+	default: return 0;
+	}
+}
+
+/* The --order key (largest first; times earliest first), then input order. */
+static int
+cmp_listed(const void *x, const void *y)
+{
+	const struct listed *a = x, *b = y;
+	int64_t va = list_value(a), vb = list_value(b);
+	if (va != vb)
+		return va > vb ? -1 : 1;
+	if (a->file != b->file)
+		return a->file < b->file ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static void
+print_flow(FILE *out, const struct query *q, const struct flow *f)
+{
+	char first[40], last[40], sa[ADDR_STRLEN], da[ADDR_STRLEN], pb[8], fl[9], ex[ADDR_STRLEN];
+	int64_t d = f->end_ms - f->start_ms;
+
+	fmt_time(f->start_ms, first, sizeof(first));
+	fmt_time(f->end_ms, last, sizeof(last));
+	addr_format(&f->src, sa, sizeof(sa));
+	addr_format(&f->dst, da, sizeof(da));
+	flags_text(f->tcp_flags, fl);
+	if (f->exporter.family)
+		addr_format(&f->exporter, ex, sizeof(ex));
+	else
+		strcpy(ex, "");
+	unsigned sp = f->src_port, dp = f->dst_port;
+	if (flow_is_icmp(f) && f->icmp_type >= 0) {
+		sp = 0;
+		dp = (unsigned)(f->icmp_type * 256 + (f->icmp_code > 0 ? f->icmp_code : 0));
+	}
+	if (q->o->json) {
+		char t1[40], t2[40];
+		time_format_rfc3339(f->start_ms, t1, sizeof(t1));
+		time_format_rfc3339(f->end_ms, t2, sizeof(t2));
+		fprintf(out, "{\"start\":\"%s\",\"end\":\"%s\",\"duration_ms\":%" PRId64
+		    ",\"src_addr\":\"%s\",\"dst_addr\":\"%s\",\"src_port\":%u,\"dst_port\":%u"
+		    ",\"proto\":%u,\"tcp_flags\":%u,\"tos\":%u,\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
+		    ",\"exporter\":\"%s\"}\n", t1, t2, d, sa, da, f->src_port, f->dst_port, f->proto,
+		    f->tcp_flags, f->tos, f->packets, f->bytes, ex);
+	} else if (q->o->csv) {
+		fprintf(out, "%s,%s,%.3f,%s,%s,%u,%u,%s,%s,%u,%" PRIu64 ",%" PRIu64 ",%" PRIu32 ",%"
+		    PRIu32 ",%" PRIu32 ",%" PRIu32 ",%s\n", first, last, (double)d / 1000.0, sa, da,
+		    sp, dp, proto_name(f->proto, pb, sizeof(pb)), fl, f->tos, f->packets, f->bytes,
+		    f->in_if, f->out_if, f->src_as, f->dst_as, ex);
+	} else {
+		char s[ADDR_STRLEN + 8], t[ADDR_STRLEN + 8];
+		snprintf(s, sizeof(s), f->src.family == 6 ? "[%s]:%u" : "%s:%u", sa, sp);
+		snprintf(t, sizeof(t), f->dst.family == 6 ? "[%s]:%u" : "%s:%u", da, dp);
+		fprintf(out, "%s %9.3f %-5s %45s -> %45s %8s %10" PRIu64 " %12" PRIu64 " %5u\n",
+		    first, (double)d / 1000.0, proto_name(f->proto, pb, sizeof(pb)), s, t, fl,
+		    f->packets, f->bytes, 1u);
+	}
+}
+
+static void
+print_listing(FILE *out, struct query *q, struct part *pt)
+{
+	size_t limit = q->o->top_given && q->o->top ? q->o->top : SIZE_MAX;
+
+	cur_lorder = q->lorder;
+	qsort(pt->list, pt->n_list, sizeof(*pt->list), cmp_listed);
+	if (q->o->csv)
+		fputs("ts,te,td,sa,da,sp,dp,pr,flg,stos,ipkt,ibyt,in,out,sas,das,ra\n", out);
+	else if (!q->o->json)
+		fprintf(out, "%-23s %9s %-5s %45s    %45s %8s %10s %12s %5s\n", "Date first seen",
+		    "Duration", "Proto", "Src IP Addr:Port", "Dst IP Addr:Port", "Flags",
+		    "Packets", "Bytes", "Flows");
+	for (size_t i = 0; i < pt->n_list && i < limit; i++)
+		print_flow(out, q, &pt->list[i].f);
+}
+
+static void
+print_summary(FILE *out, const struct query *q, const struct part *pt)
+{
+	char first[40], last[40];
+	int64_t d = pt->last - pt->first;
+
+	if (q->o->json || q->o->csv)
+		return;
+	fmt_time(pt->first, first, sizeof(first));
+	fmt_time(pt->last, last, sizeof(last));
+	fprintf(out, "Summary: total flows: %" PRIu64 ", total bytes: %" PRIu64 ", total packets: %"
+	    PRIu64 ", avg bps: %" PRIu64 ", avg pps: %" PRIu64 ", avg bpp: %" PRIu64 "\n",
+	    pt->flows, pt->bytes, pt->packets, rate(pt->bytes, 8000, d), rate(pt->packets, 1000, d),
+	    pt->packets ? pt->bytes / pt->packets : 0);
+	if (pt->flows)
+		fprintf(out, "Time window: %s - %s\n", first, last);
+	fprintf(out, "Total flows processed: %" PRIu64 "\n", pt->st.flows);
+}
+
+/* ---- set-up ---- */
+
+static char *
+read_text_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int c;
+
+	if (!f)
+		return NULL;
+	while ((c = fgetc(f)) != EOF) {
+		if (len + 2 > cap) {
+			cap = cap ? 2 * cap : 4096;
+			if (cap > 64u * 1024 * 1024) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			char *nb = realloc(buf, cap);
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = nb;
+		}
+		buf[len++] = (char)(c == '\0' ? ' ' : c);
+	}
+	fclose(f);
+	if (!buf && !(buf = malloc(1)))
+		return NULL;
+	buf[len] = '\0';
+	return buf;
+}
+
+static int
+compile(const char *what, const char *text, struct expr **out)
+{
+	struct expr_error err;
+
+	if (!(*out = expr_parse(text, &err))) {
+		expr_print_error(stderr, what, text, &err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+query_load_filter(const struct options *o, struct expr **out)
+{
+	*out = NULL;
+	if (o->filter && o->filter_file) {
+		fprintf(stderr, "netflow-analyze: give --filter or --filter-file, not both\n");
+		return -1;
+	}
+	if (o->filter)
+		return compile("--filter", o->filter, out);
+	if (o->filter_file) {
+		char *text = read_text_file(o->filter_file);
+		char what[300];
+		if (!text) {
+			fprintf(stderr, "netflow-analyze: --filter-file %s: cannot read it\n",
+			    o->filter_file);
+			return -1;
+		}
+		snprintf(what, sizeof(what), "--filter-file %s", o->filter_file);
+		int rc = compile(what, text, out);
+		free(text);
+		return rc;
+	}
+	return 0;
+}
+
+bool
+query_wanted(const struct options *o)
+{
+	return o->n_stats > 0 || o->aggregate || o->flows;
+}
+
+static bool
+parse_aggregate(struct query *q, const char *text)
+{
+	static const enum elem five[] = { E_SRCIP, E_DSTIP, E_SRCPORT, E_DSTPORT, E_PROTO };
+	const char *p = text;
+
+	if (strcasecmp(text, "5tuple") == 0) {
+		for (size_t i = 0; i < 5; i++)
+			q->agg[q->n_agg++] = (struct part_elem){ five[i], 32, 128 };
+		return true;
+	}
+	while (*p) {
+		const char *e = strchr(p, ',');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		struct part_elem pe;
+		if (q->n_agg >= MAX_AGG_KEYS || !parse_elem(p, len, &pe))
+			return false;
+		for (size_t i = 0; i < q->n_agg; i++)
+			if (q->agg[i].e == pe.e)
+				return false;
+		/* exporter, next hop and BGP next hop share one address slot */
+		if (elems[pe.e].addr && addr_slot(pe.e) == A_OTHER)
+			for (size_t i = 0; i < q->n_agg; i++)
+				if (elems[q->agg[i].e].addr && addr_slot(q->agg[i].e) == A_OTHER)
+					return false;
+		q->agg[q->n_agg++] = pe;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return q->n_agg > 0;
+}
+
+static bool
+parse_list_order(const char *s, enum list_order *o)
+{
+	static const struct { const char *n; enum list_order o; } names[] = {
+		{ "tstart", L_TSTART }, { "tend", L_TEND }, { "bytes", L_BYTES },
+		{ "packets", L_PACKETS }, { "flows", L_FLOWS }, { "duration", L_DURATION },
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcasecmp(s, names[i].n) == 0) {
+			*o = names[i].o;
+			return true;
+		}
+	return false;
+}
+
+/* Slot start of file i from its name, or INT64_MIN. */
+static int64_t
+slot_time(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	char buf[32];
+	int64_t ms;
+
+	base = base ? base + 1 : path;
+	if (!sources_is_slot_name(base))
+		return INT64_MIN;
+	/* YYYYMMDDTHHMMSSZ -> YYYY-MM-DDTHH:MM:SSZ */
+	snprintf(buf, sizeof(buf), "%.4s-%.2s-%.2sT%.2s:%.2s:%.2sZ", base, base + 4, base + 6,
+	    base + 9, base + 11, base + 13);
+	return time_parse_rfc3339(buf, strlen(buf), &ms) ? ms : INT64_MIN;
+}
+
+/* --since/--until: a file whose slot ends (the next file's slot starts)
+ * at or before --since holds only records received, so flows started,
+ * before it; one whose slot starts at or after --until only records
+ * received after the window. Neither is opened. */
+static void
+mark_skips(struct query *q)
+{
+	const struct options *o = q->o;
+
+	for (size_t i = 0; i < q->sources.count; i++) {
+		int64_t t = slot_time(q->sources.paths[i]);
+		int64_t t_next = i + 1 < q->sources.count ? slot_time(q->sources.paths[i + 1]) : INT64_MIN;
+		if (t == INT64_MIN)
+			continue;
+		if (o->has_until && t >= o->until_ms)
+			q->skip[i] = true;
+		if (o->has_since && t_next != INT64_MIN && t_next > t && t_next <= o->since_ms)
+			q->skip[i] = true;
+	}
+}
+
+#define QOFF(field) offsetof(struct qkey, field)
+
+static void
+make_layouts(struct query *q)
+{
+	for (size_t s = 0; s < q->n_stats; s++) {
+		struct layout *l = &q->stat_layout[s];
+		const struct stat_spec *sp = &q->stats[s];
+		if (q->o->every_ms)
+			layout_add(l, QOFF(bucket), sizeof(int64_t));
+		for (int i = 0; i < sp->n_el; i++) {
+			if (elems[sp->el[i].e].addr)
+				layout_add(l, QOFF(a[0]), sizeof(struct addr));
+			else
+				layout_add(l, QOFF(n[0]), sizeof(uint32_t));
+		}
+		if (sp->by_proto)
+			layout_add(l, QOFF(n[1]), sizeof(uint32_t));
+	}
+	struct layout *l = &q->agg_layout;
+	if (q->o->every_ms)
+		layout_add(l, QOFF(bucket), sizeof(int64_t));
+	for (size_t i = 0; i < q->n_agg; i++) {
+		enum elem e = q->agg[i].e;
+		if (elems[e].addr)
+			layout_add(l, QOFF(a[0]) + (size_t)addr_slot(e) * sizeof(struct addr),
+			    sizeof(struct addr));
+		else
+			layout_add(l, QOFF(n[0]) + (size_t)e * sizeof(uint32_t), sizeof(uint32_t));
+	}
+}
+
+static int
+setup(struct query *q, const struct options *o)
+{
+	q->o = o;
+	if (o->summary || o->chart_file) {
+		fprintf(stderr, "netflow-analyze: --%s is not a query mode: give it without "
+		    "--stat, --aggregate and --flows\n", o->summary ? "summary" : "chart");
+		return 2;
+	}
+	if (query_load_filter(o, &q->filter) < 0)
+		return 2;
+	if (o->post_filter && compile("--post-filter", o->post_filter, &q->post) < 0)
+		return 2;
+	if (o->post_filter && !o->aggregate) {
+		fprintf(stderr, "netflow-analyze: --post-filter filters aggregated records: give --aggregate\n");
+		return 2;
+	}
+	for (size_t i = 0; i < o->n_stats; i++) {
+		if (!parse_stat(o->stats[i], &q->stats[i])) {
+			fprintf(stderr, "netflow-analyze: bad --stat '%s' (TYPE[:p][/ORDER], see "
+			    "netflow-analyze(1))\n", o->stats[i]);
+			return 2;
+		}
+		if (q->stats[i].record && !o->aggregate) {
+			fprintf(stderr, "netflow-analyze: --stat record needs --aggregate\n");
+			return 2;
+		}
+	}
+	q->n_stats = o->n_stats;
+	if (o->aggregate && !parse_aggregate(q, o->aggregate)) {
+		fprintf(stderr, "netflow-analyze: bad --aggregate '%s' (KEY,KEY,... of srcip dstip "
+		    "srcport dstport proto srcas dstas inif outif exporter nhip bgpnh tos flags "
+		    "srcmask dstmask srcvlan dstvlan nextas prevas, srcip4/24-style masks, or 5tuple)\n",
+		    o->aggregate);
+		return 2;
+	}
+	make_layouts(q);
+	if (o->order && !parse_list_order(o->order, &q->lorder)) {
+		fprintf(stderr, "netflow-analyze: bad --order '%s' (tstart tend bytes packets flows "
+		    "duration)\n", o->order);
+		return 2;
+	}
+	unsigned errors = 0;
+	if (sources_init(&q->sources, o->inputs, o->n_inputs, &errors) < 0)
+		return 1;
+	if (!(q->skip = calloc(q->sources.count + 1, sizeof(*q->skip))))
+		return 1;
+	mark_skips(q);
+	return errors ? -1 : 0;
+}
+
+static unsigned
+thread_count(const struct query *q)
+{
+	unsigned n = q->o->threads;
+
+	if (n == 0) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+		n = c > 0 ? (unsigned)c : 1;
+	}
+	if (n > MAX_THREADS)
+		n = MAX_THREADS;
+	if (n > q->sources.count)
+		n = q->sources.count ? (unsigned)q->sources.count : 1;
+	for (size_t i = 0; i < q->sources.count; i++)
+		if (strcmp(q->sources.paths[i], "-") == 0)
+			n = 1;	/* standard input: one reader */
+	return n;
+}
+
+static void
+report_input(const struct part *pt, const struct query *q)
+{
+	const struct stats *st = &pt->st;
+	char text[400];
+
+	if (st->malformed)
+		fprintf(stderr, "netflow-analyze: %" PRIu64 " malformed line%s skipped\n",
+		    st->malformed, st->malformed == 1 ? "" : "s");
+	if (st->incomplete)
+		fprintf(stderr, "netflow-analyze: %" PRIu64 " flow record%s without addresses or "
+		    "times skipped\n", st->incomplete, st->incomplete == 1 ? "" : "s");
+	if (st->fw_updates)
+		fprintf(stderr, "netflow-analyze: %" PRIu64 " firewall flow-update record%s skipped "
+		    "(the flow-teardown record counts the whole connection)\n", st->fw_updates,
+		    st->fw_updates == 1 ? "" : "s");
+	if (st->sampling.records) {
+		sampling_describe(&st->sampling, text, sizeof(text));
+		fprintf(stderr, "netflow-analyze: %s\n", text);
+	}
+	(void)q;
+}
+
+static bool
+limits_hit(const struct query *q, const struct part *pt)
+{
+	bool hit = false;
+
+	for (size_t s = 0; s < q->n_stats; s++)
+		if (pt->tables[s].full) {
+			fprintf(stderr, "netflow-analyze: --stat %s: more than %" PRIu64 " distinct keys "
+			    "(or out of memory); raise --max-keys or narrow the --filter\n",
+			    q->stats[s].text, q->o->max_keys);
+			hit = true;
+		}
+	if (pt->agg.full) {
+		fprintf(stderr, "netflow-analyze: --aggregate: more than %" PRIu64 " distinct keys "
+		    "(or out of memory); raise --max-keys or narrow the --filter\n", q->o->max_keys);
+		hit = true;
+	}
+	if (pt->oom) {
+		fprintf(stderr, "netflow-analyze: --flows: out of memory holding the listing\n");
+		hit = true;
+	}
+	return hit;
+}
+
+int
+query_main(const struct options *o)
+{
+	static struct query q;
+	struct part *parts = NULL;
+	pthread_t tids[MAX_THREADS];
+	unsigned n = 0, started = 0;
+	int rc = setup(&q, o);
+
+	if (rc > 0)
+		goto out;
+	rc = rc < 0 ? 1 : 0;
+	n = thread_count(&q);
+	if (!(parts = calloc(n, sizeof(*parts)))) {
+		rc = 1;
+		goto out;
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (!part_init(&parts[i], &q)) {
+			fprintf(stderr, "netflow-analyze: out of memory\n");
+			rc = 1;
+			goto out;
+		}
+	for (started = 1; started < n; started++)
+		if (pthread_create(&tids[started], NULL, worker, &parts[started]) != 0)
+			break;
+	worker(&parts[0]);
+	for (unsigned i = 1; i < started; i++) {
+		pthread_join(tids[i], NULL);
+		part_merge(&parts[0], &parts[i]);
+	}
+	struct part *pt = &parts[0];
+	if (limits_hit(&q, pt)) {
+		rc = 1;
+		goto out;
+	}
+	for (size_t s = 0; s < q.n_stats; s++)
+		print_table(stdout, &q, &q.stats[s], q.stats[s].record ? &pt->agg : &pt->tables[s], pt);
+	if (q.n_agg && !q.n_stats)
+		print_aggregate(stdout, &q, &pt->agg);
+	else if (o->flows && !q.n_agg)
+		print_listing(stdout, &q, pt);
+	print_summary(stdout, &q, pt);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "netflow-analyze: writing the output failed\n");
+		rc = 1;
+	}
+	report_input(pt, &q);
+	if (pt->st.input_errors)
+		rc = 1;
+out:
+	for (unsigned i = 0; parts && i < n; i++)
+		part_finish(&parts[i]);
+	free(parts);
+	free(q.skip);
+	expr_free(q.filter);
+	expr_free(q.post);
+	sources_finish(&q.sources);
+	return rc;
+}
