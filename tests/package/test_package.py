@@ -328,6 +328,7 @@ def send_capture(ns, pcap, port):
     r = ns.run(sys.executable, os.path.abspath(__file__), "--send", pcap,
                str(port), net_only=True)
     log(r.stdout.strip())
+    return int(r.stdout.split()[1])
 
 
 def scrape(ns):
@@ -373,8 +374,7 @@ def compare(records, expected, workdir, name):
                                                      "compare.py"),
                         "--name", name, path, expected],
                        capture_output=True, text=True, timeout=60)
-    check(r.returncode == 0, "%s: %s%s" % (name, r.stdout.strip(),
-                                           r.stderr.strip()))
+    check(r.returncode == 0, (r.stdout + r.stderr).strip())
 
 
 def dpkg_status(ns, pkg):
@@ -427,7 +427,7 @@ def test_install(ns, v1):
 
 
 def test_receive_and_reload(ns, capture, st):
-    send_capture(ns, capture, 2055)
+    sent = send_capture(ns, capture, 2055)
     # the admin's edit: the /metrics line the shipped file has commented
     text = ns.run("cat", CONF).stdout
     example = "#listen = 127.0.0.1:%d\n" % METRICS_PORT
@@ -444,9 +444,9 @@ def test_receive_and_reload(ns, capture, st):
           after["InvocationID"] == st["InvocationID"],
           "reloaded in place (MainPID %s, the same invocation)"
           % after["MainPID"])
-    wait_for("the capture's 28 flows received (/metrics)",
-             lambda: metric(ns, 'netflowd_flows_total{exporter="127.0.0.1"}')
-             == 28)
+    wait_for("the capture's %d datagrams decoded (/metrics)" % sent,
+             lambda: metric(ns, 'netflowd_exporter_datagrams_total'
+                            '{exporter="127.0.0.1"}') == sent)
     return edited
 
 
@@ -480,10 +480,11 @@ def test_upgrade(ns, v2, edited, before, golden, workdir):
 
 
 def test_remove(ns, capture, st, golden, workdir):
-    send_capture(ns, capture, 4739)
-    wait_for("the second capture's 28 flows received by the new process",
-             lambda: metric(ns, 'netflowd_flows_total{exporter="127.0.0.1"}')
-             == 28)
+    sent = send_capture(ns, capture, 4739)
+    wait_for("the second capture's %d datagrams decoded by the new process"
+             % sent,
+             lambda: metric(ns, 'netflowd_exporter_datagrams_total'
+                            '{exporter="127.0.0.1"}') == sent)
     log(dpkg(ns, "-r", "netflowd").strip())
     check(dpkg_status(ns, "netflowd").startswith("deinstall ok config-files"),
           "netflowd removed: " + dpkg_status(ns, "netflowd"))
@@ -494,6 +495,7 @@ def test_remove(ns, capture, st, golden, workdir):
           "its process is gone")
     check(not ns.exists("/usr/sbin/netflowd"), "the binary is gone")
     check(ns.exists(CONF), "remove keeps the config")
+    check(ns.exists(STATE + "/"), "remove keeps the state directory")
     files, hidden = published(ns)
     check(not hidden, "no unpublished file left by the stop: %s" % hidden)
     ipfix = [r for recs in files.values() for r in recs
@@ -519,6 +521,16 @@ def test_purge(ns):
 
 
 # -- main -------------------------------------------------------------------
+
+# What the namespace's dpkg writes, were it to reach this machine's files.
+HOST_PATHS = ("/etc/netflowd", "/usr/sbin/netflowd", "/usr/bin/netflow-analyze",
+              "/var/lib/dpkg/info/netflowd.list", "/var/lib/private/netflowd",
+              STATE)
+
+
+def host_state():
+    return {p: os.path.lexists(p) for p in HOST_PATHS}
+
 
 def preflight(src):
     if os.geteuid() != 0:
@@ -582,6 +594,7 @@ def main():
                 if name.endswith(".deb"):
                     os.rename(os.path.join(d, name),
                               os.path.join(workdir, name))
+        host_before = host_state()
         ns = Namespace(workdir)
         ns.boot()
         st = test_install(ns, v1)
@@ -594,6 +607,8 @@ def main():
                     os.path.join(golden, "softflowd-ipfix.expected.jsonl"),
                     workdir)
         test_purge(ns)
+        check(host_state() == host_before,
+              "this machine's files untouched: %s" % host_before)
         log("PASS")
         return 0
     except Skip as e:
