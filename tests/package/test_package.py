@@ -5,8 +5,9 @@
    `dpkg-buildpackage -us -uc -b` there (with its build-time tests); a
    second copy with a higher version in debian/changelog and a changed
    shipped config, built with DEB_BUILD_OPTIONS=nocheck: the upgrade.
-2. lintian on the first build: no error, no warning (overrides, each with
-   its reason, live in debian/*.lintian-overrides).
+2. lintian on the first build's packages and on the source package
+   (dpkg-source -b of another copy): no error, no warning (an override
+   would live in debian/*.lintian-overrides, with its reason).
 3. A real systemd booted as PID 1 of private PID, mount and network
    namespaces whose root is an overlay of / with a tmpfs upper layer, and
    private tmpfs /tmp and /run: `dpkg -i` there installs for real (dpkg's
@@ -171,14 +172,10 @@ def debs(workdir, version):
     return [found[n] for n in names]
 
 
-def lintian(workdir, version, logfile):
-    changes = [n for n in os.listdir(workdir)
-               if n.startswith("netflowd_%s_" % version) and
-               n.endswith(".changes")]
-    check(len(changes) == 1, "one .changes file: %s" % changes)
+def lintian(path, logfile):
+    """lintian on a .changes (the binary packages) or a .dsc."""
     r = subprocess.run(["lintian", "--fail-on", "error,warning",
-                        "--display-info", "--show-overrides",
-                        os.path.join(workdir, changes[0])],
+                        "--display-info", "--show-overrides", path],
                        capture_output=True, text=True, timeout=300)
     with open(logfile, "w") as f:
         f.write(r.stdout + r.stderr)
@@ -188,8 +185,28 @@ def lintian(workdir, version, logfile):
         log("  lintian:", t)
     bad = [t for t in tags if t[0] in "EW"]
     check(r.returncode == 0 and not bad,
-          "lintian: no error or warning (exit %d, %d tags shown)"
-          % (r.returncode, len(tags)))
+          "lintian %s: no error or warning (exit %d, %d tags shown)"
+          % (os.path.basename(path), r.returncode, len(tags)))
+
+
+def lint_packages(workdir, version, logfile):
+    changes = [n for n in os.listdir(workdir)
+               if n.startswith("netflowd_%s_" % version) and
+               n.endswith(".changes")]
+    check(len(changes) == 1, "one .changes file: %s" % changes)
+    lintian(os.path.join(workdir, changes[0]), logfile)
+
+
+def lint_source(src, workdir):
+    """The source package too (what the archive would check first)."""
+    tree = os.path.join(workdir, "src", "netflowd")
+    export(src, tree)
+    run(["dpkg-source", "-b", "netflowd"], cwd=os.path.dirname(tree),
+        logfile=os.path.join(workdir, "dpkg-source.log"), timeout=120)
+    dsc = [n for n in os.listdir(os.path.dirname(tree)) if n.endswith(".dsc")]
+    check(len(dsc) == 1, "one .dsc: %s" % dsc)
+    lintian(os.path.join(os.path.dirname(tree), dsc[0]),
+            os.path.join(workdir, "lintian-source.log"))
 
 
 # -- the namespace ----------------------------------------------------------
@@ -570,6 +587,7 @@ def main():
     signal.alarm(TIME_LIMIT)
     workdir = None
     ns = None
+    started = time.time()
     try:
         head = preflight(src)
         workdir = tempfile.mkdtemp(prefix="netflowd-pkg-")
@@ -586,8 +604,9 @@ def main():
         export(src, v2_tree)
         v2 = make_upgrade(v2_tree)
         build(v2_tree, os.path.join(workdir, "build-v2.log"), nocheck=True)
-        lintian(os.path.dirname(v1_tree), v1,
-                os.path.join(workdir, "lintian.log"))
+        lint_packages(os.path.dirname(v1_tree), v1,
+                      os.path.join(workdir, "lintian.log"))
+        lint_source(src, workdir)
         # the .debs, where the namespace sees them
         for d in (os.path.dirname(v1_tree), os.path.dirname(v2_tree)):
             for name in os.listdir(d):
@@ -609,7 +628,7 @@ def main():
         test_purge(ns)
         check(host_state() == host_before,
               "this machine's files untouched: %s" % host_before)
-        log("PASS")
+        log("PASS in %d s" % (time.time() - started))
         return 0
     except Skip as e:
         log("SKIP:", e)
