@@ -116,6 +116,27 @@ def meson_version(tree):
     return m.group(1)
 
 
+def build_deps_in_step(tree):
+    """Every Build-Depends of debian/control is in .ci/install-deps, so a
+    fresh CI machine can build the package."""
+    with open(os.path.join(tree, "debian", "control")) as f:
+        m = re.search(r"^Build-Depends:(.*?)^\S", f.read(), re.M | re.S)
+    wanted = set()
+    for dep in m.group(1).split(","):
+        for alt in dep.split("|"):
+            name = re.sub(r"[(<\[].*", "", alt).strip()
+            if name:
+                wanted.add(name)
+    # debhelper-compat is a virtual package of debhelper
+    wanted = {"debhelper" if w == "debhelper-compat" else w for w in wanted}
+    with open(os.path.join(tree, ".ci", "install-deps")) as f:
+        m = re.search(r'^PACKAGES="(.*?)"', f.read(), re.M | re.S)
+    listed = set(m.group(1).split())
+    missing = sorted(wanted - listed)
+    check(not missing, "debian/control's %d build dependencies are all in "
+          ".ci/install-deps (missing: %s)" % (len(wanted), missing))
+
+
 def export(src, dest):
     os.makedirs(dest)
     archive = subprocess.run(["git", "-C", src, "archive", "--format=tar",
@@ -600,6 +621,7 @@ def main():
         check(v1 == mv or v1.startswith(mv + "+"),
               "debian/changelog's version %s follows meson.build's %s"
               % (v1, mv))
+        build_deps_in_step(v1_tree)
         build(v1_tree, os.path.join(workdir, "build-v1.log"))
         export(src, v2_tree)
         v2 = make_upgrade(v2_tree)
