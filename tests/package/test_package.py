@@ -91,7 +91,7 @@ def run(args, cwd=None, env=None, logfile=None, timeout=600):
                            timeout=timeout)
     if r.returncode != 0:
         with open(logfile, errors="replace") as f:
-            tail = f.read()[-6000:]
+            tail = f.read()[-30000:]
         raise Failure("%s: exit %d (log %s):\n%s" % (" ".join(args),
                                                      r.returncode, logfile,
                                                      tail))
