@@ -109,8 +109,8 @@ held_add(struct parser *p, struct domain *d, uint16_t template_id,
 void
 held_release(struct parser *p, struct domain *d)
 {
-	struct tkey key = { .exporter = d->exp->addr, .domain = d->id,
-	    .proto = d->proto };
+	struct tkey key = { .exporter = d->exp->addr, .port = d->port,
+	    .domain = d->id, .proto = d->proto };
 	struct held *h, *next;
 
 	if (!d->release)
