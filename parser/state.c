@@ -5,7 +5,8 @@
  * payload, u64 FNV-1a of the payload; all big-endian. Payload: u32 domain
  * count, then per domain: address family (4/6), 16 address bytes, u16
  * source port (version 2 on), proto (1/5/7/9/10/sFlow), u32 domain id, u8
- * flags (1 sampling, 2 sysinit, 4 the exporter is established), u64
+ * flags (1 sampling, 2 sysinit, 4 the exporter is established, 8 no
+ * session has claimed it yet: from a version 1 file), u64
  * sampling, u64 sysinit, u8 sampler count + (u64 id, u64 interval) each,
  * u32 name count + (u32 ifindex, u8 len, bytes) each, u32 template count
  * + (u16 id, u8 options, u16 fields + (u32 pen, u16 id, u16 len, u8
@@ -33,6 +34,7 @@
 #define STATE_FLAG_SAMPLING 1
 #define STATE_FLAG_SYSINIT 2
 #define STATE_FLAG_ESTABLISHED 4
+#define STATE_FLAG_UNBOUND 8
 
 struct wbuf {
 	uint8_t *b;
@@ -116,7 +118,8 @@ save_domain(const struct domain *d, void *arg)
 	wput(w, d->id, 4);
 	wput(w, (d->has_sampling ? STATE_FLAG_SAMPLING : 0) |
 	    (d->has_sysinit ? STATE_FLAG_SYSINIT : 0) |
-	    (e->cls == CLASS_ESTABLISHED ? STATE_FLAG_ESTABLISHED : 0), 1);
+	    (e->cls == CLASS_ESTABLISHED ? STATE_FLAG_ESTABLISHED : 0) |
+	    (d->unbound ? STATE_FLAG_UNBOUND : 0), 1);
 	wput(w, d->sampling, 8);
 	wput(w, (uint64_t)d->sysinit_ms, 8);
 	wput(w, d->nsamplers, 1);
@@ -306,7 +309,7 @@ load_domain(struct loader *l)
 	if ((family != 4 && family != 6) || (proto != 1 && proto != 5 &&
 	    proto != 7 && proto != 9 && proto != 10 &&
 	    proto != TPROTO_SFLOW) || nsamplers > SAMPLERS_MAX ||
-	    flags > (l->version == STATE_VERSION_NOPORT ? 3 : 7))
+	    flags > (l->version == STATE_VERSION_NOPORT ? 3 : 15))
 		return bad(l, "bad exporter entry");
 	for (size_t i = 0; i < nsamplers; i++)
 		if (!rd(l, 8, &samplers[i].id) || !rd(l, 8, &samplers[i].interval))
@@ -319,7 +322,8 @@ load_domain(struct loader *l)
 		if ((d = domain_get(l->p, &addr, (uint16_t)port,
 		    (uint8_t)proto, (uint32_t)id)) == NULL)
 			return bad(l, "out of memory");
-		d->unbound = l->version == STATE_VERSION_NOPORT;
+		d->unbound = l->version == STATE_VERSION_NOPORT ||
+		    (flags & STATE_FLAG_UNBOUND);
 		if (flags & STATE_FLAG_ESTABLISHED)
 			exporter_restore(l->p, d->exp);
 		d->has_sampling = flags & STATE_FLAG_SAMPLING;
