@@ -232,6 +232,7 @@ struct parser {
 	uint64_t released;          /* ... of them from held data */
 	uint64_t lost;
 	uint64_t resets;            /* sequence resets, datagrams and samples */
+	bool release_others;        /* held_adopt() marked other sessions */
 	bool stored;                /* the datagram being decoded stored a
 	                             * template (exporter_credit()) */
 	/* the exporter of the datagram being decoded; between datagrams (and
@@ -330,6 +331,10 @@ void held_add(struct parser *p, struct domain *d, uint16_t template_id,
  * data announced (systemInitTimeMilliseconds) applies to held data too. */
 void held_release(struct parser *p, struct domain *d);
 void held_drop_domain(struct parser *p, struct domain *d);
+/* d just stored the template of key: other sessions of its exporter
+ * whose held data waits for it take it over (held.c). */
+void held_adopt(struct parser *p, struct domain *d, const struct tkey *key,
+    const struct parser_source *src);
 void held_free_all(struct parser *p);
 
 /* Options data (options.c) */

@@ -272,6 +272,8 @@ template_store(struct parser *p, struct domain *d,
 	d->announced = true;
 	if (!TAILQ_EMPTY(&d->held))
 		d->release = true;
+	if (d->exp->ndomains > 1)
+		held_adopt(p, d, key, src);
 	return true;
 }
 

@@ -496,6 +496,26 @@ test_port_change(void)
 	CHECK_EQ_U(parser_held_count(p), 1);
 	k = counters(p, 1);
 	CHECK(k != NULL && k->borrowed == 1);
+
+	/* the other way round: data waiting on one port (which announced
+	 * nothing) for the template another port then brings */
+	ipfix_begin(d, 1700000000, 0, 3);
+	data_if(400, false, 5);
+	ipfix_end(d);
+	feed_port(p, 7000, 5000);
+	CHECK_EQ_U(parser_held_count(p), 2);
+	ipfix_begin(d, 1700000000, 0, 3);
+	tmpl_if(400, false);
+	ipfix_end(d);
+	feed_port(p, 7001, 5001);
+	CHECK_EQ_U(parser_held_count(p), 1);
+	CHECK_EQ_U(s.nrec, 4);
+	if (s.nrec == 4) {
+		CHECK_EQ_U(s.recs[3].rec.num[FLOW_BYTES], 5);
+		CHECK_EQ_U(s.recs[3].src.port, 7000);
+	}
+	k = counters(p, 1);
+	CHECK(k != NULL && k->borrowed == 2);
 	parser_free(p);
 }
 
