@@ -77,15 +77,16 @@ on_packet(const struct parser_packet *pkt, void *arg)
 	if (pkt->format == FLOW_FORMAT_SFLOW) {
 		log_fields(LOG_DEBUG, LOG_FIELDS({ "EXPORTER", buf }),
 		    "exporter %s port %u: sflow sub-agent %u sequence %u: "
-		    "%u samples, %u datagrams and %u samples lost", buf,
-		    pkt->src->port, pkt->domain, pkt->sequence, pkt->records,
-		    pkt->lost, pkt->samples_lost);
+		    "%u samples, %u datagrams and %u samples lost, %u resets",
+		    buf, pkt->src->port, pkt->domain, pkt->sequence,
+		    pkt->records, pkt->lost, pkt->samples_lost, pkt->resets);
 		return;
 	}
 	log_fields(LOG_DEBUG, LOG_FIELDS({ "EXPORTER", buf }),
 	    "exporter %s port %u: version %u domain %u sequence %u: %u records, "
-	    "%u lost", buf, pkt->src->port, pkt->version, pkt->domain,
-	    pkt->sequence, pkt->records, pkt->lost);
+	    "%u lost%s", buf, pkt->src->port, pkt->version, pkt->domain,
+	    pkt->sequence, pkt->records, pkt->lost,
+	    pkt->resets ? ", sequence reset" : "");
 }
 
 void
@@ -202,12 +203,14 @@ log_exporter(const struct parser_exporter *e)
 			    parser_drop_name(i), (unsigned long long)k->drops[i]);
 	log_fields(LOG_INFO, LOG_FIELDS({ "EXPORTER", buf }),
 	    "stats: exporter %s: %llu datagrams, %llu bytes, %llu flows, "
-	    "%llu lost in sequence, %llu sFlow samples lost, "
-	    "%llu flows the output could not keep%s", buf,
+	    "%llu lost in sequence, %llu sequence resets, %llu sFlow samples "
+	    "lost, %llu flows the output could not keep%s%s", buf,
 	    (unsigned long long)k->datagrams,
 	    (unsigned long long)k->bytes, (unsigned long long)k->flows,
-	    (unsigned long long)k->lost, (unsigned long long)k->samples_lost,
-	    (unsigned long long)k->output_dropped, drops);
+	    (unsigned long long)k->lost, (unsigned long long)k->resets,
+	    (unsigned long long)k->samples_lost,
+	    (unsigned long long)k->output_dropped, drops,
+	    parser_exporter_evicted(e) ? " (evicted: counters only)" : "");
 }
 
 void
@@ -227,7 +230,8 @@ collector_log_stats(struct collector *c)
 		drops += t.drops[i];
 	log_msg(LOG_INFO, "stats: %llu datagrams, %llu bytes, %llu records, "
 	    "%llu drops, %llu not allowed, %zu templates, %llu files, "
-	    "%llu write errors, %zu exporters, %llu lost in sequence",
+	    "%llu write errors, %zu exporters, %llu lost in sequence, "
+	    "%llu sequence resets",
 	    (unsigned long long)c->stats.datagrams,
 	    (unsigned long long)c->stats.bytes,
 	    (unsigned long long)t.flows, (unsigned long long)drops,
@@ -235,7 +239,8 @@ collector_log_stats(struct collector *c)
 	    parser_template_count(c->parser), (unsigned long long)os->files,
 	    (unsigned long long)os->write_errors,
 	    parser_exporter_count(c->parser),
-	    (unsigned long long)parser_lost_total(c->parser));
+	    (unsigned long long)parser_lost_total(c->parser),
+	    (unsigned long long)t.resets);
 	log_msg(LOG_INFO, "stats: output: %llu records, %llu JSON bytes, %llu bytes "
 	    "to disk (%llu direct), %llu lost to a full output queue, "
 	    "%llu too large, queue peak %llu MiB",
@@ -269,8 +274,13 @@ collector_log_stats(struct collector *c)
 	for (const struct parser_exporter *e = parser_exporter_first(c->parser);
 	    e != NULL; e = parser_exporter_next(c->parser, e)) {
 		if (shown++ == 256) {
+			size_t more = 0;
+
+			/* evicted exporters with counters are listed too */
+			for (; e != NULL; e = parser_exporter_next(c->parser, e))
+				more++;
 			log_msg(LOG_INFO, "stats: %zu more exporters (see /metrics)",
-			    parser_exporter_count(c->parser) - 256);
+			    more);
 			break;
 		}
 		log_exporter(e);

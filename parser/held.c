@@ -106,11 +106,61 @@ held_add(struct parser *p, struct domain *d, uint16_t template_id,
  * The held copy is unlinked before decoding (decoding cannot add or
  * remove held data of this domain: records go to the caller only). A set
  * whose template was withdrawn again later in the datagram waits on. */
+static void release_one(struct parser *p, struct domain *d);
+
+/*
+ * The other way round of template_borrow(): a session whose data waits
+ * for a template it never announced (it has sent none), while this
+ * session d, the only one of the address with d's proto and domain id to
+ * have it, just stored it (an exporter that sent data and templates from
+ * two sockets, or a data set in flight from its old port): the waiting
+ * session takes the template over and its data is decoded with d's.
+ */
+void
+held_adopt(struct parser *p, struct domain *d, const struct tkey *key,
+    const struct parser_source *src)
+{
+	struct domain *o;
+
+	TAILQ_FOREACH(o, &d->exp->domains, entry) {
+		struct tkey okey = *key;
+		struct held *h;
+
+		if (o == d || o->proto != d->proto || o->id != d->id ||
+		    o->announced || TAILQ_EMPTY(&o->held))
+			continue;
+		TAILQ_FOREACH(h, &o->held, dentry)
+			if (h->template_id == key->id)
+				break;
+		if (h == NULL)
+			continue;
+		okey.port = o->port;
+		if (template_borrow(p, o, &okey, src) != NULL) {
+			o->release = true;
+			p->release_others = true;
+		}
+	}
+}
+
 void
 held_release(struct parser *p, struct domain *d)
 {
-	struct tkey key = { .exporter = d->exp->addr, .domain = d->id,
-	    .proto = d->proto };
+	release_one(p, d);
+	if (p->release_others) {
+		struct domain *o;
+
+		p->release_others = false;
+		TAILQ_FOREACH(o, &d->exp->domains, entry)
+			if (o != d)
+				release_one(p, o);
+	}
+}
+
+static void
+release_one(struct parser *p, struct domain *d)
+{
+	struct tkey key = { .exporter = d->exp->addr, .port = d->port,
+	    .domain = d->id, .proto = d->proto };
 	struct held *h, *next;
 
 	if (!d->release)

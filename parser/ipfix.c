@@ -115,9 +115,11 @@ ipfix_decode(struct parser *p, struct cursor *c, const struct parser_source *src
 	uint32_t export_time;
 	struct cursor msg;
 	struct time_base tb = { .has_uptime = false };
-	struct tkey key = { .exporter = src->addr, .proto = TPROTO_IPFIX };
+	struct tkey key = { .exporter = src->addr, .port = src->port,
+	    .proto = TPROTO_IPFIX };
 	struct parser_packet pkt = { .src = src, .version = 10 };
 	uint64_t before = p->delivered, released = p->released;
+	uint64_t resets = p->resets;
 	struct domain *d;
 	bool held;
 
@@ -131,7 +133,8 @@ ipfix_decode(struct parser *p, struct cursor *c, const struct parser_source *src
 		parser_drop(p, src, PARSER_DROP_LENGTH, 1);
 		return 0;
 	}
-	if ((d = domain_get(p, &src->addr, TPROTO_IPFIX, key.domain)) == NULL) {
+	if ((d = domain_get(p, &src->addr, src->port, TPROTO_IPFIX,
+	    key.domain)) == NULL) {
 		parser_drop(p, src, PARSER_DROP_NO_MEMORY, 1);
 		return 0;
 	}
@@ -145,6 +148,7 @@ ipfix_decode(struct parser *p, struct cursor *c, const struct parser_source *src
 	    (uint32_t)(p->released - released));
 	if (held)
 		domain_sequence_unknown(d);
+	pkt.resets = (uint32_t)(p->resets - resets);
 	if (p->ops.packet)
 		p->ops.packet(&pkt, p->arg);
 	return pkt.records;

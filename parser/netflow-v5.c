@@ -126,6 +126,7 @@ fixed_decode(struct parser *p, struct cursor *c, const struct parser_source *src
 	struct cursor records;
 	struct domain *d;
 	uint32_t lost = 0;
+	uint64_t resets = p->resets;
 	size_t n = 0;
 
 	if (!read_header(c, v, &h)) {
@@ -138,7 +139,7 @@ fixed_decode(struct parser *p, struct cursor *c, const struct parser_source *src
 		parser_drop(p, src, PARSER_DROP_LENGTH, 1);
 		return 0;
 	}
-	d = domain_get(p, &src->addr, (uint8_t)v,
+	d = domain_get(p, &src->addr, src->port, (uint8_t)v,
 	    (uint32_t)h.engine_type << 8 | h.engine_id);
 	if (d == NULL) {
 		parser_drop(p, src, PARSER_DROP_NO_MEMORY, 1);
@@ -184,7 +185,7 @@ fixed_decode(struct parser *p, struct cursor *c, const struct parser_source *src
 		struct parser_packet pkt = {
 			.src = src, .version = (uint16_t)v, .domain = rec->domain,
 			.sequence = h.sequence, .records = (uint32_t)n,
-			.lost = lost,
+			.lost = lost, .resets = (uint32_t)(p->resets - resets),
 		};
 		p->ops.packet(&pkt, p->arg);
 	}

@@ -94,6 +94,26 @@ ifname_set(struct parser *p, struct domain *d, uint32_t index,
 }
 
 void
+options_copy(struct parser *p, struct domain *to, const struct domain *from)
+{
+	const struct ifname *n;
+
+	if (options_any(to) || to->has_sysinit)
+		return;
+	to->has_sampling = from->has_sampling;
+	to->sampling = from->sampling;
+	to->has_sysinit = from->has_sysinit;
+	to->sysinit_ms = from->sysinit_ms;
+	to->nsamplers = from->nsamplers;
+	memcpy(to->samplers, from->samplers, sizeof(to->samplers));
+	/* a full table keeps what fits, as when the exporter announces */
+	SLIST_FOREACH(n, &from->ifnames, dentry)
+		if (!ifname_set(p, to, n->index, (const uint8_t *)n->name,
+		    n->len))
+			break;
+}
+
+void
 ifname_drop_domain(struct parser *p, struct domain *d)
 {
 	struct ifname *n;

@@ -62,14 +62,33 @@ struct tfield {
 enum tproto { TPROTO_V1 = 1, TPROTO_V5 = 5, TPROTO_V7 = 7, TPROTO_V9 = 9,
 	TPROTO_IPFIX = 10, TPROTO_SFLOW = 0x53 };
 
+/* RFC 7011's transport session: address and source port, then the
+ * observation domain (source id, engine) within it. */
 struct tkey {
 	struct parser_addr exporter;
+	uint16_t port;
 	uint32_t domain;
 	uint16_t id;
 	uint8_t proto;       /* enum tproto: v9 and IPFIX caches are apart */
 };
 
 struct domain;
+
+/* One sequence of numbers (sequence.c). */
+struct seqtrack {
+	uint32_t next;       /* the number expected */
+	uint32_t inc;        /* what the last datagram advanced it by */
+	uint32_t jump_next;  /* after a jump (state SEQ_JUMPED): what the
+	                      * datagram after it must continue from ... */
+	uint32_t jump_lost;  /* ... for the jump to count as this loss */
+	uint8_t state;
+};
+
+/* Checks seq against s and advances; *lost is what went missing. True
+ * when the sequence restarted (a reset: a new session, a restarted
+ * exporter, a stray datagram), which never counts as loss. */
+bool seq_check(struct seqtrack *s, uint32_t seq, uint32_t inc,
+    uint32_t *lost);
 
 struct template {
 	struct tkey key;
@@ -127,15 +146,19 @@ struct sampler {
 	uint64_t interval;
 };
 
-/* State of one exporter's source id / observation domain / engine. */
+/* State of one transport session (source port) and source id /
+ * observation domain / engine of an exporter. */
 struct domain {
 	struct parser_exporter *exp;
 	TAILQ_ENTRY(domain) entry;    /* the exporter's, most recent first */
 	uint32_t id;
+	uint16_t port;
 	uint8_t proto;
-	bool has_seq;
-	uint32_t next_seq;
-	uint32_t last_inc;
+	bool unbound;        /* loaded from a state file without ports: the
+	                      * first session of its proto and id claims it */
+	bool announced;      /* the session sent a template of its own */
+	bool borrowed;       /* ... or took one over from another port */
+	struct seqtrack seq;
 	bool has_sampling, has_sysinit;
 	bool release;        /* a template came for held data: decode it at
 	                      * the end of the datagram (held_release()) */
@@ -152,14 +175,32 @@ struct domain {
 
 TAILQ_HEAD(domain_list, domain);
 
-/* The one object per exporter address: its domains and what it costs,
- * and the counters the caller reads (parser_exporter_counters()). */
+/* How much an exporter has earned protection from eviction (exporters.c);
+ * the order is the eviction order. */
+enum exporter_class {
+	CLASS_PROBATION,     /* nothing valid yet */
+	CLASS_TRIAL,         /* valid, but not for long or not much yet */
+	CLASS_ESTABLISHED,   /* sustained valid traffic */
+	CLASS_HUSK,          /* evicted after it was established: counters only */
+	CLASS_MAX
+};
+
+/* Protection is earned by EARN_DATAGRAMS datagrams with a valid template
+ * or record over at least EARN_MS (of receive time). */
+#define EARN_DATAGRAMS 8
+#define EARN_MS 30000
+
+/* The one object per exporter address: its sessions and domains and what
+ * they cost, and the counters the caller reads (parser_exporter_counters()),
+ * which are per address: a host's exporter processes add up. */
 struct parser_exporter {
 	struct parser_addr addr;
 	struct parser_exporter *hnext;
-	/* in etable's established or probation list, most recent first */
+	/* in etable's list of its class, most recent first */
 	TAILQ_ENTRY(parser_exporter) lru;
-	bool established;   /* has had a template stored or a record decoded */
+	uint8_t cls;        /* enum exporter_class */
+	uint32_t valid;     /* datagrams with a valid template or record */
+	int64_t first_valid_ms;
 	struct domain_list domains;
 	size_t ndomains;
 	size_t held_bytes;
@@ -190,6 +231,10 @@ struct parser {
 	uint64_t delivered;         /* records delivered, ever */
 	uint64_t released;          /* ... of them from held data */
 	uint64_t lost;
+	uint64_t resets;            /* sequence resets, datagrams and samples */
+	bool release_others;        /* held_adopt() marked other sessions */
+	bool stored;                /* the datagram being decoded stored a
+	                             * template (exporter_credit()) */
 	/* the exporter of the datagram being decoded; between datagrams (and
 	 * when it could not be allocated) &gone, which also keeps the
 	 * counters of evicted exporters, so the totals survive evictions */
@@ -232,6 +277,14 @@ void tcache_remove_domain(struct tcache *tc, struct domain *dom,
     bool options);
 /* Every template of a domain that is going away. */
 void tcache_drop_domain(struct tcache *tc, struct domain *dom);
+/* A domain's port changed (an unbound one claimed): its templates' keys
+ * follow. */
+void tcache_rekey_domain(struct tcache *tc, struct domain *dom);
+/* Session d has no template id: take a copy of the one of the exporter's
+ * other session with d's proto and domain id, if exactly one has it, and
+ * what that session's options announced if d has announced nothing. */
+const struct template *template_borrow(struct parser *p, struct domain *d,
+    const struct tkey *key, const struct parser_source *src);
 size_t tcache_count(const struct tcache *tc);
 
 /* Exporters and their domains (exporters.c) */
@@ -240,22 +293,31 @@ struct etable *etable_new(struct parser *p);
  * memory. */
 struct parser_exporter *exporter_get(struct parser *p,
     const struct parser_addr *addr);
-/* e sent something valid: from now on it is evicted only after every
- * exporter that never did. */
-void exporter_establish(struct parser *p, struct parser_exporter *e);
+/* A datagram of e at now_ms had a valid template or record: enough of
+ * them over long enough, and e is evicted only after every exporter that
+ * has not earned as much. */
+void exporter_credit(struct parser *p, struct parser_exporter *e,
+    int64_t now_ms);
+/* Loading a state file: e had earned its place before the restart. */
+void exporter_restore(struct parser *p, struct parser_exporter *e);
 void etable_free(struct etable *et);
 size_t etable_buckets_size(size_t max_exporters);
-/* The state of (exporter, proto, domain id), created (evicting) if new;
- * NULL only when out of memory. */
+/* The state of (exporter, source port, proto, domain id), created
+ * (evicting) if new; NULL only when out of memory. */
 struct domain *domain_get(struct parser *p, const struct parser_addr *addr,
-    uint8_t proto, uint32_t id);
+    uint16_t port, uint8_t proto, uint32_t id);
+/* The domain of another session (source port) of d's exporter with d's
+ * proto and id that has template id, if exactly one has: the session an
+ * exporter that changed its source port came from. */
+struct domain *domain_sibling(struct domain *d, uint16_t id);
 /* Visits every domain (for saving). */
 void etable_each(const struct etable *et,
     void (*fn)(const struct domain *d, void *arg), void *arg);
 size_t etable_domain_count(const struct etable *et);
 
-/* Sequence numbers (exporters.c): lost since the previous datagram;
- * inc is what the next sequence number should have grown by. */
+/* Sequence numbers (exporters.c, sequence.c): lost since the previous
+ * datagram (resets counted); inc is what the next sequence number should
+ * have grown by. */
 uint32_t domain_sequence(struct parser *p, struct domain *d, uint32_t seq,
     uint32_t inc);
 void domain_sequence_unknown(struct domain *d);
@@ -269,6 +331,10 @@ void held_add(struct parser *p, struct domain *d, uint16_t template_id,
  * data announced (systemInitTimeMilliseconds) applies to held data too. */
 void held_release(struct parser *p, struct domain *d);
 void held_drop_domain(struct parser *p, struct domain *d);
+/* d just stored the template of key: other sessions of its exporter
+ * whose held data waits for it take it over (held.c). */
+void held_adopt(struct parser *p, struct domain *d, const struct tkey *key,
+    const struct parser_source *src);
 void held_free_all(struct parser *p);
 
 /* Options data (options.c) */
@@ -286,6 +352,10 @@ options_any(const struct domain *d)
 bool ifname_set(struct parser *p, struct domain *d, uint32_t index,
     const uint8_t *name, size_t len);
 void ifname_drop_domain(struct parser *p, struct domain *d);
+/* What from's options announced, for a session that announced nothing
+ * (template_borrow()). */
+void options_copy(struct parser *p, struct domain *to,
+    const struct domain *from);
 size_t ifname_buckets_size(size_t max);
 
 /* Fills core/slot/ie of a field from its (pen, id, len). */

@@ -94,8 +94,10 @@ parser_memory_budget(const struct parser_limits *given)
 	    ifname_buckets_size(l.max_if_names);
 	templates = l.max_templates * (sizeof(struct template) + ALLOC_OVERHEAD) +
 	    l.max_template_fields * sizeof(struct tfield);
-	exporters = l.max_exporters * (sizeof(struct parser_exporter) + ALLOC_OVERHEAD +
-	    l.max_domains * (sizeof(struct domain) + ALLOC_OVERHEAD));
+	/* and as many husks of evicted exporters, with counters only */
+	exporters = l.max_exporters * (2 * (sizeof(struct parser_exporter) +
+	    ALLOC_OVERHEAD) + l.max_domains * (sizeof(struct domain) +
+	    ALLOC_OVERHEAD));
 	held = l.max_held_bytes;
 	ifnames = l.max_if_names * (sizeof(struct ifname) + ALLOC_OVERHEAD);
 	return fixed + templates + exporters + held + ifnames +
@@ -267,8 +269,11 @@ template_store(struct parser *p, struct domain *d,
 		parser_drop(p, src, PARSER_DROP_NO_MEMORY, 1);
 		return false;
 	}
+	d->announced = true;
 	if (!TAILQ_EMPTY(&d->held))
 		d->release = true;
+	if (d->exp->ndomains > 1)
+		held_adopt(p, d, key, src);
 	return true;
 }
 
@@ -316,13 +321,14 @@ parser_feed(struct parser *p, const uint8_t *buf, size_t len,
 	if ((e = exporter_get(p, &src->addr)) == NULL)
 		e = &p->gone;
 	p->cur = e;
+	p->stored = false;
 	e->counters.datagrams++;
 	e->counters.bytes += len;
 	e->counters.last_ms = src->received_ms;
 	cursor_init(&c, buf, len);
 	n = decode(p, &c, src);
-	if (n > 0)
-		exporter_establish(p, e);
+	if (n > 0 || p->stored)
+		exporter_credit(p, e, src->received_ms);
 	p->cur = &p->gone;
 	return n;
 }

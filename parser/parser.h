@@ -158,6 +158,9 @@ struct parser_packet {
 	                          * datagrams of this agent/sub-agent */
 	uint32_t samples_lost;   /* sFlow: samples missing from the sequences
 	                          * of this datagram's sources */
+	uint32_t resets;         /* sequences this datagram restarted (a new
+	                          * session, a restarted exporter, a stray
+	                          * datagram): never counted as lost */
 };
 
 struct parser_ops {
@@ -216,6 +219,9 @@ struct parser_counters {
 	uint64_t packets;           /* their FLOW_PACKETS, summed */
 	uint64_t lost;              /* parser_packet.lost, summed */
 	uint64_t samples_lost;      /* sFlow: parser_packet.samples_lost, summed */
+	uint64_t resets;            /* parser_packet.resets, summed */
+	uint64_t borrowed;          /* templates a new source port of the
+	                             * address took over from its old one */
 	uint64_t clamped;           /* v1/v5/v7 headers with unix_nsecs of 1e9
 	                             * or more, taken as 999999999 */
 	uint64_t output_dropped;    /* of flows, records the caller could not
@@ -230,10 +236,13 @@ struct parser_counters {
  * the exporter of the datagram being decoded; counted against it. */
 void parser_record_dropped(struct parser *p, uint32_t count);
 
-/* The exporters the parser keeps state for (max_exporters at most):
- * those that sent valid templates or records first, each group most
- * recently heard first. Valid until the next parser_feed(),
- * parser_expire() or parser_state_decode(). */
+/* The exporters (addresses) the parser counts for: those it keeps state
+ * for (max_exporters at most), the established ones (sustained valid
+ * traffic) first, then those on trial (some valid templates or records),
+ * then those that sent nothing valid, each group most recently heard
+ * first; then the evicted ones that had been established, which keep
+ * their counters (max_exporters more at most). Valid until the next
+ * parser_feed(), parser_expire() or parser_state_decode(). */
 struct parser_exporter;
 const struct parser_exporter *parser_exporter_first(const struct parser *p);
 const struct parser_exporter *parser_exporter_next(const struct parser *p,
@@ -242,6 +251,10 @@ const struct parser_addr *parser_exporter_addr(
     const struct parser_exporter *e);
 const struct parser_counters *parser_exporter_counters(
     const struct parser_exporter *e);
+/* Evicted: no state, only its counters, until it sends again. */
+bool parser_exporter_evicted(const struct parser_exporter *e);
+bool parser_exporter_established(const struct parser_exporter *e);
+/* Those with state (not the evicted ones). */
 size_t parser_exporter_count(const struct parser *p);
 /* Every exporter's counters summed, evicted ones included (drops that
  * belong to no exporter the parser could keep, too). */

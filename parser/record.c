@@ -498,6 +498,8 @@ record_data_set(struct parser *p, struct domain *d, struct cursor *set,
 {
 	const struct template *t = tcache_get_domain(p->templates, d, key);
 
+	if (t == NULL)
+		t = template_borrow(p, d, key, src);
 	if (t == NULL) {
 		if (p->limits.max_held_bytes > 0 && !cursor_all_zero(set))
 			held_add(p, d, key->id, set, src, tb);

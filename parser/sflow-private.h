@@ -84,6 +84,7 @@ void sflow_header_decode(struct sflow_sample *s, uint32_t protocol,
 /* Who a sample sequence belongs to. */
 struct sflow_source_key {
 	struct parser_addr agent;
+	uint16_t port;           /* the UDP source: another agent process */
 	uint32_t sub_agent;
 	uint32_t type, index;    /* source id */
 	uint8_t kind;            /* SFLOW_FLOWS or SFLOW_COUNTERS */
@@ -92,7 +93,7 @@ struct sflow_source_key {
 enum { SFLOW_FLOWS = 1, SFLOW_COUNTERS = 2 };
 
 /* Samples missing before seq in this source's sequence (0 for the first,
- * a late or a restarted one). */
+ * a late or a restarted one; a restart is counted as a reset). */
 uint32_t sflow_source_sequence(struct parser *p,
     const struct parser_source *src, const struct sflow_source_key *k,
     uint32_t seq);

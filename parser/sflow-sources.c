@@ -13,12 +13,9 @@
 #include "sflow-private.h"
 
 #define WAYS 4
-/* a sequence number this far behind is a reordered sample, not a restart */
-#define LATE_WINDOW 64
-
 struct sflow_source {
 	struct sflow_source_key key;  /* key.kind 0: free slot */
-	uint32_t next_seq;
+	struct seqtrack seq;
 	uint64_t used;                /* tick of the last sample */
 };
 
@@ -65,6 +62,7 @@ static bool
 key_equal(const struct sflow_source_key *a, const struct sflow_source_key *b)
 {
 	return a->kind == b->kind && a->sub_agent == b->sub_agent &&
+	    a->port == b->port &&
 	    a->type == b->type && a->index == b->index &&
 	    parser_addr_equal(&a->agent, &b->agent);
 }
@@ -74,7 +72,8 @@ static struct sflow_source *
 lookup(struct sflow_sources *t, const struct sflow_source_key *k)
 {
 	uint64_t h = parser_addr_hash(&k->agent, (uint64_t)k->sub_agent << 40 ^
-	    (uint64_t)k->type << 32 ^ k->index ^ (uint64_t)k->kind << 62);
+	    (uint64_t)k->type << 32 ^ k->index ^ (uint64_t)k->kind << 62 ^
+	    (uint64_t)k->port << 16);
 	struct sflow_source *set = &t->slot[(h & (t->sets - 1)) * WAYS];
 	struct sflow_source *victim = set;
 
@@ -114,7 +113,7 @@ sflow_source_sequence(struct parser *p, const struct parser_source *src,
 {
 	struct sflow_sources *t = p->sflow;
 	struct sflow_source *s;
-	uint32_t gap;
+	uint32_t lost;
 
 	s = lookup(t, k);
 	s->used = ++t->tick;
@@ -122,14 +121,12 @@ sflow_source_sequence(struct parser *p, const struct parser_source *src,
 		if (s->key.kind != 0)
 			parser_drop(p, src, PARSER_DROP_DOMAIN_EVICTED, 1);
 		s->key = *k;
-		s->next_seq = seq + 1;
-		return 0;
+		memset(&s->seq, 0, sizeof(s->seq));
 	}
-	/* wrap-safe, as the datagram sequence: ahead is loss, a little behind
-	 * is late (expectation kept), far behind is a restarted agent */
-	gap = seq - s->next_seq;
-	if (gap >= 0x80000000u && (uint32_t)-gap <= LATE_WINDOW)
-		return 0;
-	s->next_seq = seq + 1;
-	return gap < 0x80000000u ? gap : 0;
+	/* the rules of the datagram sequence (sequence.c), one per sample */
+	if (seq_check(&s->seq, seq, 1, &lost)) {
+		p->resets++;
+		p->cur->counters.resets++;
+	}
+	return lost;
 }

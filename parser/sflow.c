@@ -626,8 +626,9 @@ static void
 track(struct parser *p, struct sflow_dgram *g, uint8_t kind, uint32_t type,
     uint32_t index, uint32_t seq)
 {
-	struct sflow_source_key k = { .agent = g->key, .sub_agent = g->sub_agent,
-	    .type = type, .index = index, .kind = kind };
+	struct sflow_source_key k = { .agent = g->key, .port = g->src->port,
+	    .sub_agent = g->sub_agent, .type = type, .index = index,
+	    .kind = kind };
 
 	g->samples_lost += sflow_source_sequence(p, g->src, &k, seq);
 }
@@ -724,13 +725,15 @@ read_dgram_head(struct parser *p, struct cursor *c, struct sflow_dgram *g)
 }
 
 static void
-report(struct parser *p, const struct sflow_dgram *g, uint32_t lost)
+report(struct parser *p, const struct sflow_dgram *g, uint32_t lost,
+    uint64_t resets)
 {
 	struct parser_packet pkt = {
 		.src = g->src, .format = FLOW_FORMAT_SFLOW, .version = 5,
 		.domain = g->sub_agent, .sequence = g->seq,
 		.records = g->delivered, .lost = lost,
 		.samples_lost = g->samples_lost,
+		.resets = (uint32_t)(p->resets - resets),
 	};
 
 	p->cur->counters.samples_lost += g->samples_lost;
@@ -747,6 +750,7 @@ sflow_decode(struct parser *p, struct cursor *c,
 	struct domain *d;
 	uint16_t low;
 	uint32_t lost;
+	uint64_t resets = p->resets;
 
 	if (!cursor_u16(c, &low)) {
 		parser_drop(p, src, PARSER_DROP_SHORT, 1);
@@ -760,7 +764,8 @@ sflow_decode(struct parser *p, struct cursor *c,
 		return 0;
 	if ((s.iana = sflow_iana(p, src)) == NULL)
 		return 0;
-	if ((d = domain_get(p, &g.key, TPROTO_SFLOW, g.sub_agent)) == NULL) {
+	if ((d = domain_get(p, &g.key, src->port, TPROTO_SFLOW,
+	    g.sub_agent)) == NULL) {
 		parser_drop(p, src, PARSER_DROP_NO_MEMORY, 1);
 		return 0;
 	}
@@ -776,6 +781,6 @@ sflow_decode(struct parser *p, struct cursor *c,
 		}
 		sample(p, &g, &s, format, &sc);
 	}
-	report(p, &g, lost);
+	report(p, &g, lost, resets);
 	return g.delivered;
 }

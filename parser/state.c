@@ -3,12 +3,18 @@
  *
  * File: "NFDSTATE" magic, u32 format version, u32 payload length, the
  * payload, u64 FNV-1a of the payload; all big-endian. Payload: u32 domain
- * count, then per domain: address family (4/6), 16 address bytes, proto
- * (1/5/7/9/10), u32 domain id, u8 flags (1 sampling, 2 sysinit), u64
+ * count, then per domain: address family (4/6), 16 address bytes, u16
+ * source port (version 2 on), proto (1/5/7/9/10/sFlow), u32 domain id, u8
+ * flags (1 sampling, 2 sysinit, 4 the exporter is established, 8 no
+ * session has claimed it yet: from a version 1 file), u64
  * sampling, u64 sysinit, u8 sampler count + (u64 id, u64 interval) each,
  * u32 name count + (u32 ifindex, u8 len, bytes) each, u32 template count
  * + (u16 id, u8 options, u16 fields + (u32 pen, u16 id, u16 len, u8
  * flags) each) each, oldest first.
+ *
+ * Version 1 (no port, no flag 4) still loads: its domains are unbound,
+ * and the first session (source port) of their exporter, proto and
+ * domain id to send claims one.
  *
  * Loading reads through the bounded cursor twice: once to check every
  * byte, once to apply, so a bad file changes nothing.
@@ -21,11 +27,14 @@
 #include "parser-private.h"
 
 #define STATE_MAGIC "NFDSTATE"
-#define STATE_VERSION 1
+#define STATE_VERSION 2
+#define STATE_VERSION_NOPORT 1
 #define STATE_HEADER 16
 #define STATE_TRAILER 8
 #define STATE_FLAG_SAMPLING 1
 #define STATE_FLAG_SYSINIT 2
+#define STATE_FLAG_ESTABLISHED 4
+#define STATE_FLAG_UNBOUND 8
 
 struct wbuf {
 	uint8_t *b;
@@ -104,10 +113,13 @@ save_domain(const struct domain *d, void *arg)
 
 	wput(w, e->addr.family, 1);
 	wbytes(w, e->addr.bytes, 16);
+	wput(w, d->port, 2);
 	wput(w, d->proto, 1);
 	wput(w, d->id, 4);
 	wput(w, (d->has_sampling ? STATE_FLAG_SAMPLING : 0) |
-	    (d->has_sysinit ? STATE_FLAG_SYSINIT : 0), 1);
+	    (d->has_sysinit ? STATE_FLAG_SYSINIT : 0) |
+	    (e->cls == CLASS_ESTABLISHED ? STATE_FLAG_ESTABLISHED : 0) |
+	    (d->unbound ? STATE_FLAG_UNBOUND : 0), 1);
 	wput(w, d->sampling, 8);
 	wput(w, (uint64_t)d->sysinit_ms, 8);
 	wput(w, d->nsamplers, 1);
@@ -173,6 +185,7 @@ set_err(char **err, const char *fmt, ...)
 struct loader {
 	struct parser *p;
 	struct cursor c;
+	uint64_t version;
 	bool apply;
 	const char *why;
 };
@@ -227,10 +240,10 @@ load_fields(struct loader *l, uint8_t proto, bool options, uint16_t n)
 
 static bool
 load_templates(struct loader *l, struct domain *d, uint8_t proto,
-    uint32_t domain, const struct parser_addr *addr)
+    uint32_t domain, const struct parser_addr *addr, uint16_t port)
 {
 	uint64_t n, id, options, nfields;
-	struct tkey key = { .exporter = *addr, .domain = domain,
+	struct tkey key = { .exporter = *addr, .port = port, .domain = domain,
 	    .proto = proto };
 
 	if (!rd(l, 4, &n))
@@ -249,6 +262,9 @@ load_templates(struct loader *l, struct domain *d, uint8_t proto,
 		if (l->apply && tcache_put(l->p->templates, d, &key, options,
 		    l->p->scratch, (uint16_t)nfields) == NULL)
 			return bad(l, "out of memory");
+		/* the session's own, as when it sent them */
+		if (l->apply)
+			d->announced = true;
 	}
 	return true;
 }
@@ -278,19 +294,22 @@ load_names(struct loader *l, struct domain *d)
 static bool
 load_domain(struct loader *l)
 {
-	uint64_t family, proto, id, flags, sampling, sysinit, nsamplers;
+	uint64_t family, port = 0, proto, id, flags, sampling, sysinit;
+	uint64_t nsamplers;
 	struct parser_addr addr = { 0 };
 	struct sampler samplers[SAMPLERS_MAX];
 	const uint8_t *bytes;
 	struct domain *d = NULL;
 
 	if (!rd(l, 1, &family) || !cursor_take(&l->c, 16, &bytes) ||
+	    (l->version != STATE_VERSION_NOPORT && !rd(l, 2, &port)) ||
 	    !rd(l, 1, &proto) || !rd(l, 4, &id) || !rd(l, 1, &flags) ||
 	    !rd(l, 8, &sampling) || !rd(l, 8, &sysinit) || !rd(l, 1, &nsamplers))
 		return bad(l, "truncated");
 	if ((family != 4 && family != 6) || (proto != 1 && proto != 5 &&
 	    proto != 7 && proto != 9 && proto != 10 &&
-	    proto != TPROTO_SFLOW) || flags > 3 || nsamplers > SAMPLERS_MAX)
+	    proto != TPROTO_SFLOW) || nsamplers > SAMPLERS_MAX ||
+	    flags > (l->version == STATE_VERSION_NOPORT ? 3 : 15))
 		return bad(l, "bad exporter entry");
 	for (size_t i = 0; i < nsamplers; i++)
 		if (!rd(l, 8, &samplers[i].id) || !rd(l, 8, &samplers[i].interval))
@@ -300,9 +319,13 @@ load_domain(struct loader *l)
 	addr.family = (uint8_t)family;
 	memcpy(addr.bytes, bytes, 16);
 	if (l->apply) {
-		if ((d = domain_get(l->p, &addr, (uint8_t)proto,
-		    (uint32_t)id)) == NULL)
+		if ((d = domain_get(l->p, &addr, (uint16_t)port,
+		    (uint8_t)proto, (uint32_t)id)) == NULL)
 			return bad(l, "out of memory");
+		d->unbound = l->version == STATE_VERSION_NOPORT ||
+		    (flags & STATE_FLAG_UNBOUND);
+		if (flags & STATE_FLAG_ESTABLISHED)
+			exporter_restore(l->p, d->exp);
 		d->has_sampling = flags & STATE_FLAG_SAMPLING;
 		d->sampling = sampling;
 		d->has_sysinit = flags & STATE_FLAG_SYSINIT;
@@ -311,7 +334,8 @@ load_domain(struct loader *l)
 		memcpy(d->samplers, samplers, nsamplers * sizeof(samplers[0]));
 	}
 	return load_names(l, d) &&
-	    load_templates(l, d, (uint8_t)proto, (uint32_t)id, &addr);
+	    load_templates(l, d, (uint8_t)proto, (uint32_t)id, &addr,
+	    (uint16_t)port);
 }
 
 static bool
@@ -342,7 +366,8 @@ parser_state_decode(struct parser *p, const uint8_t *buf, size_t len,
 		set_err(err, "not a netflowd state file");
 		return -1;
 	}
-	if (!cursor_uint(&c, 4, &version) || version != STATE_VERSION) {
+	if (!cursor_uint(&c, 4, &version) || (version != STATE_VERSION &&
+	    version != STATE_VERSION_NOPORT)) {
 		set_err(err, "unsupported state file version");
 		return -1;
 	}
@@ -355,6 +380,7 @@ parser_state_decode(struct parser *p, const uint8_t *buf, size_t len,
 		set_err(err, "state file checksum mismatch");
 		return -1;
 	}
+	l.version = version;
 	if (!load_pass(&l, payload, plen)) {
 		set_err(err, "state file corrupt: %s", l.why);
 		return -1;

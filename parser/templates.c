@@ -1,6 +1,7 @@
 /*
- * Template cache: keyed by exporter address + source id / observation
- * domain + template id (+ protocol), never by template id alone. Bounded
+ * Template cache: keyed by exporter address and source port (RFC 7011's
+ * transport session) + source id / observation domain + template id
+ * (+ protocol), never by template id alone. Bounded
  * three ways: templates in all, fields in all, templates per domain; when
  * a bound is reached the least recently used template is evicted.
  */
@@ -21,14 +22,15 @@ struct tcache {
 static uint64_t
 tkey_hash(const struct tkey *k)
 {
-	return parser_addr_hash(&k->exporter, (uint64_t)k->domain << 32 |
-	    (uint64_t)k->id << 16 | (uint64_t)k->proto << 8);
+	return parser_addr_hash(&k->exporter, ((uint64_t)k->domain << 32 |
+	    (uint64_t)k->id << 16 | (uint64_t)k->proto << 8) ^
+	    (uint64_t)k->port << 40);
 }
 
 static bool
 tkey_equal(const struct tkey *a, const struct tkey *b)
 {
-	return a->id == b->id && a->proto == b->proto &&
+	return a->id == b->id && a->proto == b->proto && a->port == b->port &&
 	    a->domain == b->domain && parser_addr_equal(&a->exporter, &b->exporter);
 }
 
@@ -92,15 +94,30 @@ tcache_free(struct tcache *tc)
 	free(tc);
 }
 
-/* Unlinks t from its hash chain and both LRU lists and frees it. */
 static void
-evict(struct tcache *tc, struct template *t)
+unhash(struct tcache *tc, struct template *t)
 {
 	struct template **pp = &tc->buckets[tkey_hash(&t->key) & tc->mask];
 
 	while (*pp != t)
 		pp = &(*pp)->hnext;
 	*pp = t->hnext;
+}
+
+static void
+rehash(struct tcache *tc, struct template *t)
+{
+	size_t bucket = tkey_hash(&t->key) & tc->mask;
+
+	t->hnext = tc->buckets[bucket];
+	tc->buckets[bucket] = t;
+}
+
+/* Unlinks t from its hash chain and both LRU lists and frees it. */
+static void
+evict(struct tcache *tc, struct template *t)
+{
+	unhash(tc, t);
 	TAILQ_REMOVE(&tc->lru, t, lru);
 	TAILQ_REMOVE(&t->dom->templates, t, dentry);
 	t->dom->ntemplates--;
@@ -198,6 +215,18 @@ tcache_drop_domain(struct tcache *tc, struct domain *dom)
 		evict_counted(tc, t);
 }
 
+void
+tcache_rekey_domain(struct tcache *tc, struct domain *dom)
+{
+	struct template *t;
+
+	TAILQ_FOREACH(t, &dom->templates, dentry) {
+		unhash(tc, t);
+		t->key.port = dom->port;
+		rehash(tc, t);
+	}
+}
+
 /* Makes room for one more template of nfields in dom. */
 static void
 make_room(struct tcache *tc, struct domain *dom, uint16_t nfields)
@@ -216,7 +245,6 @@ tcache_put(struct tcache *tc, struct domain *dom, const struct tkey *key,
     bool options, const struct tfield *fields, uint16_t nfields)
 {
 	struct template *t;
-	size_t bucket;
 
 	tcache_remove(tc, key);
 	make_room(tc, dom, nfields);
@@ -230,15 +258,13 @@ tcache_put(struct tcache *tc, struct domain *dom, const struct tkey *key,
 	t->nfields = nfields;
 	memcpy(t->fields, fields, (size_t)nfields * sizeof(t->fields[0]));
 	record_plan(t);
-	bucket = tkey_hash(key) & tc->mask;
-	t->hnext = tc->buckets[bucket];
-	tc->buckets[bucket] = t;
+	rehash(tc, t);
 	TAILQ_INSERT_HEAD(&tc->lru, t, lru);
 	TAILQ_INSERT_HEAD(&dom->templates, t, dentry);
 	dom->ntemplates++;
 	tc->count++;
 	tc->fields += nfields;
-	exporter_establish(tc->p, dom->exp);
+	tc->p->stored = true;
 	return t;
 }
 
@@ -246,4 +272,42 @@ size_t
 tcache_count(const struct tcache *tc)
 {
 	return tc->count;
+}
+
+/*
+ * An exporter that changes its source port (a restart, a new socket)
+ * sends data from the new port for templates it announced from the old
+ * one until it resends them. Its templates are taken over only when that
+ * is unambiguous: the new session has announced no template of its own
+ * (a session that has is another exporter process, with templates of its
+ * own), and exactly one other session of the address, proto and domain
+ * id has the template id. Otherwise the data waits for its template as
+ * any data does.
+ */
+const struct template *
+template_borrow(struct parser *p, struct domain *d, const struct tkey *key,
+    const struct parser_source *src)
+{
+	struct tkey okey = *key;
+	const struct template *o;
+	struct template *t;
+	struct domain *from;
+
+	if (d->announced || (from = domain_sibling(d, key->id)) == NULL)
+		return NULL;
+	okey.port = from->port;
+	if ((o = tcache_get_domain(p->templates, from, &okey)) == NULL)
+		return NULL;
+	if (!d->borrowed)
+		options_copy(p, d, from);
+	d->borrowed = true;
+	/* making room may evict o */
+	memcpy(p->scratch, o->fields, (size_t)o->nfields * sizeof(o->fields[0]));
+	t = tcache_put(p->templates, d, key, o->options, p->scratch, o->nfields);
+	if (t == NULL) {
+		parser_drop(p, src, PARSER_DROP_NO_MEMORY, 1);
+		return NULL;
+	}
+	d->exp->counters.borrowed++;
+	return t;
 }

@@ -97,9 +97,10 @@ v9_decode(struct parser *p, struct cursor *c, const struct parser_source *src)
 	uint16_t count;
 	uint32_t secs;
 	struct time_base tb = { .has_uptime = true };
-	struct tkey key = { .exporter = src->addr, .proto = TPROTO_V9 };
+	struct tkey key = { .exporter = src->addr, .port = src->port,
+	    .proto = TPROTO_V9 };
 	struct parser_packet pkt = { .src = src, .version = 9 };
-	uint64_t before = p->delivered;
+	uint64_t before = p->delivered, resets = p->resets;
 	struct domain *d;
 
 	if (!cursor_u16(c, &count) || !cursor_u32(c, &tb.uptime_ms) ||
@@ -108,7 +109,8 @@ v9_decode(struct parser *p, struct cursor *c, const struct parser_source *src)
 		parser_drop(p, src, PARSER_DROP_SHORT, 1);
 		return 0;
 	}
-	if ((d = domain_get(p, &src->addr, TPROTO_V9, key.domain)) == NULL) {
+	if ((d = domain_get(p, &src->addr, src->port, TPROTO_V9,
+	    key.domain)) == NULL) {
 		parser_drop(p, src, PARSER_DROP_NO_MEMORY, 1);
 		return 0;
 	}
@@ -139,6 +141,7 @@ v9_decode(struct parser *p, struct cursor *c, const struct parser_source *src)
 	}
 	held_release(p, d);
 	pkt.records = (uint32_t)(p->delivered - before);
+	pkt.resets = (uint32_t)(p->resets - resets);
 	if (p->ops.packet)
 		p->ops.packet(&pkt, p->arg);
 	return pkt.records;

@@ -77,6 +77,15 @@ static const struct exporter_counter {
 	    "Export packets (v9), flows (v5/v7) or data records (IPFIX) missing "
 	    "from the sequence numbers, by exporter.",
 	    offsetof(struct parser_counters, lost) },
+	{ "netflowd_sequence_resets_total",
+	    "Sequences that restarted instead of continuing (a new exporter "
+	    "session, a restarted exporter, a jump past the bound, a stray "
+	    "datagram), never counted as lost, by exporter.",
+	    offsetof(struct parser_counters, resets) },
+	{ "netflowd_templates_borrowed_total",
+	    "Templates a new source port of an exporter took over from its "
+	    "previous port before it resent them, by exporter.",
+	    offsetof(struct parser_counters, borrowed) },
 	{ "netflowd_sflow_samples_lost_total",
 	    "sFlow flow and counter samples missing from the sample sequence "
 	    "numbers of their sources, by exporter.",
@@ -189,16 +198,22 @@ render(struct evbuffer *b, struct collector *c)
 	    (unsigned long long)totals.flows);
 	gauge(b, "netflowd_templates", "gauge", "Templates in the cache.",
 	    (unsigned long long)parser_template_count(c->parser));
-	gauge(b, "netflowd_exporters", "gauge", "Exporters tracked.",
+	gauge(b, "netflowd_exporters", "gauge",
+	    "Exporters the parser keeps state for (evicted ones keep only "
+	    "their counters, which the per-exporter metrics go on showing).",
 	    (unsigned long long)parser_exporter_count(c->parser));
 	gauge(b, "netflowd_exporters_evicted_total", "counter",
 	    "Exporters evicted from the parser's table ([collector] "
-	    "max_exporters; those that never sent a valid template or record "
-	    "go first), their state and counters with them.",
+	    "max_exporters; those that never sent sustained valid traffic go "
+	    "first), their state with them; an established one keeps its "
+	    "counters.",
 	    (unsigned long long)totals.drops[PARSER_DROP_EXPORTER_EVICTED]);
 	gauge(b, "netflowd_sequence_lost_all_total", "counter",
 	    "Sequence loss of all exporters, evicted ones included.",
 	    (unsigned long long)totals.lost);
+	gauge(b, "netflowd_sequence_resets_all_total", "counter",
+	    "Sequence resets of all exporters, evicted ones included.",
+	    (unsigned long long)totals.resets);
 	gauge(b, "netflowd_output_records_total", "counter",
 	    "Records written by the current output.", (unsigned long long)os->records);
 	gauge(b, "netflowd_output_files_total", "counter",

@@ -1,6 +1,6 @@
 /* libFuzzer target: a sequence of datagrams split from one input (u16
- * length before each; the first byte of each picks the exporter and the
- * clock moves), so templates, held data, options state, eviction and a
+ * length before each; then a byte whose low bits pick the exporter and
+ * the next two its source port (its session); the clock moves), so templates, held data, options state, eviction and a
  * save/load in the middle all meet. The per-exporter counters add up to
  * every datagram fed, evicted exporters included. */
 #include <stddef.h>
@@ -25,6 +25,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct parser_source src = fuzz_source(now);
 
 		src.addr.bytes[3] = data[off + 2] & 3;
+		src.port = (uint16_t)(src.port + (data[off + 2] >> 2 & 3));
 		off += 3;
 		if (len > size - off)
 			len = size - off;

@@ -9,6 +9,9 @@
 #include "helper.h"
 #include "test.h"
 
+/* datagrams that earn an exporter its place, 5 s apart (parser-private.h) */
+#define EARN 8
+
 static struct sink s;
 static struct dgram *d;
 
@@ -291,6 +294,453 @@ test_spoofing(void)
 	parser_free(p);
 }
 
+/* 10.0.0.1 from source port port */
+static void
+feed_port(struct parser *p, uint16_t port, int64_t ms)
+{
+	struct parser_source src = from(1, ms);
+
+	src.port = port;
+	parser_feed(p, d->b, d->len, &src);
+}
+
+/* An interface-name options template (500) and its record, ifindex 3 */
+static void
+ifname_options(const char *name)
+{
+	size_t at = set_begin(d, 3);
+
+	put16(d, 500);
+	put16(d, 2);
+	put16(d, 1);
+	field(10, 4);
+	field(82, 0xffff);
+	set_end(d, at);
+	at = set_begin(d, 500);
+	put32(d, 3);
+	put8(d, (uint8_t)strlen(name));
+	putbytes(d, name, strlen(name));
+	set_end(d, at);
+}
+
+/* template id: sourceIPv4Address, destinationIPv4Address,
+ * ingressInterface, octetDeltaCount (wide: 8 bytes when wide) */
+static void
+tmpl_if(uint16_t id, bool wide)
+{
+	size_t at = set_begin(d, 2);
+
+	put16(d, id);
+	put16(d, 4);
+	field(8, 4);
+	field(12, 4);
+	field(10, 4);
+	field(1, wide ? 8 : 4);
+	set_end(d, at);
+}
+
+static void
+data_if(uint16_t id, bool wide, uint32_t bytes)
+{
+	size_t at = set_begin(d, id);
+
+	put32(d, 0xc0000201);
+	put32(d, 0xc0000202);
+	put32(d, 3);
+	if (wide)
+		put64(d, bytes);
+	else
+		put32(d, bytes);
+	set_end(d, at);
+}
+
+static bool
+named(const struct sink_record *r, const char *name)
+{
+	const struct sink_field *x = sink_named(r, "in_if_name");
+
+	return x != NULL && x->f.len == strlen(name) &&
+	    memcmp(x->data, name, x->f.len) == 0;
+}
+
+/* Two exporter processes on one address (softflowd and pmacctd): each
+ * source port is a session of its own: templates, interface names and
+ * sequence numbers apart, counters added up per address. */
+static void
+test_sessions(void)
+{
+	struct parser *p = fresh(NULL);
+	const struct parser_counters *k;
+
+	/* A (port 1000): names and a 4-byte octet count */
+	ipfix_begin(d, 1700000000, 0, 1);
+	ifname_options("eth3");
+	tmpl_if(256, false);
+	data_if(256, false, 111);
+	ipfix_end(d);
+	feed_port(p, 1000, 1000);
+	/* B (port 2000), same domain id and template id, 8-byte count */
+	ipfix_begin(d, 1700000000, 0, 1);
+	tmpl_if(256, true);
+	data_if(256, true, 222);
+	ipfix_end(d);
+	feed_port(p, 2000, 1001);
+	/* interleaved, each its own sequence: A at 2, B at 1 */
+	for (uint32_t i = 0; i < 10; i++) {
+		ipfix_begin(d, 1700000000, 2 + i, 1);
+		data_if(256, false, 111);
+		ipfix_end(d);
+		feed_port(p, 1000, 1002 + i);
+		ipfix_begin(d, 1700000000, 1 + i, 1);
+		data_if(256, true, 222);
+		ipfix_end(d);
+		feed_port(p, 2000, 1002 + i);
+	}
+	CHECK_EQ_U(s.nrec, 1 + 1 + 1 + 20);
+	for (size_t i = 0; i < s.nrec; i++) {
+		const struct sink_record *r = &s.recs[i];
+
+		if (r->rec.kind != FLOW_KIND_DATA)
+			continue;
+		if (r->src.port == 1000) {
+			CHECK_EQ_U(r->rec.num[FLOW_BYTES], 111);
+			CHECK(named(r, "eth3"));
+		} else {
+			CHECK_EQ_U(r->rec.num[FLOW_BYTES], 222);
+			CHECK(sink_named(r, "in_if_name") == NULL);
+		}
+	}
+	CHECK_EQ_U(parser_lost_total(p), 0);
+	CHECK_EQ_U(sink_total_drops(&s), 0);
+	k = counters(p, 1);
+	CHECK(k != NULL);
+	if (k != NULL) {
+		/* one exporter (address) in the counters */
+		CHECK_EQ_U(k->datagrams, 22);
+		CHECK_EQ_U(k->flows, 23);
+		CHECK_EQ_U(k->lost, 0);
+		CHECK_EQ_U(k->resets, 0);
+		CHECK_EQ_U(k->borrowed, 0);
+	}
+	CHECK_EQ_U(parser_exporter_count(p), 1);
+	parser_free(p);
+}
+
+/* An exporter that comes back from a new source port with data for a
+ * template it announced from the old one: taken over when unambiguous
+ * (with the old session's interface names), held otherwise. */
+static void
+test_port_change(void)
+{
+	struct parser *p = fresh(NULL);
+	const struct parser_counters *k;
+
+	ipfix_begin(d, 1700000000, 0, 1);
+	ifname_options("eth3");
+	tmpl_if(256, false);
+	ipfix_end(d);
+	feed_port(p, 1000, 1000);
+	/* restarted, new port, data first: decoded at once */
+	ipfix_begin(d, 1700000000, 0, 1);
+	data_if(256, false, 7);
+	ipfix_end(d);
+	feed_port(p, 1001, 2000);
+	CHECK_EQ_U(s.nrec, 2);
+	CHECK_EQ_U(parser_held_count(p), 0);
+	if (s.nrec == 2) {
+		CHECK_EQ_U(s.recs[1].rec.num[FLOW_BYTES], 7);
+		CHECK(named(&s.recs[1], "eth3"));
+	}
+	k = counters(p, 1);
+	CHECK(k != NULL && k->borrowed == 1);
+	/* its sequence is a new one: nothing lost, no reset either */
+	CHECK_EQ_U(parser_lost_total(p), 0);
+	CHECK(k != NULL && k->resets == 0);
+
+	/* a second exporter with template 256 of its own (port 2000):
+	 * a third port's data for 256 is ambiguous and waits */
+	ipfix_begin(d, 1700000000, 0, 1);
+	tmpl_if(256, true);
+	ipfix_end(d);
+	feed_port(p, 2000, 3000);
+	ipfix_begin(d, 1700000000, 0, 1);
+	data_if(256, true, 9);
+	ipfix_end(d);
+	feed_port(p, 3000, 3001);
+	CHECK_EQ_U(s.nrec, 2);
+	CHECK_EQ_U(parser_held_count(p), 1);
+	/* ... until its own template comes */
+	ipfix_begin(d, 1700000000, 1, 1);
+	tmpl_if(256, true);
+	ipfix_end(d);
+	feed_port(p, 3000, 3002);
+	CHECK_EQ_U(s.nrec, 3);
+	CHECK_EQ_U(parser_held_count(p), 0);
+	if (s.nrec == 3) {
+		CHECK_EQ_U(s.recs[2].rec.num[FLOW_BYTES], 9);
+		CHECK(sink_named(&s.recs[2], "in_if_name") == NULL);
+	}
+
+	/* a session that announced a template of its own is another
+	 * process: it takes over nothing */
+	ipfix_begin(d, 1700000000, 0, 2);
+	tmpl_if(300, false);
+	ipfix_end(d);
+	feed_port(p, 4000, 4000);
+	ipfix_begin(d, 1700000000, 0, 2);
+	tmpl_if(301, false);
+	data_if(300, false, 1);
+	ipfix_end(d);
+	feed_port(p, 5000, 4001);
+	CHECK_EQ_U(s.nrec, 3);
+	CHECK_EQ_U(parser_held_count(p), 1);
+	k = counters(p, 1);
+	CHECK(k != NULL && k->borrowed == 1);
+
+	/* the other way round: data waiting on one port (which announced
+	 * nothing) for the template another port then brings */
+	ipfix_begin(d, 1700000000, 0, 3);
+	data_if(400, false, 5);
+	ipfix_end(d);
+	feed_port(p, 7000, 5000);
+	CHECK_EQ_U(parser_held_count(p), 2);
+	ipfix_begin(d, 1700000000, 0, 3);
+	tmpl_if(400, false);
+	ipfix_end(d);
+	feed_port(p, 7001, 5001);
+	CHECK_EQ_U(parser_held_count(p), 1);
+	CHECK_EQ_U(s.nrec, 4);
+	if (s.nrec == 4) {
+		CHECK_EQ_U(s.recs[3].rec.num[FLOW_BYTES], 5);
+		CHECK_EQ_U(s.recs[3].src.port, 7000);
+	}
+	k = counters(p, 1);
+	CHECK(k != NULL && k->borrowed == 2);
+	parser_free(p);
+}
+
+/* v9 from one session: what each sequence number counts as. */
+static void
+test_sequence_rules(void)
+{
+	static const struct {
+		uint32_t seq, lost, resets;
+		const char *what;
+	} steps[] = {
+		{ 1, 0, 0, "first" },
+		{ 2, 0, 0, "next" },
+		{ 5, 2, 0, "two lost" },
+		{ 3, 0, 0, "late" },
+		{ 6, 0, 0, "after the late one" },
+		{ 3000000, 0, 1, "far ahead: a new session" },
+		{ 7, 0, 1, "far behind again: a restart" },
+		{ 8, 0, 0, "continues" },
+		{ 1000, 0, 0, "a jump: waits for the next" },
+		{ 9, 0, 1, "the old sequence goes on: the jump was a stray" },
+		{ 10, 0, 0, "continues" },
+		{ 100, 0, 0, "a jump" },
+		{ 101, 89, 0, "confirmed: the jump was loss" },
+		{ 102, 0, 0, "continues" },
+		{ 5000, 0, 0, "a jump" },
+		{ 70000, 0, 1, "neither: restart" },
+		{ 70001, 0, 0, "continues" },
+		{ 0, 0, 1, "back to a small number: a restarted exporter" },
+		{ 1, 0, 0, "continues" },
+		{ 0xfffffff0u, 0, 0, "18 behind (modulo 2^32): late" },
+		{ 0xc0000000u, 0, 1, "far" },
+		{ 0xfffffff0u, 0, 1, "far again" },
+		{ 0xfffffff1u, 0, 0, "continues" },
+		{ 3, 17, 0, "loss across the wrap" },
+	};
+	struct parser *p = fresh(NULL);
+	uint64_t lost = 0, resets = 0;
+	struct parser_counters t;
+
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		v9_begin(d, 0, 1, 1700000000, steps[i].seq, 0);
+		feed_from(p, 1, 1000 + (int64_t)i);
+		if (s.last_pkt.lost != steps[i].lost ||
+		    s.last_pkt.resets != steps[i].resets)
+			fprintf(stderr, "step %zu (%s): lost %u resets %u\n", i,
+			    steps[i].what, s.last_pkt.lost, s.last_pkt.resets);
+		CHECK_EQ_U(s.last_pkt.lost, steps[i].lost);
+		CHECK_EQ_U(s.last_pkt.resets, steps[i].resets);
+		lost += steps[i].lost;
+		resets += steps[i].resets;
+	}
+	parser_totals(p, &t);
+	CHECK_EQ_U(t.lost, lost);
+	CHECK_EQ_U(t.resets, resets);
+	CHECK_EQ_U(parser_lost_total(p), lost);
+	parser_free(p);
+}
+
+static void
+v5_begin(struct dgram *g, uint16_t count, uint32_t uptime, uint32_t secs,
+    uint32_t nsecs, uint32_t seq)
+{
+	g->len = 0;
+	put16(g, 5);
+	put16(g, count);
+	put32(g, uptime);
+	put32(g, secs);
+	put32(g, nsecs);
+	put32(g, seq);
+	put32(g, 0);    /* engine type and id, sampling */
+}
+
+static void
+v5_record(struct dgram *g)
+{
+	put32(g, 0x0a000001);
+	put32(g, 0x0a000002);
+	for (int i = 0; i < 10; i++)
+		put32(g, i == 3 || i == 4 ? 99000 : 0);
+}
+
+/* A stream of v5 datagrams (30 flows each) with a forged datagram of a
+ * random sequence number after each: never more loss than the strays
+ * that land within 64 datagrams' worth could claim (none, with random
+ * numbers), and every stray counted as a reset. */
+static void
+test_forged_sequences(void)
+{
+	struct parser *p = fresh(NULL);
+	struct parser_counters t;
+	uint64_t x = 88172645463325252ULL;
+	const uint32_t n = 20000;
+
+	for (uint32_t i = 0; i < n; i++) {
+		v5_begin(d, 30, 100000, 1700000000, 0, i * 30);
+		for (int r = 0; r < 30; r++)
+			v5_record(d);
+		feed_from(p, 1, 1000 + i);
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		v5_begin(d, 30, 100000, 1700000000, 0, (uint32_t)x);
+		for (int r = 0; r < 30; r++)
+			v5_record(d);
+		feed_from(p, 1, 1000 + i);
+	}
+	parser_totals(p, &t);
+	CHECK_EQ_U(t.lost, 0);
+	CHECK(t.resets >= n);
+	CHECK(t.resets <= 2 * n);
+	parser_free(p);
+}
+
+/* The attack of issue 25: 3,000 spoofed addresses, each with one valid
+ * template per datagram, 5,000 datagrams/s for 20 s, against a router
+ * that has sent 2 datagrams/s for a minute: the router keeps its state
+ * (every record decoded, nothing charged to it), the spoofers push out
+ * only each other. */
+static void
+test_template_spoofing(void)
+{
+	struct parser *p = fresh(NULL);
+	const struct parser_counters *k;
+	uint32_t seq = 0, router_flows = 0, router = 70000;
+	int64_t ms = 1000;
+	size_t before;
+
+	for (int i = 0; i < 120; i++, ms += 500) {
+		ipfix_begin(d, 1700000000, seq, 1);
+		if (i % 20 == 0)
+			tmpl(256);
+		data(256, 1, 1);
+		ipfix_end(d);
+		feed_from(p, router, ms);
+		seq++;
+		router_flows++;
+	}
+	k = counters(p, router);
+	CHECK(k != NULL);
+	before = s.nrec;
+	/* 100,000 spoofed datagrams, 2 per ms (10 s), then 1 per 0.2 ms */
+	for (uint32_t i = 0; i < 100000; i++) {
+		int64_t at = ms + i / 5;
+
+		ipfix_begin(d, 1700000000, 0, 1);
+		tmpl(256);
+		ipfix_end(d);
+		feed_from(p, i % 3000, at);
+		/* the router, every 500 ms: templates every 20 datagrams */
+		if (i % 2500 == 2499) {
+			ipfix_begin(d, 1700000000, seq, 1);
+			if (i % 50000 == 49999)
+				tmpl(256);
+			data(256, 1, 1);
+			ipfix_end(d);
+			feed_from(p, router, at);
+			seq++;
+			router_flows++;
+		}
+	}
+	k = counters(p, router);
+	CHECK(k != NULL);
+	if (k != NULL) {
+		CHECK_EQ_U(k->flows, router_flows);
+		CHECK_EQ_U(k->drops[PARSER_DROP_EXPORTER_EVICTED], 0);
+		CHECK_EQ_U(k->drops[PARSER_DROP_TEMPLATE_EVICTED], 0);
+		CHECK_EQ_U(k->drops[PARSER_DROP_HELD_EXPIRED], 0);
+		CHECK_EQ_U(k->lost, 0);
+		CHECK(!parser_exporter_evicted(parser_exporter_first(p)));
+	}
+	CHECK(parser_exporter_established(parser_exporter_first(p)));
+	/* the spoofers' datagrams had templates only */
+	CHECK_EQ_U(s.nrec - before, 40);
+	CHECK(s.drops[PARSER_DROP_EXPORTER_EVICTED] > 90000);
+	parser_free(p);
+}
+
+/* An established exporter evicted anyway (more established exporters
+ * than max_exporters) keeps its counters: /metrics never goes back. */
+static void
+test_husk(void)
+{
+	struct parser_limits l = { .max_exporters = 2 };
+	struct parser *p = fresh(&l);
+	const struct parser_counters *k;
+	struct parser_counters t;
+
+	for (uint32_t n = 1; n <= 2; n++)
+		for (int i = 0; i < EARN; i++) {
+			ipfix_begin(d, 1700000000, (uint32_t)i, 1);
+			tmpl(256);
+			data(256, 1, 1);
+			ipfix_end(d);
+			feed_from(p, n, 1000 + i * 5000);
+		}
+	/* a third: 1 is the least recently heard */
+	ipfix_begin(d, 1700000000, 0, 1);
+	tmpl(256);
+	ipfix_end(d);
+	feed_from(p, 3, 100000);
+	k = counters(p, 1);
+	CHECK(k != NULL);
+	if (k != NULL)
+		CHECK_EQ_U(k->flows, EARN);
+	CHECK_EQ_U(drops_of(p, 1, PARSER_DROP_EXPORTER_EVICTED), 1);
+	CHECK_EQ_U(parser_exporter_count(p), 2);
+	/* it comes back: its counters go on */
+	ipfix_begin(d, 1700000000, 0, 1);
+	tmpl(256);
+	data(256, 1, 1);
+	ipfix_end(d);
+	feed_from(p, 1, 100001);
+	k = counters(p, 1);
+	CHECK(k != NULL);
+	if (k != NULL) {
+		CHECK_EQ_U(k->flows, EARN + 1);
+		CHECK_EQ_U(k->datagrams, EARN + 1);
+	}
+	parser_totals(p, &t);
+	CHECK_EQ_U(t.flows, 2 * EARN + 1);
+	CHECK_EQ_U(t.datagrams, 2 * EARN + 2);
+	parser_free(p);
+}
+
 /* 4,096 exporters whose data arrives before their template: with
  * max_exporters and the held budget sized for them (README), every
  * record is decoded; with the defaults, exporters thrash. */
@@ -338,6 +788,12 @@ main(void)
 	test_totals_survive();
 	test_spoofing();
 	test_sizing();
+	test_sessions();
+	test_port_change();
+	test_sequence_rules();
+	test_forged_sequences();
+	test_template_spoofing();
+	test_husk();
 	free(d);
 	sink_finish(&s);
 	return test_result("parser-exporters");

@@ -1008,25 +1008,30 @@ static void
 test_sequences(void)
 {
 	static const struct {
-		uint32_t sub, dseq, source, sseq, lost, samples_lost;
+		uint32_t sub, dseq, source, sseq, lost, samples_lost, resets;
 	} steps[] = {
-		{ 0, 1, 5, 10, 0, 0 },
-		{ 0, 2, 5, 11, 0, 0 },
-		{ 0, 5, 5, 15, 2, 3 },       /* two datagrams, three samples */
-		{ 0, 6, 6, 1, 0, 0 },        /* a new source starts its own */
-		{ 1, 100, 5, 500, 0, 0 },    /* so does another sub-agent */
-		{ 0, 7, 5, 16, 0, 0 },
-		{ 0, 4, 5, 14, 0, 0 },       /* late: counts nothing */
-		{ 0, 8, 5, 17, 0, 0 },
-		/* far behind (modulo 2^32): the agent restarted */
-		{ 0, 0x90000000, 5, 0x90000000, 0, 0 },
-		{ 0, 0x90000001, 5, 0x90000001, 0, 0 },
-		{ 0, 0xffffffff, 5, 0xffffffff, 0x6ffffffd, 0x6ffffffd },
-		{ 0, 0, 5, 0, 0, 0 },        /* wraps */
+		{ 0, 1, 5, 10, 0, 0, 0 },
+		{ 0, 2, 5, 11, 0, 0, 0 },
+		{ 0, 5, 5, 15, 2, 3, 0 },    /* two datagrams, three samples */
+		{ 0, 6, 6, 1, 0, 0, 0 },     /* a new source starts its own */
+		{ 1, 100, 5, 500, 0, 0, 0 }, /* so does another sub-agent */
+		{ 0, 7, 5, 16, 0, 0, 0 },
+		{ 0, 4, 5, 14, 0, 0, 0 },    /* late: counts nothing */
+		{ 0, 8, 5, 17, 0, 0, 0 },
+		/* far behind (modulo 2^32): the agent restarted, both
+		 * sequences reset */
+		{ 0, 0x90000000, 5, 0x90000000, 0, 0, 2 },
+		{ 0, 0x90000001, 5, 0x90000001, 0, 0, 0 },
+		/* far ahead: a new session, never 1.9 billion lost */
+		{ 0, 0xffffffff, 5, 0xffffffff, 0, 0, 2 },
+		{ 0, 0, 5, 0, 0, 0, 0 },     /* wraps */
+		/* a jump past 64: loss only once the next one confirms it */
+		{ 0, 1000, 5, 1000, 0, 0, 0 },
+		{ 0, 1001, 5, 1001, 999, 999, 0 },
 	};
 	struct parser *p;
 	static struct dgram d;
-	uint64_t lost = 0, samples_lost = 0;
+	uint64_t lost = 0, samples_lost = 0, resets = 0;
 	struct parser_counters tot;
 
 	sink_reset(&s);
@@ -1036,12 +1041,15 @@ test_sequences(void)
 
 		lost += steps[i].lost;
 		samples_lost += steps[i].samples_lost;
+		resets += steps[i].resets;
 		one_sample(&d, steps[i].sub, steps[i].dseq, steps[i].source,
 		    steps[i].sseq);
 		parser_feed(p, d.b, d.len, &src);
 		if (s.last_pkt.lost != steps[i].lost ||
-		    s.last_pkt.samples_lost != steps[i].samples_lost)
+		    s.last_pkt.samples_lost != steps[i].samples_lost ||
+		    s.last_pkt.resets != steps[i].resets)
 			fprintf(stderr, "sequence step %zu\n", i);
+		CHECK_EQ_U(s.last_pkt.resets, steps[i].resets);
 		CHECK_EQ_U(s.last_pkt.lost, steps[i].lost);
 		CHECK_EQ_U(s.last_pkt.samples_lost, steps[i].samples_lost);
 		CHECK_EQ_U(s.last_pkt.domain, steps[i].sub);
@@ -1053,6 +1061,7 @@ test_sequences(void)
 	parser_totals(p, &tot);
 	CHECK_EQ_U(tot.lost, lost);
 	CHECK_EQ_U(tot.samples_lost, samples_lost);
+	CHECK_EQ_U(tot.resets, resets);
 	parser_free(p);
 }
 

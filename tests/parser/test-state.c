@@ -209,6 +209,148 @@ test_corrupt(void)
 	free(buf);
 }
 
+/* 203.0.113.5 from port port */
+static void
+feed_port(struct parser *p, uint16_t port, int64_t ms)
+{
+	struct parser_source src = source4(203, 0, 113, 5, ms);
+
+	src.port = port;
+	parser_feed(p, d->b, d->len, &src);
+}
+
+/* template 256 of port: octetDeltaCount of len bytes */
+static void
+session_template(struct parser *p, uint16_t port, uint16_t len)
+{
+	size_t at;
+
+	ipfix_begin(d, 1700000000, 0, 1);
+	at = set_begin(d, 2);
+	put16(d, 256);
+	put16(d, 1);
+	field(1, len);
+	set_end(d, at);
+	ipfix_end(d);
+	feed_port(p, port, 1000);
+}
+
+static void
+session_data(struct parser *p, uint16_t port, uint16_t len, uint64_t bytes)
+{
+	size_t at;
+
+	ipfix_begin(d, 1700000000, 0, 1);
+	at = set_begin(d, 256);
+	putn(d, bytes, len);
+	set_end(d, at);
+	ipfix_end(d);
+	feed_port(p, port, 2000);
+}
+
+/* Two sessions of one address with different templates of one id come
+ * back from the file each with its own. */
+static void
+test_sessions(void)
+{
+	struct parser *p = parser_new(NULL, &sink_ops, &s);
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char *err = NULL;
+
+	session_template(p, 1000, 4);
+	session_template(p, 2000, 8);
+	CHECK_EQ_U(parser_state_encode(p, &buf, &len), 0);
+	parser_free(p);
+	p = parser_new(NULL, &sink_ops, &s);
+	CHECK_EQ_U(parser_state_decode(p, buf, len, &err), 0);
+	free(err);
+	free(buf);
+	CHECK_EQ_U(parser_template_count(p), 2);
+	sink_reset(&s);
+	session_data(p, 2000, 8, 0x100000001ULL);
+	session_data(p, 1000, 4, 7);
+	CHECK_EQ_U(s.nrec, 2);
+	if (s.nrec == 2) {
+		CHECK_EQ_U(s.recs[0].rec.num[FLOW_BYTES], 0x100000001ULL);
+		CHECK_EQ_U(s.recs[1].rec.num[FLOW_BYTES], 7);
+	}
+	CHECK_EQ_U(parser_held_count(p), 0);
+	parser_free(p);
+}
+
+static uint64_t
+fnv1a(const uint8_t *b, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* A state file of version 1 (no ports) still loads: the first session
+ * of the exporter claims its domain; a second port of the address takes
+ * the template over as from any old port. */
+static void
+test_version1(void)
+{
+	struct parser *p = parser_new(NULL, &sink_ops, &s);
+	static const uint8_t addr[16] = { 203, 0, 113, 5 };
+	struct dgram *f = calloc(1, sizeof(*f));
+	char *err = NULL;
+	size_t at;
+
+	putbytes(f, "NFDSTATE", 8);
+	put32(f, 1);
+	put32(f, 0);              /* payload length, below */
+	at = f->len;
+	put32(f, 1);              /* one domain */
+	put8(f, 4);
+	putbytes(f, addr, 16);
+	put8(f, 10);              /* IPFIX */
+	put32(f, 1);              /* domain 1 */
+	put8(f, 0);
+	put64(f, 0);
+	put64(f, 0);
+	put8(f, 0);               /* samplers */
+	put32(f, 0);              /* names */
+	put32(f, 1);              /* templates */
+	put16(f, 256);
+	put8(f, 0);
+	put16(f, 1);
+	put32(f, 0);
+	put16(f, 1);
+	put16(f, 4);
+	put8(f, 0);
+	f->b[12] = (uint8_t)((f->len - at) >> 24);
+	f->b[13] = (uint8_t)((f->len - at) >> 16);
+	f->b[14] = (uint8_t)((f->len - at) >> 8);
+	f->b[15] = (uint8_t)(f->len - at);
+	put64(f, fnv1a(f->b + at, f->len - at));
+	CHECK_EQ_U(parser_state_decode(p, f->b, f->len, &err), 0);
+	if (err)
+		fprintf(stderr, "load: %s\n", err);
+	free(err);
+	CHECK_EQ_U(parser_template_count(p), 1);
+	sink_reset(&s);
+	session_data(p, 5555, 4, 11);
+	CHECK_EQ_U(s.nrec, 1);
+	/* claimed, not borrowed: the template is that session's */
+	CHECK_EQ_U(parser_template_count(p), 1);
+	session_data(p, 6666, 4, 12);
+	CHECK_EQ_U(s.nrec, 2);
+	CHECK_EQ_U(parser_template_count(p), 2);
+	if (s.nrec == 2) {
+		CHECK_EQ_U(s.recs[0].rec.num[FLOW_BYTES], 11);
+		CHECK_EQ_U(s.recs[1].rec.num[FLOW_BYTES], 12);
+	}
+	parser_free(p);
+	free(f);
+}
+
 int
 main(void)
 {
@@ -216,6 +358,8 @@ main(void)
 	d = calloc(1, sizeof(*d));
 	test_restart();
 	test_corrupt();
+	test_sessions();
+	test_version1();
 	free(d);
 	sink_finish(&s);
 	return test_result("parser-state");
