@@ -64,8 +64,9 @@ with tempfile.TemporaryDirectory() as tmp:
                          env=dict(os.environ, NOTIFY_SOCKET=notify))
     try:
         check("READY=1" in ns.recv(4096).decode(), "ready")
-        nftest.send([nfgen.v5([nfgen.flow(i) for i in range(5)], sequence=42)], port)
-        nftest.send([nfgen.v5([nfgen.flow(i) for i in range(5)], sequence=50)], port)
+        # one socket: one exporter session (address and source port)
+        nftest.send([nfgen.v5([nfgen.flow(i) for i in range(5)], sequence=42),
+                     nfgen.v5([nfgen.flow(i) for i in range(5)], sequence=50)], port)
         time.sleep(0.3)
         p.terminate()
         out, err = p.communicate(timeout=10)
