@@ -255,10 +255,14 @@ def eviction_attack():
 def main():
     ran = two_exporters()
     forged_sequence()
-    eviction_attack()
+    # the attack is a capture fed through --read, which needs libpcap
+    if "pcap" in os.environ.get("NETFLOWD_FEATURES", "pcap").split(","):
+        eviction_attack()
+    else:
+        ran = False
     if not ran and check.failures == 0:
-        print("sessions: %d checks passed, softflowd/pmacctd part skipped" % check.checks,
-              file=sys.stderr)
+        print("sessions: %d checks passed, softflowd/pmacctd or --read part skipped"
+              % check.checks, file=sys.stderr)
         sys.exit(77)
     check.done()
 
