@@ -440,7 +440,8 @@ num_list(struct parser *p, enum numkey key, enum side side, const char *what, in
 		n->nums[n->n_nums++] = v;
 	}
 	next(p);
-	qsort(n->nums, n->n_nums, sizeof(*n->nums), cmp_i64);
+	if (n->n_nums > 1)	/* qsort's base may not be NULL, even for 0 */
+		qsort(n->nums, n->n_nums, sizeof(*n->nums), cmp_i64);
 	return n;
 fail:
 	node_free(n);

@@ -78,7 +78,8 @@ prefixset_seal(struct prefixset *s)
 
 	if (s->n == 0)
 		return;
-	qsort(s->r, s->n, sizeof(*s->r), cmp_range);
+	if (s->n > 1)	/* qsort's base may not be NULL, even for 0 */
+		qsort(s->r, s->n, sizeof(*s->r), cmp_range);
 	for (size_t i = 1; i < s->n; i++) {
 		struct range *last = &s->r[out];
 		/* prefixes nest or are disjoint: a later start inside the last

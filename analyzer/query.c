@@ -797,7 +797,8 @@ sorted_rows(const struct table *t, int (*cmp)(const void *, const void *))
 	for (size_t i = 0; i < t->count; i++)
 		v[i] = (uint32_t)i;
 	sort_table = t;
-	qsort(v, t->count, sizeof(*v), cmp);
+	if (t->count > 1)	/* qsort's base may not be NULL, even for 0 */
+		qsort(v, t->count, sizeof(*v), cmp);
 	return v;
 }
 
@@ -1214,7 +1215,8 @@ print_listing(FILE *out, struct query *q, struct part *pt)
 	size_t limit = q->o->top_given && q->o->top ? q->o->top : SIZE_MAX;
 
 	cur_lorder = q->lorder;
-	qsort(pt->list, pt->n_list, sizeof(*pt->list), cmp_listed);
+	if (pt->n_list > 1)	/* qsort's base may not be NULL, even for 0 */
+		qsort(pt->list, pt->n_list, sizeof(*pt->list), cmp_listed);
 	if (q->o->csv)
 		fputs("ts,te,td,sa,da,sp,dp,pr,flg,stos,ipkt,ibyt,in,out,sas,das,ra\n", out);
 	else if (!q->o->json)

@@ -1,4 +1,5 @@
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,14 @@
 
 /* The process has one stderr and one journal: this is process state, not
  * collector state. */
-static int log_level = LOG_INFO;
+/* set on the loop (start, reload), read by every thread that logs */
+static atomic_int log_level = LOG_INFO;
+
+static int
+current_level(void)
+{
+	return atomic_load_explicit(&log_level, memory_order_relaxed);
+}
 static bool journal;
 
 /* libevent logs one line per failed call (at EMFILE, an accept loop
@@ -57,13 +65,13 @@ log_to_journal(void)
 void
 log_set_level(int level)
 {
-	log_level = level;
+	atomic_store_explicit(&log_level, level, memory_order_relaxed);
 }
 
 int
 log_get_level(void)
 {
-	return log_level;
+	return current_level();
 }
 
 static void
@@ -92,7 +100,7 @@ vlog(int prio, const struct log_field *fields, size_t nfields,
 {
 	char line[2048];
 
-	if (prio > log_level)
+	if (prio > current_level())
 		return;
 	vsnprintf(line, sizeof(line), fmt, ap);
 	if (journal)
@@ -171,7 +179,7 @@ log_limited(struct ratelimit *rl, int prio, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (prio > log_level || !ratelimit_pass(rl, prio))
+	if (prio > current_level() || !ratelimit_pass(rl, prio))
 		return;
 	va_start(ap, fmt);
 	vlog(prio, NULL, 0, fmt, ap);
@@ -181,7 +189,7 @@ log_limited(struct ratelimit *rl, int prio, const char *fmt, ...)
 bool
 log_limited_pass(struct ratelimit *rl, int prio)
 {
-	return prio <= log_level && ratelimit_pass(rl, prio);
+	return prio <= current_level() && ratelimit_pass(rl, prio);
 }
 
 void
@@ -190,7 +198,7 @@ log_limited_fields(struct ratelimit *rl, int prio,
 {
 	va_list ap;
 
-	if (prio > log_level || !ratelimit_pass(rl, prio))
+	if (prio > current_level() || !ratelimit_pass(rl, prio))
 		return;
 	va_start(ap, fmt);
 	vlog(prio, fields, nfields, fmt, ap);
