@@ -164,6 +164,15 @@ def free_udp_port(addr, v6):
     return port
 
 
+def empty_packet(last):
+    """An export packet of no records with the header of `last`."""
+    version = int.from_bytes(last[:2], "big")
+    if version == 10:       # IPFIX: length 16, the header alone
+        return last[:2] + (16).to_bytes(2, "big") + last[4:16]
+    size = {1: 16, 5: 24, 7: 24, 9: 20}[version]
+    return last[:2] + (0).to_bytes(2, "big") + last[4:size]
+
+
 def to_nfcapd(cc, pcap, outdir):
     dgrams = cc.udp_payloads(pcap)
     exporter = dgrams[0][0]
@@ -179,9 +188,13 @@ def to_nfcapd(cc, pcap, outdir):
             raise SystemExit(f"nfcapd exited: see {outdir}.log")
         s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
         s.bind((exporter, 0))
-        for _, payload in dgrams:
+        # one at a time through the queue: nothing can overflow it; then an
+        # empty export packet, so that the last real one has been decoded
+        # (nfcapd reads and decodes on one thread) before SIGTERM: a drained
+        # queue alone only says nfcapd read it (a loaded machine lost the
+        # last datagram's flows that way)
+        for payload in [p for _, p in dgrams] + [empty_packet(dgrams[-1][1])]:
             s.sendto(payload, (exporter, port))
-            # one at a time through the queue: nothing can overflow it
             wait_for(lambda: udp_sockets(v6).get(port, 0) == 0, "nfcapd to read")
         s.close()
     finally:
