@@ -19,8 +19,11 @@ static const char no_name[] = "";	/* looked up, nothing there */
 
 struct services {
 	bool from_file;
-	/* Per transport: 65536 labels, NULL = not looked up yet. Filled lazily
-	 * from getservbyport, which rereads the database on every call. */
+	bool db_loaded;
+	/* Per transport: 65536 labels, NULL = not looked up yet. Filled from
+	 * the system database in one getservent() pass on the first lookup:
+	 * getservbyport() rereads the whole database on every call, which cost
+	 * a tenth of --summary's time on flows with random ports. */
 	const char **names[T_COUNT];
 };
 
@@ -154,6 +157,26 @@ services_free(struct services *s)
 	free(s);
 }
 
+/* Every entry of the system database, the first one of each port and
+ * transport winning, as getservbyport() would answer (it returns the first
+ * match in the same order). */
+static void
+load_db(struct services *s)
+{
+	struct servent *se;
+
+	s->db_loaded = true;
+	setservent(0);
+	while ((se = getservent())) {
+		unsigned port = ntohs((uint16_t)se->s_port);
+		for (int t = 0; t < T_COUNT; t++)
+			if (se->s_proto && strcmp(se->s_proto, transport_names[t]) == 0 &&
+			    !s->names[t][port])
+				s->names[t][port] = upper_dup(se->s_name);
+	}
+	endservent();
+}
+
 /* The upper-case name of a port, or NULL. */
 static const char *
 port_name(struct services *s, uint8_t proto, uint16_t port)
@@ -162,13 +185,10 @@ port_name(struct services *s, uint8_t proto, uint16_t port)
 
 	if (t < 0)
 		return NULL;
-	if (!s->names[t][port]) {
-		struct servent *se = s->from_file ? NULL :
-		    getservbyport(htons(port), transport_names[t]);
-		s->names[t][port] = se ? upper_dup(se->s_name) : NULL;
-		if (!s->names[t][port])
-			s->names[t][port] = no_name;
-	}
+	if (!s->names[t][port] && !s->from_file && !s->db_loaded)
+		load_db(s);
+	if (!s->names[t][port])
+		s->names[t][port] = no_name;
 	return s->names[t][port] == no_name ? NULL : s->names[t][port];
 }
 

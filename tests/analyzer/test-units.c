@@ -1,5 +1,8 @@
 /* Table-driven unit tests of the analyzer's pure helpers. */
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <inttypes.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,6 +220,40 @@ test_sampling(void)
 	EXPECT(f.bytes == 7 && s.records == 1, "--no-scale scaled");
 }
 
+/* The system database read in one getservent() pass names every port as
+ * getservbyport() does (the names are read once on the first lookup). */
+static void
+test_services_system(void)
+{
+	static const struct { uint8_t proto; const char *name; } tr[] = {
+		{ 6, "tcp" }, { 17, "udp" }, { 132, "sctp" },
+	};
+	struct services *s = services_new(NULL);
+	unsigned bad = 0, named = 0;
+
+	EXPECT(s != NULL, "services_new(NULL)");
+	for (size_t i = 0; s && i < sizeof(tr) / sizeof(tr[0]); i++) {
+		for (unsigned port = 0; port < 65536; port += port < 1200 ? 1 : 29) {
+			struct flow f = { .proto = tr[i].proto, .src_port = (uint16_t)port,
+			    .dst_port = (uint16_t)port };
+			struct servent *se = getservbyport(htons((uint16_t)port), tr[i].name);
+			char want[256] = "UNKNOWN";
+			if (se) {
+				snprintf(want, sizeof(want), "%s", se->s_name);
+				for (char *c = want; *c; c++)
+					*c = (char)toupper((unsigned char)*c);
+				named++;
+			}
+			if (strcmp(services_label(s, &f), want) != 0 && bad++ < 5)
+				fprintf(stderr, "%s port %u: %s, getservbyport says %s\n",
+				    tr[i].name, port, services_label(s, &f), want);
+		}
+	}
+	EXPECT(bad == 0, "system services names differ from getservbyport");
+	fprintf(stderr, "system services: %u named ports compared\n", named);
+	services_free(s);
+}
+
 static void
 test_services(void)
 {
@@ -395,6 +432,7 @@ int
 main(void)
 {
 	test_sizes();
+	test_services_system();
 	test_durations();
 	test_times();
 	test_prefixes();
