@@ -1,8 +1,12 @@
 /*
  * File names. The slot being written lives under a hidden temporary name
- * (".20240501T120000Z.json.tmp") and is renamed into place when the slot
- * closes, so a reader never sees a partial file; a name that exists is
- * never replaced (NAME-1.json, NAME-2.json ... instead).
+ * (".20240501T120000Z.json.7.tmp", 7 the writer's generation) and is
+ * renamed into place when the slot closes, so a reader never sees a
+ * partial file; a name that exists is never replaced (NAME-1.json,
+ * NAME-2.json ... instead). The generation keeps two outputs of one
+ * process (a retiring one still finishing a slot, and its replacement)
+ * off each other's temporary file; recovery reads the name with or
+ * without it (".NAME.EXT.tmp" is what versions before it left).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,12 +35,14 @@ files_extension(enum output_compress c)
 }
 
 void
-files_tmp_name(char *buf, size_t size, time_t slot, enum output_compress c)
+files_tmp_name(char *buf, size_t size, time_t slot, enum output_compress c,
+    unsigned gen)
 {
 	char name[48];
 
 	format_slot_name(name, sizeof(name), slot);
-	snprintf(buf, size, ".%s%s" TMP_SUFFIX, name, files_extension(c));
+	snprintf(buf, size, ".%s%s.%u" TMP_SUFFIX, name, files_extension(c),
+	    gen);
 }
 
 static bool
@@ -47,15 +53,21 @@ ends_with(const char *s, size_t len, const char *suffix)
 	return len >= n && memcmp(s + len - n, suffix, n) == 0;
 }
 
-/* ".NAME.EXT.tmp" -> base NAME and its extension; false if not ours. */
+/* ".NAME.EXT.GEN.tmp" or ".NAME.EXT.tmp" -> base NAME and its
+ * extension; false if not ours. */
 bool
 files_split_tmp_name(const char *tmp_name, char *base, size_t size, const char **ext)
 {
-	size_t len = strlen(tmp_name);
+	size_t len = strlen(tmp_name), digits = 0;
 
 	if (tmp_name[0] != '.' || !ends_with(tmp_name, len, TMP_SUFFIX))
 		return false;
 	len -= strlen(TMP_SUFFIX);
+	while (digits < len && digits < 10 &&
+	    tmp_name[len - 1 - digits] >= '0' && tmp_name[len - 1 - digits] <= '9')
+		digits++;
+	if (digits > 0 && digits < len && tmp_name[len - 1 - digits] == '.')
+		len -= digits + 1;
 	/* ".json" last: it is a suffix of none of the others, but checking
 	 * it last keeps the rule obvious */
 	for (int c = (int)NEXTENSIONS - 1; c >= OUTPUT_COMPRESS_NONE; c--) {

@@ -115,9 +115,12 @@ void format_slot_name(char *buf, size_t size, time_t slot);
 
 /* ".json", ".json.gz", ".json.zst" or ".json.lz4" */
 const char *files_extension(enum output_compress c);
-/* Hidden temporary name of a slot: ".20240501T120000Z.json.gz.tmp" */
-void files_tmp_name(char *buf, size_t size, time_t slot, enum output_compress c);
-/* ".NAME.EXT.tmp" -> base NAME and its extension; false if not ours. */
+/* Hidden temporary name of a slot written by writer generation gen:
+ * ".20240501T120000Z.json.gz.7.tmp" */
+void files_tmp_name(char *buf, size_t size, time_t slot, enum output_compress c,
+    unsigned gen);
+/* ".NAME.EXT.GEN.tmp" (or ".NAME.EXT.tmp", left by older versions) ->
+ * base NAME and its extension; false if not ours. */
 bool files_split_tmp_name(const char *tmp_name, char *base, size_t size,
     const char **ext);
 /* recover.c: output_recover for one leftover, dir/tmp_name, which is in
@@ -126,7 +129,7 @@ bool files_split_tmp_name(const char *tmp_name, char *base, size_t size,
 int files_recover(const char *dir, const char *tmp_name,
     struct output_recovery *r,
     void (*log)(int, const char *, const char *, const char *));
-/* Renames dir/.NAME.EXT.tmp to dir/NAME.EXT, or NAME-1.EXT ... when that
+/* Renames dir/.NAME.EXT[.GEN].tmp to dir/NAME.EXT, or NAME-1.EXT ... when that
  * exists: nothing is ever overwritten. 0 or -1 (errno). */
 int files_publish(const char *dir, const char *tmp_name);
 /* The same, and the path it got in *path (size bytes). */

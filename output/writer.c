@@ -167,7 +167,12 @@ struct writer {
 	uint64_t missing;        /* records of this slot lost */
 	bool broken;             /* cannot be cut back: not to be published */
 	char tmp_name[96];
+	unsigned gen;            /* in tmp_name: no other writer of this
+	                          * process ever opens this one's files */
 };
+
+/* The generation of the next writer (files_tmp_name). */
+static atomic_uint writer_generations;
 
 /* Tests put a failing one here: no filesystem at hand fails on demand. */
 int (*writer_fdatasync)(int fd) = fdatasync;
@@ -674,8 +679,10 @@ open_tmp(struct writer *w, const char *path)
 			wait_finisher(w);
 			waited = true;
 		} else if (errno == EEXIST) {
-			/* left by a run that died: checked, cut back and put
-			 * in place first, as recovery at start does */
+			/* left by a run that died (the name holds this
+			 * writer's generation: no live writer of this process
+			 * has it): checked, cut back and put in place first,
+			 * as recovery at start does */
 			recover_leftover(w);
 		} else if (errno != ENOENT || !ensure_dir(w)) {
 			return -1;
@@ -689,7 +696,8 @@ slot_open(struct writer *w, time_t slot)
 {
 	char path[4096];
 
-	files_tmp_name(w->tmp_name, sizeof(w->tmp_name), slot, w->compress);
+	files_tmp_name(w->tmp_name, sizeof(w->tmp_name), slot, w->compress,
+	    w->gen);
 	path_of(w, w->tmp_name, path, sizeof(path));
 	if ((w->fd = open_tmp(w, path)) < 0) {
 		int err = errno;
@@ -1493,6 +1501,7 @@ writer_new(const struct output_config *cfg, struct writer_counters *counters)
 	pthread_cond_init(&w->turn_cond, NULL);
 	pthread_mutex_init(&w->report_lock, NULL);
 	w->counters = counters;
+	w->gen = atomic_fetch_add(&writer_generations, 1) + 1;
 	w->log = cfg->log;
 	w->to_stdout = cfg->to_stdout;
 	w->compress = cfg->to_stdout ? OUTPUT_COMPRESS_NONE : cfg->compress;

@@ -333,23 +333,37 @@ pause_for(struct httpd *h, int64_t ms)
 	evtimer_add(h->resume_ev, &tv);
 }
 
-/* At the cap the oldest connection goes, once it had HTTPD_EVICT_AGE_MS
- * to send its request: a client that holds connections open cannot keep
- * a scraper out, one that churns them cannot evict a scraper before it
- * was answered, and the descriptors stay bounded. False when accept
- * must wait (paused until the oldest is old enough). */
+/* At the cap the oldest connection still reading its request goes, once
+ * it had HTTPD_EVICT_AGE_MS to send it: a client that holds connections
+ * open cannot keep a scraper out, one that churns them cannot evict a
+ * scraper before it was answered, and the descriptors stay bounded. A
+ * connection whose answer is being written is never evicted (its reader
+ * would get a cut answer): it ends when written or at its deadline. False
+ * when accept must wait (paused until the oldest reader is old enough, or
+ * until the first writer's deadline when every connection is writing). */
 static bool
 make_room(struct httpd *h)
 {
-	struct conn *oldest = TAILQ_FIRST(&h->conns);
-	int64_t age;
+	struct conn *oldest = NULL, *k;
+	int64_t now, wait = HTTPD_DEADLINE_MS;
 
-	if (h->stats.open < h->stats.max || oldest == NULL)
+	if (h->stats.open < h->stats.max || TAILQ_EMPTY(&h->conns))
 		return true;
-	age = monotonic_ms() - oldest->accepted;
-	if (age < HTTPD_EVICT_AGE_MS) {
+	now = monotonic_ms();
+	TAILQ_FOREACH(k, &h->conns, entry) {
+		if (k->out == NULL) {
+			oldest = k;
+			break;
+		}
+		if (k->deadline - now < wait)
+			wait = k->deadline - now;
+	}
+	if (oldest != NULL && now - oldest->accepted < HTTPD_EVICT_AGE_MS &&
+	    HTTPD_EVICT_AGE_MS - (now - oldest->accepted) < wait)
+		wait = HTTPD_EVICT_AGE_MS - (now - oldest->accepted);
+	if (oldest == NULL || now - oldest->accepted < HTTPD_EVICT_AGE_MS) {
 		h->stats.cap_pauses++;
-		pause_for(h, HTTPD_EVICT_AGE_MS - age);
+		pause_for(h, wait > 1 ? wait : 1);
 		h->at_cap = true;
 		return false;
 	}

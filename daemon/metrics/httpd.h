@@ -5,9 +5,12 @@
  * out) and spins in accept() at EMFILE, logging each failure; this server
  * bounds all three: at most `max` connections (derived from
  * RLIMIT_NOFILE, so the output and the listeners always find a
- * descriptor; at the cap the oldest connection makes room, or accept
- * waits), one deadline per connection for the whole exchange, and accept
- * paused for a moment when the process is out of descriptors.
+ * descriptor; at the cap the oldest connection still reading its request
+ * makes room, never one being answered, or accept waits), one deadline
+ * per connection for the whole exchange, and accept paused for a moment
+ * when the process is out of descriptors. The handler renders the whole
+ * answer synchronously, on the loop: its cost is bounded by what it
+ * renders (for /metrics, the exporter table's bound).
  */
 #ifndef NETFLOWD_HTTPD_H
 #define NETFLOWD_HTTPD_H

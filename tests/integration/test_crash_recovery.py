@@ -232,7 +232,8 @@ def run(codec):
         check(not temp_files(d), "%s: no temporary file left: %r" %
               (codec, d.files()))
         for tmp, (blob, keep) in made.items():
-            pub = os.path.join(d.outdir, tmp[1:-4])
+            # ".NAME.EXT.GEN.tmp" (the crashed run's) or ".NAME.EXT.tmp"
+            pub = os.path.join(d.outdir, re.sub(r"(\.\d+)?\.tmp$", "", tmp[1:]))
             if keep == 0:
                 check(not os.path.exists(pub), "%s: %s (%d bytes, nothing "
                       "whole) removed" % (codec, tmp, len(blob)))

@@ -50,7 +50,7 @@ def main():
               "the failure is logged when it happens, before shutdown:\n" + d.log())
         check(d.stop() == 0, "exit 0")
         log = d.log()
-        tmp = re.escape(d.outdir) + r"/\.\d{8}T\d{6}Z\.json\.tmp"
+        tmp = re.escape(d.outdir) + r"/\.\d{8}T\d{6}Z\.json\.\d+\.tmp"
         check(re.search(r"<3>output: write %s: File too large: \d+ records lost, "
                         r"the file is cut back" % tmp, log),
               "the line names the file, the error and the records lost:\n" + log)

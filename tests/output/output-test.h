@@ -5,8 +5,10 @@
 #ifndef NETFLOWD_OUTPUT_TEST_H
 #define NETFLOWD_OUTPUT_TEST_H
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <zlib.h>
 
@@ -143,5 +145,37 @@ unzstd_file(const char *dir, const char *name, size_t *len)
 	return out;
 }
 #endif /* HAVE_ZSTD */
+
+/* The temporary file a live writer holds for NAME.EXT (".NAME.EXT.GEN.tmp",
+ * its generation whatever it is) in *out; false when there is none or
+ * more than one. */
+static inline bool
+live_tmp(const char *dir, const char *name_ext, char *out, size_t size)
+{
+	size_t n = strlen(name_ext);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int found = 0;
+
+	if (d == NULL)
+		return false;
+	while ((e = readdir(d)) != NULL) {
+		const char *p = e->d_name + 1 + n;
+		size_t digits;
+
+		if (e->d_name[0] != '.' || strncmp(e->d_name + 1, name_ext, n) != 0 ||
+		    *p != '.')
+			continue;
+		digits = strspn(p + 1, "0123456789");
+		if (digits == 0 || strcmp(p + 1 + digits, ".tmp") != 0)
+			continue;
+		if (strlen(e->d_name) >= size)
+			continue;
+		memcpy(out, e->d_name, strlen(e->d_name) + 1);
+		found++;
+	}
+	closedir(d);
+	return found == 1;
+}
 
 #endif

@@ -258,7 +258,11 @@ test_rotation_slots(void)
 	write_n(o, T0 + 59999, 2);
 	/* while a slot is open it is hidden */
 	output_sync(o);
-	CHECK(exists(dir, ".20240501T120000Z.json.tmp"));
+	{
+		char tmp[128];
+
+		CHECK(live_tmp(dir, "20240501T120000Z.json", tmp, sizeof(tmp)));
+	}
 	CHECK(!exists(dir, "20240501T120000Z.json"));
 	write_n(o, T0 + 60000, 4);       /* next slot: the first closes */
 	/* late (held data, or the wall clock stepped back): the name never
@@ -383,12 +387,17 @@ test_recover(void)
 	CHECK_EQ_U(output_recover(dir, NULL, NULL), 0);
 	CHECK_EQ_U((unsigned)output_recover("/nonexistent/netflowd", NULL,
 	    NULL), (unsigned)-1);
-	/* a temporary name in the way when the slot opens is moved aside */
+	/* a leftover of the slot being opened is not in the way: a writer
+	 * only ever opens names of its own generation, so it never takes
+	 * another output's file (a retiring one's, still being written) for
+	 * a dead run's; the leftover waits for recovery at start */
 	touch(dir, ".20240501T120500Z.json.tmp", "crashed\n");
 	o = open_output(dir, 60, OUTPUT_COMPRESS_NONE);
 	write_n(o, T0 + 300000, 1);
 	output_free(o);
 	CHECK(exists(dir, "20240501T120500Z.json"));
+	CHECK(exists(dir, ".20240501T120500Z.json.tmp"));
+	CHECK_EQ_U(output_recover(dir, NULL, NULL), 1);
 	CHECK(exists(dir, "20240501T120500Z-1.json"));
 	CHECK(count_files(dir, names, 16) > 0);
 }

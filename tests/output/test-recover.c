@@ -140,7 +140,7 @@ every_cut(enum output_compress c)
 	build(c, &s);
 	for (size_t len = 0; len <= s.len; len++) {
 		files_tmp_name(name, sizeof(name), 1714564800 + 60 * (time_t)len,
-		    c);
+		    c, 1 + (unsigned)len % 3);
 		snprintf(path, sizeof(path), "%s/%s", dir, name);
 		put_file(path, s.data, len);
 	}
@@ -152,7 +152,7 @@ every_cut(enum output_compress c)
 		unsigned char *got;
 
 		files_tmp_name(name, sizeof(name), 1714564800 + 60 * (time_t)len,
-		    c);
+		    c, 1 + (unsigned)len % 3);
 		snprintf(path, sizeof(path), "%s/%s", dir, name);
 		CHECK(access(path, F_OK) < 0);
 		format_slot_name(slot, sizeof(slot),
@@ -207,7 +207,7 @@ bad_checksum(enum output_compress c)
 	CHECK(files_mkdir_p(dir) == 0);
 	build(c, &s);
 	s.data[s.len - 2] ^= 0x55;
-	files_tmp_name(name, sizeof(name), 1714564800, c);
+	files_tmp_name(name, sizeof(name), 1714564800, c, 4294967295u);
 	snprintf(tmp, sizeof(tmp), "%s/%s", dir, name);
 	snprintf(pub, sizeof(pub), "%s/20240501T120000Z%s", dir, ext);
 	put_file(tmp, s.data, s.len);

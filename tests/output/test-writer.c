@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <signal.h>
@@ -217,13 +218,15 @@ run(enum output_compress c, bool direct)
 			/* a flush (the daemon's tick) puts every line in the
 			 * open file, the staged tail of a direct one too, so a
 			 * crash of the process would lose none of them */
-			char tmp[64];
+			char tmp[96], name[80];
 			size_t len;
-			char *data;
+			char *data = NULL;
 
 			output_sync(o);
-			snprintf(tmp, sizeof(tmp), ".%s.json.tmp", names[0]);
-			data = slurp(dir, tmp, &len);
+			snprintf(name, sizeof(name), "%s.json", names[0]);
+			CHECK(live_tmp(dir, name, tmp, sizeof(tmp)));
+			if (live_tmp(dir, name, tmp, sizeof(tmp)))
+				data = slurp(dir, tmp, &len);
 			CHECK(data != NULL && len % 4096 != 0);
 			if (data != NULL)
 				check_lines(data, len, 0, per_slot[0]);
@@ -302,6 +305,15 @@ open_out(const char *dir, enum output_compress c, bool direct, bool out)
 		free(err);
 	}
 	return o;
+}
+
+static bool
+exists_in(const char *dir, const char *name)
+{
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return access(path, F_OK) == 0;
 }
 
 /* ids first.. into slot, with a flush every 4000 records as the
@@ -832,9 +844,14 @@ sync_fails(void)
 	CHECK_EQ_U(st->files, 0);
 	CHECK_EQ_U(st->lost[OUTPUT_LOST_IO_ERROR], 2000);
 	CHECK_EQ_U(check_dir(dir, OUTPUT_COMPRESS_GZIP, &bytes), 0);
-	snprintf(path, sizeof(path), "%s/.20240501T120000Z.json.gz.tmp.failed",
-	    dir);
-	CHECK(access(path, F_OK) == 0);
+	{
+		glob_t g;
+
+		snprintf(path, sizeof(path),
+		    "%s/.20240501T120000Z.json.gz.[0-9]*.tmp.failed", dir);
+		CHECK(glob(path, 0, NULL, &g) == 0 && g.gl_pathc == 1);
+		globfree(&g);
+	}
 	CHECK_EQ_U(output_recover(dir, NULL, NULL), 0);
 	/* the next slot is published */
 	write_ids(o, 1, 2000, 2000);
@@ -843,6 +860,61 @@ sync_fails(void)
 	CHECK_EQ_U(output_stats(o)->files, 1);
 	CHECK_EQ_U(check_dir(dir, OUTPUT_COMPRESS_GZIP, &bytes), 2000);
 	output_free(o);
+}
+
+/* Issue 19 item 8: a retiring output still writing a slot and its
+ * replacement opening the same slot in the same directory. The new one
+ * must not take the old one's temporary file for a dead run's leftover
+ * (before, open_tmp met EEXIST and "recovered" it: published a file still
+ * being written, before its fdatasync). Both files stay apart and each is
+ * published whole, with all its records. */
+static void
+two_writers_one_slot(void)
+{
+	char dir[300], old_tmp[128], tmp[128];
+	uint64_t bytes = 0;
+	struct output *o1, *o2;
+
+	snprintf(dir, sizeof(dir), "%s/twowriters", tmpdir);
+	o1 = open_out(dir, OUTPUT_COMPRESS_NONE, false, false);
+	o2 = open_out(dir, OUTPUT_COMPRESS_NONE, false, false);
+	if (o1 == NULL || o2 == NULL) {
+		CHECK(!"output_new");
+		output_free(o1);
+		output_free(o2);
+		return;
+	}
+	write_ids(o1, 0, 0, 3000);
+	output_sync(o1);
+	CHECK(live_tmp(dir, "20240501T120000Z.json", old_tmp,
+	    sizeof(old_tmp)));
+	/* the replacement opens the same slot while o1's is open */
+	write_ids(o2, 0, 3000, 3000);
+	output_sync(o2);
+	CHECK(exists_in(dir, old_tmp));
+	CHECK(!exists_in(dir, "20240501T120000Z.json"));
+	CHECK_EQ_U(output_stats(o2)->recovered_removed +
+	    output_stats(o2)->recovered_cut, 0);
+	/* o1 goes on writing its file and publishes it first */
+	write_ids(o1, 0, 6000, 1000);
+	output_rotate(o1, T0 + 60000);
+	output_sync(o1);
+	CHECK(!exists_in(dir, old_tmp));
+	CHECK(!live_tmp(dir, "20240501T120000Z.json", tmp, sizeof(tmp)) ||
+	    strcmp(tmp, old_tmp) != 0);
+	output_rotate(o2, T0 + 60000);
+	output_sync(o2);
+	CHECK_EQ_U(output_stats(o1)->files, 1);
+	CHECK_EQ_U(output_stats(o2)->files, 1);
+	CHECK_EQ_U(output_stats(o1)->lost_total + output_stats(o2)->lost_total,
+	    0);
+	/* 4000 ids of o1 in one file, 3000 of o2 in the other, each in
+	 * order (check_dir), all there */
+	CHECK_EQ_U(check_dir(dir, OUTPUT_COMPRESS_NONE, &bytes), 7000);
+	CHECK(exists_in(dir, "20240501T120000Z.json"));
+	CHECK(exists_in(dir, "20240501T120000Z-1.json"));
+	output_free(o1);
+	output_free(o2);
 }
 
 /* Issue 15: under backlog the level steps down instead of records being
@@ -936,6 +1008,7 @@ failures(void)
 	bad_directories();
 	rename_fallback();
 	sync_fails();
+	two_writers_one_slot();
 	stdout_failures();
 	stdout_stalled_books();
 	adapt_steps();
