@@ -329,6 +329,11 @@ parser_feed(struct parser *p, const uint8_t *buf, size_t len,
 	n = decode(p, &c, src);
 	if (n > 0 || p->stored)
 		exporter_credit(p, e, src->received_ms);
+	/* v9/IPFIX data decoded in a datagram that stored no template: with
+	 * the template an earlier datagram stored */
+	if (n > 0 && !p->stored && len >= 2 && buf[0] == 0 &&
+	    (buf[1] == 9 || buf[1] == 10) && e != &p->gone)
+		e->proven = true;
 	p->cur = &p->gone;
 	return n;
 }
