@@ -338,6 +338,9 @@ collector_output_config(const struct collector *c, const struct config *config,
 		.threads = config->compress_threads,
 		.log = collector_output_log,
 		.lost = c->lost,
+		.fair_prefix_set = true,
+		.fair_prefix4 = config->fair_prefix4,
+		.fair_prefix6 = config->fair_prefix6,
 	};
 }
 

@@ -88,6 +88,8 @@ output_new(const struct output_config *cfg, char **err)
 		o->lost_owned = true;
 	}
 	fair_init(&o->fair);
+	if (cfg->fair_prefix_set)
+		fair_set_prefix(&o->fair, cfg->fair_prefix4, cfg->fair_prefix6);
 	o->rotate = cfg->rotate ? cfg->rotate : 60;
 	o->to_stdout = cfg->to_stdout;
 	o->lossless = cfg->lossless;

@@ -82,6 +82,10 @@ struct output_config {
 	 * caller's table (not owned), so that the outputs a reload replaces
 	 * add up in one; NULL: the output's own */
 	struct lost_table *lost;
+	/* [output] fair_prefix: fair shedding groups exporters that proved
+	 * their address by these prefixes; fair_prefix_set false: 24, 64 */
+	bool fair_prefix_set;
+	unsigned fair_prefix4, fair_prefix6;
 };
 
 /*
