@@ -238,6 +238,8 @@ struct parser {
 	bool release_others;        /* held_adopt() marked other sessions */
 	bool stored;                /* the datagram being decoded stored a
 	                             * template (exporter_credit()) */
+	bool announced;             /* ... carried a valid template, new or
+	                             * the same again (exporter proven) */
 	/* the exporter of the datagram being decoded; between datagrams (and
 	 * when it could not be allocated) &gone, which also keeps the
 	 * counters of evicted exporters, so the totals survive evictions */

@@ -647,6 +647,14 @@ test_proven(void)
 	feed_from(p, 3, ms);
 	CHECK_EQ_U(s.nrec, 7);
 	CHECK(s.recs[6].rec.unproven);
+	/* the same template again, with data: still nothing proven */
+	ipfix_begin(d, 1700000000, 0x50000000u, 1);
+	tmpl(256);
+	data(256, 100, 1);
+	ipfix_end(d);
+	feed_from(p, 3, ms);
+	CHECK_EQ_U(s.nrec, 8);
+	CHECK(s.recs[7].rec.unproven);
 	ipfix_begin(d, 1700000000, 0x90000000u, 1);
 	data(256, 100, 1);
 	ipfix_end(d);
@@ -655,10 +663,10 @@ test_proven(void)
 	data(256, 100, 1);
 	ipfix_end(d);
 	feed_from(p, 3, ms);
-	CHECK_EQ_U(s.nrec, 9);
+	CHECK_EQ_U(s.nrec, 10);
 	/* (proven after the datagram that proves it) */
-	CHECK(s.recs[7].rec.unproven);
-	CHECK(!s.recs[8].rec.unproven);
+	CHECK(s.recs[8].rec.unproven);
+	CHECK(!s.recs[9].rec.unproven);
 	parser_free(p);
 }
 
