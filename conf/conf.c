@@ -34,7 +34,7 @@ _Static_assert((int)COMPRESS_NONE == (int)OUTPUT_COMPRESS_NONE &&
 /* Keys that may appear once; a repeat is an error that names the first. */
 enum single_key {
 	KEY_RECEIVE_BUFFER, KEY_RECEIVE_QUEUE, KEY_DIRECTORY, KEY_ROTATE,
-	KEY_COMPRESS, KEY_DIRECT_IO, KEY_FILES, KEY_OUTPUT_LEVEL, KEY_ADAPT,
+	KEY_COMPRESS, KEY_DIRECT_IO, KEY_FAIR_PREFIX, KEY_FILES, KEY_OUTPUT_LEVEL, KEY_ADAPT,
 	KEY_THREADS, KEY_STATE_FILE, KEY_LEVEL, KEY_METRICS_LISTEN,
 	KEY_MAX_EXPORTERS, KEY_HELD_DATA, KEY_MAX
 };
@@ -115,6 +115,8 @@ config_new_default(void)
 	c->held_data = DEFAULT_HELD_DATA;
 	c->rotate = 60;
 	c->direct_io = true;
+	c->fair_prefix4 = 24;
+	c->fair_prefix6 = 64;
 	c->files = true;
 	c->compress_adapt = true;
 	c->log_level = 6;
@@ -408,6 +410,26 @@ output_key(struct load_state *st, const char *name, const char *v)
 			c->direct_io = false;
 		else
 			return set_error(st, "bad direct_io '%s' (yes or no)", v);
+	} else if (strcmp(name, "fair_prefix") == 0) {
+		unsigned long p4, p6;
+		char *end;
+
+		if (!once(st, KEY_FAIR_PREFIX, name))
+			return 1;
+		errno = 0;
+		p4 = strtoul(v, &end, 10);
+		if (end == v || *end != '/' || errno != 0 || p4 > 32 ||
+		    v[0] == '-')
+			return set_error(st, "bad fair_prefix '%s' (IPv4/IPv6 "
+			    "prefix lengths, e.g. 24/64)", v);
+		v = end + 1;
+		p6 = strtoul(v, &end, 10);
+		if (end == v || *end != '\0' || errno != 0 || p6 > 128 ||
+		    v[0] == '-')
+			return set_error(st, "bad fair_prefix (IPv6 length "
+			    "'%s': 0 to 128)", v);
+		c->fair_prefix4 = (unsigned)p4;
+		c->fair_prefix6 = (unsigned)p6;
 	} else if (strcmp(name, "files") == 0) {
 		if (!once(st, KEY_FILES, name))
 			return 1;
@@ -766,10 +788,10 @@ config_print(const struct config *c, FILE *f)
 	fprintf(f, "held_data = %s\n", size_text(c->held_data,
 	    c->held_data_text, buf));
 	fprintf(f, "[output]\ndirectory = %s\nrotate = %s\ncompress = %s\n"
-	    "direct_io = %s\nfiles = %s\n", c->directory,
+	    "direct_io = %s\nfiles = %s\nfair_prefix = %u/%u\n", c->directory,
 	    duration_text(c->rotate, c->rotate_text, buf),
 	    config_compress_name(c->compress), c->direct_io ? "yes" : "no",
-	    c->files ? "yes" : "no");
+	    c->files ? "yes" : "no", c->fair_prefix4, c->fair_prefix6);
 	if (c->compress != COMPRESS_NONE)
 		fprintf(f, "level = %d\nadapt = %s\n", c->compress_level_set ?
 		    c->compress_level : output_compress_default_level(
@@ -804,5 +826,7 @@ config_output_equal(const struct config *a, const struct config *b)
 	    a->compress_level_set == b->compress_level_set &&
 	    a->compress_level == b->compress_level &&
 	    a->compress_adapt == b->compress_adapt &&
-	    a->compress_threads == b->compress_threads;
+	    a->compress_threads == b->compress_threads &&
+	    a->fair_prefix4 == b->fair_prefix4 &&
+	    a->fair_prefix6 == b->fair_prefix6;
 }

@@ -48,6 +48,9 @@ struct config {
 	bool compress_level_set;
 	bool compress_adapt;     /* [output] adapt (default yes) */
 	unsigned compress_threads;   /* [output] threads; 0 = auto */
+	/* [output] fair_prefix: the prefixes fair shedding groups exporters
+	 * by (default 24 and 64) */
+	unsigned fair_prefix4, fair_prefix6;
 	char *state_file;
 	int log_level;           /* syslog priority: 0 emerg .. 7 debug */
 	bool listen_default;     /* the built-in listeners: no listen = set */

@@ -23,7 +23,7 @@ static void
 on_record(const struct flow_record *rec, void *arg)
 {
 	struct collector *c = arg;
-	char buf[64];
+	char buf[64], group[64];
 
 	c->last_template_id = rec->template_id;
 	/* the loop's clock: held data released now carries an older time */
@@ -38,10 +38,12 @@ on_record(const struct flow_record *rec, void *arg)
 		if (!log_limited_pass(&c->shed_log, LOG_WARNING))
 			return;
 		exporter_text(&rec->src->addr, buf, sizeof(buf));
+		output_shed_group(c->output, group, sizeof(group));
 		log_fields(LOG_WARNING, LOG_FIELDS({ "EXPORTER", buf },
-		    { "OUTPUT_REASON", "fair_share" }),
-		    "exporter %s: records shed: it sends more than its share "
-		    "of an output that does not keep up", buf);
+		    { "FAIR_GROUP", group }, { "OUTPUT_REASON", "fair_share" }),
+		    "exporter %s (group %s): records shed: its group or it sends "
+		    "more than its share of an output that does not keep up",
+		    buf, group);
 	} else if (errno == ENOBUFS)
 		log_limited(&c->write_log, LOG_ERR, "record dropped: output "
 		    "queue full (the disk does not keep up)");
@@ -336,6 +338,9 @@ collector_output_config(const struct collector *c, const struct config *config,
 		.threads = config->compress_threads,
 		.log = collector_output_log,
 		.lost = c->lost,
+		.fair_prefix_set = true,
+		.fair_prefix4 = config->fair_prefix4,
+		.fair_prefix6 = config->fair_prefix6,
 	};
 }
 

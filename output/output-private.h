@@ -332,44 +332,81 @@ int compressor_step(enum output_compress c, int level, int dir);
 /* ---- fair.c: who loses records when the render queue backs up ---- */
 
 #define FAIR_SLOTS 4096          /* exporters told apart (power of two) */
+#define FAIR_GROUPS 4096         /* groups told apart (power of two) */
 #define FAIR_WINDOW_MS 100
 /* an earlier time than this behind the window is the wall clock stepping
  * back, not late data (held data waits at most 30 s) */
 #define FAIR_STEP_BACK_MS 60000
-/* the level never goes below this many packed bytes a window (about
+/* the budget never goes below this many packed bytes a window (about
  * 2,000 NetFlow v5 records a second) */
 #define FAIR_MIN_CAP ((uint64_t)64 << 10)
+/* the prefixes exporters are grouped by, by default */
+#define FAIR_PREFIX4 24
+#define FAIR_PREFIX6 64
+
+/* A group: the exporters of one prefix that proved their address, or
+ * (key family 0) all those that did not, the "unproven" class. */
+struct fair_group {
+	struct parser_addr key;  /* the prefix, masked; family 0: unproven */
+	int64_t window;          /* the window its counts are of */
+	uint64_t offered, queued;
+	unsigned members;        /* exporters seen in it this window */
+	/* the most one of its exporters may queue in inner_window (max-min
+	 * among them, of the group's level) */
+	uint64_t inner;
+	int64_t inner_window;
+};
 
 struct fair_slot {
 	struct parser_addr addr;
+	bool unproven;
 	int64_t window;          /* the window its counts are of */
 	uint64_t offered;        /* packed bytes of its records this window */
 	uint64_t queued;         /* of those, admitted */
+	struct fair_group *group;
 };
 
 struct fair {
 	struct fair_slot slot[FAIR_SLOTS];
+	struct fair_group group[FAIR_GROUPS];
 	struct fair_slot *last;  /* the previous record's exporter */
-	int64_t window;          /* now: received_ms / FAIR_WINDOW_MS */
+	int64_t window;          /* now: the loop's ms / FAIR_WINDOW_MS */
 	size_t active, prev_active;   /* exporters this and the last window */
-	uint64_t top1, top2;     /* the two largest demands this window */
-	uint64_t second;         /* top2 of the last windows, decaying */
-	struct fair_slot *top1_slot;
-	uint64_t cap;            /* bytes an exporter may queue a window;
-	                          * 0: no limit (the queue is not backed up) */
+	unsigned prefix4, prefix6;
+	uint64_t drained;        /* drained bytes at the last roll */
+	bool drained_set;
+	uint64_t rate;           /* bytes the queue drains a window (average) */
+	unsigned squeeze;        /* budget = rate * squeeze / 16 */
+	uint64_t budget;         /* bytes all may queue a window; 0: no limit
+	                          * (the queue is not backed up) */
+	uint64_t level;          /* bytes a group may queue a window (max-min
+	                          * of budget over the last window's demand) */
 	size_t depth;            /* render queue depth at the last roll */
+	/* scratch of fair_roll */
+	uint64_t demand[FAIR_GROUPS];
+	struct fair_member { uint32_t group; uint64_t offered; } member[FAIR_SLOTS];
 };
 
 void fair_init(struct fair *f);
+/* Prefix lengths exporters that proved their address are grouped by
+ * (IPv4 0..32, IPv6 0..128). */
+void fair_set_prefix(struct fair *f, unsigned prefix4, unsigned prefix6);
 /* ms (the loop's clock, never a record's time) is in a later window than
  * the current one (or far enough before it: the wall clock stepped back). */
 bool fair_window(const struct fair *f, int64_t ms);
-/* Starts ms's window and sets its level from the render queue's depth
- * (of max blocks). */
-void fair_roll(struct fair *f, int64_t ms, size_t depth, size_t max);
-/* Charges a record of size packed bytes to the exporter at addr; false
- * when it is to be shed (its exporter is above the level). */
-bool fair_admit(struct fair *f, const struct parser_addr *addr, size_t size);
+/* Starts ms's window and sets its levels from the render queue's depth
+ * (of max blocks) and the packed bytes the render thread has taken off
+ * it so far (drained, growing). */
+void fair_roll(struct fair *f, int64_t ms, size_t depth, size_t max,
+    uint64_t drained);
+/* Charges a record of size packed bytes to the exporter at addr (and its
+ * group); false when it is to be shed (its group or, within the group,
+ * the exporter above its level). */
+bool fair_admit(struct fair *f, const struct parser_addr *addr,
+    bool unproven, size_t size);
+/* The group of the exporter last admitted or shed: "unproven" or the
+ * prefix, e.g. "192.0.2.0/24". */
+void fair_group_text(const struct fair *f, char *buf, size_t len);
 
 /* ---- render.c: the thread that turns packed records into JSON lines ---- */
 

@@ -29,6 +29,7 @@ struct output {
 	                                                   * counted here */
 	struct fair fair;        /* who loses records when rendering lags */
 	int64_t now_ms;          /* the loop's clock (output_clock); 0: unset */
+	uint64_t packed;         /* packed bytes of the records accepted */
 	bool unflushed;          /* records packed since the last flush */
 	bool lost_owned;         /* counters.by_exporter is this output's */
 };
@@ -87,6 +88,8 @@ output_new(const struct output_config *cfg, char **err)
 		o->lost_owned = true;
 	}
 	fair_init(&o->fair);
+	if (cfg->fair_prefix_set)
+		fair_set_prefix(&o->fair, cfg->fair_prefix4, cfg->fair_prefix6);
 	o->rotate = cfg->rotate ? cfg->rotate : 60;
 	o->to_stdout = cfg->to_stdout;
 	o->lossless = cfg->lossless;
@@ -224,6 +227,12 @@ lost(struct output *o, uint64_t *counter, int err)
 }
 
 void
+output_shed_group(const struct output *o, char *buf, size_t len)
+{
+	fair_group_text(&o->fair, buf, len);
+}
+
+void
 output_clock(struct output *o, int64_t now_ms)
 {
 	o->now_ms = now_ms;
@@ -257,10 +266,17 @@ output_write(struct output *o, const struct flow_record *rec)
 		return lost(o, &o->loop_oversized, EMSGSIZE);
 	/* --read waits for room instead: nothing to share */
 	if (!o->lossless) {
-		if (fair_window(&o->fair, now))
-			fair_roll(&o->fair, now, render_depth(o->render),
-			    OUTPUT_BLOCKS_MAX);
-		if (!fair_admit(&o->fair, &rec->src->addr, len))
+		if (fair_window(&o->fair, now)) {
+			size_t depth = render_depth(o->render);
+			/* what the render thread took: blocks leave the
+			 * queue whole, and backed up they are full */
+			uint64_t queued = (uint64_t)depth * OUTPUT_BLOCK_SIZE +
+			    (o->cur != NULL ? o->cur->len : 0);
+
+			fair_roll(&o->fair, now, depth, OUTPUT_BLOCKS_MAX,
+			    o->packed > queued ? o->packed - queued : 0);
+		}
+		if (!fair_admit(&o->fair, &rec->src->addr, rec->unproven, len))
 			return lost(o, &o->loop_shed, EBUSY);
 	}
 	if (o->cur != NULL && len > OUTPUT_BLOCK_SIZE - o->cur->len)
@@ -269,6 +285,7 @@ output_write(struct output *o, const struct flow_record *rec)
 		return lost(o, &o->loop_dropped, ENOBUFS);
 	record_pack(rec, &plan, o->cur->data + o->cur->len);
 	o->cur->len += len;
+	o->packed += len;
 	o->stats.records++;
 	o->unflushed = true;
 	return 0;

@@ -82,6 +82,10 @@ struct output_config {
 	 * caller's table (not owned), so that the outputs a reload replaces
 	 * add up in one; NULL: the output's own */
 	struct lost_table *lost;
+	/* [output] fair_prefix: fair shedding groups exporters that proved
+	 * their address by these prefixes; fair_prefix_set false: 24, 64 */
+	bool fair_prefix_set;
+	unsigned fair_prefix4, fair_prefix6;
 };
 
 /*
@@ -155,6 +159,9 @@ void output_finish(struct output *o);
  * also for records it releases that were held for their template). Until
  * it is set, each record's received time. */
 void output_clock(struct output *o, int64_t now_ms);
+/* The fairness group of the record output_write last took or shed:
+ * "unproven" or its exporter's prefix ("192.0.2.0/24"), for the log. */
+void output_shed_group(const struct output *o, char *buf, size_t len);
 /* Appends one record. -1 when the record is lost (errno ENOBUFS: queue
  * full; EBUSY: shed, its exporter above its fair share of a backed-up
  * queue; EMSGSIZE: larger than a block); the output stays usable.

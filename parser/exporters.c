@@ -266,6 +266,7 @@ exporter_restore(struct parser *p, struct parser_exporter *e)
 {
 	if (e != &p->gone && e->cls != CLASS_ESTABLISHED) {
 		e->valid = EARN_DATAGRAMS;
+		e->proven = true;
 		set_class(p->exporters, e, CLASS_ESTABLISHED);
 	}
 }
@@ -466,10 +467,14 @@ domain_sequence(struct parser *p, struct domain *d, uint32_t seq,
     uint32_t inc)
 {
 	uint32_t lost;
+	bool running = d->seq.state != 0;
 
 	if (seq_check(&d->seq, seq, inc, &lost)) {
 		p->resets++;
 		d->exp->counters.resets++;
+	} else if (running && d->seq.next == seq + inc) {
+		/* it continued an earlier datagram's sequence */
+		d->exp->proven = true;
 	}
 	p->lost += lost;
 	d->exp->counters.lost += lost;

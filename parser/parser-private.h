@@ -200,6 +200,9 @@ struct parser_exporter {
 	TAILQ_ENTRY(parser_exporter) lru;
 	uint8_t cls;        /* enum exporter_class */
 	uint32_t valid;     /* datagrams with a valid template or record */
+	/* a datagram continued an earlier one's sequence, or decoded data
+	 * with a template an earlier one stored (flow_record.unproven) */
+	bool proven;
 	int64_t first_valid_ms;
 	struct domain_list domains;
 	size_t ndomains;
@@ -235,6 +238,8 @@ struct parser {
 	bool release_others;        /* held_adopt() marked other sessions */
 	bool stored;                /* the datagram being decoded stored a
 	                             * template (exporter_credit()) */
+	bool announced;             /* ... carried a valid template, new or
+	                             * the same again (exporter proven) */
 	/* the exporter of the datagram being decoded; between datagrams (and
 	 * when it could not be allocated) &gone, which also keeps the
 	 * counters of evicted exporters, so the totals survive evictions */

@@ -270,6 +270,7 @@ template_store(struct parser *p, struct domain *d,
 		return false;
 	}
 	d->announced = true;
+	p->announced = true;
 	if (!TAILQ_EMPTY(&d->held))
 		d->release = true;
 	if (d->exp->ndomains > 1)
@@ -321,7 +322,7 @@ parser_feed(struct parser *p, const uint8_t *buf, size_t len,
 	if ((e = exporter_get(p, &src->addr)) == NULL)
 		e = &p->gone;
 	p->cur = e;
-	p->stored = false;
+	p->stored = p->announced = false;
 	e->counters.datagrams++;
 	e->counters.bytes += len;
 	e->counters.last_ms = src->received_ms;
@@ -329,6 +330,11 @@ parser_feed(struct parser *p, const uint8_t *buf, size_t len,
 	n = decode(p, &c, src);
 	if (n > 0 || p->stored)
 		exporter_credit(p, e, src->received_ms);
+	/* v9/IPFIX data decoded in a datagram that carried no template:
+	 * with the template an earlier datagram stored */
+	if (n > 0 && !p->announced && len >= 2 && buf[0] == 0 &&
+	    (buf[1] == 9 || buf[1] == 10) && e != &p->gone)
+		e->proven = true;
 	p->cur = &p->gone;
 	return n;
 }

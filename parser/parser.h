@@ -133,6 +133,11 @@ struct flow_record {
 	uint8_t format;          /* enum flow_format */
 	bool has_domain;
 	bool has_start, has_end;
+	/* its exporter never proved its address: no datagram of it continued
+	 * an earlier one's sequence or decoded data with an earlier one's
+	 * template (spoofed sources look like this; fair shedding groups
+	 * such exporters into one class) */
+	bool unproven;
 	uint16_t template_id;    /* v9/IPFIX */
 	uint32_t domain;
 	int64_t start_ms, end_ms;

@@ -436,6 +436,7 @@ record_deliver(struct parser *p, struct flow_record *rec)
 
 	p->delivered++;
 	k->flows++;
+	rec->unproven = !p->cur->proven;
 	if (rec->has_num & (1u << FLOW_PACKETS))
 		k->packets += rec->num[FLOW_PACKETS];
 	p->ops.record(rec, p->arg);

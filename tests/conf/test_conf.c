@@ -126,6 +126,14 @@ static const struct {
 	{ "[output]\ndirect_io = yes\ndirect_io = no\n",
 	  "3: duplicate key 'direct_io' (first set on line 2)" },
 	{ "[output]\nformat = json\n", "2: unknown key 'format' in [output]" },
+	{ "[output]\nfair_prefix = 24\n",
+	  "2: bad fair_prefix '24' (IPv4/IPv6 prefix lengths, e.g. 24/64)" },
+	{ "[output]\nfair_prefix = 33/64\n",
+	  "2: bad fair_prefix '33/64' (IPv4/IPv6 prefix lengths, e.g. 24/64)" },
+	{ "[output]\nfair_prefix = 24/129\n",
+	  "2: bad fair_prefix (IPv6 length '129': 0 to 128)" },
+	{ "[output]\nfair_prefix = 24/-1\n",
+	  "2: bad fair_prefix (IPv6 length '-1': 0 to 128)" },
 	{ "[templates]\nstate_file =\n", "2: empty state_file" },
 	{ "[templates]\nstate_file = /a\nstate_file = /b\n",
 	  "3: duplicate key 'state_file' (first set on line 2)" },
@@ -482,6 +490,10 @@ test_direct_io(void)
 	char *err = NULL;
 
 	CHECK(c != NULL && c->direct_io);
+	CHECK(c->fair_prefix4 == 24 && c->fair_prefix6 == 64);
+	config_free(c);
+	c = load("[output]\nfair_prefix = 16/48\n", &err);
+	CHECK(c != NULL && c->fair_prefix4 == 16 && c->fair_prefix6 == 48);
 	config_free(c);
 	c = load("[output]\ndirect_io = no\n", &err);
 	CHECK(c != NULL && !c->direct_io);

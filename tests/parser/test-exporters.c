@@ -598,6 +598,78 @@ v5_record(struct dgram *g)
 		put32(g, i == 3 || i == 4 ? 99000 : 0);
 }
 
+/*
+ * Issue 24: flow_record.unproven, what fair shedding groups by. An
+ * exporter proves its address by a datagram that continues an earlier
+ * one's sequence, or decodes data with a template an earlier one stored;
+ * until then (and a spoofer whose every datagram starts over never
+ * does) its records are unproven.
+ */
+static void
+test_proven(void)
+{
+	struct parser_limits l = { 0 };
+	struct parser *p = fresh(&l);
+	int64_t ms = 1700000000000LL;
+
+	/* v5: the first datagram unproven, the one continuing it proven */
+	v5_begin(d, 2, 1000, 1700000000, 0, 0);
+	v5_record(d);
+	v5_record(d);
+	feed_from(p, 1, ms);
+	CHECK_EQ_U(s.nrec, 2);
+	CHECK(s.recs[0].rec.unproven && s.recs[1].rec.unproven);
+	/* a datagram of another address that starts over each time */
+	v5_begin(d, 1, 1000, 1700000000, 0, 1000);
+	v5_record(d);
+	feed_from(p, 2, ms);
+	v5_begin(d, 1, 1000, 1700000000, 0, 0x80000000u);
+	v5_record(d);
+	feed_from(p, 2, ms);
+	v5_begin(d, 1, 1000, 1700000000, 0, 7);
+	v5_record(d);
+	feed_from(p, 2, ms);
+	CHECK_EQ_U(s.nrec, 5);
+	for (size_t i = 2; i < 5; i++)
+		CHECK(s.recs[i].rec.unproven);
+	v5_begin(d, 1, 1000, 1700000000, 0, 2);
+	v5_record(d);
+	feed_from(p, 1, ms);
+	CHECK_EQ_U(s.nrec, 6);
+	CHECK(!s.recs[5].rec.unproven);
+	/* IPFIX: template and data in one message prove nothing (a spoofer
+	 * can send both each time); data with the earlier template does,
+	 * even with a sequence number that starts over */
+	ipfix_begin(d, 1700000000, 0, 1);
+	tmpl(256);
+	data(256, 100, 1);
+	ipfix_end(d);
+	feed_from(p, 3, ms);
+	CHECK_EQ_U(s.nrec, 7);
+	CHECK(s.recs[6].rec.unproven);
+	/* the same template again, with data: still nothing proven */
+	ipfix_begin(d, 1700000000, 0x50000000u, 1);
+	tmpl(256);
+	data(256, 100, 1);
+	ipfix_end(d);
+	feed_from(p, 3, ms);
+	CHECK_EQ_U(s.nrec, 8);
+	CHECK(s.recs[7].rec.unproven);
+	ipfix_begin(d, 1700000000, 0x90000000u, 1);
+	data(256, 100, 1);
+	ipfix_end(d);
+	feed_from(p, 3, ms);
+	ipfix_begin(d, 1700000000, 0x10000000u, 1);
+	data(256, 100, 1);
+	ipfix_end(d);
+	feed_from(p, 3, ms);
+	CHECK_EQ_U(s.nrec, 10);
+	/* (proven after the datagram that proves it) */
+	CHECK(s.recs[8].rec.unproven);
+	CHECK(!s.recs[9].rec.unproven);
+	parser_free(p);
+}
+
 /* A stream of v5 datagrams (30 flows each) with a forged datagram of a
  * random sequence number after each: never more loss than the strays
  * that land within 64 datagrams' worth could claim (none, with random
@@ -782,6 +854,7 @@ main(void)
 {
 	sink_init(&s);
 	d = calloc(1, sizeof(*d));
+	test_proven();
 	test_counters();
 	test_template_eviction();
 	test_held_attribution();
