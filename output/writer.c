@@ -1183,8 +1183,14 @@ stdout_put(struct writer *w, const char *p, size_t len, uint64_t records)
 		if (n > 0 && w->stdout_kind == STDOUT_PIPE)
 			pipe_wrote(w, (size_t)n);
 		if (n > 0) {
-			size_t k = count_lines(p, (size_t)n);
-			const char *nl = memrchr(p, '\n', (size_t)n);
+			/* the usual case, the rest written whole, needs no scan:
+			 * records is the number of lines in p..end */
+			bool whole = (size_t)n == len && end[-1] == '\n' &&
+			    records >= lines;
+			size_t k = whole ? (size_t)(records - lines) :
+			    count_lines(p, (size_t)n);
+			const char *nl = whole ? end - 1 :
+			    memrchr(p, '\n', (size_t)n);
 
 			lines += k;
 			partial = nl ? (size_t)(p + n - nl - 1) : partial +
