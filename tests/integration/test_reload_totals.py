@@ -135,7 +135,11 @@ def main():
         def published():
             return [p for dd in dirs for p in glob.glob(os.path.join(dd, "*.json*"))]
         # the last retired output is reaped once its thread is done
-        nftest.wait_for(lambda: value("netflowd_output_files_total") == len(published()))
+        # and every record is in a published file or counted lost (a slow
+        # build's retiring output may still be closing its slot)
+        nftest.wait_for(lambda: value("netflowd_output_files_total") == len(published())
+                        and value("netflowd_records_written_total") == sent - lost,
+                        timeout=30)
         final = nftest.metrics(mport)
         watch.stopping.set()
         watch.join()
