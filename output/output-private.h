@@ -408,7 +408,7 @@ bool fair_admit(struct fair *f, const struct parser_addr *addr,
  * prefix, e.g. "192.0.2.0/24". */
 void fair_group_text(const struct fair *f, char *buf, size_t len);
 
-/* ---- render.c: the thread that turns packed records into JSON lines ---- */
+/* ---- pack.c: records copied into blocks for the render thread ---- */
 
 /* How record_pack copies a record: the bytes it needs, and the span of
  * the datagram its extra fields' bytes are copied from at once (none
@@ -423,6 +423,11 @@ void record_pack_plan(const struct flow_record *rec, struct pack_plan *plan);
  * which has room for plan->size bytes. */
 void record_pack(const struct flow_record *rec, const struct pack_plan *plan,
     char *dst);
+/* The record packed at src (in a block's data), and the size of its
+ * entry: the next one starts size bytes further. */
+const struct flow_record *record_unpack(const char *src, size_t *size);
+
+/* ---- render.c: the thread that turns packed records into JSON lines ---- */
 
 struct render;
 

@@ -24,83 +24,6 @@
 #include "kafka.h"
 #include "output-private.h"
 
-/* One record in a block, at an offset aligned for it. */
-struct packed {
-	size_t size;             /* of the whole entry, aligned */
-	struct flow_record rec;
-	struct parser_source src;
-	struct flow_field extra[];
-	/* then the bytes of the extra fields */
-};
-
-#define PACK_ALIGN _Alignof(struct packed)
-
-void
-record_pack_plan(const struct flow_record *rec, struct pack_plan *plan)
-{
-	size_t size = offsetof(struct packed, extra) +
-	    rec->nextra * sizeof(struct flow_field), sum = 0;
-	uintptr_t lo = UINTPTR_MAX, hi = 0;
-
-	for (size_t i = 0; i < rec->nextra; i++) {
-		const struct flow_field *f = &rec->extra[i];
-
-		if (f->len == 0)
-			continue;
-		sum += f->len;
-		if ((uintptr_t)f->data < lo)
-			lo = (uintptr_t)f->data;
-		if ((uintptr_t)f->data + f->len > hi)
-			hi = (uintptr_t)f->data + f->len;
-	}
-	/* the fields of a record lie side by side in its datagram, with the
-	 * core keys' bytes between: one copy of the span instead of one
-	 * per field (512 of them in a wide template), unless it is mostly
-	 * holes (fields from elsewhere) */
-	if (sum > 0 && hi - lo <= sum + sum / 4 + 64) {
-		plan->lo = lo;
-		plan->hi = hi;
-		size += hi - lo;
-	} else {
-		plan->lo = plan->hi = 0;
-		size += sum;
-	}
-	plan->size = (size + PACK_ALIGN - 1) & ~(PACK_ALIGN - 1);
-}
-
-void
-record_pack(const struct flow_record *rec, const struct pack_plan *plan,
-    char *dst)
-{
-	struct packed *pk = (struct packed *)(void *)dst;
-	uint8_t *bytes;
-	size_t n = rec->nextra;
-
-	pk->size = plan->size;
-	pk->rec = *rec;
-	pk->src = *rec->src;
-	/* pointers into the block itself: it does not move on its way to
-	 * the render thread */
-	pk->rec.src = &pk->src;
-	pk->rec.extra = pk->extra;
-	bytes = (uint8_t *)&pk->extra[n];
-	if (n > 0)
-		memcpy(pk->extra, rec->extra, n * sizeof(struct flow_field));
-	if (plan->hi > plan->lo) {
-		memcpy(bytes, (const void *)plan->lo, plan->hi - plan->lo);
-		for (size_t i = 0; i < n; i++)
-			pk->extra[i].data = bytes + (pk->extra[i].len == 0 ? 0 :
-			    (uintptr_t)pk->extra[i].data - plan->lo);
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (rec->extra[i].len > 0)
-			memcpy(bytes, rec->extra[i].data, rec->extra[i].len);
-		pk->extra[i].data = bytes;
-		bytes += rec->extra[i].len;
-	}
-}
-
 struct render {
 	pthread_t thread;
 	bool started;
@@ -263,10 +186,11 @@ process(struct render *r, struct out_block *b)
 	/* every block ends with its JSON handed on (below), so the lines
 	 * rendered here start a JSON block of b's slot */
 	for (size_t off = 0; off < b->len;) {
-		const struct packed *pk = (const void *)(b->data + off);
+		size_t size;
+		const struct flow_record *rec = record_unpack(b->data + off, &size);
 
-		bytes += line(r, &pk->rec, b->slot);
-		off += pk->size;
+		bytes += line(r, rec, b->slot);
+		off += size;
 	}
 	if (bytes > 0)
 		atomic_fetch_add(&r->counters->json_bytes, bytes);
