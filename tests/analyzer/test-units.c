@@ -15,17 +15,7 @@
 #include "sampling.h"
 #include "services.h"
 #include "timeutil.h"
-
-static int failures;
-
-#define EXPECT(cond, ...) do { \
-	if (!(cond)) { \
-		failures++; \
-		fprintf(stderr, "%s:%d: ", __FILE__, __LINE__); \
-		fprintf(stderr, __VA_ARGS__); \
-		fputc('\n', stderr); \
-	} \
-} while (0)
+#include "test.h"
 
 static void
 test_sizes(void)
@@ -441,7 +431,5 @@ main(void)
 	test_htab();
 	test_pairing_linear();
 	test_sampling();
-	if (failures)
-		fprintf(stderr, "%d failure(s)\n", failures);
-	return failures ? 1 : 0;
+	return test_result("analyzer-units");
 }
