@@ -13,15 +13,8 @@ with the daemon of main at 0e1630b). The queue is backed up by the
 reader's rate; what is asserted does not depend on timing: every v5
 record written, nothing against ::1, every spoofed record written or
 counted against its source.
-(Issue 13 item 4's original text follows.) One exporter cannot starve the
-others. An exporter sending 65 KB IPFIX datagrams with a 512-field
-template (110 records each, every record ~60 times the rendering work of
-a NetFlow v5 one) next to a NetFlow v5 exporter, into an output that
-cannot keep up: netflowd --stdout into a reader that reads 4 MB/s. The
-render queue backs up; the wide exporter loses records, counted against
-it as "fair_share"; the v5 exporter's records are all written.
-Without fair shedding the full queue drops both alike.
-No timing is asserted: the reader's rate only makes the output slow."""
+The rig (tests/tools/fairrig.py) is test_fairness.py's, issue 13 item 4.
+"""
 import os
 import re
 import socket
