@@ -173,6 +173,8 @@ struct out_block {
 	size_t len;
 	uint64_t lines;          /* JSON blocks: the lines (records) in data,
 	                          * counted by render as it writes them */
+	struct lost_runs *who;   /* JSON blocks: their exporters (render's;
+	                          * NULL in a block made elsewhere) */
 	char data[];
 };
 
@@ -195,20 +197,42 @@ struct lost_table {
 /* Charges every line of data (the last one may be cut) to the exporter
  * its JSON names. */
 void lost_charge_lines(struct lost_table *t, const char *data, size_t len);
-/* Who the lines of a frame are from, for as long as the frame may still
- * be cut off the file (see writer.c's frame_end). */
+/* Who the lines of a JSON block are from, in order: runs of lines of one
+ * exporter, noted by the render thread as it renders them (it knows each
+ * line's exporter; finding it again in the text cost the writer 270
+ * instructions a flow). The block owns it (blockq frees it with the
+ * block); the writer keeps it with a frame for as long as the frame may
+ * still be cut off the file (see writer.c's frame_end). Lines it does not
+ * name (no memory to grow it) are the block's lines less its runs. */
 struct lost_runs {
-	size_t n;
-	uint64_t unknown;        /* lines naming no exporter */
-	struct {
-		char exporter[FORMAT_ADDR_ROOM];
+	size_t n, cap;
+	struct lost_run {
+		struct parser_addr addr;
 		uint64_t records;
 	} run[];
 };
 
-/* The runs of lines of data by exporter; NULL without memory. */
-struct lost_runs *lost_runs_of(const char *data, size_t len);
-void lost_charge_runs(struct lost_table *t, const struct lost_runs *r);
+/* A new run of addr's at the end of *rp, grown (or made) as needed;
+ * without memory the line stays unnamed. */
+void lost_runs_push(struct lost_runs **rp, const struct parser_addr *a);
+
+/* One more line of addr's: a datagram's records come one after another,
+ * so mostly one compare and an increment. */
+static inline void
+lost_runs_add(struct lost_runs **rp, const struct parser_addr *a)
+{
+	struct lost_runs *r = *rp;
+
+	if (r != NULL && r->n > 0 && parser_addr_equal(&r->run[r->n - 1].addr, a))
+		r->run[r->n - 1].records++;
+	else
+		lost_runs_push(rp, a);
+}
+
+/* Charges the records lines of runs r (NULL: none named): the runs to
+ * their exporters, the rest unattributed. */
+void lost_charge_runs(struct lost_table *t, const struct lost_runs *r,
+    uint64_t records);
 /* One record of the exporter at a lost (never rendered). */
 void lost_charge_addr(struct lost_table *t, const struct parser_addr *a);
 /* Records lost whose lines are gone. */

@@ -109,6 +109,8 @@ submit(struct render *r, bool close)
 	if (r->writer == NULL) {
 		r->cur->len = 0;
 		r->cur->lines = 0;
+		if (r->cur->who != NULL)
+			r->cur->who->n = 0;
 		r->cur = NULL;
 		return;
 	}
@@ -174,6 +176,7 @@ line(struct render *r, const struct flow_record *rec, time_t slot)
 	kafka_line(r, rec, r->cur->data + r->cur->len, len);
 	r->cur->len += len;
 	r->cur->lines++;
+	lost_runs_add(&r->cur->who, &rec->src->addr);
 	return len;
 }
 
@@ -269,6 +272,8 @@ render_free(struct render *r)
 		unref(r->kafka_next);
 	pthread_mutex_destroy(&r->kafka_lock);
 	json_writer_free(r->json);
+	if (r->scratch != NULL)
+		free(r->scratch->who);
 	free(r->scratch);
 	free(r);
 }

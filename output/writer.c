@@ -303,6 +303,22 @@ lose_lines(struct writer *w, enum output_lost_reason r, uint64_t records,
 	lost_charge_lines(w->counters->by_exporter, data, len);
 }
 
+/* A whole block's records lost: charged to the exporters render noted
+ * for it (or, in a block made elsewhere, that its lines name). */
+static void
+lose_block(struct writer *w, enum output_lost_reason r, uint64_t records,
+    const struct out_block *b)
+{
+	if (b->who == NULL) {
+		lose_lines(w, r, records, b->data, b->len);
+		return;
+	}
+	if (records == 0)
+		return;
+	atomic_fetch_add(&w->counters->lost[r], records);
+	lost_charge_runs(w->counters->by_exporter, b->who, records);
+}
+
 static enum output_lost_reason
 reason_of(int err)
 {
@@ -582,7 +598,8 @@ cut_back(struct writer *w, size_t keep_frames, enum output_lost_reason r)
 		gone += f->records;
 		if (f->who != NULL) {
 			atomic_fetch_add(&w->counters->lost[r], f->records);
-			lost_charge_runs(w->counters->by_exporter, f->who);
+			lost_charge_runs(w->counters->by_exporter, f->who,
+			    f->records);
 			free(f->who);
 			f->who = NULL;
 		} else {
@@ -615,9 +632,9 @@ cut_back(struct writer *w, size_t keep_frames, enum output_lost_reason r)
 		    (uint64_t)(old - w->written));
 }
 
+/* The frame of block b, just put into the file (or its stage). */
 static bool
-remember_frame(struct writer *w, uint64_t records, const char *lines,
-    size_t len)
+remember_frame(struct writer *w, uint64_t records, struct out_block *b)
 {
 	off_t end = w->written + (off_t)w->dio_len;
 
@@ -630,12 +647,15 @@ remember_frame(struct writer *w, uint64_t records, const char *lines,
 		w->frames = f;
 		w->frames_cap = cap;
 	}
-	/* staged: a failing write may still cut it off (without memory for
-	 * the runs, its records would be lost without an exporter) */
+	/* staged: a failing write may still cut it off, so it keeps the
+	 * block's exporters (a block made elsewhere has none: its records
+	 * would be lost without an exporter) */
 	w->frames[w->nframes++] = (struct frame_end){
 		.end = end, .records = records,
-		.who = end > w->written ? lost_runs_of(lines, len) : NULL,
+		.who = end > w->written ? b->who : NULL,
 	};
+	if (end > w->written)
+		b->who = NULL;   /* the frame's now */
 	settle(w);
 	return true;
 }
@@ -1227,30 +1247,28 @@ struct prepared {
 };
 
 static void
-put_frame(struct writer *w, const struct out_block *b,
-    const struct prepared *p)
+put_frame(struct writer *w, struct out_block *b, const struct prepared *p)
 {
 	if (w->open && w->slot != b->slot)
 		/* a block of a later slot closes the one before (in case its
 		 * close marker could not be allocated) */
 		slot_close(w);
 	if (!w->open && slot_open(w, b->slot) < 0) {
-		lose_lines(w, OUTPUT_LOST_OPEN_FAILED, p->records, b->data,
-		    b->len);
+		lose_block(w, OUTPUT_LOST_OPEN_FAILED, p->records, b);
 		return;
 	}
 	if (w->broken) {
-		lose_lines(w, OUTPUT_LOST_IO_ERROR, p->records, b->data, b->len);
+		lose_block(w, OUTPUT_LOST_IO_ERROR, p->records, b);
 		return;
 	}
 	if (file_write(w, p->data, p->len) < 0 ||
-	    !remember_frame(w, p->records, b->data, b->len)) {
+	    !remember_frame(w, p->records, b)) {
 		int err = errno;
 		char path[4096];
 
 		failing(w);
 		path_of(w, w->tmp_name, path, sizeof(path));
-		lose_lines(w, reason_of(err), p->records, b->data, b->len);
+		lose_block(w, reason_of(err), p->records, b);
 		w->missing += p->records;
 		report(w, reason_of(err), LOG_ERR,
 		    output_lost_reason_name(reason_of(err)), path,
@@ -1264,7 +1282,7 @@ put_frame(struct writer *w, const struct out_block *b,
 }
 
 static void
-put(struct writer *w, const struct out_block *b, const struct prepared *p)
+put(struct writer *w, struct out_block *b, const struct prepared *p)
 {
 	if (w->to_stdout) {
 		if (p->len > 0)
@@ -1334,8 +1352,7 @@ prepare(struct worker *wk, const struct out_block *b, struct prepared *p)
 	p->len = compressor_frame(wk->z, adapted_level(w), b->data, b->len,
 	    &p->data);
 	if (p->len == 0) {
-		lose_lines(w, OUTPUT_LOST_COMPRESS_FAILED, p->records, b->data,
-		    b->len);
+		lose_block(w, OUTPUT_LOST_COMPRESS_FAILED, p->records, b);
 		report(w, OUTPUT_LOST_COMPRESS_FAILED, LOG_ERR,
 		    "compress_failed", w->dir, "%s compressor failed: %llu "
 		    "records lost", files_extension(w->compress),
