@@ -320,6 +320,9 @@ struct writer *writer_new(const struct output_config *cfg,
 void writer_stopping(struct writer *w);
 /* Writes everything queued, finishes the open slot, joins the threads. */
 void writer_free(struct writer *w);
+/* w stages frames for direct writes: only then do its blocks need their
+ * exporter runs (out_block.who), for a cut of a frame still staged. */
+bool writer_stages(const struct writer *w);
 /* A free block; NULL when WRITER_BLOCKS_MAX are in use, unless wait is
  * set: then it waits for the writer to return one. */
 struct out_block *writer_block(struct writer *w, bool wait);
@@ -447,9 +450,26 @@ void record_pack_plan(const struct flow_record *rec, struct pack_plan *plan);
  * which has room for plan->size bytes. */
 void record_pack(const struct flow_record *rec, const struct pack_plan *plan,
     char *dst);
+/* One record in a block, at an offset aligned for it. */
+struct packed {
+	size_t size;             /* of the whole entry, aligned */
+	struct flow_record rec;
+	struct parser_source src;
+	struct flow_field extra[];
+	/* then the bytes of the extra fields */
+};
+
 /* The record packed at src (in a block's data), and the size of its
- * entry: the next one starts size bytes further. */
-const struct flow_record *record_unpack(const char *src, size_t *size);
+ * entry: the next one starts size bytes further. Inline: the render
+ * thread calls it for every record. */
+static inline const struct flow_record *
+record_unpack(const char *src, size_t *size)
+{
+	const struct packed *pk = (const void *)src;
+
+	*size = pk->size;
+	return &pk->rec;
+}
 
 /* ---- render.c: the thread that turns packed records into JSON lines ---- */
 

@@ -87,7 +87,9 @@ output_new(const struct output_config *cfg, char **err)
 			goto fail;
 		o->lost_owned = true;
 	}
-	fair_init(&o->fair);
+	/* --read never sheds: its 560 KB of fair state stay untouched */
+	if (!cfg->lossless)
+		fair_init(&o->fair);
 	if (cfg->fair_prefix_set)
 		fair_set_prefix(&o->fair, cfg->fair_prefix4, cfg->fair_prefix6);
 	o->rotate = cfg->rotate ? cfg->rotate : 60;

@@ -32,6 +32,7 @@ struct render {
 	struct writer_counters *counters;
 	struct json_writer *json;
 	struct out_block *cur;   /* JSON lines being filled */
+	bool note_who;           /* the writer stages: cur->who is wanted */
 	/* no writer (files = no): lines are rendered here, for Kafka only */
 	struct out_block *scratch;
 	/* the loop's choice, not yet taken (pending); a reference each */
@@ -176,7 +177,8 @@ line(struct render *r, const struct flow_record *rec, time_t slot)
 	kafka_line(r, rec, r->cur->data + r->cur->len, len);
 	r->cur->len += len;
 	r->cur->lines++;
-	lost_runs_add(&r->cur->who, &rec->src->addr);
+	if (r->note_who)
+		lost_runs_add(&r->cur->who, &rec->src->addr);
 	return len;
 }
 
@@ -240,6 +242,7 @@ render_new(struct writer *w, struct writer_counters *counters)
 	pthread_mutex_init(&r->kafka_lock, NULL);
 	blockq_init(&r->q, OUTPUT_BLOCKS_MAX, &counters->render_queue_peak);
 	r->writer = w;
+	r->note_who = w != NULL && writer_stages(w);
 	r->counters = counters;
 	if ((r->json = json_writer_new()) == NULL)
 		goto fail;

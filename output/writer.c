@@ -1203,13 +1203,18 @@ stdout_put(struct writer *w, const char *p, size_t len, uint64_t records)
 		if (n > 0 && w->stdout_kind == STDOUT_PIPE)
 			pipe_wrote(w, (size_t)n);
 		if (n > 0) {
-			/* the usual case, the rest written whole, needs no scan:
-			 * records is the number of lines in p..end */
-			bool whole = (size_t)n == len && end[-1] == '\n' &&
-			    records >= lines;
-			size_t k = whole ? (size_t)(records - lines) :
+			/* records less lines is the number of newlines in
+			 * p..end (render's blocks end each line in one): the
+			 * lines written are counted on the shorter side of the
+			 * cut, none when the rest went whole (the usual case) */
+			size_t after = len - (size_t)n;
+			size_t left = end[-1] == '\n' && records >= lines ?
+			    (size_t)(records - lines) : 0;
+			size_t c = left > 0 && after < (size_t)n ?
+			    count_lines(p + n, after) : left + 1;
+			size_t k = c <= left ? left - c :
 			    count_lines(p, (size_t)n);
-			const char *nl = whole ? end - 1 :
+			const char *nl = p[n - 1] == '\n' ? p + n - 1 :
 			    memrchr(p, '\n', (size_t)n);
 
 			lines += k;
@@ -1421,6 +1426,12 @@ writer_drain(struct writer *w)
 		return;
 	blockq_drain(&w->q);
 	wait_finisher(w);
+}
+
+bool
+writer_stages(const struct writer *w)
+{
+	return w->dio != NULL;
 }
 
 void
