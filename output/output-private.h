@@ -471,6 +471,26 @@ record_unpack(const char *src, size_t *size)
 	return &pk->rec;
 }
 
+/* ---- gate.c: a thread waits until its holders let go ---- */
+
+struct gate;
+
+/* A gate held by holds parties (each lets go once), with one reference. */
+struct gate *gate_new(unsigned holds);
+void gate_ref(struct gate *g);
+/* The last reference frees it (NULL: nothing). */
+void gate_unref(struct gate *g);
+/* One holder lets go; the last one opens the gate. */
+void gate_release(struct gate *g);
+/* Until every holder let go. */
+void gate_wait(struct gate *g);
+bool gate_open(struct gate *g);
+
+/* kafka.c: lets go of g (one hold) once k has settled everything it was
+ * given (delivered or failed) and is destroyed, on its delivery thread:
+ * at once if it is done already. Takes a reference to g. */
+void kafka_release_when_settled(struct kafka *k, struct gate *g);
+
 /* ---- render.c: the thread that turns packed records into JSON lines ---- */
 
 struct render;
@@ -491,9 +511,17 @@ void render_close_slot(struct render *r, time_t slot);
 void render_flush(struct render *r);
 /* Waits until everything queued has been rendered and handed on. */
 void render_drain(struct render *r);
-/* Lines of the blocks after the next one go to k too (NULL: none). The
- * render thread takes a reference to k here and lets go of it on its own
- * thread when it switches away (or ends): the last one closes k. */
+/* Lines of the blocks after the next one go to k too (NULL: none):
+ * output_new sets its output's producer once, before the first block (a
+ * reload's new producer comes with a new output: output_follow). The
+ * render thread takes a reference to k here and lets go of it when it
+ * switches away (or ends): the last one closes k. */
 void render_set_kafka(struct render *r, struct kafka *k);
+/* Before its next block the thread waits for g to open (a reference is
+ * taken; call before the first block of those to wait). */
+void render_wait_for(struct render *r, struct gate *g);
+/* The thread lets go of g (one hold) once it has rendered (and produced)
+ * everything it was given and stopped. Takes a reference. */
+void render_release_at_end(struct render *r, struct gate *g);
 
 #endif

@@ -41,6 +41,10 @@ struct render {
 	bool kafka_pending;
 	atomic_bool kafka_switch;       /* kafka_pending, read without the lock */
 	struct kafka *kafka;     /* this thread's: the one it produces to */
+	/* order across an output switch (output_follow): what this thread
+	 * waits for before its first block, and what it lets go of once it
+	 * has rendered everything */
+	_Atomic(struct gate *) wait_for, release_at_end;
 };
 
 /* ---- the Kafka sink: one line each, switched between two blocks ---- */
@@ -182,11 +186,39 @@ line(struct render *r, const struct flow_record *rec, time_t slot)
 	return len;
 }
 
+/* The output before this one has rendered all it had (and its producer
+ * settled, when it was another): only then do this one's lines go to
+ * Kafka behind them. */
+static void
+wait_turn(struct render *r)
+{
+	struct gate *g;
+
+	if (atomic_load_explicit(&r->wait_for, memory_order_relaxed) == NULL ||
+	    (g = atomic_exchange(&r->wait_for, NULL)) == NULL)
+		return;
+	gate_wait(g);
+	gate_unref(g);
+}
+
+/* Everything this thread was given is rendered and produced. */
+static void
+let_go(struct render *r)
+{
+	struct gate *g = atomic_exchange(&r->release_at_end, NULL);
+
+	if (g != NULL) {
+		gate_release(g);
+		gate_unref(g);
+	}
+}
+
 static void
 process(struct render *r, struct out_block *b)
 {
 	uint64_t bytes = 0;
 
+	wait_turn(r);
 	switch_kafka(r);
 	/* every block ends with its JSON handed on (below), so the lines
 	 * rendered here start a JSON block of b's slot */
@@ -229,6 +261,7 @@ run(void *arg)
 
 	blockq_consume(&r->q, consume, r);
 	submit(r, false);
+	let_go(r);
 	return NULL;
 }
 
@@ -269,7 +302,10 @@ render_free(struct render *r)
 		pthread_join(r->thread, NULL);
 	}
 	blockq_destroy(&r->q);
-	/* the thread is gone: its producer and a choice it never took */
+	/* the thread is gone (or never ran): nothing more of it to wait for */
+	let_go(r);
+	gate_unref(atomic_exchange(&r->wait_for, NULL));
+	/* its producer and a choice it never took */
 	unref(r->kafka);
 	if (r->kafka_pending)
 		unref(r->kafka_next);
@@ -309,6 +345,25 @@ void
 render_flush(struct render *r)
 {
 	blockq_push_marker(&r->q, 0, false);
+}
+
+void
+render_wait_for(struct render *r, struct gate *g)
+{
+	gate_ref(g);
+	gate_unref(atomic_exchange(&r->wait_for, g));
+}
+
+void
+render_release_at_end(struct render *r, struct gate *g)
+{
+	struct gate *old;
+
+	gate_ref(g);
+	if ((old = atomic_exchange(&r->release_at_end, g)) != NULL) {
+		gate_release(old);
+		gate_unref(old);
+	}
 }
 
 void
