@@ -50,126 +50,7 @@
 
 #include "clock.h"
 #include "output-private.h"
-
-/* write-behind: start writeback of every this many bytes as they are
- * written, so dirty pages never pile up and the fdatasync at rotation has
- * only the tail left, instead of a whole slot to push out at once */
-#define WRITEBEHIND (8u << 20)
-/* direct I/O: staging buffer size, and the alignment of memory, file
- * offsets and lengths (4 KiB covers 512-byte and 4K-sector devices) */
-#define DIO_CHUNK (2u << 20)
-#define DIO_ALIGN 4096u
-_Static_assert(DIO_CHUNK % DIO_ALIGN == 0, "a full chunk is written whole");
-#define WRITER_THREADS_MAX 8
-/* the same failure is logged at most once in this long (with a count of
- * what was not logged) */
-#define REPORT_INTERVAL_MS 10000
-/* adaptive level: a step faster when this many blocks wait, a step back
- * when no more than ADAPT_LOW do */
-#define ADAPT_HIGH (WRITER_BLOCKS_MAX / 2)
-#define ADAPT_LOW (WRITER_BLOCKS_MAX / 8)
-/* what report() limits besides the lost reasons */
-enum { KIND_RECOVERED = OUTPUT_LOST__COUNT, KIND_DIR, KIND_TRUNCATED,
-	KIND_PUBLISHED, KIND__COUNT };
-
-/* A closed slot waiting for fdatasync and its rename. */
-struct finished {
-	struct finished *next;
-	int fd;
-	uint64_t records;        /* in the file */
-	uint64_t missing;        /* lost from it (it is published truncated) */
-	char tmp_name[96];
-};
-
-/* Where a frame ends in the file, and how many records it holds; while
- * it is not wholly in the file yet (staged for a direct write), who sent
- * them, so that a cut that drops it charges its exporters. */
-struct frame_end {
-	off_t end;
-	uint64_t records;
-	struct lost_runs *who;
-};
-
-/* One writer thread and what it compresses with. */
-struct worker {
-	struct writer *w;
-	pthread_t thread;
-	bool started;
-	struct compressor *z;
-};
-
-struct report_state {
-	int64_t last_ms;
-	uint64_t suppressed;
-	const char *reason;      /* of the last line, for report_flush */
-	int prio;
-	char path[256];
-};
-
-struct writer {
-	struct blockq q;         /* JSON lines to write */
-	struct worker workers[WRITER_THREADS_MAX];
-	unsigned nworkers;
-	pthread_mutex_t turn_lock;
-	pthread_cond_t turn_cond;
-	uint64_t turn;           /* seq of the block that may be put next */
-
-	pthread_t finisher;
-	bool finisher_started;
-	pthread_mutex_t fin_lock;
-	pthread_cond_t fin_work; /* a slot to finish, or stopping */
-	pthread_cond_t fin_done; /* a slot finished */
-	struct finished *fin_head, *fin_tail;
-	bool fin_busy;
-	bool fin_stopping;
-
-	struct writer_counters *counters;
-	void (*log)(int, const char *, const char *, const char *);
-	pthread_mutex_t report_lock;
-	struct report_state reports[KIND__COUNT];
-	atomic_int_fast64_t deadline_ms;   /* 0 until writer_stopping */
-
-	/* set up by writer_new, then read only */
-	char *dir;
-	bool to_stdout;
-	enum output_compress compress;
-	int level;               /* configured */
-	bool adapt;
-
-	/* owned by whoever has the turn */
-	bool direct;             /* try O_DIRECT for new files */
-	int fd;
-	bool fd_direct;          /* fd is open with O_DIRECT */
-	bool stdout_dead;        /* the reader went away, or the exit
-	                          * deadline passed: why in dead_reason */
-	enum output_lost_reason dead_reason;
-	int stdout_kind;         /* enum stdout_kind */
-	size_t pipe_size;        /* STDOUT_PIPE: its capacity */
-	/* STDOUT_PIPE: our writes still (partly) in the pipe, oldest first,
-	 * for a bound on the pages they hold (pipe_room); none when another
-	 * process writes the pipe too (stderr into it) */
-	struct pipe_write {
-		uint64_t end;    /* offset in all we wrote */
-		size_t pages;    /* at most this many pages it took */
-	} *pw;
-	size_t pw_head, pw_n, pw_cap;
-	uint64_t pipe_total;     /* bytes we wrote to the pipe */
-	size_t pipe_slots, page;
-	char *dio;               /* staging buffer, DIO_CHUNK, aligned */
-	size_t dio_len;
-	off_t dio_off;           /* file offset of dio[0] */
-	bool open;
-	time_t slot;
-	off_t written, flushed;  /* file offsets: end, writeback started to */
-	struct frame_end *frames;
-	size_t nframes, frames_cap;
-	size_t settled;          /* frames before it are wholly in the file */
-	uint64_t missing;        /* records of this slot lost */
-	bool broken;             /* cannot be cut back: not to be published */
-	char tmp_name[96];
-	unsigned gen;            /* in tmp_name: no other writer of this
-	                          * process ever opens this one's files */
-};
+#include "writer-private.h"
 
 /* The generation of the next writer (files_tmp_name). */
 static atomic_uint writer_generations;
@@ -180,13 +61,9 @@ int (*writer_fdatasync)(int fd) = fdatasync;
 
 /* ---- reporting: counters, the health mark, rate-limited log lines ---- */
 
-static void
-report(struct writer *w, int kind, int prio, const char *reason,
-    const char *path, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-
 /* kind: a lost reason or a KIND_: each is limited on its own. */
-static void
-report(struct writer *w, int kind, int prio, const char *reason,
+void
+writer_report(struct writer *w, int kind, int prio, const char *reason,
     const char *path, const char *fmt, ...)
 {
 	struct report_state *rs = &w->reports[kind];
@@ -222,10 +99,10 @@ report(struct writer *w, int kind, int prio, const char *reason,
 		fprintf(stderr, "<%d>%s\n", prio, line);
 }
 
-/* The lines report() held back, said once their interval is over (or at
+/* The lines writer_report() held back, said once their interval is over (or at
  * the end, all): a failure that stops does not leave them unsaid. */
-static void
-report_flush(struct writer *w, bool all)
+void
+writer_report_flush(struct writer *w, bool all)
 {
 	int64_t now = monotonic_ms();
 	char line[400];
@@ -258,8 +135,8 @@ report_flush(struct writer *w, bool all)
 	}
 }
 
-static void
-failing(struct writer *w)
+void
+writer_failing(struct writer *w)
 {
 	int_fast64_t zero = 0, now = monotonic_ms();
 
@@ -269,12 +146,12 @@ failing(struct writer *w)
 	    now);
 }
 
-static void
-healthy(struct writer *w)
+void
+writer_healthy(struct writer *w)
 {
 	if (atomic_load(&w->counters->failing_since_ms) != 0) {
 		atomic_store(&w->counters->failing_since_ms, 0);
-		report(w, KIND_RECOVERED, LOG_NOTICE, "recovered", w->dir,
+		writer_report(w, KIND_RECOVERED, LOG_NOTICE, "recovered", w->dir,
 		    "output writes again%s%s", w->dir ? " to " : "",
 		    w->dir ? w->dir : "");
 	}
@@ -282,8 +159,8 @@ healthy(struct writer *w)
 
 /* Records lost whose lines are no longer at hand (already in the file):
  * counted, their exporters unknown. */
-static void
-lose(struct writer *w, enum output_lost_reason r, uint64_t records)
+void
+writer_lose(struct writer *w, enum output_lost_reason r, uint64_t records)
 {
 	if (records == 0)
 		return;
@@ -293,9 +170,9 @@ lose(struct writer *w, enum output_lost_reason r, uint64_t records)
 
 /* The records of the lines at data (len bytes) lost: charged to the
  * exporters the lines name. */
-static void
-lose_lines(struct writer *w, enum output_lost_reason r, uint64_t records,
-    const char *data, size_t len)
+void
+writer_lose_lines(struct writer *w, enum output_lost_reason r,
+    uint64_t records, const char *data, size_t len)
 {
 	if (records == 0)
 		return;
@@ -305,12 +182,12 @@ lose_lines(struct writer *w, enum output_lost_reason r, uint64_t records,
 
 /* A whole block's records lost: charged to the exporters render noted
  * for it (or, in a block made elsewhere, that its lines name). */
-static void
-lose_block(struct writer *w, enum output_lost_reason r, uint64_t records,
-    const struct out_block *b)
+void
+writer_lose_block(struct writer *w, enum output_lost_reason r,
+    uint64_t records, const struct out_block *b)
 {
 	if (b->who == NULL) {
-		lose_lines(w, r, records, b->data, b->len);
+		writer_lose_lines(w, r, records, b->data, b->len);
 		return;
 	}
 	if (records == 0)
@@ -319,15 +196,15 @@ lose_block(struct writer *w, enum output_lost_reason r, uint64_t records,
 	lost_charge_runs(w->counters->by_exporter, b->who, records);
 }
 
-static enum output_lost_reason
-reason_of(int err)
+enum output_lost_reason
+writer_reason_of(int err)
 {
 	return err == ENOSPC || err == EDQUOT ? OUTPUT_LOST_DISK_FULL :
 	    err == EPIPE ? OUTPUT_LOST_PIPE_CLOSED : OUTPUT_LOST_IO_ERROR;
 }
 
-static size_t
-count_lines(const char *p, size_t len)
+size_t
+writer_count_lines(const char *p, size_t len)
 {
 	const char *end = p + len;
 	size_t n = 0;
@@ -341,29 +218,30 @@ count_lines(const char *p, size_t len)
 
 /* ---- the directory ---- */
 
-static void
-path_of(const struct writer *w, const char *name, char *buf, size_t size)
+void
+writer_path_of(const struct writer *w, const char *name, char *buf,
+    size_t size)
 {
 	snprintf(buf, size, "%s/%s", w->dir, name);
 }
 
 /* Makes the directory again when someone removed it (logrotate run wild,
  * an operator's rm -r): true when it exists now. */
-static bool
-ensure_dir(struct writer *w)
+bool
+writer_ensure_dir(struct writer *w)
 {
 	if (access(w->dir, F_OK) == 0)
 		return true;
 	if (errno != ENOENT)
 		return false;
 	if (files_mkdir_p(w->dir) < 0) {
-		report(w, OUTPUT_LOST_OPEN_FAILED, LOG_ERR, "open_failed", w->dir,
+		writer_report(w, OUTPUT_LOST_OPEN_FAILED, LOG_ERR, "open_failed", w->dir,
 		    "output directory %s is gone and cannot be created: %s",
 		    w->dir, strerror(errno));
 		return false;
 	}
 	atomic_fetch_add(&w->counters->dir_recreated, 1);
-	report(w, KIND_DIR, LOG_WARNING, "dir_recreated", w->dir,
+	writer_report(w, KIND_DIR, LOG_WARNING, "dir_recreated", w->dir,
 	    "output directory %s was removed while running: created it again",
 	    w->dir);
 	return true;
@@ -406,8 +284,8 @@ settle(struct writer *w)
 	}
 }
 
-static void
-forget_frames(struct writer *w)
+void
+writer_forget_frames(struct writer *w)
 {
 	for (size_t i = 0; i < w->nframes; i++) {
 		free(w->frames[i].who);
@@ -454,8 +332,8 @@ raw_write(struct writer *w, const void *buf, size_t len)
 
 /* Writes what is staged, in whole aligned blocks; at the end of a file
  * (tail) the rest too, buffered. */
-static int
-dio_flush(struct writer *w, bool tail)
+int
+writer_dio_flush(struct writer *w, bool tail)
 {
 	size_t len = w->dio_len - w->dio_len % DIO_ALIGN;
 
@@ -486,14 +364,14 @@ dio_flush(struct writer *w, bool tail)
  * again direct with what follows (the kernel writes back and drops the
  * cached pages of a range before a direct write to it).
  */
-static int
-dio_sync(struct writer *w)
+int
+writer_dio_sync(struct writer *w)
 {
 	int flags;
 
 	if (!w->fd_direct || w->dio_len == 0)
 		return 0;
-	if (dio_flush(w, false) < 0)
+	if (writer_dio_flush(w, false) < 0)
 		return -1;
 	if (w->dio_len == 0 || !w->fd_direct ||
 	    (flags = fcntl(w->fd, F_GETFL)) < 0)
@@ -514,9 +392,9 @@ dio_sync(struct writer *w)
 			 * file is cut off, to keep its size honest */
 			if (ftruncate(w->fd, w->written) < 0)
 				w->broken = true;
-			path_of(w, w->tmp_name, path, sizeof(path));
-			report(w, reason_of(err), LOG_WARNING,
-			    output_lost_reason_name(reason_of(err)), path,
+			writer_path_of(w, w->tmp_name, path, sizeof(path));
+			writer_report(w, writer_reason_of(err), LOG_WARNING,
+			    output_lost_reason_name(writer_reason_of(err)), path,
 			    "sync %s: %s: nothing lost yet, the tail stays "
 			    "staged", path, strerror(err));
 			break;
@@ -527,13 +405,13 @@ dio_sync(struct writer *w)
 	return 0;
 }
 
-static int
-file_write(struct writer *w, const void *buf, size_t len)
+int
+writer_file_write(struct writer *w, const void *buf, size_t len)
 {
 	const char *p = buf;
 
 	if (!w->fd_direct) {
-		if (w->dio_len > 0 && dio_flush(w, true) < 0)
+		if (w->dio_len > 0 && writer_dio_flush(w, true) < 0)
 			return -1;
 		return raw_write(w, buf, len);
 	}
@@ -546,7 +424,7 @@ file_write(struct writer *w, const void *buf, size_t len)
 		w->dio_len += n;
 		p += n;
 		len -= n;
-		if (w->dio_len == DIO_CHUNK && dio_flush(w, false) < 0)
+		if (w->dio_len == DIO_CHUNK && writer_dio_flush(w, false) < 0)
 			return -1;
 	}
 	return 0;
@@ -585,8 +463,9 @@ restage(struct writer *w, off_t keep)
  * the first version pwrote the staged tail at a stale one). Frames after
  * frame index keep are dropped, their records counted lost.
  */
-static void
-cut_back(struct writer *w, size_t keep_frames, enum output_lost_reason r)
+void
+writer_cut_back(struct writer *w, size_t keep_frames,
+    enum output_lost_reason r)
 {
 	off_t old = w->written;
 	off_t keep = keep_frames > 0 ? w->frames[keep_frames - 1].end : 0;
@@ -603,7 +482,7 @@ cut_back(struct writer *w, size_t keep_frames, enum output_lost_reason r)
 			free(f->who);
 			f->who = NULL;
 		} else {
-			lose(w, r, f->records);
+			writer_lose(w, r, f->records);
 		}
 	}
 	w->missing += gone;
@@ -633,8 +512,8 @@ cut_back(struct writer *w, size_t keep_frames, enum output_lost_reason r)
 }
 
 /* The frame of block b, just put into the file (or its stage). */
-static bool
-remember_frame(struct writer *w, uint64_t records, struct out_block *b)
+bool
+writer_remember_frame(struct writer *w, uint64_t records, struct out_block *b)
 {
 	off_t end = w->written + (off_t)w->dio_len;
 
@@ -661,8 +540,6 @@ remember_frame(struct writer *w, uint64_t records, struct out_block *b)
 }
 
 /* ---- slots ---- */
-
-static void wait_finisher(struct writer *w);
 
 static void
 recover_leftover(struct writer *w)
@@ -696,7 +573,7 @@ open_tmp(struct writer *w, const char *path)
 			/* the slot opens again (a record of an earlier slot
 			 * after a clock step) while its previous file is being
 			 * finished */
-			wait_finisher(w);
+			writer_wait_finisher(w);
 			waited = true;
 		} else if (errno == EEXIST) {
 			/* left by a run that died (the name holds this
@@ -704,26 +581,26 @@ open_tmp(struct writer *w, const char *path)
 			 * has it): checked, cut back and put in place first,
 			 * as recovery at start does */
 			recover_leftover(w);
-		} else if (errno != ENOENT || !ensure_dir(w)) {
+		} else if (errno != ENOENT || !writer_ensure_dir(w)) {
 			return -1;
 		}
 	}
 	return -1;
 }
 
-static int
-slot_open(struct writer *w, time_t slot)
+int
+writer_slot_open(struct writer *w, time_t slot)
 {
 	char path[4096];
 
 	files_tmp_name(w->tmp_name, sizeof(w->tmp_name), slot, w->compress,
 	    w->gen);
-	path_of(w, w->tmp_name, path, sizeof(path));
+	writer_path_of(w, w->tmp_name, path, sizeof(path));
 	if ((w->fd = open_tmp(w, path)) < 0) {
 		int err = errno;
 
-		failing(w);
-		report(w, OUTPUT_LOST_OPEN_FAILED, LOG_ERR, "open_failed", path,
+		writer_failing(w);
+		writer_report(w, OUTPUT_LOST_OPEN_FAILED, LOG_ERR, "open_failed", path,
 		    "cannot create %s: %s: its records are lost", path,
 		    strerror(err));
 		return -1;
@@ -734,14 +611,14 @@ slot_open(struct writer *w, time_t slot)
 	w->fd_direct = w->direct;
 	w->dio_len = 0;
 	w->dio_off = 0;
-	forget_frames(w);
+	writer_forget_frames(w);
 	w->missing = 0;
 	w->broken = false;
 	return 0;
 }
 
-static uint64_t
-file_records(const struct writer *w)
+uint64_t
+writer_file_records(const struct writer *w)
 {
 	uint64_t n = 0;
 
@@ -759,11 +636,11 @@ rescue(struct writer *w, int fd, const char *tmp_name)
 	off_t off = 0, size = lseek(fd, 0, SEEK_END);
 	int out;
 
-	if (size < 0 || !ensure_dir(w))
+	if (size < 0 || !writer_ensure_dir(w))
 		return -1;
 	/* sendfile reads through the page cache */
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_DIRECT);
-	path_of(w, tmp_name, path, sizeof(path));
+	writer_path_of(w, tmp_name, path, sizeof(path));
 	if ((out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0644)) < 0)
 		return -1;
@@ -790,7 +667,7 @@ set_aside(struct writer *w, const char *tmp_name)
 {
 	char from[4096], to[4200];
 
-	path_of(w, tmp_name, from, sizeof(from));
+	writer_path_of(w, tmp_name, from, sizeof(from));
 	snprintf(to, sizeof(to), "%s.failed", from);
 	rename(from, to);
 }
@@ -804,13 +681,13 @@ finish(struct writer *w, struct finished *f)
 	char path[4096], published[4096] = "";
 	int rc = 0;
 
-	path_of(w, f->tmp_name, path, sizeof(path));
+	writer_path_of(w, f->tmp_name, path, sizeof(path));
 	if (writer_fdatasync(f->fd) < 0) {
-		enum output_lost_reason r = reason_of(errno);
+		enum output_lost_reason r = writer_reason_of(errno);
 
-		failing(w);
-		lose(w, r, f->records);
-		report(w, r, LOG_ERR, output_lost_reason_name(r), path,
+		writer_failing(w);
+		writer_lose(w, r, f->records);
+		writer_report(w, r, LOG_ERR, output_lost_reason_name(r), path,
 		    "fdatasync %s: %s: not published, %llu records lost (file "
 		    "kept as %s.failed)", path, strerror(errno),
 		    (unsigned long long)f->records, path);
@@ -821,9 +698,9 @@ finish(struct writer *w, struct finished *f)
 	if (files_publish_named(w->dir, f->tmp_name, published,
 	    sizeof(published)) < 0 &&
 	    (errno != ENOENT || (rc = rescue(w, f->fd, f->tmp_name)) < 0)) {
-		failing(w);
-		lose(w, OUTPUT_LOST_NOT_PUBLISHED, f->records);
-		report(w, OUTPUT_LOST_NOT_PUBLISHED, LOG_ERR, "not_published",
+		writer_failing(w);
+		writer_lose(w, OUTPUT_LOST_NOT_PUBLISHED, f->records);
+		writer_report(w, OUTPUT_LOST_NOT_PUBLISHED, LOG_ERR, "not_published",
 		    path, "cannot publish %s: %s: %llu records lost", path,
 		    strerror(errno), (unsigned long long)f->records);
 		close(f->fd);
@@ -834,7 +711,7 @@ finish(struct writer *w, struct finished *f)
 	atomic_fetch_add(&w->counters->written, f->records);
 	if (f->missing > 0) {
 		atomic_fetch_add(&w->counters->truncated_files, 1);
-		report(w, KIND_TRUNCATED, LOG_WARNING, "truncated", path,
+		writer_report(w, KIND_TRUNCATED, LOG_WARNING, "truncated", path,
 		    "published the slot of %s truncated: %llu records in it, "
 		    "%llu could not be written", path,
 		    (unsigned long long)f->records,
@@ -842,15 +719,15 @@ finish(struct writer *w, struct finished *f)
 	} else {
 		/* info: a newcomer sees that records arrive (at most one
 		 * line per 10 s) */
-		report(w, KIND_PUBLISHED, LOG_INFO, "published", published[0] ?
+		writer_report(w, KIND_PUBLISHED, LOG_INFO, "published", published[0] ?
 		    published : path, "published %s: %llu records", published[0] ?
 		    published : path, (unsigned long long)f->records);
 	}
 }
 
 /* Until every closed file is renamed into place. */
-static void
-wait_finisher(struct writer *w)
+void
+writer_wait_finisher(struct writer *w)
 {
 	pthread_mutex_lock(&w->fin_lock);
 	while (w->fin_head != NULL || w->fin_busy)
@@ -858,8 +735,8 @@ wait_finisher(struct writer *w)
 	pthread_mutex_unlock(&w->fin_lock);
 }
 
-static void *
-run_finisher(void *arg)
+void *
+writer_run_finisher(void *arg)
 {
 	struct writer *w = arg;
 
@@ -897,7 +774,7 @@ cut_tail(struct writer *w, int err)
 	/* closing: nothing is staged any more, the file ends at keep */
 	w->dio_len = 0;
 	w->fd_direct = false;
-	cut_back(w, keep, reason_of(err));
+	writer_cut_back(w, keep, writer_reason_of(err));
 }
 
 static void
@@ -905,39 +782,39 @@ discard(struct writer *w, const char *why)
 {
 	char path[4096];
 
-	path_of(w, w->tmp_name, path, sizeof(path));
+	writer_path_of(w, w->tmp_name, path, sizeof(path));
 	if (why != NULL) {
-		lose(w, OUTPUT_LOST_IO_ERROR, file_records(w));
-		report(w, OUTPUT_LOST_IO_ERROR, LOG_ERR, "io_error", path,
+		writer_lose(w, OUTPUT_LOST_IO_ERROR, writer_file_records(w));
+		writer_report(w, OUTPUT_LOST_IO_ERROR, LOG_ERR, "io_error", path,
 		    "%s: %s: not published, %llu records lost", path, why,
-		    (unsigned long long)file_records(w));
+		    (unsigned long long)writer_file_records(w));
 	}
 	unlink(path);
 	close(w->fd);
 	w->fd = -1;
 }
 
-static void
-slot_close(struct writer *w)
+void
+writer_slot_close(struct writer *w)
 {
 	struct finished *f;
 
 	if (!w->open)
 		return;
 	w->open = false;
-	if (dio_flush(w, true) < 0) {
+	if (writer_dio_flush(w, true) < 0) {
 		int err = errno;
-		uint64_t before = file_records(w);
+		uint64_t before = writer_file_records(w);
 		char path[4096];
 
-		failing(w);
+		writer_failing(w);
 		cut_tail(w, err);
-		path_of(w, w->tmp_name, path, sizeof(path));
-		report(w, reason_of(err), LOG_ERR,
-		    output_lost_reason_name(reason_of(err)), path,
+		writer_path_of(w, w->tmp_name, path, sizeof(path));
+		writer_report(w, writer_reason_of(err), LOG_ERR,
+		    output_lost_reason_name(writer_reason_of(err)), path,
 		    "close %s: writing the tail: %s: %llu records lost, the file "
 		    "is cut back to the last whole block", path, strerror(err),
-		    (unsigned long long)(before - file_records(w)));
+		    (unsigned long long)(before - writer_file_records(w)));
 	}
 	if (w->broken) {
 		discard(w, "cannot be cut back to a whole record");
@@ -948,8 +825,8 @@ slot_close(struct writer *w)
 		if (w->missing > 0) {
 			char path[4096];
 
-			path_of(w, w->tmp_name, path, sizeof(path));
-			report(w, KIND_TRUNCATED, LOG_WARNING, "truncated", path,
+			writer_path_of(w, w->tmp_name, path, sizeof(path));
+			writer_report(w, KIND_TRUNCATED, LOG_WARNING, "truncated", path,
 			    "%s: none of its %llu records could be written: "
 			    "removed, not published", path,
 			    (unsigned long long)w->missing);
@@ -959,7 +836,7 @@ slot_close(struct writer *w)
 	}
 	if ((f = calloc(1, sizeof(*f))) == NULL) {
 		struct finished local = {
-			.fd = w->fd, .records = file_records(w),
+			.fd = w->fd, .records = writer_file_records(w),
 			.missing = w->missing,
 		};
 
@@ -969,7 +846,7 @@ slot_close(struct writer *w)
 		return;
 	}
 	f->fd = w->fd;
-	f->records = file_records(w);
+	f->records = writer_file_records(w);
 	f->missing = w->missing;
 	memcpy(f->tmp_name, w->tmp_name, sizeof(f->tmp_name));
 	w->fd = -1;
@@ -997,9 +874,6 @@ slot_close(struct writer *w)
  * guarantee: there a line cut by the deadline is counted lost (it did not
  * arrive whole), and a regular file is cut back to its last whole line.
  */
-
-/* How stdout's reader may be written to (see stdout_setup). */
-enum stdout_kind { STDOUT_OTHER, STDOUT_PIPE, STDOUT_FILE };
 
 /* How often a line longer than PIPE_BUF, with no room for it in the
  * pipe, looks again (poll would wake for one free page). */
@@ -1147,19 +1021,19 @@ pipe_chunk(struct writer *w, const char *p, size_t len)
 static void
 stdout_fail(struct writer *w, int err)
 {
-	failing(w);
+	writer_failing(w);
 	w->stdout_dead = true;
 	if (err == EAGAIN) {
 		w->dead_reason = OUTPUT_LOST_SHUTDOWN_TIMEOUT;
-		report(w, w->dead_reason, LOG_ERR, "shutdown_timeout", "-",
+		writer_report(w, w->dead_reason, LOG_ERR, "shutdown_timeout", "-",
 		    "standard output has taken nothing for %d ms at exit: "
 		    "giving up, the rest is lost", WRITER_STOP_TIMEOUT_MS);
 		return;
 	}
 	/* nothing later can reach a reader that went away */
-	w->dead_reason = reason_of(err);
+	w->dead_reason = writer_reason_of(err);
 	atomic_store(&w->counters->closed, true);
-	report(w, w->dead_reason, LOG_ERR,
+	writer_report(w, w->dead_reason, LOG_ERR,
 	    output_lost_reason_name(w->dead_reason), "-",
 	    "standard output: %s: everything from now on is lost",
 	    strerror(err));
@@ -1180,8 +1054,9 @@ stdout_unwrite(struct writer *w, size_t partial)
 		lseek(STDOUT_FILENO, at - (off_t)partial, SEEK_SET);
 }
 
-static void
-stdout_put(struct writer *w, const char *p, size_t len, uint64_t records)
+void
+writer_stdout_put(struct writer *w, const char *p, size_t len,
+    uint64_t records)
 {
 	const char *rest = p;    /* the first line not written whole */
 	const char *end = p + len;
@@ -1211,9 +1086,9 @@ stdout_put(struct writer *w, const char *p, size_t len, uint64_t records)
 			size_t left = end[-1] == '\n' && records >= lines ?
 			    (size_t)(records - lines) : 0;
 			size_t c = left > 0 && after < (size_t)n ?
-			    count_lines(p + n, after) : left + 1;
+			    writer_count_lines(p + n, after) : left + 1;
 			size_t k = c <= left ? left - c :
-			    count_lines(p, (size_t)n);
+			    writer_count_lines(p, (size_t)n);
 			const char *nl = p[n - 1] == '\n' ? p + n - 1 :
 			    memrchr(p, '\n', (size_t)n);
 
@@ -1236,10 +1111,10 @@ stdout_put(struct writer *w, const char *p, size_t len, uint64_t records)
 		stdout_unwrite(w, partial);
 	atomic_fetch_add(&w->counters->written, lines);
 	if (records > lines)
-		lose_lines(w, w->dead_reason, records - lines, rest,
+		writer_lose_lines(w, w->dead_reason, records - lines, rest,
 		    (size_t)(end - rest));
 	if (!w->stdout_dead)
-		healthy(w);
+		writer_healthy(w);
 }
 
 /* ---- one block, in turn ---- */
@@ -1257,33 +1132,33 @@ put_frame(struct writer *w, struct out_block *b, const struct prepared *p)
 	if (w->open && w->slot != b->slot)
 		/* a block of a later slot closes the one before (in case its
 		 * close marker could not be allocated) */
-		slot_close(w);
-	if (!w->open && slot_open(w, b->slot) < 0) {
-		lose_block(w, OUTPUT_LOST_OPEN_FAILED, p->records, b);
+		writer_slot_close(w);
+	if (!w->open && writer_slot_open(w, b->slot) < 0) {
+		writer_lose_block(w, OUTPUT_LOST_OPEN_FAILED, p->records, b);
 		return;
 	}
 	if (w->broken) {
-		lose_block(w, OUTPUT_LOST_IO_ERROR, p->records, b);
+		writer_lose_block(w, OUTPUT_LOST_IO_ERROR, p->records, b);
 		return;
 	}
-	if (file_write(w, p->data, p->len) < 0 ||
-	    !remember_frame(w, p->records, b)) {
+	if (writer_file_write(w, p->data, p->len) < 0 ||
+	    !writer_remember_frame(w, p->records, b)) {
 		int err = errno;
 		char path[4096];
 
-		failing(w);
-		path_of(w, w->tmp_name, path, sizeof(path));
-		lose_block(w, reason_of(err), p->records, b);
+		writer_failing(w);
+		writer_path_of(w, w->tmp_name, path, sizeof(path));
+		writer_lose_block(w, writer_reason_of(err), p->records, b);
 		w->missing += p->records;
-		report(w, reason_of(err), LOG_ERR,
-		    output_lost_reason_name(reason_of(err)), path,
+		writer_report(w, writer_reason_of(err), LOG_ERR,
+		    output_lost_reason_name(writer_reason_of(err)), path,
 		    "write %s: %s: %llu records lost, the file is cut back to "
 		    "the last whole block", path, strerror(err),
 		    (unsigned long long)p->records);
-		cut_back(w, w->nframes, reason_of(err));
+		writer_cut_back(w, w->nframes, writer_reason_of(err));
 		return;
 	}
-	healthy(w);
+	writer_healthy(w);
 }
 
 static void
@@ -1291,31 +1166,31 @@ put(struct writer *w, struct out_block *b, const struct prepared *p)
 {
 	if (w->to_stdout) {
 		if (p->len > 0)
-			stdout_put(w, p->data, p->len, p->records);
+			writer_stdout_put(w, p->data, p->len, p->records);
 		return;
 	}
 	if (p->len > 0)
 		put_frame(w, b, p);
 	if (b->close && w->open && w->slot == b->slot) {
-		slot_close(w);
+		writer_slot_close(w);
 	} else if (b->flush) {
 		/* once a second: notice a removed directory soon */
-		ensure_dir(w);
-		if (w->open && dio_sync(w) < 0) {
+		writer_ensure_dir(w);
+		if (w->open && writer_dio_sync(w) < 0) {
 			int err = errno;
-			uint64_t before = file_records(w);
+			uint64_t before = writer_file_records(w);
 			char path[4096];
 
-			failing(w);
-			cut_back(w, w->nframes, reason_of(err));
-			path_of(w, w->tmp_name, path, sizeof(path));
-			report(w, reason_of(err), LOG_ERR,
-			    output_lost_reason_name(reason_of(err)), path,
+			writer_failing(w);
+			writer_cut_back(w, w->nframes, writer_reason_of(err));
+			writer_path_of(w, w->tmp_name, path, sizeof(path));
+			writer_report(w, writer_reason_of(err), LOG_ERR,
+			    output_lost_reason_name(writer_reason_of(err)), path,
 			    "sync %s: %s: %llu records lost, the file is cut back "
 			    "to the last whole block", path, strerror(err),
-			    (unsigned long long)(before - file_records(w)));
+			    (unsigned long long)(before - writer_file_records(w)));
 		}
-		report_flush(w, false);
+		writer_report_flush(w, false);
 	}
 }
 
@@ -1351,14 +1226,14 @@ prepare(struct worker *wk, const struct out_block *b, struct prepared *p)
 	p->len = b->len;
 	/* render counts its lines; a block made elsewhere (the tests) is
 	 * counted here */
-	p->records = b->lines ? b->lines : count_lines(b->data, b->len);
+	p->records = b->lines ? b->lines : writer_count_lines(b->data, b->len);
 	if (wk->z == NULL || b->len == 0)
 		return;
 	p->len = compressor_frame(wk->z, adapted_level(w), b->data, b->len,
 	    &p->data);
 	if (p->len == 0) {
-		lose_block(w, OUTPUT_LOST_COMPRESS_FAILED, p->records, b);
-		report(w, OUTPUT_LOST_COMPRESS_FAILED, LOG_ERR,
+		writer_lose_block(w, OUTPUT_LOST_COMPRESS_FAILED, p->records, b);
+		writer_report(w, OUTPUT_LOST_COMPRESS_FAILED, LOG_ERR,
 		    "compress_failed", w->dir, "%s compressor failed: %llu "
 		    "records lost", files_extension(w->compress),
 		    (unsigned long long)p->records);
@@ -1425,7 +1300,7 @@ writer_drain(struct writer *w)
 	if (w == NULL)
 		return;
 	blockq_drain(&w->q);
-	wait_finisher(w);
+	writer_wait_finisher(w);
 }
 
 bool
@@ -1468,8 +1343,8 @@ same_file(int a, int b)
  * stops reading cannot hold the exit (a terminal or a file is left as it
  * is: its flags are shared with the shell). A pipe's capacity is what an
  * empty one takes in one write. */
-static void
-stdout_setup(struct writer *w)
+void
+writer_stdout_setup(struct writer *w)
 {
 	struct stat st;
 	int flags, size;
@@ -1545,13 +1420,13 @@ writer_new(const struct output_config *cfg, struct writer_counters *counters)
 	atomic_store(&counters->level, w->level);
 	w->fd = -1;
 	if (w->to_stdout)
-		stdout_setup(w);
+		writer_stdout_setup(w);
 	else if ((w->dir = strdup(cfg->directory)) == NULL)
 		goto fail;
 	if (!w->to_stdout && cfg->direct_io &&
 	    posix_memalign((void **)&w->dio, DIO_ALIGN, DIO_CHUNK) == 0)
 		w->direct = true;
-	if (pthread_create(&w->finisher, NULL, run_finisher, w) != 0)
+	if (pthread_create(&w->finisher, NULL, writer_run_finisher, w) != 0)
 		goto fail;
 	pthread_setname_np(w->finisher, "netflowd/finish");
 	w->finisher_started = true;
@@ -1574,7 +1449,7 @@ writer_free(struct writer *w)
 			pthread_join(w->workers[i].thread, NULL);
 	/* the threads are gone: the file state is this thread's now, and
 	 * the last slot goes through the finisher too */
-	slot_close(w);
+	writer_slot_close(w);
 	if (w->finisher_started) {
 		pthread_mutex_lock(&w->fin_lock);
 		w->fin_stopping = true;
@@ -1582,11 +1457,11 @@ writer_free(struct writer *w)
 		pthread_mutex_unlock(&w->fin_lock);
 		pthread_join(w->finisher, NULL);
 	}
-	report_flush(w, true);
+	writer_report_flush(w, true);
 	for (unsigned i = 0; i < w->nworkers; i++)
 		compressor_free(w->workers[i].z);
 	blockq_destroy(&w->q);
-	forget_frames(w);
+	writer_forget_frames(w);
 	free(w->pw);
 	free(w->frames);
 	free(w->dio);
