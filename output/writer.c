@@ -31,21 +31,17 @@
  * reason, and the next block tries again, so writing resumes by itself
  * when space returns. A slot that lost blocks is published truncated and
  * logged as such; one whose fdatasync failed is not published at all.
+ *
+ * This file: the queue, the threads and their turn, one block put in
+ * turn. The rest: writer-dio.c (the open file's bytes), writer-slot.c (a
+ * slot from open to publish), writer-stdout.c, writer-report.c (counters
+ * and rate-limited lines); their shared state in writer-private.h.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/sendfile.h>
-#include <sys/stat.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
