@@ -687,7 +687,7 @@ def retire_slow():
         b.close()
 
 
-def order():
+def order(stdout=False):
     """Issue 19 item 4: per-exporter order in the partition across producer
     switches. Every producer writes the same topic of one cluster. Just
     before each [kafka] change the cluster fails the next Produce request
@@ -698,12 +698,18 @@ def order():
     output's render thread waits until the old producer settled: each
     exporter's records are in its partition in file order. (Before, the
     render thread switched at its next block and the new producer's
-    records landed before the old one's retried ones.)"""
+    records landed before the old one's retried ones.) With stdout, the
+    same under --stdout, where the new output also waits until the old one
+    finished writing standard output (one file: lines whole, in order)."""
     a = Cluster(topics=("flows",))
     port, mport = ports()
     slow = "option.retry.backoff.ms = %d\n"
     d = nftest.Daemon(NETFLOWD, config(port, mport, a.bootstrap, slow % 2000,
-                                       output="rotate = 1s"))
+                                       output="rotate = 1s"),
+                      args=["--stdout"] if stdout else ())
+    out = os.path.join(d.dir, "stdout.json")
+    if stdout:
+        d.stdout = open(out, "w")
     t = Traffic(port, pace=0.05)
     try:
         d.start()
@@ -729,7 +735,17 @@ def order():
         log = d.log()
         check(log.count("producer for topic flows closed") == 3,
               "three producers, each closed:\n" + log[-1500:])
-        same_records(messages(a.consume("flows")), file_lines(d), "order")
+        if stdout:
+            d.stdout.close()
+            with open(out) as f:
+                lines = [line.rstrip("\n") for line in f]
+            check(all(line.startswith('{"time_received"') and line.endswith("}")
+                      for line in lines), "standard output holds whole lines")
+            check(len(lines) == t.sent, "every record on standard output: %d of %d"
+                  % (len(lines), t.sent))
+        else:
+            lines = file_lines(d)
+        same_records(messages(a.consume("flows")), lines, "order")
     finally:
         t.stopping.set()
         d.cleanup()
@@ -770,6 +786,7 @@ def brokers():
 
 SCENARIOS = {"brokers": brokers, "retire-slow": retire_slow, "read": read, "golden": golden, "analyzer": analyzer, "outage": outage, "late": late, "overflow": overflow,
              "errors": errors, "reload": reload, "sigterm": sigterm,
-             "config": check_config, "files-off": kafka_only, "order": order}
+             "config": check_config, "files-off": kafka_only, "order": order,
+             "stdout-order": lambda: order(stdout=True)}
 SCENARIOS[SCENARIO]()
 check.done()
