@@ -88,8 +88,13 @@ output_follow(struct output *o, struct output *prev)
 		return -1;
 	render_wait_for(o->render, g);
 	if (o->to_stdout) {
+		struct gate *old;
+
 		gate_ref(g);
-		gate_unref(atomic_exchange(&prev->release_at_finish, g));
+		if ((old = atomic_exchange(&prev->release_at_finish, g)) != NULL) {
+			gate_release(old);
+			gate_unref(old);
+		}
 	} else {
 		render_release_at_end(prev->render, g);
 	}
