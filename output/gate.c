@@ -64,6 +64,28 @@ gate_wait(struct gate *g)
 	pthread_mutex_unlock(&g->lock);
 }
 
+void
+gate_hold(_Atomic(struct gate *) *slot, struct gate *g)
+{
+	gate_ref(g);
+	gate_let_go_of(atomic_exchange(slot, g));
+}
+
+void
+gate_let_go(_Atomic(struct gate *) *slot)
+{
+	gate_let_go_of(atomic_exchange(slot, NULL));
+}
+
+void
+gate_let_go_of(struct gate *g)
+{
+	if (g == NULL)
+		return;
+	gate_release(g);
+	gate_unref(g);
+}
+
 bool
 gate_open(struct gate *g)
 {

@@ -220,12 +220,7 @@ destroy(struct kafka *k)
 static void
 release_gate(struct kafka *k)
 {
-	struct gate *g = atomic_exchange(&k->gate, NULL);
-
-	if (g != NULL) {
-		gate_release(g);
-		gate_unref(g);
-	}
+	gate_let_go(&k->gate);
 }
 
 static void *
@@ -396,13 +391,7 @@ kafka_produce(struct kafka *k, const struct flow_record *rec, const char *line,
 void
 kafka_release_when_settled(struct kafka *k, struct gate *g)
 {
-	struct gate *old;
-
-	gate_ref(g);
-	if ((old = atomic_exchange(&k->gate, g)) != NULL) {
-		gate_release(old);
-		gate_unref(old);
-	}
+	gate_hold(&k->gate, g);
 	/* done before it saw g: let go here */
 	if (kafka_done(k))
 		release_gate(k);

@@ -485,6 +485,13 @@ void gate_release(struct gate *g);
 /* Until every holder let go. */
 void gate_wait(struct gate *g);
 bool gate_open(struct gate *g);
+/* A party's hold kept in an atomic slot: gate_hold puts g there (with a
+ * reference), letting go of one already there; gate_let_go lets go of
+ * what is there (nothing: no-op); gate_let_go_of, of g and its
+ * reference. */
+void gate_hold(_Atomic(struct gate *) *slot, struct gate *g);
+void gate_let_go(_Atomic(struct gate *) *slot);
+void gate_let_go_of(struct gate *g);
 
 /* kafka.c: lets go of g (one hold) once k has settled everything it was
  * given (delivered or failed) and is destroyed, on its delivery thread:

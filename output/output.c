@@ -87,17 +87,10 @@ output_follow(struct output *o, struct output *prev)
 	if ((g = gate_new(1 + other)) == NULL)
 		return -1;
 	render_wait_for(o->render, g);
-	if (o->to_stdout) {
-		struct gate *old;
-
-		gate_ref(g);
-		if ((old = atomic_exchange(&prev->release_at_finish, g)) != NULL) {
-			gate_release(old);
-			gate_unref(old);
-		}
-	} else {
+	if (o->to_stdout)
+		gate_hold(&prev->release_at_finish, g);
+	else
 		render_release_at_end(prev->render, g);
-	}
 #ifdef HAVE_KAFKA
 	if (other)
 		kafka_release_when_settled(prev->kafka, g);
@@ -414,8 +407,6 @@ output_stats(struct output *o)
 void
 output_finish(struct output *o)
 {
-	struct gate *g;
-
 	if (o == NULL)
 		return;
 	if (o->render != NULL) {
@@ -432,10 +423,7 @@ output_finish(struct output *o)
 	o->render = NULL;
 	o->writer = NULL;
 	/* a successor on standard output may write now */
-	if ((g = atomic_exchange(&o->release_at_finish, NULL)) != NULL) {
-		gate_release(g);
-		gate_unref(g);
-	}
+	gate_let_go(&o->release_at_finish);
 }
 
 void

@@ -205,12 +205,7 @@ wait_turn(struct render *r)
 static void
 let_go(struct render *r)
 {
-	struct gate *g = atomic_exchange(&r->release_at_end, NULL);
-
-	if (g != NULL) {
-		gate_release(g);
-		gate_unref(g);
-	}
+	gate_let_go(&r->release_at_end);
 }
 
 static void
@@ -357,13 +352,7 @@ render_wait_for(struct render *r, struct gate *g)
 void
 render_release_at_end(struct render *r, struct gate *g)
 {
-	struct gate *old;
-
-	gate_ref(g);
-	if ((old = atomic_exchange(&r->release_at_end, g)) != NULL) {
-		gate_release(old);
-		gate_unref(old);
-	}
+	gate_hold(&r->release_at_end, g);
 }
 
 void

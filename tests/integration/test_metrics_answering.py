@@ -30,14 +30,6 @@ def tcp_port():
         return s.getsockname()[1]
 
 
-def fd_limited_wrapper(d):
-    path = os.path.join(d.dir, "netflowd-nofile-300")
-    with open(path, "w") as f:
-        f.write('#!/bin/sh\nulimit -n 300 || exit 99\nexec "%s" "$@"\n' % NETFLOWD)
-    os.chmod(path, 0o755)
-    return path
-
-
 def metric(body, name):
     m = re.search(r"^%s (\d+)$" % re.escape(name), body, re.M)
     return int(m.group(1)) if m else None
@@ -58,7 +50,7 @@ def main():
     d = nftest.Daemon(NETFLOWD, "[collector]\nlisten = 0.0.0.0:%d\n"
                       "[output]\ndirectory = @OUT@\n"
                       "[metrics]\nlisten = 127.0.0.1:%d\n" % (port, mport))
-    d.netflowd = fd_limited_wrapper(d)
+    d.netflowd = nftest.fd_limited(NETFLOWD, d.dir, 300)
     idle = []
     try:
         os.environ["NETFLOWD_TEST_HTTP_SNDBUF"] = "4096"
