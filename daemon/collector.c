@@ -112,23 +112,31 @@ collector_datagram(struct collector *c, const uint8_t *buf, size_t len,
 void
 collector_output_boundary(struct collector *c, int64_t now_ms)
 {
+	struct kafka *was, *now;
+
 	if (c->next_output == NULL || now_ms < c->next_output_ms)
 		return;
 	/* the old output closes and renames its slot on a thread of its own:
 	 * every record written so far goes there, the next one opens a slot
-	 * of the new output. With Kafka, both outputs produce to one
-	 * producer: the old one renders (and produces) all it holds first,
-	 * so each exporter's records stay in order in their partition; only
-	 * its disk work is left to the retire thread. */
-	if (collector_kafka(c) != NULL)
-		output_render_drain(c->output);
+	 * of the new output. With Kafka, the new output's render thread
+	 * waits until the old one rendered (and produced) all it holds, and
+	 * until the old producer settled when the producer changes: each
+	 * exporter's records stay in order in their partition. The old
+	 * output's threads say so themselves; the loop waits for nothing. */
+	was = output_kafka(c->output);
+	now = output_kafka(c->next_output);
+	if (output_follow(c->next_output, c->output) < 0)
+		log_msg(LOG_ERR, "output switch: out of memory: records of the "
+		    "old and the new output may reach Kafka out of order");
 	collector_retire_output(c, c->output);
 	c->output = c->next_output;
 	c->next_output = NULL;
 	output_clock(c->output, now_ms);
 	log_msg(LOG_NOTICE, "output now %s, rotation every %u s, compress %s",
-	    c->config->directory, c->config->rotate,
-	    config_compress_name(c->config->compress));
+	    c->to_stdout ? "standard output" : c->config->directory,
+	    c->config->rotate, config_compress_name(c->config->compress));
+	if (was != now)
+		collector_kafka_switched(c, now);
 }
 
 /* Slots are named after wall-clock time, so a step of that clock ends the

@@ -196,8 +196,13 @@ struct kafka *collector_kafka_new(struct collector *c,
 void collector_kafka_open(struct collector *c);
 int collector_kafka_stage(struct collector *c, const struct config *nc,
     struct kafka **out, bool *changed, char **err);
+/* A reload's new producer becomes the current one (the loop's choice
+ * for outputs made from now on); the outputs switch to it at the slot
+ * boundary, with the next output, which was staged with it. */
 void collector_kafka_commit(struct collector *c, struct kafka *k,
     bool changed);
+/* The output switch made k (NULL: none) the producer records go to. */
+void collector_kafka_switched(struct collector *c, struct kafka *k);
 void collector_kafka_discard(struct collector *c, struct kafka *k);
 void collector_kafka_tick(struct collector *c);
 /* Frees the producers whose delivery thread is done (the loop, woken). */

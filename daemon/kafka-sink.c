@@ -4,10 +4,13 @@
  * its counters into the journal, SIGUSR1 stats, /metrics and STATUS=.
  *
  * A reload builds the new producer first (the same two passes as the
- * state file: everything validated and built, then applied), the render
- * threads switch to it at a block boundary, and the old one closes when
- * its last reference goes: the loop drops its own here, each render
- * thread its own on its thread when it switched away. Its delivery
+ * state file: everything validated and built, then applied) and a new
+ * output with it; the switch to both is at the slot boundary, where the
+ * new output's render thread waits until the old output rendered
+ * everything and the old producer settled (output_follow): each
+ * exporter's records stay in order in their partition. The old producer
+ * closes when its last reference goes: the loop drops its own at the
+ * reload, the old output's render thread its own when it ends. Its delivery
  * thread then flushes for at most KAFKA_RETIRE_MS, counts what it could
  * not deliver, destroys the producer and wakes the loop (the completion
  * eventfd), which only then frees what is left. The loop never asks
@@ -210,11 +213,19 @@ collector_kafka_commit(struct collector *c, struct kafka *k, bool changed)
 		kafka_free(k);
 		return;
 	}
+	/* the current output's render thread holds the old producer until
+	 * the output switch; it closes when the last holder lets go */
 	retire(ks, ks->cur, false);
 	ks->cur = k;
-	output_set_kafka(c->output, k);
-	if (c->next_output)
-		output_set_kafka(c->next_output, k);
+	log_msg(LOG_NOTICE, "kafka: [kafka] changed: the new %s takes over with "
+	    "the new output at the end of the current slot",
+	    k ? "producer" : "configuration (no sink)");
+}
+
+/* At the output switch: the new output's producer is on. */
+void
+collector_kafka_switched(struct collector *c, struct kafka *k)
+{
 	if (k)
 		log_fields(LOG_NOTICE, LOG_FIELDS({ "KAFKA_BROKER", kafka_brokers(k) },
 		    { "KAFKA_TOPIC", kafka_topic(k) }),
@@ -475,6 +486,7 @@ collector_kafka_stage(struct collector *c, const struct config *nc,
 }
 
 void collector_kafka_commit(struct collector *c, struct kafka *k, bool changed) {}
+void collector_kafka_switched(struct collector *c, struct kafka *k) {}
 void collector_kafka_discard(struct collector *c, struct kafka *k) {}
 void collector_kafka_reap(struct collector *c) {}
 void collector_kafka_tick(struct collector *c) {}

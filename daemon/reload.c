@@ -272,9 +272,15 @@ stage_output(struct collector *c, struct staged *s, char **err)
 {
 	struct output_config oc;
 
-	if (c->to_stdout || config_output_equal(c->config, s->config))
+	/* a [kafka] change takes effect with a new output at the slot
+	 * boundary, after the old one rendered everything (output_follow):
+	 * each exporter's records stay in order across the producers */
+	if (!s->kafka_changed &&
+	    (c->to_stdout || config_output_equal(c->config, s->config)))
 		return 0;
 	collector_output_config(c, s->config, &oc);
+	if (s->kafka_changed)
+		oc.kafka = s->kafka;
 	s->output = output_new(&oc, err);
 	return s->output ? 0 : -1;
 }
@@ -321,7 +327,7 @@ commit(struct collector *c, struct staged *s)
 			output_free(c->next_output);
 		c->next_output = s->output;
 	}
-	/* after next_output: both outputs switch to the new producer */
+	/* the new producer is the next output's (staged with it) */
 	collector_kafka_commit(c, s->kafka, s->kafka_changed);
 	/* the parser's state is sized once, at start */
 	if (s->config->max_exporters != c->config->max_exporters ||
@@ -365,9 +371,9 @@ on_reload(evutil_socket_t fd, short what, void *arg)
 	 * that cannot be taken back for free (a port's old socket closed) */
 	if ((s.config = collector_load_config(&c->args, &err)) == NULL ||
 	    stage_listeners(c, &s, &err) < 0 || stage_metrics(c, &s, &err) < 0 ||
-	    stage_output(c, &s, &err) < 0 ||
 	    collector_kafka_stage(c, s.config, &s.kafka, &s.kafka_changed,
-	    &err) < 0 || stage_handovers(c, &s, &err) < 0) {
+	    &err) < 0 || stage_output(c, &s, &err) < 0 ||
+	    stage_handovers(c, &s, &err) < 0) {
 		unstage(c, &s);
 		free(c->reload_error);
 		c->reload_error = err ? err : strdup("out of memory");

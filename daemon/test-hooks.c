@@ -3,9 +3,12 @@
  * root (a disk that stalls, an fdatasync that fails), injected when the
  * environment asks: NETFLOWD_TEST_FDATASYNC=DIR makes the output's
  * fdatasync wait while DIR/hold exists, and fail with EIO for files
- * under the directory named in DIR/fail. Without the variable nothing
- * here runs; the daemon's behaviour under the hook is the real one from
- * the failing call on.
+ * under the directory named in DIR/fail; NETFLOWD_TEST_HTTP_SNDBUF=N
+ * gives /metrics connections a send buffer of N bytes, so that an
+ * answer is still being written while its client does not read (on
+ * loopback the kernel's buffer would take it whole). Without the
+ * variables nothing here runs; the daemon's behaviour under a hook is the
+ * real one from the hooked call on.
  */
 #include <errno.h>
 #include <limits.h>
@@ -16,6 +19,7 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "httpd.h"
 
 static const char *control;
 
@@ -69,6 +73,13 @@ hooked_fdatasync(int fd)
 void
 collector_test_hooks(void)
 {
+	const char *sndbuf = getenv("NETFLOWD_TEST_HTTP_SNDBUF");
+
+	if (sndbuf != NULL && atoi(sndbuf) > 0) {
+		httpd_test_sndbuf = atoi(sndbuf);
+		log_msg(LOG_WARNING, "test hook: /metrics send buffer %d bytes",
+		    httpd_test_sndbuf);
+	}
 	if ((control = getenv("NETFLOWD_TEST_FDATASYNC")) == NULL ||
 	    control[0] == '\0')
 		return;

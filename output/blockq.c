@@ -30,6 +30,7 @@ blockq_destroy(struct blockq *q)
 	}
 	while ((b = q->head) != NULL) {
 		q->head = b->next;
+		free(b->who);
 		free(b);
 	}
 	pthread_cond_destroy(&q->freed);
@@ -120,6 +121,8 @@ blockq_pop(struct blockq *q)
 void
 blockq_done(struct blockq *q, struct out_block *b)
 {
+	free(b->who);
+	b->who = NULL;
 	pthread_mutex_lock(&q->lock);
 	q->busy--;
 	if (b->marker) {

@@ -42,6 +42,9 @@ struct kafka {
 	atomic_bool settled;     /* counted for good: late reports ignored */
 	atomic_uint close_ms;
 	atomic_int refs;
+	/* let go of once settled and destroyed (an output switch waits for
+	 * it: kafka_release_when_settled) */
+	_Atomic(struct gate *) gate;
 	void (*on_done)(void *arg);
 	void *done_arg;
 	atomic_uint_fast64_t produced, delivered, failed[KAFKA_FAIL_MAX];
@@ -213,6 +216,13 @@ destroy(struct kafka *k)
 	k->rk = NULL;
 }
 
+/* The output after the one this producer served may produce now. */
+static void
+release_gate(struct kafka *k)
+{
+	gate_let_go(&k->gate);
+}
+
 static void *
 run(void *arg)
 {
@@ -225,6 +235,7 @@ run(void *arg)
 	settle(k);
 	destroy(k);
 	atomic_store(&k->done, true);
+	release_gate(k);
 	if (k->on_done)
 		k->on_done(k->done_arg);
 	return NULL;
@@ -378,6 +389,15 @@ kafka_produce(struct kafka *k, const struct flow_record *rec, const char *line,
 }
 
 void
+kafka_release_when_settled(struct kafka *k, struct gate *g)
+{
+	gate_hold(&k->gate, g);
+	/* done before it saw g: let go here */
+	if (kafka_done(k))
+		release_gate(k);
+}
+
+void
 kafka_close(struct kafka *k, unsigned timeout_ms)
 {
 	if (k == NULL || atomic_load(&k->closing))
@@ -424,6 +444,7 @@ kafka_free(struct kafka *k)
 	kafka_join(k);
 	/* only when the delivery thread never started (kafka_new failed) */
 	destroy(k);
+	release_gate(k);
 	pthread_mutex_destroy(&k->error_lock);
 	free(k->topic);
 	free(k->brokers);

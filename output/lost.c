@@ -6,7 +6,9 @@
  * charges here, from the lost lines themselves: every line starts with
  * {"time_received":"...","exporter":"ADDR" (json.c's fixed order), so the
  * rare path of a loss pays for finding the exporter, not every record.
- * Records whose lines are gone by then (a file whose fdatasync or rename
+ * Frames still staged for a direct write, which a failed write may yet
+ * cut off, keep the runs of exporters the render thread noted for their
+ * block (lost_runs). Records whose lines are gone by then (a file whose fdatasync or rename
  * failed, frames already handed to the disk) are counted as unattributed.
  */
 #include <stdlib.h>
@@ -50,9 +52,7 @@ static bool
 line_exporter(const char *line, size_t len, const char **addr, size_t *n)
 {
 	static const char key[] = ",\"exporter\":\"";
-	/* where json.c puts it after a four-digit year's time_received:
-	 * this runs for every line of every frame (writer.c keeps who wrote
-	 * a frame while it may still be cut), so look there first */
+	/* where json.c puts it after a four-digit year's time_received */
 	enum { AT = sizeof("{\"time_received\":\"2024-05-01T12:00:41.052Z\"") - 1 };
 	size_t look = len < 96 ? len : 96;
 	const char *k = look >= AT + sizeof(key) - 1 &&
@@ -147,57 +147,50 @@ lost_charge_addr(struct lost_table *t, const struct parser_addr *a)
 	pthread_mutex_unlock(&t->lock);
 }
 
-struct lost_runs *
-lost_runs_of(const char *data, size_t len)
+void
+lost_runs_push(struct lost_runs **rp, const struct parser_addr *a)
 {
-	const char *p = data, *end = data + len;
-	struct lost_runs *r;
-	size_t cap = 8;
+	struct lost_runs *r = *rp;
 
-	if ((r = malloc(sizeof(*r) + cap * sizeof(r->run[0]))) == NULL)
-		return NULL;
-	r->n = 0;
-	r->unknown = 0;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t line = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
-		const char *addr;
-		size_t n;
+	if (r == NULL || r->n == r->cap) {
+		/* a block of one exporter's datagrams of 7 flows, from
+		 * interleaved exporters, has some 400 runs */
+		size_t cap = r == NULL ? 64 : r->cap * 2;
+		struct lost_runs *g = realloc(r, sizeof(*r) +
+		    cap * sizeof(r->run[0]));
 
-		if (!line_exporter(p, line, &addr, &n)) {
-			r->unknown++;
-		} else if (r->n > 0 && strlen(r->run[r->n - 1].exporter) == n &&
-		    memcmp(r->run[r->n - 1].exporter, addr, n) == 0) {
-			r->run[r->n - 1].records++;
-		} else {
-			if (r->n == cap) {
-				struct lost_runs *g = realloc(r, sizeof(*r) +
-				    cap * 2 * sizeof(r->run[0]));
-
-				if (g == NULL) {
-					free(r);
-					return NULL;
-				}
-				r = g;
-				cap *= 2;
-			}
-			memcpy(r->run[r->n].exporter, addr, n);
-			r->run[r->n].exporter[n] = '\0';
-			r->run[r->n++].records = 1;
-		}
-		p += line;
+		if (g == NULL)
+			return;   /* the line stays unnamed: unattributed */
+		if (r == NULL)
+			g->n = 0;
+		g->cap = cap;
+		*rp = r = g;
 	}
-	return r;
+	r->run[r->n++] = (struct lost_run){ .addr = *a, .records = 1 };
 }
 
 void
-lost_charge_runs(struct lost_table *t, const struct lost_runs *r)
+lost_charge_runs(struct lost_table *t, const struct lost_runs *r,
+    uint64_t records)
 {
+	uint64_t named = 0;
+
 	pthread_mutex_lock(&t->lock);
-	for (size_t i = 0; i < r->n; i++)
-		charge(t, r->run[i].exporter, strlen(r->run[i].exporter),
-		    r->run[i].records);
-	t->unattributed += r->unknown;
+	for (size_t i = 0; r != NULL && i < r->n; i++) {
+		char buf[FORMAT_ADDR_ROOM];
+		size_t n = format_addr(buf, sizeof(buf), &r->run[i].addr);
+		uint64_t k = r->run[i].records;
+
+		/* never more than the lines it stands for */
+		if (k > records - named)
+			k = records - named;
+		if (n > 0)
+			charge(t, buf, n, k);
+		else
+			t->unattributed += k;
+		named += k;
+	}
+	t->unattributed += records - named;
 	pthread_mutex_unlock(&t->lock);
 }
 

@@ -173,6 +173,8 @@ struct out_block {
 	size_t len;
 	uint64_t lines;          /* JSON blocks: the lines (records) in data,
 	                          * counted by render as it writes them */
+	struct lost_runs *who;   /* JSON blocks: their exporters (render's;
+	                          * NULL in a block made elsewhere) */
 	char data[];
 };
 
@@ -195,20 +197,42 @@ struct lost_table {
 /* Charges every line of data (the last one may be cut) to the exporter
  * its JSON names. */
 void lost_charge_lines(struct lost_table *t, const char *data, size_t len);
-/* Who the lines of a frame are from, for as long as the frame may still
- * be cut off the file (see writer.c's frame_end). */
+/* Who the lines of a JSON block are from, in order: runs of lines of one
+ * exporter, noted by the render thread as it renders them (it knows each
+ * line's exporter; finding it again in the text cost the writer 270
+ * instructions a flow). The block owns it (blockq frees it with the
+ * block); the writer keeps it with a frame for as long as the frame may
+ * still be cut off the file (see writer.c's frame_end). Lines it does not
+ * name (no memory to grow it) are the block's lines less its runs. */
 struct lost_runs {
-	size_t n;
-	uint64_t unknown;        /* lines naming no exporter */
-	struct {
-		char exporter[FORMAT_ADDR_ROOM];
+	size_t n, cap;
+	struct lost_run {
+		struct parser_addr addr;
 		uint64_t records;
 	} run[];
 };
 
-/* The runs of lines of data by exporter; NULL without memory. */
-struct lost_runs *lost_runs_of(const char *data, size_t len);
-void lost_charge_runs(struct lost_table *t, const struct lost_runs *r);
+/* A new run of addr's at the end of *rp, grown (or made) as needed;
+ * without memory the line stays unnamed. */
+void lost_runs_push(struct lost_runs **rp, const struct parser_addr *a);
+
+/* One more line of addr's: a datagram's records come one after another,
+ * so mostly one compare and an increment. */
+static inline void
+lost_runs_add(struct lost_runs **rp, const struct parser_addr *a)
+{
+	struct lost_runs *r = *rp;
+
+	if (r != NULL && r->n > 0 && parser_addr_equal(&r->run[r->n - 1].addr, a))
+		r->run[r->n - 1].records++;
+	else
+		lost_runs_push(rp, a);
+}
+
+/* Charges the records lines of runs r (NULL: none named): the runs to
+ * their exporters, the rest unattributed. */
+void lost_charge_runs(struct lost_table *t, const struct lost_runs *r,
+    uint64_t records);
 /* One record of the exporter at a lost (never rendered). */
 void lost_charge_addr(struct lost_table *t, const struct parser_addr *a);
 /* Records lost whose lines are gone. */
@@ -296,6 +320,9 @@ struct writer *writer_new(const struct output_config *cfg,
 void writer_stopping(struct writer *w);
 /* Writes everything queued, finishes the open slot, joins the threads. */
 void writer_free(struct writer *w);
+/* w stages frames for direct writes: only then do its blocks need their
+ * exporter runs (out_block.who), for a cut of a frame still staged. */
+bool writer_stages(const struct writer *w);
 /* A free block; NULL when WRITER_BLOCKS_MAX are in use, unless wait is
  * set: then it waits for the writer to return one. */
 struct out_block *writer_block(struct writer *w, bool wait);
@@ -423,9 +450,53 @@ void record_pack_plan(const struct flow_record *rec, struct pack_plan *plan);
  * which has room for plan->size bytes. */
 void record_pack(const struct flow_record *rec, const struct pack_plan *plan,
     char *dst);
+/* One record in a block, at an offset aligned for it. */
+struct packed {
+	size_t size;             /* of the whole entry, aligned */
+	struct flow_record rec;
+	struct parser_source src;
+	struct flow_field extra[];
+	/* then the bytes of the extra fields */
+};
+
 /* The record packed at src (in a block's data), and the size of its
- * entry: the next one starts size bytes further. */
-const struct flow_record *record_unpack(const char *src, size_t *size);
+ * entry: the next one starts size bytes further. Inline: the render
+ * thread calls it for every record. */
+static inline const struct flow_record *
+record_unpack(const char *src, size_t *size)
+{
+	const struct packed *pk = (const void *)src;
+
+	*size = pk->size;
+	return &pk->rec;
+}
+
+/* ---- gate.c: a thread waits until its holders let go ---- */
+
+struct gate;
+
+/* A gate held by holds parties (each lets go once), with one reference. */
+struct gate *gate_new(unsigned holds);
+void gate_ref(struct gate *g);
+/* The last reference frees it (NULL: nothing). */
+void gate_unref(struct gate *g);
+/* One holder lets go; the last one opens the gate. */
+void gate_release(struct gate *g);
+/* Until every holder let go. */
+void gate_wait(struct gate *g);
+bool gate_open(struct gate *g);
+/* A party's hold kept in an atomic slot: gate_hold puts g there (with a
+ * reference), letting go of one already there; gate_let_go lets go of
+ * what is there (nothing: no-op); gate_let_go_of, of g and its
+ * reference. */
+void gate_hold(_Atomic(struct gate *) *slot, struct gate *g);
+void gate_let_go(_Atomic(struct gate *) *slot);
+void gate_let_go_of(struct gate *g);
+
+/* kafka.c: lets go of g (one hold) once k has settled everything it was
+ * given (delivered or failed) and is destroyed, on its delivery thread:
+ * at once if it is done already. Takes a reference to g. */
+void kafka_release_when_settled(struct kafka *k, struct gate *g);
 
 /* ---- render.c: the thread that turns packed records into JSON lines ---- */
 
@@ -447,9 +518,17 @@ void render_close_slot(struct render *r, time_t slot);
 void render_flush(struct render *r);
 /* Waits until everything queued has been rendered and handed on. */
 void render_drain(struct render *r);
-/* Lines of the blocks after the next one go to k too (NULL: none). The
- * render thread takes a reference to k here and lets go of it on its own
- * thread when it switches away (or ends): the last one closes k. */
+/* Lines of the blocks after the next one go to k too (NULL: none):
+ * output_new sets its output's producer once, before the first block (a
+ * reload's new producer comes with a new output: output_follow). The
+ * render thread takes a reference to k here and lets go of it when it
+ * switches away (or ends): the last one closes k. */
 void render_set_kafka(struct render *r, struct kafka *k);
+/* Before its next block the thread waits for g to open (a reference is
+ * taken; call before the first block of those to wait). */
+void render_wait_for(struct render *r, struct gate *g);
+/* The thread lets go of g (one hold) once it has rendered (and produced)
+ * everything it was given and stopped. Takes a reference. */
+void render_release_at_end(struct render *r, struct gate *g);
 
 #endif

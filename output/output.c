@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "output-private.h"
 
 struct output {
@@ -32,6 +33,10 @@ struct output {
 	uint64_t packed;         /* packed bytes of the records accepted */
 	bool unflushed;          /* records packed since the last flush */
 	bool lost_owned;         /* counters.by_exporter is this output's */
+	struct kafka *kafka;     /* the render thread's producer (compared
+	                          * only: the render thread holds it) */
+	/* a successor under --stdout waits for this output's end */
+	_Atomic(struct gate *) release_at_finish;
 };
 
 static char *errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -59,15 +64,39 @@ kafka_only(struct output *o, const struct output_config *cfg, char **err)
 		return NULL;
 	}
 	render_set_kafka(o->render, cfg->kafka);
+	o->kafka = cfg->kafka;
 	return o;
 }
 
-void
-output_set_kafka(struct output *o, struct kafka *k)
+struct kafka *
+output_kafka(const struct output *o)
 {
-	render_set_kafka(o->render, k);
-	/* an idle render thread wakes up and switches */
-	render_flush(o->render);
+	return o->kafka;
+}
+
+int
+output_follow(struct output *o, struct output *prev)
+{
+	bool kafka = o->kafka != NULL && prev->kafka != NULL;
+	bool other = kafka && o->kafka != prev->kafka;
+	struct gate *g;
+
+	if (!kafka && !o->to_stdout)
+		return 0;
+	/* prev's end (or its render thread's), and its producer's */
+	if ((g = gate_new(1 + other)) == NULL)
+		return -1;
+	render_wait_for(o->render, g);
+	if (o->to_stdout)
+		gate_hold(&prev->release_at_finish, g);
+	else
+		render_release_at_end(prev->render, g);
+#ifdef HAVE_KAFKA
+	if (other)
+		kafka_release_when_settled(prev->kafka, g);
+#endif
+	gate_unref(g);
+	return 0;
 }
 
 
@@ -87,7 +116,9 @@ output_new(const struct output_config *cfg, char **err)
 			goto fail;
 		o->lost_owned = true;
 	}
-	fair_init(&o->fair);
+	/* --read never sheds: its 560 KB of fair state stay untouched */
+	if (!cfg->lossless)
+		fair_init(&o->fair);
 	if (cfg->fair_prefix_set)
 		fair_set_prefix(&o->fair, cfg->fair_prefix4, cfg->fair_prefix6);
 	o->rotate = cfg->rotate ? cfg->rotate : 60;
@@ -131,6 +162,7 @@ output_new(const struct output_config *cfg, char **err)
 	if ((o->render = render_new(o->writer, &o->counters)) == NULL)
 		goto fail;
 	render_set_kafka(o->render, cfg->kafka);
+	o->kafka = cfg->kafka;
 	return o;
 fail:
 	if (*err == NULL)
@@ -300,13 +332,6 @@ output_end_slot(struct output *o)
 }
 
 void
-output_render_drain(struct output *o)
-{
-	output_end_slot(o);
-	render_drain(o->render);
-}
-
-void
 output_close(struct output *o)
 {
 	output_end_slot(o);
@@ -397,6 +422,8 @@ output_finish(struct output *o)
 	writer_free(o->writer);
 	o->render = NULL;
 	o->writer = NULL;
+	/* a successor on standard output may write now */
+	gate_let_go(&o->release_at_finish);
 }
 
 void

@@ -176,10 +176,6 @@ void output_sync(struct output *o);
 /* Closes the current slot now, whatever the time (the wall clock
  * stepped); does not wait. */
 int output_end_slot(struct output *o);
-/* Ends the current slot and waits until the render thread has rendered
- * (and produced to Kafka) everything written so far; the writer may still
- * be writing. */
-void output_render_drain(struct output *o);
 /* At shutdown: closes the current slot (renamed into place) and waits for
  * the writer, so that output_stats counts the last file. A reader of
  * standard output that stalls gets the writer's exit deadline. */
@@ -198,11 +194,20 @@ void output_stats_add(struct output_stats *sum, const struct output_stats *s,
 /* Tests: fdatasync(2) of the files is fn from now on (NULL: fdatasync). */
 void output_set_fdatasync(int (*fn)(int fd));
 
-/* From the next block on, lines go to k as well (NULL: no Kafka); the
- * render thread picks it up soon even when idle. It holds a reference to
- * k (kafka_ref) and lets go of the one before on its own thread: the
- * last reference closes a producer, nobody polls whether it is in use. */
-void output_set_kafka(struct output *o, struct kafka *k);
+/* The Kafka producer o's lines go to (output_config.kafka, for its whole
+ * life), or NULL. */
+struct kafka *output_kafka(const struct output *o);
+/* An output switch (a reload) keeps each exporter's order: o, the output
+ * replacing prev, renders nothing until prev has rendered (and produced)
+ * everything, and, when the two produce to different producers, until
+ * prev's producer has settled all it was given (delivered, or failed
+ * when its bounded flush ran out), so no record of prev can reach a
+ * partition after one of o. Under --stdout o waits for prev to be
+ * finished altogether (one standard output). Messages between threads:
+ * the caller waits for none of it; call before o gets its first record
+ * and before prev is finished. -1 (errno) without memory, when o does
+ * not wait. Nothing to wait for (no Kafka, no standard output): 0. */
+int output_follow(struct output *o, struct output *prev);
 
 /* What output_recover found and did. */
 struct output_recovery {

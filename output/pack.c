@@ -10,15 +10,6 @@
 
 #include "output-private.h"
 
-/* One record in a block, at an offset aligned for it. */
-struct packed {
-	size_t size;             /* of the whole entry, aligned */
-	struct flow_record rec;
-	struct parser_source src;
-	struct flow_field extra[];
-	/* then the bytes of the extra fields */
-};
-
 #define PACK_ALIGN _Alignof(struct packed)
 
 void
@@ -85,13 +76,4 @@ record_pack(const struct flow_record *rec, const struct pack_plan *plan,
 		pk->extra[i].data = bytes;
 		bytes += rec->extra[i].len;
 	}
-}
-
-const struct flow_record *
-record_unpack(const char *src, size_t *size)
-{
-	const struct packed *pk = (const void *)src;
-
-	*size = pk->size;
-	return &pk->rec;
 }

@@ -32,6 +32,7 @@ struct render {
 	struct writer_counters *counters;
 	struct json_writer *json;
 	struct out_block *cur;   /* JSON lines being filled */
+	bool note_who;           /* the writer stages: cur->who is wanted */
 	/* no writer (files = no): lines are rendered here, for Kafka only */
 	struct out_block *scratch;
 	/* the loop's choice, not yet taken (pending); a reference each */
@@ -40,6 +41,10 @@ struct render {
 	bool kafka_pending;
 	atomic_bool kafka_switch;       /* kafka_pending, read without the lock */
 	struct kafka *kafka;     /* this thread's: the one it produces to */
+	/* order across an output switch (output_follow): what this thread
+	 * waits for before its first block, and what it lets go of once it
+	 * has rendered everything */
+	_Atomic(struct gate *) wait_for, release_at_end;
 };
 
 /* ---- the Kafka sink: one line each, switched between two blocks ---- */
@@ -109,6 +114,8 @@ submit(struct render *r, bool close)
 	if (r->writer == NULL) {
 		r->cur->len = 0;
 		r->cur->lines = 0;
+		if (r->cur->who != NULL)
+			r->cur->who->n = 0;
 		r->cur = NULL;
 		return;
 	}
@@ -174,7 +181,31 @@ line(struct render *r, const struct flow_record *rec, time_t slot)
 	kafka_line(r, rec, r->cur->data + r->cur->len, len);
 	r->cur->len += len;
 	r->cur->lines++;
+	if (r->note_who)
+		lost_runs_add(&r->cur->who, &rec->src->addr);
 	return len;
+}
+
+/* The output before this one has rendered all it had (and its producer
+ * settled, when it was another): only then do this one's lines go to
+ * Kafka behind them. */
+static void
+wait_turn(struct render *r)
+{
+	struct gate *g;
+
+	if (atomic_load_explicit(&r->wait_for, memory_order_relaxed) == NULL ||
+	    (g = atomic_exchange(&r->wait_for, NULL)) == NULL)
+		return;
+	gate_wait(g);
+	gate_unref(g);
+}
+
+/* Everything this thread was given is rendered and produced. */
+static void
+let_go(struct render *r)
+{
+	gate_let_go(&r->release_at_end);
 }
 
 static void
@@ -182,6 +213,7 @@ process(struct render *r, struct out_block *b)
 {
 	uint64_t bytes = 0;
 
+	wait_turn(r);
 	switch_kafka(r);
 	/* every block ends with its JSON handed on (below), so the lines
 	 * rendered here start a JSON block of b's slot */
@@ -224,6 +256,7 @@ run(void *arg)
 
 	blockq_consume(&r->q, consume, r);
 	submit(r, false);
+	let_go(r);
 	return NULL;
 }
 
@@ -237,6 +270,7 @@ render_new(struct writer *w, struct writer_counters *counters)
 	pthread_mutex_init(&r->kafka_lock, NULL);
 	blockq_init(&r->q, OUTPUT_BLOCKS_MAX, &counters->render_queue_peak);
 	r->writer = w;
+	r->note_who = w != NULL && writer_stages(w);
 	r->counters = counters;
 	if ((r->json = json_writer_new()) == NULL)
 		goto fail;
@@ -263,12 +297,17 @@ render_free(struct render *r)
 		pthread_join(r->thread, NULL);
 	}
 	blockq_destroy(&r->q);
-	/* the thread is gone: its producer and a choice it never took */
+	/* the thread is gone (or never ran): nothing more of it to wait for */
+	let_go(r);
+	gate_unref(atomic_exchange(&r->wait_for, NULL));
+	/* its producer and a choice it never took */
 	unref(r->kafka);
 	if (r->kafka_pending)
 		unref(r->kafka_next);
 	pthread_mutex_destroy(&r->kafka_lock);
 	json_writer_free(r->json);
+	if (r->scratch != NULL)
+		free(r->scratch->who);
 	free(r->scratch);
 	free(r);
 }
@@ -301,6 +340,19 @@ void
 render_flush(struct render *r)
 {
 	blockq_push_marker(&r->q, 0, false);
+}
+
+void
+render_wait_for(struct render *r, struct gate *g)
+{
+	gate_ref(g);
+	gate_unref(atomic_exchange(&r->wait_for, g));
+}
+
+void
+render_release_at_end(struct render *r, struct gate *g)
+{
+	gate_hold(&r->release_at_end, g);
 }
 
 void

@@ -31,145 +31,22 @@
  * reason, and the next block tries again, so writing resumes by itself
  * when space returns. A slot that lost blocks is published truncated and
  * logged as such; one whose fdatasync failed is not published at all.
+ *
+ * This file: the queue, the threads and their turn, one block put in
+ * turn. The rest: writer-dio.c (the open file's bytes), writer-slot.c (a
+ * slot from open to publish), writer-stdout.c, writer-report.c (counters
+ * and rate-limited lines); their shared state in writer-private.h.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/sendfile.h>
-#include <sys/stat.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "output-private.h"
-
-/* write-behind: start writeback of every this many bytes as they are
- * written, so dirty pages never pile up and the fdatasync at rotation has
- * only the tail left, instead of a whole slot to push out at once */
-#define WRITEBEHIND (8u << 20)
-/* direct I/O: staging buffer size, and the alignment of memory, file
- * offsets and lengths (4 KiB covers 512-byte and 4K-sector devices) */
-#define DIO_CHUNK (2u << 20)
-#define DIO_ALIGN 4096u
-_Static_assert(DIO_CHUNK % DIO_ALIGN == 0, "a full chunk is written whole");
-#define WRITER_THREADS_MAX 8
-/* the same failure is logged at most once in this long (with a count of
- * what was not logged) */
-#define REPORT_INTERVAL_MS 10000
-/* adaptive level: a step faster when this many blocks wait, a step back
- * when no more than ADAPT_LOW do */
-#define ADAPT_HIGH (WRITER_BLOCKS_MAX / 2)
-#define ADAPT_LOW (WRITER_BLOCKS_MAX / 8)
-/* what report() limits besides the lost reasons */
-enum { KIND_RECOVERED = OUTPUT_LOST__COUNT, KIND_DIR, KIND_TRUNCATED,
-	KIND_PUBLISHED, KIND__COUNT };
-
-/* A closed slot waiting for fdatasync and its rename. */
-struct finished {
-	struct finished *next;
-	int fd;
-	uint64_t records;        /* in the file */
-	uint64_t missing;        /* lost from it (it is published truncated) */
-	char tmp_name[96];
-};
-
-/* Where a frame ends in the file, and how many records it holds; while
- * it is not wholly in the file yet (staged for a direct write), who sent
- * them, so that a cut that drops it charges its exporters. */
-struct frame_end {
-	off_t end;
-	uint64_t records;
-	struct lost_runs *who;
-};
-
-/* One writer thread and what it compresses with. */
-struct worker {
-	struct writer *w;
-	pthread_t thread;
-	bool started;
-	struct compressor *z;
-};
-
-struct report_state {
-	int64_t last_ms;
-	uint64_t suppressed;
-	const char *reason;      /* of the last line, for report_flush */
-	int prio;
-	char path[256];
-};
-
-struct writer {
-	struct blockq q;         /* JSON lines to write */
-	struct worker workers[WRITER_THREADS_MAX];
-	unsigned nworkers;
-	pthread_mutex_t turn_lock;
-	pthread_cond_t turn_cond;
-	uint64_t turn;           /* seq of the block that may be put next */
-
-	pthread_t finisher;
-	bool finisher_started;
-	pthread_mutex_t fin_lock;
-	pthread_cond_t fin_work; /* a slot to finish, or stopping */
-	pthread_cond_t fin_done; /* a slot finished */
-	struct finished *fin_head, *fin_tail;
-	bool fin_busy;
-	bool fin_stopping;
-
-	struct writer_counters *counters;
-	void (*log)(int, const char *, const char *, const char *);
-	pthread_mutex_t report_lock;
-	struct report_state reports[KIND__COUNT];
-	atomic_int_fast64_t deadline_ms;   /* 0 until writer_stopping */
-
-	/* set up by writer_new, then read only */
-	char *dir;
-	bool to_stdout;
-	enum output_compress compress;
-	int level;               /* configured */
-	bool adapt;
-
-	/* owned by whoever has the turn */
-	bool direct;             /* try O_DIRECT for new files */
-	int fd;
-	bool fd_direct;          /* fd is open with O_DIRECT */
-	bool stdout_dead;        /* the reader went away, or the exit
-	                          * deadline passed: why in dead_reason */
-	enum output_lost_reason dead_reason;
-	int stdout_kind;         /* enum stdout_kind */
-	size_t pipe_size;        /* STDOUT_PIPE: its capacity */
-	/* STDOUT_PIPE: our writes still (partly) in the pipe, oldest first,
-	 * for a bound on the pages they hold (pipe_room); none when another
-	 * process writes the pipe too (stderr into it) */
-	struct pipe_write {
-		uint64_t end;    /* offset in all we wrote */
-		size_t pages;    /* at most this many pages it took */
-	} *pw;
-	size_t pw_head, pw_n, pw_cap;
-	uint64_t pipe_total;     /* bytes we wrote to the pipe */
-	size_t pipe_slots, page;
-	char *dio;               /* staging buffer, DIO_CHUNK, aligned */
-	size_t dio_len;
-	off_t dio_off;           /* file offset of dio[0] */
-	bool open;
-	time_t slot;
-	off_t written, flushed;  /* file offsets: end, writeback started to */
-	struct frame_end *frames;
-	size_t nframes, frames_cap;
-	size_t settled;          /* frames before it are wholly in the file */
-	uint64_t missing;        /* records of this slot lost */
-	bool broken;             /* cannot be cut back: not to be published */
-	char tmp_name[96];
-	unsigned gen;            /* in tmp_name: no other writer of this
-	                          * process ever opens this one's files */
-};
+#include "writer-private.h"
 
 /* The generation of the next writer (files_tmp_name). */
 static atomic_uint writer_generations;
@@ -177,1045 +54,6 @@ static atomic_uint writer_generations;
 /* Tests put a failing one here: no filesystem at hand fails on demand. */
 int (*writer_fdatasync)(int fd) = fdatasync;
 
-
-/* ---- reporting: counters, the health mark, rate-limited log lines ---- */
-
-static void
-report(struct writer *w, int kind, int prio, const char *reason,
-    const char *path, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-
-/* kind: a lost reason or a KIND_: each is limited on its own. */
-static void
-report(struct writer *w, int kind, int prio, const char *reason,
-    const char *path, const char *fmt, ...)
-{
-	struct report_state *rs = &w->reports[kind];
-	int64_t now = monotonic_ms();
-	char msg[600], line[700];
-	uint64_t suppressed;
-	va_list ap;
-
-	pthread_mutex_lock(&w->report_lock);
-	rs->reason = reason;
-	rs->prio = prio;
-	snprintf(rs->path, sizeof(rs->path), "%s", path ? path : "");
-	if (rs->last_ms != 0 && now - rs->last_ms < REPORT_INTERVAL_MS) {
-		rs->suppressed++;
-		pthread_mutex_unlock(&w->report_lock);
-		return;
-	}
-	rs->last_ms = now;
-	suppressed = rs->suppressed;
-	rs->suppressed = 0;
-	pthread_mutex_unlock(&w->report_lock);
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (suppressed > 0)
-		snprintf(line, sizeof(line), "%s (and %llu more like it)", msg,
-		    (unsigned long long)suppressed);
-	else
-		snprintf(line, sizeof(line), "%s", msg);
-	if (w->log != NULL)
-		w->log(prio, reason, path, line);
-	else
-		fprintf(stderr, "<%d>%s\n", prio, line);
-}
-
-/* The lines report() held back, said once their interval is over (or at
- * the end, all): a failure that stops does not leave them unsaid. */
-static void
-report_flush(struct writer *w, bool all)
-{
-	int64_t now = monotonic_ms();
-	char line[400];
-
-	for (int k = 0; k < KIND__COUNT; k++) {
-		struct report_state *rs = &w->reports[k];
-		uint64_t n;
-		int prio;
-		char path[sizeof(rs->path)];
-		const char *reason;
-
-		pthread_mutex_lock(&w->report_lock);
-		n = rs->suppressed;
-		if (n == 0 || (!all && now - rs->last_ms < REPORT_INTERVAL_MS)) {
-			pthread_mutex_unlock(&w->report_lock);
-			continue;
-		}
-		rs->suppressed = 0;
-		rs->last_ms = now;
-		prio = rs->prio;
-		reason = rs->reason;
-		memcpy(path, rs->path, sizeof(path));
-		pthread_mutex_unlock(&w->report_lock);
-		snprintf(line, sizeof(line), "(and %llu more %s like the last, the "
-		    "latest at %s)", (unsigned long long)n, reason, path);
-		if (w->log != NULL)
-			w->log(prio, reason, path, line);
-		else
-			fprintf(stderr, "<%d>%s\n", prio, line);
-	}
-}
-
-static void
-failing(struct writer *w)
-{
-	int_fast64_t zero = 0, now = monotonic_ms();
-
-	atomic_fetch_add(&w->counters->write_errors, 1);
-	atomic_store(&w->counters->last_failure_ms, now);
-	atomic_compare_exchange_strong(&w->counters->failing_since_ms, &zero,
-	    now);
-}
-
-static void
-healthy(struct writer *w)
-{
-	if (atomic_load(&w->counters->failing_since_ms) != 0) {
-		atomic_store(&w->counters->failing_since_ms, 0);
-		report(w, KIND_RECOVERED, LOG_NOTICE, "recovered", w->dir,
-		    "output writes again%s%s", w->dir ? " to " : "",
-		    w->dir ? w->dir : "");
-	}
-}
-
-/* Records lost whose lines are no longer at hand (already in the file):
- * counted, their exporters unknown. */
-static void
-lose(struct writer *w, enum output_lost_reason r, uint64_t records)
-{
-	if (records == 0)
-		return;
-	atomic_fetch_add(&w->counters->lost[r], records);
-	lost_charge_unknown(w->counters->by_exporter, records);
-}
-
-/* The records of the lines at data (len bytes) lost: charged to the
- * exporters the lines name. */
-static void
-lose_lines(struct writer *w, enum output_lost_reason r, uint64_t records,
-    const char *data, size_t len)
-{
-	if (records == 0)
-		return;
-	atomic_fetch_add(&w->counters->lost[r], records);
-	lost_charge_lines(w->counters->by_exporter, data, len);
-}
-
-static enum output_lost_reason
-reason_of(int err)
-{
-	return err == ENOSPC || err == EDQUOT ? OUTPUT_LOST_DISK_FULL :
-	    err == EPIPE ? OUTPUT_LOST_PIPE_CLOSED : OUTPUT_LOST_IO_ERROR;
-}
-
-static size_t
-count_lines(const char *p, size_t len)
-{
-	const char *end = p + len;
-	size_t n = 0;
-
-	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		n++;
-		p++;
-	}
-	return n;
-}
-
-/* ---- the directory ---- */
-
-static void
-path_of(const struct writer *w, const char *name, char *buf, size_t size)
-{
-	snprintf(buf, size, "%s/%s", w->dir, name);
-}
-
-/* Makes the directory again when someone removed it (logrotate run wild,
- * an operator's rm -r): true when it exists now. */
-static bool
-ensure_dir(struct writer *w)
-{
-	if (access(w->dir, F_OK) == 0)
-		return true;
-	if (errno != ENOENT)
-		return false;
-	if (files_mkdir_p(w->dir) < 0) {
-		report(w, OUTPUT_LOST_OPEN_FAILED, LOG_ERR, "open_failed", w->dir,
-		    "output directory %s is gone and cannot be created: %s",
-		    w->dir, strerror(errno));
-		return false;
-	}
-	atomic_fetch_add(&w->counters->dir_recreated, 1);
-	report(w, KIND_DIR, LOG_WARNING, "dir_recreated", w->dir,
-	    "output directory %s was removed while running: created it again",
-	    w->dir);
-	return true;
-}
-
-/* ---- low-level writes ---- */
-
-/* Buffered from here on: the filesystem refused a direct write, or the
- * unaligned tail of a file. */
-static void
-leave_direct(struct writer *w)
-{
-	int flags = fcntl(w->fd, F_GETFL);
-
-	if (flags >= 0)
-		fcntl(w->fd, F_SETFL, flags & ~O_DIRECT);
-	w->fd_direct = false;
-}
-
-static void
-writebehind(struct writer *w)
-{
-	if (w->fd_direct || w->written - w->flushed < (off_t)WRITEBEHIND)
-		return;
-	/* asynchronous: queues the range for writeback, no wait */
-	sync_file_range(w->fd, w->flushed, w->written - w->flushed,
-	    SYNC_FILE_RANGE_WRITE);
-	w->flushed = w->written;
-}
-
-/* Frames now wholly in the file can no longer be cut off by a failed
- * write: who sent them is not needed any more. */
-static void
-settle(struct writer *w)
-{
-	while (w->settled < w->nframes &&
-	    w->frames[w->settled].end <= w->written) {
-		free(w->frames[w->settled].who);
-		w->frames[w->settled++].who = NULL;
-	}
-}
-
-static void
-forget_frames(struct writer *w)
-{
-	for (size_t i = 0; i < w->nframes; i++) {
-		free(w->frames[i].who);
-		w->frames[i].who = NULL;
-	}
-	w->nframes = w->settled = 0;
-}
-
-/* Appends len bytes; -1 (errno) when not all of them went. What did go
- * is counted in written and disk_bytes, for cut_back to undo. */
-static int
-raw_write(struct writer *w, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(w->fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EINVAL && w->fd_direct) {
-			/* not for this filesystem after all: buffered from
-			 * now on, for this file and the next ones */
-			w->direct = false;
-			leave_direct(w);
-			continue;
-		}
-		if (n <= 0) {
-			if (n == 0)
-				errno = ENOSPC;
-			return -1;
-		}
-		atomic_fetch_add(&w->counters->disk_bytes, (uint64_t)n);
-		if (w->fd_direct)
-			atomic_fetch_add(&w->counters->direct_bytes, (uint64_t)n);
-		w->written += n;
-		p += n;
-		len -= (size_t)n;
-	}
-	writebehind(w);
-	settle(w);
-	return 0;
-}
-
-/* Writes what is staged, in whole aligned blocks; at the end of a file
- * (tail) the rest too, buffered. */
-static int
-dio_flush(struct writer *w, bool tail)
-{
-	size_t len = w->dio_len - w->dio_len % DIO_ALIGN;
-
-	w->dio_off = w->written;
-	if (raw_write(w, w->dio, len) < 0)
-		return -1;
-	w->dio_len -= len;
-	w->dio_off = w->written;
-	if (w->dio_len == 0)
-		return 0;
-	if (tail) {
-		if (w->fd_direct)
-			leave_direct(w);
-		if (raw_write(w, w->dio + len, w->dio_len) < 0)
-			return -1;   /* the caller cuts back to w->written */
-		w->dio_len = 0;
-	} else {
-		memmove(w->dio, w->dio + len, w->dio_len);
-	}
-	return 0;
-}
-
-/*
- * At a flush (once a second, from the loop's tick): what is staged goes to
- * the kernel, so that a crash of the process loses nothing flushed, as
- * with buffered writes. The aligned part is written direct; the tail
- * through the page cache at its offset, and it stays staged, to be written
- * again direct with what follows (the kernel writes back and drops the
- * cached pages of a range before a direct write to it).
- */
-static int
-dio_sync(struct writer *w)
-{
-	int flags;
-
-	if (!w->fd_direct || w->dio_len == 0)
-		return 0;
-	if (dio_flush(w, false) < 0)
-		return -1;
-	if (w->dio_len == 0 || !w->fd_direct ||
-	    (flags = fcntl(w->fd, F_GETFL)) < 0)
-		return 0;
-	if (fcntl(w->fd, F_SETFL, flags & ~O_DIRECT) < 0)
-		return 0;
-	for (size_t done = 0; done < w->dio_len;) {
-		ssize_t n = pwrite(w->fd, w->dio + done, w->dio_len - done,
-		    w->written + (off_t)done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int err = n < 0 ? errno : ENOSPC;
-			char path[4096];
-
-			/* still staged, nothing lost: only the copy in the
-			 * file is cut off, to keep its size honest */
-			if (ftruncate(w->fd, w->written) < 0)
-				w->broken = true;
-			path_of(w, w->tmp_name, path, sizeof(path));
-			report(w, reason_of(err), LOG_WARNING,
-			    output_lost_reason_name(reason_of(err)), path,
-			    "sync %s: %s: nothing lost yet, the tail stays "
-			    "staged", path, strerror(err));
-			break;
-		}
-		done += (size_t)n;
-	}
-	fcntl(w->fd, F_SETFL, flags);
-	return 0;
-}
-
-static int
-file_write(struct writer *w, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	if (!w->fd_direct) {
-		if (w->dio_len > 0 && dio_flush(w, true) < 0)
-			return -1;
-		return raw_write(w, buf, len);
-	}
-	while (len > 0) {
-		size_t n = DIO_CHUNK - w->dio_len;
-
-		if (n > len)
-			n = len;
-		memcpy(w->dio + w->dio_len, p, n);
-		w->dio_len += n;
-		p += n;
-		len -= n;
-		if (w->dio_len == DIO_CHUNK && dio_flush(w, false) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* ---- cutting a file back to a frame boundary ---- */
-
-/* Brings the bytes of keep's partial aligned block back into the staging
- * buffer, so direct writes go on at an aligned offset. */
-static int
-restage(struct writer *w, off_t keep)
-{
-	off_t base = keep - keep % DIO_ALIGN;
-	size_t want = (size_t)(keep - base);
-	size_t got = 0;
-
-	while (got < want) {
-		/* whole aligned blocks: O_DIRECT reads need them */
-		ssize_t n = pread(w->fd, w->dio + got, DIO_ALIGN,
-		    base + (off_t)got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		got += (size_t)n;
-	}
-	w->written = base;
-	w->dio_len = want;
-	return 0;
-}
-
-/*
- * After a failed write: the file goes back to the end of the last whole
- * frame, and the file offset with it (write() appends at the offset, and
- * the first version pwrote the staged tail at a stale one). Frames after
- * frame index keep are dropped, their records counted lost.
- */
-static void
-cut_back(struct writer *w, size_t keep_frames, enum output_lost_reason r)
-{
-	off_t old = w->written;
-	off_t keep = keep_frames > 0 ? w->frames[keep_frames - 1].end : 0;
-	uint64_t gone = 0;
-
-	for (size_t i = keep_frames; i < w->nframes; i++) {
-		struct frame_end *f = &w->frames[i];
-
-		gone += f->records;
-		if (f->who != NULL) {
-			atomic_fetch_add(&w->counters->lost[r], f->records);
-			lost_charge_runs(w->counters->by_exporter, f->who);
-			free(f->who);
-			f->who = NULL;
-		} else {
-			lose(w, r, f->records);
-		}
-	}
-	w->missing += gone;
-	w->nframes = keep_frames;
-	if (w->settled > keep_frames)
-		w->settled = keep_frames;
-	if (w->dio_len > 0 && keep >= w->dio_off) {
-		/* the end is still staged: the rest of the stage goes */
-		w->dio_len = (size_t)(keep - w->dio_off);
-		w->written = w->dio_off;
-	} else if (w->fd_direct && keep % DIO_ALIGN != 0) {
-		if (restage(w, keep) < 0)
-			w->broken = true;
-	} else {
-		w->written = keep;
-		w->dio_len = 0;
-	}
-	w->dio_off = w->written;
-	if (ftruncate(w->fd, w->written) < 0 ||
-	    lseek(w->fd, w->written, SEEK_SET) < 0)
-		w->broken = true;
-	if (w->flushed > w->written)
-		w->flushed = w->written;
-	if (old > w->written)
-		atomic_fetch_sub(&w->counters->disk_bytes,
-		    (uint64_t)(old - w->written));
-}
-
-static bool
-remember_frame(struct writer *w, uint64_t records, const char *lines,
-    size_t len)
-{
-	off_t end = w->written + (off_t)w->dio_len;
-
-	if (w->nframes == w->frames_cap) {
-		size_t cap = w->frames_cap ? w->frames_cap * 2 : 256;
-		struct frame_end *f = realloc(w->frames, cap * sizeof(*f));
-
-		if (f == NULL)
-			return false;
-		w->frames = f;
-		w->frames_cap = cap;
-	}
-	/* staged: a failing write may still cut it off (without memory for
-	 * the runs, its records would be lost without an exporter) */
-	w->frames[w->nframes++] = (struct frame_end){
-		.end = end, .records = records,
-		.who = end > w->written ? lost_runs_of(lines, len) : NULL,
-	};
-	settle(w);
-	return true;
-}
-
-/* ---- slots ---- */
-
-static void wait_finisher(struct writer *w);
-
-static void
-recover_leftover(struct writer *w)
-{
-	struct output_recovery r = { 0 };
-
-	files_recover(w->dir, w->tmp_name, &r, w->log);
-	if (r.cut > 0)
-		atomic_fetch_add(&w->counters->recovered_cut, r.cut);
-	if (r.removed > 0)
-		atomic_fetch_add(&w->counters->recovered_removed, r.removed);
-}
-
-static int
-open_tmp(struct writer *w, const char *path)
-{
-	/* O_RDWR: cutting back a direct file reads its last partial block,
-	 * and rescuing a file from a removed directory copies it */
-	int flags = O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC;
-	bool waited = false;
-	int fd;
-
-	for (int attempt = 0; attempt < 4; attempt++) {
-		fd = open(path, flags | (w->direct ? O_DIRECT : 0), 0644);
-		if (fd >= 0)
-			return fd;
-		if (errno == EINVAL && w->direct) {
-			/* no O_DIRECT on this filesystem */
-			w->direct = false;
-		} else if (errno == EEXIST && !waited) {
-			/* the slot opens again (a record of an earlier slot
-			 * after a clock step) while its previous file is being
-			 * finished */
-			wait_finisher(w);
-			waited = true;
-		} else if (errno == EEXIST) {
-			/* left by a run that died (the name holds this
-			 * writer's generation: no live writer of this process
-			 * has it): checked, cut back and put in place first,
-			 * as recovery at start does */
-			recover_leftover(w);
-		} else if (errno != ENOENT || !ensure_dir(w)) {
-			return -1;
-		}
-	}
-	return -1;
-}
-
-static int
-slot_open(struct writer *w, time_t slot)
-{
-	char path[4096];
-
-	files_tmp_name(w->tmp_name, sizeof(w->tmp_name), slot, w->compress,
-	    w->gen);
-	path_of(w, w->tmp_name, path, sizeof(path));
-	if ((w->fd = open_tmp(w, path)) < 0) {
-		int err = errno;
-
-		failing(w);
-		report(w, OUTPUT_LOST_OPEN_FAILED, LOG_ERR, "open_failed", path,
-		    "cannot create %s: %s: its records are lost", path,
-		    strerror(err));
-		return -1;
-	}
-	w->open = true;
-	w->slot = slot;
-	w->written = w->flushed = 0;
-	w->fd_direct = w->direct;
-	w->dio_len = 0;
-	w->dio_off = 0;
-	forget_frames(w);
-	w->missing = 0;
-	w->broken = false;
-	return 0;
-}
-
-static uint64_t
-file_records(const struct writer *w)
-{
-	uint64_t n = 0;
-
-	for (size_t i = 0; i < w->nframes; i++)
-		n += w->frames[i].records;
-	return n;
-}
-
-/* The file of a removed directory lives on in its descriptor: copied into
- * the directory made again, nothing in it is lost. */
-static int
-rescue(struct writer *w, int fd, const char *tmp_name)
-{
-	char path[4096];
-	off_t off = 0, size = lseek(fd, 0, SEEK_END);
-	int out;
-
-	if (size < 0 || !ensure_dir(w))
-		return -1;
-	/* sendfile reads through the page cache */
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_DIRECT);
-	path_of(w, tmp_name, path, sizeof(path));
-	if ((out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0644)) < 0)
-		return -1;
-	while (off < size) {
-		ssize_t n = sendfile(out, fd, &off, (size_t)(size - off));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-	}
-	if (off < size || fdatasync(out) < 0) {
-		close(out);
-		unlink(path);
-		return -1;
-	}
-	close(out);
-	return files_publish(w->dir, tmp_name);
-}
-
-/* A file that cannot be trusted keeps a name recovery never publishes. */
-static void
-set_aside(struct writer *w, const char *tmp_name)
-{
-	char from[4096], to[4200];
-
-	path_of(w, tmp_name, from, sizeof(from));
-	snprintf(to, sizeof(to), "%s.failed", from);
-	rename(from, to);
-}
-
-/* fdatasync, rename, close: on the finisher thread (or, without memory
- * for the hand-over, on the writer). Only what reached the disk is
- * published. */
-static void
-finish(struct writer *w, struct finished *f)
-{
-	char path[4096], published[4096] = "";
-	int rc = 0;
-
-	path_of(w, f->tmp_name, path, sizeof(path));
-	if (writer_fdatasync(f->fd) < 0) {
-		enum output_lost_reason r = reason_of(errno);
-
-		failing(w);
-		lose(w, r, f->records);
-		report(w, r, LOG_ERR, output_lost_reason_name(r), path,
-		    "fdatasync %s: %s: not published, %llu records lost (file "
-		    "kept as %s.failed)", path, strerror(errno),
-		    (unsigned long long)f->records, path);
-		set_aside(w, f->tmp_name);
-		close(f->fd);
-		return;
-	}
-	if (files_publish_named(w->dir, f->tmp_name, published,
-	    sizeof(published)) < 0 &&
-	    (errno != ENOENT || (rc = rescue(w, f->fd, f->tmp_name)) < 0)) {
-		failing(w);
-		lose(w, OUTPUT_LOST_NOT_PUBLISHED, f->records);
-		report(w, OUTPUT_LOST_NOT_PUBLISHED, LOG_ERR, "not_published",
-		    path, "cannot publish %s: %s: %llu records lost", path,
-		    strerror(errno), (unsigned long long)f->records);
-		close(f->fd);
-		return;
-	}
-	close(f->fd);
-	atomic_fetch_add(&w->counters->files, 1);
-	atomic_fetch_add(&w->counters->written, f->records);
-	if (f->missing > 0) {
-		atomic_fetch_add(&w->counters->truncated_files, 1);
-		report(w, KIND_TRUNCATED, LOG_WARNING, "truncated", path,
-		    "published the slot of %s truncated: %llu records in it, "
-		    "%llu could not be written", path,
-		    (unsigned long long)f->records,
-		    (unsigned long long)f->missing);
-	} else {
-		/* info: a newcomer sees that records arrive (at most one
-		 * line per 10 s) */
-		report(w, KIND_PUBLISHED, LOG_INFO, "published", published[0] ?
-		    published : path, "published %s: %llu records", published[0] ?
-		    published : path, (unsigned long long)f->records);
-	}
-}
-
-/* Until every closed file is renamed into place. */
-static void
-wait_finisher(struct writer *w)
-{
-	pthread_mutex_lock(&w->fin_lock);
-	while (w->fin_head != NULL || w->fin_busy)
-		pthread_cond_wait(&w->fin_done, &w->fin_lock);
-	pthread_mutex_unlock(&w->fin_lock);
-}
-
-static void *
-run_finisher(void *arg)
-{
-	struct writer *w = arg;
-
-	pthread_mutex_lock(&w->fin_lock);
-	for (;;) {
-		struct finished *f;
-
-		while (w->fin_head == NULL && !w->fin_stopping)
-			pthread_cond_wait(&w->fin_work, &w->fin_lock);
-		if ((f = w->fin_head) == NULL)
-			break;
-		if ((w->fin_head = f->next) == NULL)
-			w->fin_tail = NULL;
-		w->fin_busy = true;
-		pthread_mutex_unlock(&w->fin_lock);
-		finish(w, f);
-		free(f);
-		pthread_mutex_lock(&w->fin_lock);
-		w->fin_busy = false;
-		pthread_cond_broadcast(&w->fin_done);
-	}
-	pthread_mutex_unlock(&w->fin_lock);
-	return NULL;
-}
-
-/* The tail of a direct file could not be written: the frames that lie
- * wholly before it are on disk, the rest go. */
-static void
-cut_tail(struct writer *w, int err)
-{
-	size_t keep = w->nframes;
-
-	while (keep > 0 && w->frames[keep - 1].end > w->written)
-		keep--;
-	/* closing: nothing is staged any more, the file ends at keep */
-	w->dio_len = 0;
-	w->fd_direct = false;
-	cut_back(w, keep, reason_of(err));
-}
-
-static void
-discard(struct writer *w, const char *why)
-{
-	char path[4096];
-
-	path_of(w, w->tmp_name, path, sizeof(path));
-	if (why != NULL) {
-		lose(w, OUTPUT_LOST_IO_ERROR, file_records(w));
-		report(w, OUTPUT_LOST_IO_ERROR, LOG_ERR, "io_error", path,
-		    "%s: %s: not published, %llu records lost", path, why,
-		    (unsigned long long)file_records(w));
-	}
-	unlink(path);
-	close(w->fd);
-	w->fd = -1;
-}
-
-static void
-slot_close(struct writer *w)
-{
-	struct finished *f;
-
-	if (!w->open)
-		return;
-	w->open = false;
-	if (dio_flush(w, true) < 0) {
-		int err = errno;
-		uint64_t before = file_records(w);
-		char path[4096];
-
-		failing(w);
-		cut_tail(w, err);
-		path_of(w, w->tmp_name, path, sizeof(path));
-		report(w, reason_of(err), LOG_ERR,
-		    output_lost_reason_name(reason_of(err)), path,
-		    "close %s: writing the tail: %s: %llu records lost, the file "
-		    "is cut back to the last whole block", path, strerror(err),
-		    (unsigned long long)(before - file_records(w)));
-	}
-	if (w->broken) {
-		discard(w, "cannot be cut back to a whole record");
-		return;
-	}
-	if (w->nframes == 0) {
-		/* every block failed: an empty slot makes no file */
-		if (w->missing > 0) {
-			char path[4096];
-
-			path_of(w, w->tmp_name, path, sizeof(path));
-			report(w, KIND_TRUNCATED, LOG_WARNING, "truncated", path,
-			    "%s: none of its %llu records could be written: "
-			    "removed, not published", path,
-			    (unsigned long long)w->missing);
-		}
-		discard(w, NULL);
-		return;
-	}
-	if ((f = calloc(1, sizeof(*f))) == NULL) {
-		struct finished local = {
-			.fd = w->fd, .records = file_records(w),
-			.missing = w->missing,
-		};
-
-		memcpy(local.tmp_name, w->tmp_name, sizeof(local.tmp_name));
-		w->fd = -1;
-		finish(w, &local);
-		return;
-	}
-	f->fd = w->fd;
-	f->records = file_records(w);
-	f->missing = w->missing;
-	memcpy(f->tmp_name, w->tmp_name, sizeof(f->tmp_name));
-	w->fd = -1;
-	pthread_mutex_lock(&w->fin_lock);
-	if (w->fin_tail)
-		w->fin_tail->next = f;
-	else
-		w->fin_head = f;
-	w->fin_tail = f;
-	pthread_cond_signal(&w->fin_work);
-	pthread_mutex_unlock(&w->fin_lock);
-}
-
-/* ---- standard output ----
- *
- * A line is on standard output when its newline is; the books count those
- * as written and every other record of the block as lost, so that
- * received = written + lost to the record. A reader that stalls must not
- * be left half a line either: into a pipe (the usual case) every write is
- * one the kernel takes whole or not at all: whole lines within the room
- * that the pages our earlier writes may still hold leave (pipe_room), or
- * at most PIPE_BUF bytes of whole lines, which POSIX makes atomic; a
- * longer line waits for room. When the exit deadline passes, nothing
- * partial has been written. A socket or terminal gives no such
- * guarantee: there a line cut by the deadline is counted lost (it did not
- * arrive whole), and a regular file is cut back to its last whole line.
- */
-
-/* How stdout's reader may be written to (see stdout_setup). */
-enum stdout_kind { STDOUT_OTHER, STDOUT_PIPE, STDOUT_FILE };
-
-/* How often a line longer than PIPE_BUF, with no room for it in the
- * pipe, looks again (poll would wake for one free page). */
-#define STDOUT_EMPTY_POLL_MS 1
-/* The pipe is grown to this (the default pipe-max-size, which needs no
- * privilege) where it is smaller: a line longer than PIPE_BUF waits for
- * room, and waiting for a 64 KiB pipe to empty held a reader of long
- * lines (IPFIX with hundreds of fields) to half its pace
- * (tests/integration/test_fairness.py) */
-#define STDOUT_PIPE_SIZE (1 << 20)
-
-/* Milliseconds left before the exit deadline, capped at cap; -1 when it
- * has passed. */
-static int
-time_left(struct writer *w, int cap)
-{
-	int64_t deadline = atomic_load(&w->deadline_ms), left;
-
-	if (deadline == 0)
-		return cap;
-	if ((left = deadline - monotonic_ms()) <= 0)
-		return -1;
-	return left < cap ? (int)left : cap;
-}
-
-/* Waits until fd takes more, or the exit deadline passes. */
-static bool
-wait_writable(struct writer *w, int fd)
-{
-	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLOUT };
-		int timeout = time_left(w, 1000);
-
-		if (timeout < 0)
-			return false;
-		if (poll(&p, 1, timeout) > 0)
-			return true;
-	}
-}
-
-/* Bytes waiting in the stdout pipe, -1 when unknown. */
-static int
-pipe_queued(void)
-{
-	int n;
-
-	return ioctl(STDOUT_FILENO, FIONREAD, &n) < 0 ? -1 : n;
-}
-
-/* The longest run of whole lines at p (of len) within room bytes. */
-static size_t
-whole_lines(const char *p, size_t len, size_t room)
-{
-	const char *nl;
-
-	if (room >= len)
-		return len;
-	nl = memrchr(p, '\n', room);
-	return nl == NULL ? 0 : (size_t)(nl - p) + 1;
-}
-
-/*
- * Bytes a write into the pipe is taken whole for sure, with queued bytes
- * in it. A pipe is a ring of pipe_slots pages; a page is free again once
- * read to its end. A write of n bytes takes at most n / page + 1 new
- * pages (it fills pages, the first of them maybe shared with the write
- * before), so our writes not yet read to their end hold at most the sum
- * of theirs, and a write of (free pages - 1) pages fits. The bytes read
- * so far are ours less what is queued (only we write the pipe).
- */
-static size_t
-pipe_room(struct writer *w, int queued)
-{
-	uint64_t read_to;
-	size_t held = 0;
-
-	if (w->pw == NULL || (uint64_t)queued > w->pipe_total)
-		return queued == 0 ? w->pipe_size : 0;
-	read_to = w->pipe_total - (uint64_t)queued;
-	while (w->pw_n > 0 && w->pw[w->pw_head].end <= read_to) {
-		w->pw_head = (w->pw_head + 1) % w->pw_cap;
-		w->pw_n--;
-	}
-	for (size_t i = 0; i < w->pw_n; i++)
-		held += w->pw[(w->pw_head + i) % w->pw_cap].pages;
-	return held + 1 >= w->pipe_slots ? 0 :
-	    (w->pipe_slots - held - 1) * w->page;
-}
-
-/* n bytes went into the pipe. */
-static void
-pipe_wrote(struct writer *w, size_t n)
-{
-	size_t pages = n / w->page + 1;
-
-	w->pipe_total += n;
-	if (w->pw == NULL)
-		return;
-	if (w->pw_n == w->pw_cap) {
-		/* more writes than pages in flight (short ones, merged): the
-		 * last one stands for both, which only overcounts */
-		struct pipe_write *last =
-		    &w->pw[(w->pw_head + w->pw_n - 1) % w->pw_cap];
-
-		last->end = w->pipe_total;
-		last->pages += pages;
-		return;
-	}
-	w->pw[(w->pw_head + w->pw_n++) % w->pw_cap] = (struct pipe_write){
-		.end = w->pipe_total, .pages = pages,
-	};
-}
-
-/*
- * How much of p (whole lines, len > 0) to write to the pipe now so that
- * the write is taken whole or not at all: whole lines within the room
- * pipe_room vouches for, or at most PIPE_BUF bytes of them, which POSIX
- * makes atomic; 0 after waiting, when nothing may go yet; -1 when the
- * deadline passed.
- */
-static ssize_t
-pipe_chunk(struct writer *w, const char *p, size_t len)
-{
-	int queued = pipe_queued();
-	size_t n, room;
-
-	if (queued < 0 || w->pipe_size == 0)
-		return (ssize_t)len;  /* no way to know: as for a socket */
-	room = pipe_room(w, queued);
-	if ((n = whole_lines(p, len, room > PIPE_BUF ? room : PIPE_BUF)) > 0)
-		return (ssize_t)n;
-	if (queued == 0)
-		/* a line longer than the pipe itself (a shrunk pipe): it
-		 * cannot go whole, the rest of it follows */
-		return (ssize_t)(memchr(p, '\n', len) ?
-		    (size_t)((const char *)memchr(p, '\n', len) - p) + 1 : len);
-	/* a long line waits for pages to be read */
-	if (time_left(w, STDOUT_EMPTY_POLL_MS) < 0)
-		return -1;
-	poll(NULL, 0, time_left(w, STDOUT_EMPTY_POLL_MS));
-	return 0;
-}
-
-/* Gives up on standard output: why (errno, or EAGAIN for the deadline). */
-static void
-stdout_fail(struct writer *w, int err)
-{
-	failing(w);
-	w->stdout_dead = true;
-	if (err == EAGAIN) {
-		w->dead_reason = OUTPUT_LOST_SHUTDOWN_TIMEOUT;
-		report(w, w->dead_reason, LOG_ERR, "shutdown_timeout", "-",
-		    "standard output has taken nothing for %d ms at exit: "
-		    "giving up, the rest is lost", WRITER_STOP_TIMEOUT_MS);
-		return;
-	}
-	/* nothing later can reach a reader that went away */
-	w->dead_reason = reason_of(err);
-	atomic_store(&w->counters->closed, true);
-	report(w, w->dead_reason, LOG_ERR,
-	    output_lost_reason_name(w->dead_reason), "-",
-	    "standard output: %s: everything from now on is lost",
-	    strerror(err));
-}
-
-/* A line half written when standard output failed: a regular file goes
- * back to where it began (the line is lost whole); anywhere else it
- * stays cut, and is counted lost like the lines after it. */
-static void
-stdout_unwrite(struct writer *w, size_t partial)
-{
-	off_t at;
-
-	if (partial == 0 || w->stdout_kind != STDOUT_FILE)
-		return;
-	if ((at = lseek(STDOUT_FILENO, 0, SEEK_CUR)) >= (off_t)partial &&
-	    ftruncate(STDOUT_FILENO, at - (off_t)partial) == 0)
-		lseek(STDOUT_FILENO, at - (off_t)partial, SEEK_SET);
-}
-
-static void
-stdout_put(struct writer *w, const char *p, size_t len, uint64_t records)
-{
-	const char *rest = p;    /* the first line not written whole */
-	const char *end = p + len;
-	size_t partial = 0;      /* bytes of an unfinished line written */
-	uint64_t lines = 0;      /* whole lines written */
-
-	while (len > 0 && !w->stdout_dead) {
-		ssize_t want = (ssize_t)len, n;
-		int err;
-
-		if (w->stdout_kind == STDOUT_PIPE && partial == 0 &&
-		    (want = pipe_chunk(w, p, len)) <= 0) {
-			if (want < 0)
-				stdout_fail(w, EAGAIN);
-			continue;
-		}
-		n = write(STDOUT_FILENO, p, (size_t)want);
-		err = errno;
-		if (n > 0 && w->stdout_kind == STDOUT_PIPE)
-			pipe_wrote(w, (size_t)n);
-		if (n > 0) {
-			/* the usual case, the rest written whole, needs no scan:
-			 * records is the number of lines in p..end */
-			bool whole = (size_t)n == len && end[-1] == '\n' &&
-			    records >= lines;
-			size_t k = whole ? (size_t)(records - lines) :
-			    count_lines(p, (size_t)n);
-			const char *nl = whole ? end - 1 :
-			    memrchr(p, '\n', (size_t)n);
-
-			lines += k;
-			partial = nl ? (size_t)(p + n - nl - 1) : partial +
-			    (size_t)n;
-			if (nl != NULL)
-				rest = nl + 1;
-			p += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n < 0 && err == EINTR)
-			continue;
-		if (n < 0 && err == EAGAIN && wait_writable(w, STDOUT_FILENO))
-			continue;
-		stdout_fail(w, n < 0 ? err : EIO);
-	}
-	if (w->stdout_dead)
-		stdout_unwrite(w, partial);
-	atomic_fetch_add(&w->counters->written, lines);
-	if (records > lines)
-		lose_lines(w, w->dead_reason, records - lines, rest,
-		    (size_t)(end - rest));
-	if (!w->stdout_dead)
-		healthy(w);
-}
 
 /* ---- one block, in turn ---- */
 
@@ -1227,72 +65,70 @@ struct prepared {
 };
 
 static void
-put_frame(struct writer *w, const struct out_block *b,
-    const struct prepared *p)
+put_frame(struct writer *w, struct out_block *b, const struct prepared *p)
 {
 	if (w->open && w->slot != b->slot)
 		/* a block of a later slot closes the one before (in case its
 		 * close marker could not be allocated) */
-		slot_close(w);
-	if (!w->open && slot_open(w, b->slot) < 0) {
-		lose_lines(w, OUTPUT_LOST_OPEN_FAILED, p->records, b->data,
-		    b->len);
+		writer_slot_close(w);
+	if (!w->open && writer_slot_open(w, b->slot) < 0) {
+		writer_lose_block(w, OUTPUT_LOST_OPEN_FAILED, p->records, b);
 		return;
 	}
 	if (w->broken) {
-		lose_lines(w, OUTPUT_LOST_IO_ERROR, p->records, b->data, b->len);
+		writer_lose_block(w, OUTPUT_LOST_IO_ERROR, p->records, b);
 		return;
 	}
-	if (file_write(w, p->data, p->len) < 0 ||
-	    !remember_frame(w, p->records, b->data, b->len)) {
+	if (writer_file_write(w, p->data, p->len) < 0 ||
+	    !writer_remember_frame(w, p->records, b)) {
 		int err = errno;
 		char path[4096];
 
-		failing(w);
-		path_of(w, w->tmp_name, path, sizeof(path));
-		lose_lines(w, reason_of(err), p->records, b->data, b->len);
+		writer_failing(w);
+		writer_path_of(w, w->tmp_name, path, sizeof(path));
+		writer_lose_block(w, writer_reason_of(err), p->records, b);
 		w->missing += p->records;
-		report(w, reason_of(err), LOG_ERR,
-		    output_lost_reason_name(reason_of(err)), path,
+		writer_report(w, writer_reason_of(err), LOG_ERR,
+		    output_lost_reason_name(writer_reason_of(err)), path,
 		    "write %s: %s: %llu records lost, the file is cut back to "
 		    "the last whole block", path, strerror(err),
 		    (unsigned long long)p->records);
-		cut_back(w, w->nframes, reason_of(err));
+		writer_cut_back(w, w->nframes, writer_reason_of(err));
 		return;
 	}
-	healthy(w);
+	writer_healthy(w);
 }
 
 static void
-put(struct writer *w, const struct out_block *b, const struct prepared *p)
+put(struct writer *w, struct out_block *b, const struct prepared *p)
 {
 	if (w->to_stdout) {
 		if (p->len > 0)
-			stdout_put(w, p->data, p->len, p->records);
+			writer_stdout_put(w, p->data, p->len, p->records);
 		return;
 	}
 	if (p->len > 0)
 		put_frame(w, b, p);
 	if (b->close && w->open && w->slot == b->slot) {
-		slot_close(w);
+		writer_slot_close(w);
 	} else if (b->flush) {
 		/* once a second: notice a removed directory soon */
-		ensure_dir(w);
-		if (w->open && dio_sync(w) < 0) {
+		writer_ensure_dir(w);
+		if (w->open && writer_dio_sync(w) < 0) {
 			int err = errno;
-			uint64_t before = file_records(w);
+			uint64_t before = writer_file_records(w);
 			char path[4096];
 
-			failing(w);
-			cut_back(w, w->nframes, reason_of(err));
-			path_of(w, w->tmp_name, path, sizeof(path));
-			report(w, reason_of(err), LOG_ERR,
-			    output_lost_reason_name(reason_of(err)), path,
+			writer_failing(w);
+			writer_cut_back(w, w->nframes, writer_reason_of(err));
+			writer_path_of(w, w->tmp_name, path, sizeof(path));
+			writer_report(w, writer_reason_of(err), LOG_ERR,
+			    output_lost_reason_name(writer_reason_of(err)), path,
 			    "sync %s: %s: %llu records lost, the file is cut back "
 			    "to the last whole block", path, strerror(err),
-			    (unsigned long long)(before - file_records(w)));
+			    (unsigned long long)(before - writer_file_records(w)));
 		}
-		report_flush(w, false);
+		writer_report_flush(w, false);
 	}
 }
 
@@ -1328,15 +164,14 @@ prepare(struct worker *wk, const struct out_block *b, struct prepared *p)
 	p->len = b->len;
 	/* render counts its lines; a block made elsewhere (the tests) is
 	 * counted here */
-	p->records = b->lines ? b->lines : count_lines(b->data, b->len);
+	p->records = b->lines ? b->lines : writer_count_lines(b->data, b->len);
 	if (wk->z == NULL || b->len == 0)
 		return;
 	p->len = compressor_frame(wk->z, adapted_level(w), b->data, b->len,
 	    &p->data);
 	if (p->len == 0) {
-		lose_lines(w, OUTPUT_LOST_COMPRESS_FAILED, p->records, b->data,
-		    b->len);
-		report(w, OUTPUT_LOST_COMPRESS_FAILED, LOG_ERR,
+		writer_lose_block(w, OUTPUT_LOST_COMPRESS_FAILED, p->records, b);
+		writer_report(w, OUTPUT_LOST_COMPRESS_FAILED, LOG_ERR,
 		    "compress_failed", w->dir, "%s compressor failed: %llu "
 		    "records lost", files_extension(w->compress),
 		    (unsigned long long)p->records);
@@ -1403,7 +238,13 @@ writer_drain(struct writer *w)
 	if (w == NULL)
 		return;
 	blockq_drain(&w->q);
-	wait_finisher(w);
+	writer_wait_finisher(w);
+}
+
+bool
+writer_stages(const struct writer *w)
+{
+	return w->dio != NULL;
 }
 
 void
@@ -1425,52 +266,6 @@ threads_for(const struct output_config *cfg)
 		n = sysconf(_SC_NPROCESSORS_ONLN);
 	return n < 1 ? 1 : n > WRITER_THREADS_MAX ? WRITER_THREADS_MAX :
 	    (unsigned)n;
-}
-
-static bool
-same_file(int a, int b)
-{
-	struct stat sa, sb;
-
-	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 &&
-	    sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
-/* A pipe or socket on stdout becomes non-blocking, so that a reader that
- * stops reading cannot hold the exit (a terminal or a file is left as it
- * is: its flags are shared with the shell). A pipe's capacity is what an
- * empty one takes in one write. */
-static void
-stdout_setup(struct writer *w)
-{
-	struct stat st;
-	int flags, size;
-
-	if (fstat(STDOUT_FILENO, &st) < 0)
-		return;
-	if (S_ISREG(st.st_mode))
-		w->stdout_kind = STDOUT_FILE;
-	if (!(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
-		return;
-	if ((flags = fcntl(STDOUT_FILENO, F_GETFL)) >= 0)
-		fcntl(STDOUT_FILENO, F_SETFL, flags | O_NONBLOCK);
-	if (S_ISFIFO(st.st_mode) &&
-	    (size = fcntl(STDOUT_FILENO, F_GETPIPE_SZ)) > 0) {
-		int grown;
-
-		/* F_SETPIPE_SZ returns the size it set */
-		if (size < STDOUT_PIPE_SIZE && (grown = fcntl(STDOUT_FILENO,
-		    F_SETPIPE_SZ, STDOUT_PIPE_SIZE)) > size)
-			size = grown;
-		w->stdout_kind = STDOUT_PIPE;
-		w->pipe_size = (size_t)size;
-		w->page = (size_t)sysconf(_SC_PAGESIZE);
-		w->pipe_slots = w->pipe_size / w->page;
-		if (!same_file(STDOUT_FILENO, STDERR_FILENO)) {
-			w->pw_cap = w->pipe_slots + 2;
-			w->pw = calloc(w->pw_cap, sizeof(*w->pw));
-		}
-	}
 }
 
 static int
@@ -1517,13 +312,13 @@ writer_new(const struct output_config *cfg, struct writer_counters *counters)
 	atomic_store(&counters->level, w->level);
 	w->fd = -1;
 	if (w->to_stdout)
-		stdout_setup(w);
+		writer_stdout_setup(w);
 	else if ((w->dir = strdup(cfg->directory)) == NULL)
 		goto fail;
 	if (!w->to_stdout && cfg->direct_io &&
 	    posix_memalign((void **)&w->dio, DIO_ALIGN, DIO_CHUNK) == 0)
 		w->direct = true;
-	if (pthread_create(&w->finisher, NULL, run_finisher, w) != 0)
+	if (pthread_create(&w->finisher, NULL, writer_run_finisher, w) != 0)
 		goto fail;
 	pthread_setname_np(w->finisher, "netflowd/finish");
 	w->finisher_started = true;
@@ -1546,7 +341,7 @@ writer_free(struct writer *w)
 			pthread_join(w->workers[i].thread, NULL);
 	/* the threads are gone: the file state is this thread's now, and
 	 * the last slot goes through the finisher too */
-	slot_close(w);
+	writer_slot_close(w);
 	if (w->finisher_started) {
 		pthread_mutex_lock(&w->fin_lock);
 		w->fin_stopping = true;
@@ -1554,11 +349,11 @@ writer_free(struct writer *w)
 		pthread_mutex_unlock(&w->fin_lock);
 		pthread_join(w->finisher, NULL);
 	}
-	report_flush(w, true);
+	writer_report_flush(w, true);
 	for (unsigned i = 0; i < w->nworkers; i++)
 		compressor_free(w->workers[i].z);
 	blockq_destroy(&w->q);
-	forget_frames(w);
+	writer_forget_frames(w);
 	free(w->pw);
 	free(w->frames);
 	free(w->dio);

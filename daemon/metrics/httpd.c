@@ -51,6 +51,8 @@ struct httpd {
 	struct ratelimit log;
 };
 
+int httpd_test_sndbuf;
+
 static void on_conn(evutil_socket_t fd, short what, void *arg);
 static void resume(struct httpd *h);
 
@@ -313,6 +315,9 @@ conn_new(struct httpd *h, int fd, const struct sockaddr_storage *ss)
 	}
 	k->h = h;
 	k->fd = fd;
+	if (httpd_test_sndbuf > 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &httpd_test_sndbuf,
+		    sizeof(httpd_test_sndbuf));
 	k->accepted = monotonic_ms();
 	k->deadline = k->accepted + HTTPD_DEADLINE_MS;
 	peer_text(ss, k->peer, sizeof(k->peer));

@@ -56,6 +56,12 @@ struct httpd_stats {
 /* Fills body for path; returns the HTTP status (200, or 404). */
 typedef int httpd_handler(const char *path, struct evbuffer *body, void *arg);
 
+/* Tests only (daemon/test-hooks.c): accepted connections get this
+ * SO_SNDBUF (0: the kernel's, which on loopback grows to take a whole
+ * answer), so that an answer stays partly unsent while its client does
+ * not read. */
+extern int httpd_test_sndbuf;
+
 /* Takes the listening socket (also on failure); NULL when out of memory. */
 struct httpd *httpd_new(struct event_base *base, int listen_fd,
     const char *name, httpd_handler *handler, void *arg);

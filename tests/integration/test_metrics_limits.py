@@ -98,14 +98,6 @@ def scrape(mport):
         return r.status, r.read().decode()
 
 
-def fd_limited_wrapper(d):
-    path = os.path.join(d.dir, "netflowd-nofile-1024")
-    with open(path, "w") as f:
-        f.write('#!/bin/sh\nulimit -n 1024 || exit 99\nexec "%s" "$@"\n' % NETFLOWD)
-    os.chmod(path, 0o755)
-    return path
-
-
 def slow_header_is_closed(mport):
     """One client that sends a header line every 0.5 s is closed (bounded
     wait: far beyond the daemon's deadline, never a timing assertion)."""
@@ -133,7 +125,7 @@ def main():
     d = nftest.Daemon(NETFLOWD, "[collector]\nlisten = 127.0.0.1:%d\n"
                       "[output]\ndirectory = @OUT@\nrotate = 1\n"
                       "[metrics]\nlisten = 127.0.0.1:%d\n" % (port, mport))
-    d.netflowd = fd_limited_wrapper(d)
+    d.netflowd = nftest.fd_limited(NETFLOWD, d.dir, 1024)
     attack = Slowloris(mport)
     try:
         d.start()

@@ -687,6 +687,71 @@ def retire_slow():
         b.close()
 
 
+def order(stdout=False):
+    """Issue 19 item 4: per-exporter order in the partition across producer
+    switches. Every producer writes the same topic of one cluster. Just
+    before each [kafka] change the cluster fails the next Produce request
+    (REQUEST_TIMED_OUT), and the old producer waits retry.backoff.ms = 2 s
+    before it sends those records again, so at the switch it still holds
+    records older than the new producer's first ones. The change takes
+    effect with the output switch at the slot boundary, and the new
+    output's render thread waits until the old producer settled: each
+    exporter's records are in its partition in file order. (Before, the
+    render thread switched at its next block and the new producer's
+    records landed before the old one's retried ones.) With stdout, the
+    same under --stdout, where the new output also waits until the old one
+    finished writing standard output (one file: lines whole, in order)."""
+    a = Cluster(topics=("flows",))
+    port, mport = ports()
+    slow = "option.retry.backoff.ms = %d\n"
+    d = nftest.Daemon(NETFLOWD, config(port, mport, a.bootstrap, slow % 2000,
+                                       output="rotate = 1s"),
+                      args=["--stdout"] if stdout else ())
+    out = os.path.join(d.dir, "stdout.json")
+    if stdout:
+        d.stdout = open(out, "w")
+    t = Traffic(port, pace=0.05)
+    try:
+        d.start()
+        t.start()
+        time.sleep(1.5)
+        for n, extra in enumerate((slow % 1900, ""), 1):
+            a.cmd("errors 0 7")
+            time.sleep(0.3)     # the old producer's next request fails
+            with open(d.config, "w") as f:
+                f.write(config(port, mport, a.bootstrap, extra, output="rotate = 1s")
+                        .replace("@OUT@", d.outdir))
+            d.signal(signal.SIGHUP)
+            check(nftest.wait_for(lambda: d.log().count("now producing") == n,
+                                  timeout=15),
+                  "switch %d: the new producer takes over with the output:\n%s"
+                  % (n, d.log()[-1500:]))
+            time.sleep(1.5)
+        t.stop()
+        m = settle(mport, t.sent)
+        check(failed(m) == 0 and m["netflowd_kafka_delivered_total"] == t.sent,
+              "every record delivered across both switches: %r (%d sent)" % (m, t.sent))
+        check(d.stop() == 0, "exit 0 on SIGTERM")
+        log = d.log()
+        check(log.count("producer for topic flows closed") == 3,
+              "three producers, each closed:\n" + log[-1500:])
+        if stdout:
+            d.stdout.close()
+            with open(out) as f:
+                lines = [line.rstrip("\n") for line in f]
+            check(all(line.startswith('{"time_received"') and line.endswith("}")
+                      for line in lines), "standard output holds whole lines")
+            check(len(lines) == t.sent, "every record on standard output: %d of %d"
+                  % (len(lines), t.sent))
+        else:
+            lines = file_lines(d)
+        same_records(messages(a.consume("flows")), lines, "order")
+    finally:
+        t.stopping.set()
+        d.cleanup()
+        a.close()
+
+
 def brokers():
     """Issue 23 item 4: against a healthy cluster of 3 brokers librdkafka
     connects only to those it needs (the leaders of the partitions it
@@ -721,6 +786,7 @@ def brokers():
 
 SCENARIOS = {"brokers": brokers, "retire-slow": retire_slow, "read": read, "golden": golden, "analyzer": analyzer, "outage": outage, "late": late, "overflow": overflow,
              "errors": errors, "reload": reload, "sigterm": sigterm,
-             "config": check_config, "files-off": kafka_only}
+             "config": check_config, "files-off": kafka_only, "order": order,
+             "stdout-order": lambda: order(stdout=True)}
 SCENARIOS[SCENARIO]()
 check.done()

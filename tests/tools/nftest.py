@@ -15,6 +15,17 @@ import urllib.request
 import strictjson
 
 
+def fd_limited(netflowd, workdir, nofile):
+    """A wrapper script in workdir that runs netflowd with RLIMIT_NOFILE
+    nofile (ulimit -n; exit 99 when the shell cannot set it)."""
+    path = os.path.join(workdir, "netflowd-nofile-%d" % nofile)
+    with open(path, "w") as f:
+        f.write('#!/bin/sh\nulimit -n %d || exit 99\nexec "%s" "$@"\n'
+                % (nofile, netflowd))
+    os.chmod(path, 0o755)
+    return path
+
+
 def free_port(family=socket.AF_INET):
     """A UDP port free on both 127.0.0.1 and ::1 right now."""
     for _ in range(100):
