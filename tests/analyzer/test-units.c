@@ -10,6 +10,7 @@
 #include "addr.h"
 #include "format.h"
 #include "htab.h"
+#include "oatab.h"
 #include "pairing.h"
 #include "record.h"
 #include "sampling.h"
@@ -315,6 +316,96 @@ test_htab(void)
 	htab_finish(&h);
 }
 
+struct oa_item {
+	uint64_t key;
+	uint64_t hash;		/* what the test says the key hashes to */
+	bool in;		/* the model: should the table hold it */
+};
+
+/* Every item is found iff the model holds it, and count agrees. */
+static void
+oatab_check(struct oatab *t, struct oa_item *items, size_t n, const char *what)
+{
+	size_t in = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		void *got = oatab_find(t, &items[i].key, items[i].hash);
+		in += items[i].in;
+		EXPECT(got == (items[i].in ? &items[i] : NULL), "%s: key %" PRIu64 " %s",
+		    what, items[i].key, items[i].in ? "lost" : "found after removal");
+	}
+	EXPECT(t->count == in, "%s: count %zu, model %zu", what, t->count, in);
+}
+
+/* Hashes chosen by the test: one value for many keys (a single probe run),
+ * hashes that wrap past the array's end, and random ones, under growth and
+ * random removal checked against a model after every phase. */
+static void
+test_oatab(void)
+{
+	enum { N = 3000 };
+	static struct oa_item items[N];
+	struct oatab t;
+	uint64_t x = 88172645463325252ULL;
+
+	oatab_init(&t, offsetof(struct oa_item, key), sizeof(uint64_t));
+	EXPECT(oatab_find(&t, &x, 1) == NULL, "empty table");
+	EXPECT(!oatab_remove(&t, &items[0], 0), "remove from an empty table");
+	for (size_t i = 0; i < N; i++) {
+		items[i].key = i * 7919 + 1;
+		if (i < 200)
+			items[i].hash = 5;			/* one long collision run */
+		else if (i < 400)
+			items[i].hash = UINT64_MAX - i % 3;	/* wraps past the last slot */
+		else
+			items[i].hash = oatab_hash(&items[i].key, sizeof(items[i].key));
+		items[i].in = false;
+	}
+	/* Growth: 64 slots to 4096, checked at every doubling. */
+	for (size_t i = 0; i < N; i++) {
+		size_t before = t.nslots;
+		EXPECT(oatab_insert(&t, &items[i], items[i].hash) == 0, "insert %zu", i);
+		items[i].in = true;
+		if (t.nslots != before)
+			oatab_check(&t, items, N, "after growth");
+		EXPECT(4 * t.count <= 3 * t.nslots, "load %zu/%zu", t.count, t.nslots);
+	}
+	oatab_check(&t, items, N, "all inserted");
+	EXPECT(oatab_hash(&items[0].key, 8) == oatab_hash(&items[0].key, 8) &&
+	    oatab_hash(&items[1].key, 8) != oatab_hash(&items[0].key, 8), "hash");
+	/* Deletion: random removals and reinsertions, inside runs and across
+	 * the wrap, so the backward shift moves entries of every kind. */
+	for (int round = 0; round < 20000; round++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		struct oa_item *it = &items[x % N];
+		if (it->in) {
+			EXPECT(oatab_remove(&t, it, it->hash), "remove %" PRIu64, it->key);
+			it->in = false;
+		} else {
+			EXPECT(!oatab_remove(&t, it, it->hash), "remove absent %" PRIu64, it->key);
+			EXPECT(oatab_insert(&t, it, it->hash) == 0, "reinsert");
+			it->in = true;
+		}
+		if (round % 4000 == 0)
+			oatab_check(&t, items, N, "removal rounds");
+	}
+	oatab_check(&t, items, N, "after removal rounds");
+	/* A key equal in hash but not in bytes is not found. */
+	uint64_t other = 424242;
+	EXPECT(oatab_find(&t, &other, 5) == NULL, "same hash, other key");
+	for (size_t i = 0; i < N; i++)
+		if (items[i].in) {
+			EXPECT(oatab_remove(&t, &items[i], items[i].hash), "drain %zu", i);
+			items[i].in = false;
+		}
+	oatab_check(&t, items, N, "drained");
+	for (size_t i = 0; i < t.nslots; i++)
+		EXPECT(t.slots[i].entry == NULL, "slot %zu left behind", i);
+	oatab_finish(&t);
+}
+
 /* Flow i of n in one of the shapes that used to cost O(n^2). */
 enum shape { SAME_FLOW, ICMP_SKEWED, PAIRS_SHARED_KEY, JITTER, SHAPES };
 
@@ -439,6 +530,7 @@ main(void)
 	test_records();
 	test_services();
 	test_htab();
+	test_oatab();
 	test_pairing_linear();
 	test_sampling();
 	if (failures)
