@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/queue.h>
 
-#include "htab.h"
+#include "oatab.h"
 
 struct pkey {
 	struct addr src;
@@ -17,15 +17,32 @@ struct pkey {
 };
 
 /* A flow waiting for its other direction (and then, paired or not, for its
- * turn to be emitted in start order). */
+ * turn to be emitted in start order). It holds the flows, not the struct
+ * conn (twice a flow): the connection is made when it is emitted, and the
+ * answer, when one came, is allocated then. */
 struct pending {
-	struct conn conn;
+	struct flow first;	/* the direction that arrived first */
+	struct flow *answer;	/* the other one, once paired */
+	int64_t start_ms;	/* the connection's: the earlier start of the two */
 	struct run *run;		/* while waiting */
 	TAILQ_ENTRY(pending) in_run;
 	TAILQ_ENTRY(pending) in_arrival;
-	size_t heap_idx;
 	uint64_t seq;
+	uint8_t in_heap;	/* heap entries that point here: 1, or 2 (see heap_entry) */
 	bool waiting;		/* filed under its key, may get its answer */
+	bool emitted;
+};
+
+/* The output order: (start, seq) kept in the heap's own array, so sifting
+ * never reads the flows. An answer that starts earlier moves the
+ * connection's start earlier; instead of moving its entry (which would need
+ * the entry's index kept up to date in the flow on every sift) a second
+ * entry is pushed. That one sorts first, so the first entry popped is the
+ * live one; the later, stale one only lets go of the memory. */
+struct heap_entry {
+	int64_t start_ms;
+	uint64_t seq;
+	struct pending *e;
 };
 TAILQ_HEAD(pending_list, pending);
 
@@ -45,7 +62,7 @@ TAILQ_HEAD(run_list, run);
  * come mostly in start order, so the search for a start begins where the
  * last one ended (the finger) and takes O(1) steps amortized. */
 struct group {
-	struct htab_node node;	/* first */
+	uint64_t hash;		/* of key, in the table */
 	struct pkey key;
 	struct run_list runs;
 	struct run *finger;
@@ -58,11 +75,13 @@ struct pairing {
 	struct services *svc;
 	pairing_emit_fn emit;
 	void *arg;
-	struct htab table;	/* struct group by key */
+	struct oatab table;	/* struct group by key */
 	struct pending_list arrival;	/* waiting flows, oldest first */
 	size_t n_waiting;
-	struct pending **heap;	/* min-heap by (conn.start_ms, seq) */
+	struct heap_entry *heap;	/* min-heap by (start_ms, seq) */
 	size_t heap_len, heap_cap;
+	size_t held;		/* pendings not yet emitted */
+	size_t allocated;	/* pendings not yet freed (2 heap entries each, at most) */
 	uint64_t seq;
 	uint64_t work;		/* run steps; see pairing_work() */
 	int64_t newest_seen;
@@ -99,7 +118,7 @@ pairing_new(int64_t window_ms, int64_t horizon_ms, size_t max_held,
 	p->svc = svc;
 	p->emit = emit;
 	p->arg = arg;
-	htab_init(&p->table, offsetof(struct group, key), sizeof(struct pkey));
+	oatab_init(&p->table, offsetof(struct group, key), sizeof(struct pkey));
 	TAILQ_INIT(&p->arrival);
 	return p;
 }
@@ -113,17 +132,22 @@ pairing_free(struct pairing *p)
 		return;
 	while ((e = TAILQ_FIRST(&p->arrival)))
 		stop_waiting(p, e);	/* frees the runs and groups */
-	for (size_t i = 0; i < p->heap_len; i++)
-		free(p->heap[i]);
+	for (size_t i = 0; i < p->heap_len; i++) {
+		e = p->heap[i].e;
+		if (--e->in_heap == 0) {
+			free(e->answer);
+			free(e);
+		}
+	}
 	free(p->heap);
-	htab_finish(&p->table);
+	oatab_finish(&p->table);
 	free(p);
 }
 
 size_t
 pairing_held(const struct pairing *p)
 {
-	return p->heap_len;
+	return p->held;
 }
 
 uint64_t
@@ -133,74 +157,90 @@ pairing_work(const struct pairing *p)
 }
 
 static bool
-before(const struct pending *a, const struct pending *b)
+before(const struct heap_entry *a, const struct heap_entry *b)
 {
-	if (a->conn.start_ms != b->conn.start_ms)
-		return a->conn.start_ms < b->conn.start_ms;
+	if (a->start_ms != b->start_ms)
+		return a->start_ms < b->start_ms;
 	return a->seq < b->seq;
-}
-
-static void
-heap_set(struct pairing *p, size_t i, struct pending *e)
-{
-	p->heap[i] = e;
-	e->heap_idx = i;
 }
 
 static void
 sift_up(struct pairing *p, size_t i)
 {
-	struct pending *e = p->heap[i];
-	while (i > 0 && before(e, p->heap[(i - 1) / 2])) {
-		heap_set(p, i, p->heap[(i - 1) / 2]);
+	struct heap_entry x = p->heap[i];
+
+	while (i > 0 && before(&x, &p->heap[(i - 1) / 2])) {
+		p->heap[i] = p->heap[(i - 1) / 2];
 		i = (i - 1) / 2;
 	}
-	heap_set(p, i, e);
+	p->heap[i] = x;
 }
 
 static void
 sift_down(struct pairing *p, size_t i)
 {
-	struct pending *e = p->heap[i];
+	struct heap_entry x = p->heap[i];
+
 	for (;;) {
 		size_t c = 2 * i + 1;
 		if (c >= p->heap_len)
 			break;
-		if (c + 1 < p->heap_len && before(p->heap[c + 1], p->heap[c]))
+		if (c + 1 < p->heap_len && before(&p->heap[c + 1], &p->heap[c]))
 			c++;
-		if (!before(p->heap[c], e))
+		if (!before(&p->heap[c], &x))
 			break;
-		heap_set(p, i, p->heap[c]);
+		p->heap[i] = p->heap[c];
 		i = c;
 	}
-	heap_set(p, i, e);
+	p->heap[i] = x;
 }
 
+/* Room for two entries of every pending (one more than allocated now). */
 static int
-heap_push(struct pairing *p, struct pending *e)
+heap_reserve(struct pairing *p)
 {
-	if (p->heap_len == p->heap_cap) {
-		size_t cap = p->heap_cap ? p->heap_cap * 2 : 1024;
-		struct pending **h = realloc(p->heap, cap * sizeof(*h));
-		if (!h)
-			return -1;
-		p->heap = h;
-		p->heap_cap = cap;
-	}
-	heap_set(p, p->heap_len++, e);
-	sift_up(p, p->heap_len - 1);
+	size_t need = 2 * (p->allocated + 1);
+
+	if (need <= p->heap_cap)
+		return 0;
+	size_t cap = p->heap_cap ? p->heap_cap : 1024;
+	while (cap < need)
+		cap *= 2;
+	struct heap_entry *h = realloc(p->heap, cap * sizeof(*h));
+	if (!h)
+		return -1;
+	p->heap = h;
+	p->heap_cap = cap;
 	return 0;
 }
 
-static struct pending *
+/* Never fails: heap_reserve made the room when e was allocated. */
+static void
+heap_push(struct pairing *p, struct pending *e)
+{
+	p->heap[p->heap_len++] = (struct heap_entry){ e->start_ms, e->seq, e };
+	e->in_heap++;
+	sift_up(p, p->heap_len - 1);
+}
+
+static void
 heap_pop(struct pairing *p)
 {
-	struct pending *top = p->heap[0];
 	if (--p->heap_len > 0) {
-		heap_set(p, 0, p->heap[p->heap_len]);
+		p->heap[0] = p->heap[p->heap_len];
 		sift_down(p, 0);
 	}
-	return top;
+}
+
+/* A heap entry let go of e. */
+static void
+unref(struct pairing *p, struct pending *e)
+{
+	if (--e->in_heap > 0)
+		return;
+	free(e->answer);
+	free(e);
+	p->allocated--;
 }
 
 /* The run of g with the latest start at or before start_ms, or NULL; moves
@@ -229,7 +269,7 @@ static void
 drop_group_if_empty(struct pairing *p, struct group *g)
 {
 	if (TAILQ_EMPTY(&g->runs)) {
-		htab_remove(&p->table, &g->node);
+		oatab_remove(&p->table, g, g->hash);
 		free(g);
 	}
 }
@@ -289,7 +329,7 @@ find_answer(struct pairing *p, const struct flow *f)
 	struct group *g;
 
 	make_key(&rkey, f, true);
-	if (!(g = (struct group *)htab_find(&p->table, &rkey)))
+	if (!(g = oatab_find(&p->table, &rkey, oatab_hash(&rkey, sizeof(rkey)))))
 		return NULL;
 	struct run *a = locate(p, g, f->start_ms);
 	struct run *b = a ? TAILQ_NEXT(a, in_group) : TAILQ_FIRST(&g->runs);
@@ -304,13 +344,15 @@ get_group(struct pairing *p, const struct flow *f)
 	struct group *g;
 
 	make_key(&key, f, false);
-	if ((g = (struct group *)htab_find(&p->table, &key)))
+	uint64_t hash = oatab_hash(&key, sizeof(key));
+	if ((g = oatab_find(&p->table, &key, hash)))
 		return g;
 	if (!(g = calloc(1, sizeof(*g))))
 		return NULL;
+	g->hash = hash;
 	g->key = key;
 	TAILQ_INIT(&g->runs);
-	if (htab_insert(&p->table, &g->node) < 0) {
+	if (oatab_insert(&p->table, g, hash) < 0) {
 		free(g);
 		return NULL;
 	}
@@ -321,8 +363,8 @@ get_group(struct pairing *p, const struct flow *f)
 static int
 file_waiting(struct pairing *p, struct pending *e)
 {
-	struct group *g = get_group(p, &e->conn.fwd);
-	int64_t start = e->conn.fwd.start_ms;
+	struct group *g = get_group(p, &e->first);
+	int64_t start = e->first.start_ms;
 	struct run *r, *n;
 
 	if (!g)
@@ -350,21 +392,43 @@ file_waiting(struct pairing *p, struct pending *e)
 static void
 add_waiting(struct pairing *p, const struct flow *f)
 {
-	struct pending *e = calloc(1, sizeof(*e));
+	struct pending *e;
 
-	if (!e)
+	if (heap_reserve(p) < 0 || !(e = malloc(sizeof(*e))))
 		return;		/* out of memory: the flow is lost, not the run */
-	conn_init_single(&e->conn, f);
+	e->first = *f;
+	e->answer = NULL;
+	e->start_ms = f->start_ms;
+	e->run = NULL;
 	e->seq = p->seq++;
-	if (heap_push(p, e) < 0) {
-		free(e);
-		return;
-	}
+	e->in_heap = 0;
+	e->waiting = false;
+	e->emitted = false;
+	p->allocated++;
+	p->held++;
+	heap_push(p, e);
 	if (f->biflow || file_waiting(p, e) < 0)
 		return;		/* complete already, or cannot pair: just in the heap */
 	e->waiting = true;
 	TAILQ_INSERT_TAIL(&p->arrival, e, in_arrival);
 	p->n_waiting++;
+}
+
+/* The connection of e, out: one flow as exported, or the pair. */
+static void
+emit(struct pairing *p, struct pending *e)
+{
+	struct conn c;
+
+	memset(&c, 0, sizeof(c));
+	conn_init_single(&c, &e->first);
+	if (e->answer)
+		conn_pair(&c, e->answer, p->svc);
+	p->emit(p->arg, &c);
+	free(e->answer);
+	e->answer = NULL;
+	e->emitted = true;
+	p->held--;
 }
 
 static void
@@ -373,19 +437,22 @@ release(struct pairing *p, bool all)
 	int64_t limit = p->newest_seen - p->horizon_ms;
 	struct pending *e;
 
-	while ((e = TAILQ_FIRST(&p->arrival)) && (all || e->conn.fwd.seen_ms < limit ||
+	while ((e = TAILQ_FIRST(&p->arrival)) && (all || e->first.seen_ms < limit ||
 	    p->n_waiting > p->max_held))
 		stop_waiting(p, e);
 	while (p->heap_len > 0) {
-		struct pending *top = p->heap[0];
-		bool over = p->heap_len > p->max_held;
-		if (!all && !over && (top->waiting || top->conn.start_ms >= limit))
-			break;
-		if (top->waiting)
-			stop_waiting(p, top);
+		struct heap_entry top = p->heap[0];
+		e = top.e;
+		if (!e->emitted) {
+			bool over = p->held > p->max_held;
+			if (!all && !over && (e->waiting || top.start_ms >= limit))
+				break;
+			if (e->waiting)
+				stop_waiting(p, e);
+			emit(p, e);
+		}
 		heap_pop(p);
-		p->emit(p->arg, &top->conn);
-		free(top);
+		unref(p, e);
 	}
 }
 
@@ -397,11 +464,14 @@ pairing_add(struct pairing *p, const struct flow *f)
 		p->have_seen = true;
 	}
 	struct pending *e = f->biflow ? NULL : find_answer(p, f);
-	if (e) {
+	if (e && (e->answer = malloc(sizeof(*e->answer)))) {
+		*e->answer = *f;
 		stop_waiting(p, e);
-		conn_pair(&e->conn, f, p->svc);
-		sift_up(p, e->heap_idx);	/* the start can only move earlier */
-	} else {
+		if (f->start_ms < e->start_ms) {
+			e->start_ms = f->start_ms;
+			heap_push(p, e);	/* sorts before its first entry */
+		}
+	} else if (!e) {
 		add_waiting(p, f);
 	}
 	release(p, false);
