@@ -148,20 +148,48 @@ compare_rows(const void *a, const void *b)
 	return memcmp(x->key, y->key, TALLY_KEY_MAX);
 }
 
+/* Order of rows[] as a heap whose top is the row that ranks last. */
+static void
+sift_worst(const struct tally_row **h, size_t n, size_t i)
+{
+	const struct tally_row *x = h[i];
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && compare_rows(&h[c + 1], &h[c]) > 0)
+			c++;
+		if (compare_rows(&h[c], &x) <= 0)
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	h[i] = x;
+}
+
+/* The n best rows are kept in a heap of n, not found by sorting them all:
+ * --summary asks for 10 of a million conversations. */
 size_t
 tally_top(const struct tally *t, const struct tally_row **out, size_t n)
 {
 	size_t count = t->table.count;
-	const struct tally_row **all = malloc((count ? count : 1) * sizeof(*all));
 
-	if (!all)
-		return 0;
-	for (size_t i = 0; i < count; i++)
-		all[i] = &t->by_id[i]->row;
-	qsort(all, count, sizeof(*all), compare_rows);
 	if (n > count)
 		n = count;
-	memcpy(out, all, n * sizeof(*out));
-	free(all);
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		out[i] = &t->by_id[i]->row;
+	for (size_t i = n / 2; i-- > 0;)
+		sift_worst(out, n, i);
+	for (size_t i = n; i < count; i++) {
+		const struct tally_row *row = &t->by_id[i]->row;
+		if (compare_rows(&row, &out[0]) < 0) {
+			out[0] = row;
+			sift_worst(out, n, 0);
+		}
+	}
+	qsort(out, n, sizeof(*out), compare_rows);
 	return n;
 }

@@ -14,6 +14,7 @@
 #include "pairing.h"
 #include "record.h"
 #include "sampling.h"
+#include "tally.h"
 #include "services.h"
 #include "timeutil.h"
 
@@ -406,6 +407,38 @@ test_oatab(void)
 	oatab_finish(&t);
 }
 
+/* The top n are the first n of the whole order (bytes down, ties by key),
+ * for n below, at and above the number of rows, with many ties. */
+static void
+test_tally_top(void)
+{
+	enum { KEYS = 5000 };
+	struct tally *t = tally_new(sizeof(uint32_t), KEYS);
+	static const struct tally_row *all[KEYS], *top[KEYS + 1];
+	uint32_t x = 2463534242u;
+
+	for (int i = 0; i < 4 * KEYS; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		uint32_t key = x % KEYS;
+		tally_add(t, &key, x % 7 * 1000, 1);
+	}
+	size_t count = tally_count(t);
+	EXPECT(tally_top(t, all, count) == count, "all rows");
+	for (size_t i = 1; i < count; i++)
+		EXPECT(all[i - 1]->bytes > all[i]->bytes || (all[i - 1]->bytes == all[i]->bytes &&
+		    memcmp(all[i - 1]->key, all[i]->key, TALLY_KEY_MAX) < 0), "order at %zu", i);
+	const size_t ns[] = { 0, 1, 2, 10, 333, count - 1, count, count + 1 };
+	for (size_t k = 0; k < sizeof(ns) / sizeof(ns[0]); k++) {
+		size_t n = ns[k], got = tally_top(t, top, n);
+		EXPECT(got == (n < count ? n : count), "top %zu: %zu rows", n, got);
+		for (size_t i = 0; i < got; i++)
+			EXPECT(top[i] == all[i], "top %zu: row %zu differs", n, i);
+	}
+	tally_free(t);
+}
+
 /* Flow i of n in one of the shapes that used to cost O(n^2). */
 enum shape { SAME_FLOW, ICMP_SKEWED, PAIRS_SHARED_KEY, JITTER, SHAPES };
 
@@ -531,6 +564,7 @@ main(void)
 	test_services();
 	test_htab();
 	test_oatab();
+	test_tally_top();
 	test_pairing_linear();
 	test_sampling();
 	if (failures)
