@@ -243,6 +243,9 @@ setup(struct analyzer *a)
 	}
 	if (o->summary && !(a->summary = summary_new(o->top)))
 		return -1;
+	/* The summary counts connections; nothing reads their flows. */
+	if (o->summary && pairing_count_only(a->pairing) < 0)
+		return -1;
 	if (!o->summary && !(a->report = report_new(stdout, o->json, a->svc, a->resolver)))
 		return -1;
 	if (o->chart_file && !(a->chart = chart_new()))

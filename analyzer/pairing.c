@@ -19,11 +19,12 @@ struct pkey {
 /* A flow waiting for its other direction (and then, paired or not, for its
  * turn to be emitted in start order). It holds the flows, not the struct
  * conn (twice a flow): the connection is made when it is emitted, and the
- * answer, when one came, is allocated then. */
+ * answer is allocated when it comes. A pairing that only counts
+ * (pairing_count_only) keeps neither flow. */
 struct pending {
-	struct flow first;	/* the direction that arrived first */
-	struct flow *answer;	/* the other one, once paired */
+	struct flow *answer;	/* the other direction, once paired */
 	int64_t start_ms;	/* the connection's: the earlier start of the two */
+	int64_t seen_ms;	/* the first flow's: it stops waiting by this */
 	struct run *run;		/* while waiting */
 	TAILQ_ENTRY(pending) in_run;
 	TAILQ_ENTRY(pending) in_arrival;
@@ -31,6 +32,8 @@ struct pending {
 	uint8_t in_heap;	/* heap entries that point here: 1, or 2 (see heap_entry) */
 	bool waiting;		/* filed under its key, may get its answer */
 	bool emitted;
+	bool paired;		/* what the connection will say */
+	struct flow first[];	/* the direction that arrived first; none when counting */
 };
 
 /* The output order: (start, seq) kept in the heap's own array, so sifting
@@ -66,6 +69,9 @@ struct group {
 	struct pkey key;
 	struct run_list runs;
 	struct run *finger;
+	/* Most keys have one run: the group's own, not allocated apart. */
+	struct run own;
+	bool own_used;
 };
 
 struct pairing {
@@ -86,6 +92,7 @@ struct pairing {
 	uint64_t work;		/* run steps; see pairing_work() */
 	int64_t newest_seen;
 	bool have_seen;
+	bool count_only;	/* pairing_count_only() */
 };
 
 static void stop_waiting(struct pairing *p, struct pending *e);
@@ -285,7 +292,10 @@ drop_run(struct pairing *p, struct run *r)
 			g->finger = TAILQ_NEXT(r, in_group);
 	}
 	TAILQ_REMOVE(&g->runs, r, in_group);
-	free(r);
+	if (r == &g->own)
+		g->own_used = false;
+	else
+		free(r);
 	drop_group_if_empty(p, g);
 }
 
@@ -361,17 +371,20 @@ get_group(struct pairing *p, const struct flow *f)
 
 /* File e under its key and start; -1 when memory ran out. */
 static int
-file_waiting(struct pairing *p, struct pending *e)
+file_waiting(struct pairing *p, struct pending *e, const struct flow *f)
 {
-	struct group *g = get_group(p, &e->first);
-	int64_t start = e->first.start_ms;
+	struct group *g = get_group(p, f);
+	int64_t start = f->start_ms;
 	struct run *r, *n;
 
 	if (!g)
 		return -1;
 	r = locate(p, g, start);
 	if (!r || r->start_ms != start) {
-		if (!(n = calloc(1, sizeof(*n)))) {
+		if (!g->own_used) {
+			n = &g->own;
+			g->own_used = true;
+		} else if (!(n = malloc(sizeof(*n)))) {
 			drop_group_if_empty(p, g);
 			return -1;
 		}
@@ -394,11 +407,15 @@ add_waiting(struct pairing *p, const struct flow *f)
 {
 	struct pending *e;
 
-	if (heap_reserve(p) < 0 || !(e = malloc(sizeof(*e))))
+	if (heap_reserve(p) < 0 ||
+	    !(e = malloc(sizeof(*e) + (p->count_only ? 0 : sizeof(e->first[0])))))
 		return;		/* out of memory: the flow is lost, not the run */
-	e->first = *f;
+	if (!p->count_only)
+		e->first[0] = *f;
 	e->answer = NULL;
 	e->start_ms = f->start_ms;
+	e->seen_ms = f->seen_ms;
+	e->paired = f->biflow && (f->rev_bytes > 0 || f->rev_packets > 0);
 	e->run = NULL;
 	e->seq = p->seq++;
 	e->in_heap = 0;
@@ -407,7 +424,7 @@ add_waiting(struct pairing *p, const struct flow *f)
 	p->allocated++;
 	p->held++;
 	heap_push(p, e);
-	if (f->biflow || file_waiting(p, e) < 0)
+	if (f->biflow || file_waiting(p, e, f) < 0)
 		return;		/* complete already, or cannot pair: just in the heap */
 	e->waiting = true;
 	TAILQ_INSERT_TAIL(&p->arrival, e, in_arrival);
@@ -421,9 +438,14 @@ emit(struct pairing *p, struct pending *e)
 	struct conn c;
 
 	memset(&c, 0, sizeof(c));
-	conn_init_single(&c, &e->first);
-	if (e->answer)
-		conn_pair(&c, e->answer, p->svc);
+	if (p->count_only) {
+		c.paired = e->paired;
+		c.start_ms = e->start_ms;
+	} else {
+		conn_init_single(&c, e->first);
+		if (e->answer)
+			conn_pair(&c, e->answer, p->svc);
+	}
 	p->emit(p->arg, &c);
 	free(e->answer);
 	e->answer = NULL;
@@ -437,7 +459,7 @@ release(struct pairing *p, bool all)
 	int64_t limit = p->newest_seen - p->horizon_ms;
 	struct pending *e;
 
-	while ((e = TAILQ_FIRST(&p->arrival)) && (all || e->first.seen_ms < limit ||
+	while ((e = TAILQ_FIRST(&p->arrival)) && (all || e->seen_ms < limit ||
 	    p->n_waiting > p->max_held))
 		stop_waiting(p, e);
 	while (p->heap_len > 0) {
@@ -464,8 +486,10 @@ pairing_add(struct pairing *p, const struct flow *f)
 		p->have_seen = true;
 	}
 	struct pending *e = f->biflow ? NULL : find_answer(p, f);
-	if (e && (e->answer = malloc(sizeof(*e->answer)))) {
-		*e->answer = *f;
+	if (e && (p->count_only || (e->answer = malloc(sizeof(*e->answer))))) {
+		if (e->answer)
+			*e->answer = *f;
+		e->paired = true;
 		stop_waiting(p, e);
 		if (f->start_ms < e->start_ms) {
 			e->start_ms = f->start_ms;
@@ -475,6 +499,15 @@ pairing_add(struct pairing *p, const struct flow *f)
 		add_waiting(p, f);
 	}
 	release(p, false);
+}
+
+int
+pairing_count_only(struct pairing *p)
+{
+	if (p->allocated > 0)
+		return -1;
+	p->count_only = true;
+	return 0;
 }
 
 void

@@ -552,6 +552,69 @@ test_pairing_linear(void)
 	services_free(svc);
 }
 
+struct conn_log {
+	size_t n, paired;
+	uint64_t digest;	/* of (paired, start_ms) in emission order */
+};
+
+static void
+log_conn(void *arg, const struct conn *c)
+{
+	struct conn_log *l = arg;
+
+	l->n++;
+	l->paired += c->paired;
+	l->digest = (l->digest ^ (uint64_t)c->start_ms ^ ((uint64_t)c->paired << 63)) *
+	    0x100000001b3ULL;
+}
+
+/* A pairing that only counts pairs the same flows, and emits in the same
+ * order, as one that keeps the flows: for every shape above, a mix with
+ * biflows, and with a max_held small enough that flows are forced out. */
+static void
+test_pairing_count_only(void)
+{
+	struct services *svc = services_new(SERVICES_FILE);
+	const size_t n = 5000;
+
+	for (int s = 0; s <= SHAPES; s++) {
+		for (size_t max_held = 64; max_held <= 4000000; max_held *= 62500) {
+			struct conn_log full = { 0 }, count = { 0 };
+			struct pairing *pf = pairing_new(5000, 600000, max_held, svc, log_conn, &full);
+			struct pairing *pc = pairing_new(5000, 600000, max_held, svc, log_conn, &count);
+			struct flow f;
+			EXPECT(pf && pc && pairing_count_only(pc) == 0, "new");
+			for (size_t i = 0; pf && pc && i < n; i++) {
+				if (s < SHAPES) {
+					shape_flow(s, i, &f);
+				} else {
+					/* the shapes interleaved, every 7th a biflow */
+					shape_flow(i % SHAPES, i / SHAPES, &f);
+					f.src.bytes[3] += (uint8_t)(i % SHAPES);
+					f.dst.bytes[3] += (uint8_t)(i % SHAPES);
+					if (i % 7 == 0) {
+						f.biflow = true;
+						f.rev_bytes = i % 14 ? 10 : 0;
+					}
+				}
+				pairing_add(pf, &f);
+				pairing_add(pc, &f);
+			}
+			EXPECT(!pc || pairing_count_only(pc) == -1, "count_only after a flow");
+			pairing_flush(pf);
+			pairing_flush(pc);
+			EXPECT(full.n == count.n && full.paired == count.paired &&
+			    full.digest == count.digest, "shape %d, max_held %zu: %zu conns (%zu paired) "
+			    "kept, %zu (%zu) counted", s, max_held, full.n, full.paired, count.n,
+			    count.paired);
+			EXPECT(full.paired > 0 || s == ICMP_SKEWED || s == SAME_FLOW, "shape %d: nothing paired", s);
+			pairing_free(pf);
+			pairing_free(pc);
+		}
+	}
+	services_free(svc);
+}
+
 int
 main(void)
 {
@@ -566,6 +629,7 @@ main(void)
 	test_oatab();
 	test_tally_top();
 	test_pairing_linear();
+	test_pairing_count_only();
 	test_sampling();
 	if (failures)
 		fprintf(stderr, "%d failure(s)\n", failures);
