@@ -33,6 +33,7 @@ struct oatab {
 };
 
 void oatab_init(struct oatab *t, size_t key_off, size_t key_len);
+/* Frees the slots; the table is then empty, and usable again. */
 void oatab_finish(struct oatab *t);
 uint64_t oatab_hash(const void *key, size_t len);
 void *oatab_find(struct oatab *t, const void *key, uint64_t hash);

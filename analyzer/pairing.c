@@ -95,7 +95,7 @@ struct pairing {
 	bool count_only;	/* pairing_count_only() */
 };
 
-static void stop_waiting(struct pairing *p, struct pending *e);
+static void drop_all_waiting(struct pairing *p);
 
 static void
 make_key(struct pkey *k, const struct flow *f, bool reversed)
@@ -137,8 +137,7 @@ pairing_free(struct pairing *p)
 
 	if (!p)
 		return;
-	while ((e = TAILQ_FIRST(&p->arrival)))
-		stop_waiting(p, e);	/* frees the runs and groups */
+	drop_all_waiting(p);
 	for (size_t i = 0; i < p->heap_len; i++) {
 		e = p->heap[i].e;
 		if (--e->in_heap == 0) {
@@ -453,13 +452,15 @@ emit(struct pairing *p, struct pending *e)
 	p->held--;
 }
 
+/* Flows whose wait is over stop waiting; connections nothing earlier can
+ * still come before are emitted. */
 static void
-release(struct pairing *p, bool all)
+release(struct pairing *p)
 {
 	int64_t limit = p->newest_seen - p->horizon_ms;
 	struct pending *e;
 
-	while ((e = TAILQ_FIRST(&p->arrival)) && (all || e->seen_ms < limit ||
+	while ((e = TAILQ_FIRST(&p->arrival)) && (e->seen_ms < limit ||
 	    p->n_waiting > p->max_held))
 		stop_waiting(p, e);
 	while (p->heap_len > 0) {
@@ -467,7 +468,7 @@ release(struct pairing *p, bool all)
 		e = top.e;
 		if (!e->emitted) {
 			bool over = p->held > p->max_held;
-			if (!all && !over && (e->waiting || top.start_ms >= limit))
+			if (!over && (e->waiting || top.start_ms >= limit))
 				break;
 			if (e->waiting)
 				stop_waiting(p, e);
@@ -498,7 +499,7 @@ pairing_add(struct pairing *p, const struct flow *f)
 	} else if (!e) {
 		add_waiting(p, f);
 	}
-	release(p, false);
+	release(p);
 }
 
 int
@@ -510,8 +511,54 @@ pairing_count_only(struct pairing *p)
 	return 0;
 }
 
+/* Every waiting flow stops waiting, and every run and group goes: all at
+ * once, by walking the arrival list and the table, rather than unlinking
+ * them one flow at a time (each a cache miss) as release() must. */
+static void
+drop_all_waiting(struct pairing *p)
+{
+	struct pending *e;
+
+	TAILQ_FOREACH(e, &p->arrival, in_arrival) {
+		e->run = NULL;
+		e->waiting = false;
+	}
+	TAILQ_INIT(&p->arrival);
+	p->n_waiting = 0;
+	for (size_t i = 0; i < p->table.nslots; i++) {
+		struct group *g = p->table.slots[i].entry;
+		struct run *r, *next;
+		if (!g)
+			continue;
+		for (r = TAILQ_FIRST(&g->runs); r; r = next) {
+			next = TAILQ_NEXT(r, in_group);
+			if (r != &g->own)
+				free(r);
+		}
+		free(g);
+	}
+	oatab_finish(&p->table);	/* empty, and usable again */
+}
+
+static int
+compare_entries(const void *a, const void *b)
+{
+	return before(a, b) ? -1 : before(b, a) ? 1 : 0;
+}
+
+/* The heap's entries sorted are the order it would pop them in: no two
+ * share (start, seq). Sorting the array streams through it; popping would
+ * walk a path down a heap too big for the cache for every flow. */
 void
 pairing_flush(struct pairing *p)
 {
-	release(p, true);
+	drop_all_waiting(p);
+	qsort(p->heap, p->heap_len, sizeof(*p->heap), compare_entries);
+	for (size_t i = 0; i < p->heap_len; i++) {
+		struct pending *e = p->heap[i].e;
+		if (!e->emitted)
+			emit(p, e);
+		unref(p, e);
+	}
+	p->heap_len = 0;
 }
