@@ -40,6 +40,17 @@ static int test_checks;
 	} \
 } while (0)
 
+/* CHECK with a message: EXPECT(x == 3, "x is %d", x) */
+#define EXPECT(cond, ...) do { \
+	test_checks++; \
+	if (!(cond)) { \
+		test_failures++; \
+		fprintf(stderr, "%s:%d: ", __FILE__, __LINE__); \
+		fprintf(stderr, __VA_ARGS__); \
+		fputc('\n', stderr); \
+	} \
+} while (0)
+
 static inline int
 test_result(const char *name)
 {

@@ -46,63 +46,8 @@ FAKE_PMACCT='@2024-06-03 10:03:00'
 echo "== traffic.pcap"
 /usr/bin/python3 make-direction-traffic.py "$D/traffic.pcap"
 
-# start_capture NAME PORT: tcpdump on the namespace's lo, udp port PORT, into $D/NAME.pcap
-start_capture() {
-    rm -f "$D/$1.pcap"
-    "${IN[@]}" tcpdump -Z root -i lo -n -U -s 0 -w "$D/$1.pcap" "udp port $2" 2>"$W/tcpdump-$1.log" &
-    CAP_PID=$!
-    PIDS+=("$CAP_PID")
-    for _ in $(seq 1 50); do grep -q listening "$W/tcpdump-$1.log" 2>/dev/null && break; sleep 0.1; done
-    sleep 0.3
-}
-stop_capture() {
-    sleep 1
-    kill -INT "$CAP_PID"
-    wait "$CAP_PID" || true
-    grep -E 'captured' "$W/tcpdump-$1.log" >&2 || true
-}
-
-# softflowd 1.1.0 with -r reads the file only once its control socket wakes
-# the main loop, exports everything at EOF and exits.
-run_softflowd() {
-    local name=$1 port=$2; shift 2
-    start_capture "$name" "$port"
-    rm -f "$W/sf.ctl"
-    "${IN[@]}" timeout 60 faketime -f "$FAKE_SOFTFLOWD" softflowd -r "$D/traffic.pcap" -d \
-        -p "$W/sf.pid" -c "$W/sf.ctl" -n "127.0.0.1:$port" "$@" >"$W/softflowd-$name.log" 2>&1 &
-    local sf=$!
-    PIDS+=("$sf")
-    for _ in $(seq 1 80); do
-        kill -0 "$sf" 2>/dev/null || break
-        softflowctl -c "$W/sf.ctl" statistics >/dev/null 2>&1 || true
-        sleep 0.25
-    done
-    if kill -0 "$sf" 2>/dev/null; then
-        softflowctl -c "$W/sf.ctl" shutdown >/dev/null 2>&1 || kill "$sf"
-    fi
-    wait "$sf" || { echo "softflowd failed" >&2; cat "$W/softflowd-$name.log" >&2; exit 1; }
-    grep -E 'Flows exported' "$W/softflowd-$name.log" >&2
-    stop_capture "$name"
-}
-
-run_pmacct() {
-    local name=$1 port=$2 version=$3 engine=$4
-    cat >"$W/$name.conf" <<EOF
-daemonize: false
-pcap_savefile: $D/traffic.pcap
-plugins: nfprobe
-nfprobe_receiver: 127.0.0.1:$port
-nfprobe_version: $version
-nfprobe_engine: $engine
-aggregate: src_host, dst_host, src_port, dst_port, proto, tos, tcpflags
-pidfile: $W/$name.pid
-EOF
-    start_capture "$name" "$port"
-    "${IN[@]}" timeout 60 faketime -f "$FAKE_PMACCT" pmacctd -f "$W/$name.conf" \
-        >"$W/pmacct-$name.log" 2>&1 \
-        || { echo "pmacctd failed" >&2; cat "$W/pmacct-$name.log" >&2; exit 1; }
-    stop_capture "$name"
-}
+OUT=$D PCAP=$D/traffic.pcap
+. ../tools/exporters.sh
 
 # nfreplay NAME PORT VERSION SOURCE: nfcapd collects the datagrams of
 # $D/SOURCE.pcap, nfreplay sends its file as NetFlow VERSION to PORT.
@@ -158,9 +103,9 @@ run_fprobe() {
 }
 
 # name              port   exporter options
-echo "== softflowd-v5";    run_softflowd softflowd-v5    20655 -v 5
-echo "== softflowd-v9";    run_softflowd softflowd-v9    20656 -v 9 -6
-echo "== softflowd-ipfix"; run_softflowd softflowd-ipfix 20657 -v 10 -6
+echo "== softflowd-v5";    run_softflowd softflowd-v5    20655 -n 127.0.0.1:20655 -v 5
+echo "== softflowd-v9";    run_softflowd softflowd-v9    20656 -n 127.0.0.1:20656 -v 9 -6
+echo "== softflowd-ipfix"; run_softflowd softflowd-ipfix 20657 -n 127.0.0.1:20657 -v 10 -6
 echo "== pmacct-v9";       run_pmacct    pmacct-v9       20660 9 5
 echo "== pmacct-ipfix";    run_pmacct    pmacct-ipfix    20661 10 7
 echo "== nfreplay-v9";     run_nfreplay  nfreplay-v9     20665 9 pmacct-ipfix

@@ -10,17 +10,7 @@
 #include "conn.h"
 #include "record.h"
 #include "services.h"
-
-static int failures;
-
-#define EXPECT(cond, ...) do { \
-	if (!(cond)) { \
-		failures++; \
-		fprintf(stderr, "%s:%d: ", __FILE__, __LINE__); \
-		fprintf(stderr, __VA_ARGS__); \
-		fputc('\n', stderr); \
-	} \
-} while (0)
+#include "test.h"
 
 #define REC(extra) "{\"time_received\":\"2024-05-01T12:00:10.000Z\",\"exporter\":\"192.0.2.1\"," extra "}"
 #define T(ms) "\"2024-05-01T12:00:00." #ms "Z\""
@@ -239,7 +229,5 @@ main(void)
 	test_tcp_flags_parsed();
 	test_server_port(svc);
 	services_free(svc);
-	if (failures)
-		fprintf(stderr, "%d failures\n", failures);
-	return failures ? 1 : 0;
+	return test_result("analyzer-direction");
 }

@@ -8,17 +8,7 @@
 #include "expr.h"
 #include "prefixset.h"
 #include "record.h"
-
-static int failures;
-
-#define EXPECT(cond, ...) do { \
-	if (!(cond)) { \
-		failures++; \
-		fprintf(stderr, "%s:%d: ", __FILE__, __LINE__); \
-		fprintf(stderr, __VA_ARGS__); \
-		fputc('\n', stderr); \
-	} \
-} while (0)
+#include "test.h"
 
 static void
 test_errors(void)
@@ -238,7 +228,5 @@ main(void)
 	test_caret_print();
 	test_eval();
 	test_big_list();
-	if (failures)
-		fprintf(stderr, "%d failures\n", failures);
-	return failures ? 1 : 0;
+	return test_result("analyzer-expr");
 }

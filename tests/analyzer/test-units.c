@@ -17,17 +17,7 @@
 #include "tally.h"
 #include "services.h"
 #include "timeutil.h"
-
-static int failures;
-
-#define EXPECT(cond, ...) do { \
-	if (!(cond)) { \
-		failures++; \
-		fprintf(stderr, "%s:%d: ", __FILE__, __LINE__); \
-		fprintf(stderr, __VA_ARGS__); \
-		fputc('\n', stderr); \
-	} \
-} while (0)
+#include "test.h"
 
 static void
 test_sizes(void)
@@ -631,7 +621,5 @@ main(void)
 	test_pairing_linear();
 	test_pairing_count_only();
 	test_sampling();
-	if (failures)
-		fprintf(stderr, "%d failure(s)\n", failures);
-	return failures ? 1 : 0;
+	return test_result("analyzer-units");
 }

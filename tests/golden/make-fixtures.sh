@@ -42,63 +42,8 @@ FAKE_PMACCT='@2024-05-01 12:03:00'
 echo "== traffic.pcap"
 /usr/bin/python3 make-traffic.py "$G/traffic.pcap"
 
-# start_capture NAME PORT [NETNS]: tcpdump on lo for udp port PORT into $G/NAME.pcap
-start_capture() {
-    rm -f "$G/$1.pcap"
-    ${3:+ip netns exec "$3"} tcpdump -Z root -i lo -n -U -s 0 -w "$G/$1.pcap" "udp port $2" 2>"$W/tcpdump-$1.log" &
-    CAP_PID=$!
-    PIDS+=("$CAP_PID")
-    # wait until tcpdump is listening
-    for _ in $(seq 1 50); do grep -q listening "$W/tcpdump-$1.log" 2>/dev/null && break; sleep 0.1; done
-    sleep 0.3
-}
-stop_capture() {
-    sleep 1
-    kill -INT "$CAP_PID"
-    wait "$CAP_PID" || true
-    cat "$W/tcpdump-$1.log" | grep -E 'captured' >&2 || true
-}
-
-# softflowd NAME PORT ARGS...: softflowd 1.1.0 with -r only reads the file after its
-# control socket wakes the main loop, then exports everything at EOF and exits.
-run_softflowd() {
-    local name=$1 port=$2; shift 2
-    start_capture "$name" "$port"
-    rm -f "$W/sf.ctl"
-    timeout 60 faketime -f "$FAKE_SOFTFLOWD" softflowd -r "$G/traffic.pcap" -d \
-        -p "$W/sf.pid" -c "$W/sf.ctl" "$@" >"$W/softflowd-$name.log" 2>&1 &
-    local sf=$!
-    PIDS+=("$sf")
-    for _ in $(seq 1 80); do
-        kill -0 "$sf" 2>/dev/null || break
-        softflowctl -c "$W/sf.ctl" statistics >/dev/null 2>&1 || true
-        sleep 0.25
-    done
-    if kill -0 "$sf" 2>/dev/null; then
-        softflowctl -c "$W/sf.ctl" shutdown >/dev/null 2>&1 || kill "$sf"
-    fi
-    wait "$sf" || { echo "softflowd failed" >&2; cat "$W/softflowd-$name.log" >&2; exit 1; }
-    grep -E 'Flows exported' "$W/softflowd-$name.log" >&2
-    stop_capture "$name"
-}
-
-run_pmacct() {
-    local name=$1 port=$2 version=$3 engine=$4
-    cat >"$W/$name.conf" <<EOF
-daemonize: false
-pcap_savefile: $G/traffic.pcap
-plugins: nfprobe
-nfprobe_receiver: 127.0.0.1:$port
-nfprobe_version: $version
-nfprobe_engine: $engine
-aggregate: src_host, dst_host, src_port, dst_port, proto, tos, tcpflags
-pidfile: $W/$name.pid
-EOF
-    start_capture "$name" "$port"
-    timeout 60 faketime -f "$FAKE_PMACCT" pmacctd -f "$W/$name.conf" >"$W/pmacct-$name.log" 2>&1 \
-        || { echo "pmacctd failed" >&2; cat "$W/pmacct-$name.log" >&2; exit 1; }
-    stop_capture "$name"
-}
+OUT=$G PCAP=$G/traffic.pcap IN=()
+. ../tools/exporters.sh
 
 # pmacctd's sfprobe samples every packet (sampling_rate 1) of the sFlow
 # input traffic and exports sFlow v5 as agent 192.0.2.10.
@@ -131,7 +76,9 @@ run_fprobe() {
     ip -n "$NS" link set veth0 up
     ip -n "$NS" link set veth1 up
     sleep 1
-    start_capture "$name" "$port" "$NS"
+    IN=(ip netns exec "$NS")
+    start_capture "$name" "$port"
+    IN=()
     ip netns exec "$NS" fprobe -i veth1 -p -l 2 -d 3 -e 60 -s 1 "127.0.0.1:$port" >"$W/fprobe.log" 2>&1 &
     local fp=$!
     PIDS+=("$fp")

@@ -9,93 +9,24 @@ it as "fair_share"; the v5 exporter's records are all written.
 Without fair shedding the full queue drops both alike.
 No timing is asserted: the reader's rate only makes the output slow."""
 import os
-import re
 import socket
-import struct
-import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools"))
+import fairrig  # noqa: E402
 import nfgen  # noqa: E402
 import nftest  # noqa: E402
 
 NETFLOWD = os.path.abspath(sys.argv[1])
 check = nftest.Check("fairness")
 
-PEN = 32473          # RFC 5612: for documentation
 WIDE_RECORDS = 110   # a datagram: 16 + 4076 + 4 + 110 * 534 = 64,836 bytes
 
 
-def wide_datagram(seq, first):
-    """IPFIX: the 512-field template and 110 records of it."""
-    core = [(8, 4), (12, 4), (7, 2), (11, 2), (4, 1), (1, 8), (2, 8)]
-    fields = b"".join(struct.pack("!HH", i, n) for i, n in core)
-    fields += b"".join(struct.pack("!HHI", 0x8000 | k, 1, PEN)
-                       for k in range(1, 506))
-    tmpl = struct.pack("!HH", 256, 512) + fields
-    tset = struct.pack("!HH", 2, 4 + len(tmpl)) + tmpl
-    recs = b""
-    for i in range(first, first + WIDE_RECORDS):
-        recs += struct.pack("!4s4sHHBQQ", bytes([172, 16, (i >> 8) & 255, i & 255]),
-                            bytes([198, 51, 100, 7]), 40000 + i % 20000, 53, 17,
-                            100, 1)
-        recs += bytes((i + k) & 255 for k in range(505))
-    dset = struct.pack("!HH", 256, 4 + len(recs)) + recs
-    body = tset + dset
-    return struct.pack("!HHIII", 10, 16 + len(body), 1714564800, seq, 1) + body
-
-
-
-
-class Reader(threading.Thread):
-    """Reads netflowd's standard output at `rate` bytes/s until told to
-    go flat out; keeps the v5 exporter's lines, counts the others."""
-
-    def __init__(self, fd, rate):
-        super().__init__()
-        self.fd, self.rate = fd, rate
-        self.fast = threading.Event()
-        self.normal = []
-        self.wide = 0
-        self.bytes = 0
-
-    def run(self):
-        rest = b""
-        start = time.monotonic()
-        while True:
-            if not self.fast.is_set():
-                ahead = self.bytes / self.rate - (time.monotonic() - start)
-                if ahead > 0:
-                    time.sleep(min(ahead, 0.05))
-                    continue
-            chunk = os.read(self.fd, 65536)
-            if not chunk:
-                break
-            self.bytes += len(chunk)
-            lines = (rest + chunk).split(b"\n")
-            rest = lines.pop()
-            for line in lines:
-                if b'"exporter":"::1"' in line:
-                    self.normal.append(line)
-                else:
-                    self.wide += 1
-        os.close(self.fd)
-
-
 def main():
-    port, mport = nftest.free_port(), nftest.free_tcp_port()
-    conf = ("[collector]\nlisten = *:%d\nreceive_buffer = 64M\n"
-            "[metrics]\nlisten = 127.0.0.1:%d\n" % (port, mport))
-    r, w = os.pipe()
-    d = nftest.Daemon(NETFLOWD, conf, args=["--stdout"], stdout=w)
-    try:
-        d.start()
-    finally:
-        os.close(w)
-    reader = Reader(r, 4 << 20)
-    reader.start()
+    rig = fairrig.Rig(NETFLOWD)
+    port = rig.port
     sent_normal = sent_wide = 0
     try:
         s4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -107,7 +38,8 @@ def main():
             s6.sendto(nfgen.v5(flows, sequence=tick * 30), ("::1", port))
             sent_normal += 30
             if tick % 2 == 0:
-                s4.sendto(wide_datagram(tick // 2, tick * WIDE_RECORDS),
+                s4.sendto(fairrig.wide_datagram(tick // 2, tick * WIDE_RECORDS,
+                                                WIDE_RECORDS),
                           ("127.0.0.1", port))
                 sent_wide += WIDE_RECORDS
             delay = t0 + (tick + 1) * 0.01 - time.monotonic()
@@ -115,67 +47,22 @@ def main():
                 time.sleep(delay)
         s4.close()
         s6.close()
-        during = nftest.metrics(mport)
-        reader.fast.set()
-
-        def settled():
-            m = nftest.metrics(mport)
-            flows = sum(int(x) for x in re.findall(
-                r'^netflowd_flows_total\{exporter="[^"]+"\} (\d+)$', m, re.M))
-            written = nftest.metric(m, "netflowd_output_records_total") or 0
-            lost = sum(int(x) for x in re.findall(
-                r'^netflowd_records_lost_total\{reason="[^"]+"\} (\d+)$', m, re.M))
-            return flows >= sent_normal and written + lost >= flows
-        check(nftest.wait_for(settled, timeout=60, step=0.5),
-              "every decoded record written or counted")
-        m = nftest.metrics(mport)
-        rc = d.stop(timeout=60)
-        reader.join(60)
-        check(rc == 0, "exit 0 (%r)" % rc)
+        during = rig.metrics()
+        m = rig.settle_and_stop(check, sent_normal)
 
         def per(name, exporter):
             return nftest.metric(m, '%s{exporter="%s"}' % (name, exporter))
-        shed = nftest.metric(m, 'netflowd_records_lost_total{reason="fair_share"}')
-        full = nftest.metric(m, 'netflowd_records_lost_total{reason="queue_full"}')
-        normal_flows = per("netflowd_flows_total", "::1")
-        wide_flows = per("netflowd_flows_total", "127.0.0.1")
-        print("sent: %d v5, %d wide; decoded %r v5, %r wide; written %d v5, "
-              "%d wide; shed %r, queue full %r; read %d MB" % (
-                  sent_normal, sent_wide, normal_flows, wide_flows,
-                  len(reader.normal), reader.wide, shed, full,
-                  reader.bytes >> 20), file=sys.stderr)
-        check(shed is not None and shed > 0,
-              "the output backed up and shed records (%r): the test tested" % shed)
-        check(normal_flows == sent_normal,
-              "every v5 record decoded: %r of %d (kernel drops: %r)" % (
-                  normal_flows, sent_normal,
-                  nftest.metric(during, "netflowd_kernel_drops_total")))
-        ids = set()
-        for line in reader.normal:
-            rec = nftest.strictjson.loads(line.decode())
-            a = [int(x) for x in rec["src_addr"].split(".")]
-            ids.add(a[1] << 16 | a[2] << 8 | a[3])
-        check(len(reader.normal) == len(ids) == sent_normal,
-              "every v5 record written, once: %d lines, %d distinct, of %d"
-              % (len(reader.normal), len(ids), sent_normal))
-        check(per("netflowd_exporter_output_dropped_total", "::1") == 0,
-              "nothing counted against the v5 exporter")
-        check(per("netflowd_exporter_output_dropped_total", "127.0.0.1") == shed + (full or 0),
+        shed, full = rig.check_honest(check, m, during, sent_normal, sent_wide,
+                                      per("netflowd_flows_total", "127.0.0.1"))
+        check(per("netflowd_exporter_output_dropped_total", "127.0.0.1") == shed + full,
               "the wide exporter's losses counted against it: %r" %
               per("netflowd_exporter_output_dropped_total", "127.0.0.1"))
-        check(reader.wide + shed + (full or 0) == wide_flows,
-              "wide: written %d + shed %r + full %r == decoded %r" % (
-                  reader.wide, shed, full, wide_flows))
-        check(reader.wide > 0, "the wide exporter still gets its share")
-        log = d.log()
+        log = rig.daemon.log()
         check("records shed" in log and "127.0.0.1" in log,
               "the shedding logged with the exporter")
         check(log.count("records shed") <= 12, "and rate-limited")
     finally:
-        d.cleanup()
-        if reader.is_alive():
-            reader.fast.set()
-            reader.join(10)
+        rig.cleanup()
 
 
 main()

@@ -40,10 +40,11 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tools"))
+import nsboot  # noqa: E402
 import pcaputil  # noqa: E402
 import strictjson  # noqa: E402
 
-SYSTEMD = "/lib/systemd/systemd"
+SYSTEMD = nsboot.SYSTEMD
 TIME_LIMIT = 900
 INSIDE = "/run/pkgtest"          # the work directory, inside the namespace
 CONF = "/etc/netflowd/netflowd.conf"
@@ -54,8 +55,7 @@ CONF_MARK = "# (the upgrade's shipped config: changed by the package test)\n"
 FILE_NAME = re.compile(r"^\d{8}T\d{6}Z(-\d+)?\.json$")
 
 
-class Failure(Exception):
-    pass
+Failure = nsboot.Failure
 
 
 class Skip(Exception):
@@ -263,95 +263,47 @@ exec /lib/systemd/systemd --system --unit=basic.target
 """
 
 
-class Namespace:
+class Namespace(nsboot.Namespace):
+    """The system under an overlay of this machine's /, with its own PIDs
+    and network: what dpkg installs there never reaches the host."""
+    enter = ["-m", "-p", "-n"]
+    timeout = 300
+
     def __init__(self, workdir):
+        super().__init__(open(os.path.join(workdir, "boot.log"), "wb"))
         self.workdir = workdir
         self.mnt = tempfile.mkdtemp(prefix="netflowd-pkg-root-")
-        self.unshare = None
-        self.pid = None
-        self.console = open(os.path.join(workdir, "boot.log"), "wb")
 
     def boot(self):
-        self.unshare = subprocess.Popen(
-            ["unshare", "--pid", "--fork", "--mount", "--net",
-             "--propagation", "private", "sh", "-c", BOOT, "boot",
-             self.mnt, self.workdir],
-            stdin=subprocess.DEVNULL, stdout=self.console,
-            stderr=self.console, start_new_session=True)
-        deadline = time.time() + 20
-        while time.time() < deadline and self.pid is None:
-            if self.unshare.poll() is not None:
-                with open(os.path.join(self.workdir, "boot.log"),
-                          errors="replace") as f:
-                    out = f.read()
-                if "NO-OVERLAY" in out:
-                    raise Skip("overlayfs over / refused here: " + out)
-                raise Failure("namespace setup failed: " + out)
-            r = subprocess.run(["pgrep", "-P", str(self.unshare.pid), "-x",
-                                "systemd"], capture_output=True, text=True)
-            if r.stdout.strip():
-                self.pid = int(r.stdout.split()[0])
-            else:
-                time.sleep(0.1)
-        if self.pid is None:
-            raise Failure("systemd did not start in the namespace")
+        def failed():
+            with open(os.path.join(self.workdir, "boot.log"),
+                      errors="replace") as f:
+                out = f.read()
+            if "NO-OVERLAY" in out:
+                raise Skip("overlayfs over / refused here: " + out)
+            raise Failure("namespace setup failed: " + out)
+        self.start(["unshare", "--pid", "--fork", "--mount", "--net",
+                    "--propagation", "private", "sh", "-c", BOOT, "boot",
+                    self.mnt, self.workdir], on_exit=failed, start_s=20,
+                   boot_s=90)
         check(self.run("findmnt", "-no", "FSTYPE", "/").stdout.strip()
               == "overlay", "the namespace's / is the overlay")
-        deadline = time.time() + 90
-        state = ""
-        while time.time() < deadline:
-            state = self.run("systemctl", "is-system-running",
-                             check=False).stdout.strip()
-            if state in ("running", "degraded"):
-                log("systemd is", state, "as pid", self.pid)
-                return
-            time.sleep(0.3)
-        raise Failure("systemd did not finish booting: " + state)
 
-    def run(self, *args, check=True, net_only=False, input=None,
-            timeout=300):
+    def run(self, *args, net_only=False, **kw):
         """A command inside the namespaces (its root, PIDs and network), or
         with net_only in its network namespace alone (this machine's
         files)."""
-        ns = ["-n"] if net_only else ["-m", "-p", "-n"]
-        r = subprocess.run(["nsenter", "-t", str(self.pid)] + ns + ["--"] +
-                           list(args), capture_output=True,
-                           input=input.encode() if input is not None
-                           else b"", timeout=timeout)
-        r.stdout = r.stdout.decode(errors="replace")
-        r.stderr = r.stderr.decode(errors="replace")
-        if check and r.returncode != 0:
-            raise Failure("%s: exit %d: %s%s" % (" ".join(args), r.returncode,
-                                                 r.stdout, r.stderr))
-        return r
-
-    def show(self, *props):
-        out = self.run("systemctl", "show", "netflowd.service",
-                       "-p", ",".join(props)).stdout
-        return dict(line.split("=", 1) for line in out.splitlines()
-                    if "=" in line)
+        return super().run(*args, enter=["-n"] if net_only else None, **kw)
 
     def exists(self, path):
         return self.run("test", "-e", path, check=False).returncode == 0 or \
             self.run("test", "-L", path, check=False).returncode == 0
 
     def journal(self):
-        return self.run("journalctl", "--no-pager", "-o", "cat", "-u",
-                        "netflowd.service", check=False).stdout
+        return super().journal("-o", "cat")
 
     def shutdown(self):
-        if self.pid is not None:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        if self.unshare is not None:
-            try:
-                self.unshare.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.unshare.pid, signal.SIGKILL)
-                self.unshare.wait(timeout=5)
-        self.console.close()
+        super().shutdown()
         try:
             os.rmdir(self.mnt)
         except OSError as e:

@@ -27,9 +27,10 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "tools"))
 import nfgen  # noqa: E402
+import nsboot  # noqa: E402
 import strictjson  # noqa: E402
 
-SYSTEMD = "/lib/systemd/systemd"
+SYSTEMD = nsboot.SYSTEMD
 TESTDIR = "/run/netflowd-test"
 CONF = TESTDIR + "/netflowd.conf"
 UNITDIR = "/run/systemd/system"
@@ -38,8 +39,7 @@ TIME_LIMIT = 240
 FLOWS_PER_DATAGRAM = 10
 
 
-class Failure(Exception):
-    pass
+Failure = nsboot.Failure
 
 
 def log(*args):
@@ -60,85 +60,19 @@ def free_port(kind=socket.SOCK_DGRAM):
     return port
 
 
-class Namespace:
+class Namespace(nsboot.Namespace):
     """A systemd booted in a private PID + mount namespace."""
-
-    def __init__(self):
-        self.unshare = None
-        self.pid = None
-        self.console = open(os.devnull, "wb")
 
     def boot(self):
         script = ("mount -t tmpfs tmpfs /tmp && mount -t tmpfs tmpfs /run && "
                   "mount -t tmpfs tmpfs /var && "
                   "exec " + SYSTEMD + " --system --unit=basic.target")
-        self.unshare = subprocess.Popen(
-            ["unshare", "--pid", "--fork", "--mount", "--mount-proc",
-             "sh", "-c", script],
-            stdin=subprocess.DEVNULL, stdout=self.console,
-            stderr=self.console, start_new_session=True)
-        deadline = time.time() + 10
-        while time.time() < deadline and self.pid is None:
-            r = subprocess.run(["pgrep", "-P", str(self.unshare.pid),
-                                "systemd"], capture_output=True, text=True)
-            if r.stdout.strip():
-                self.pid = int(r.stdout.split()[0])
-            else:
-                time.sleep(0.1)
-        if self.pid is None:
-            raise Failure("systemd did not start in the namespace")
-        deadline = time.time() + 60
-        state = ""
-        while time.time() < deadline:
-            state = self.run("systemctl", "is-system-running",
-                             check=False).stdout.strip()
-            if state in ("running", "degraded"):
-                log("systemd is", state, "as pid", self.pid)
-                return
-            time.sleep(0.3)
-        raise Failure("systemd did not finish booting: " + state)
-
-    def run(self, *args, check=True, input=None, timeout=60):
-        r = subprocess.run(["nsenter", "-t", str(self.pid), "-m", "-p", "--"]
-                           + list(args), capture_output=True, input=input,
-                           timeout=timeout)
-        out = r.stdout.decode(errors="replace")
-        err = r.stderr.decode(errors="replace")
-        r.stdout, r.stderr = out, err
-        if check and r.returncode != 0:
-            raise Failure("%s: exit %d: %s%s" % (" ".join(args), r.returncode,
-                                                 out, err))
-        return r
+        self.start(["unshare", "--pid", "--fork", "--mount", "--mount-proc",
+                    "sh", "-c", script])
 
     def write(self, path, data, mode="644"):
-        if isinstance(data, str):
-            data = data.encode()
         self.run("sh", "-c", 'cat > "$1" && chmod %s "$1"' % mode, "sh", path,
                  input=data)
-
-    def show(self, *props):
-        out = self.run("systemctl", "show", "netflowd.service",
-                       "-p", ",".join(props)).stdout
-        return dict(line.split("=", 1) for line in out.splitlines()
-                    if "=" in line)
-
-    def journal(self, *args):
-        return self.run("journalctl", "--no-pager", "-u", "netflowd.service",
-                        *args, check=False).stdout
-
-    def shutdown(self):
-        if self.pid is not None:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        if self.unshare is not None:
-            try:
-                self.unshare.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.unshare.pid, signal.SIGKILL)
-                self.unshare.wait(timeout=5)
-        self.console.close()
 
 
 def config(ports, rotate, metrics_port, extra=""):
