@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
+
 #define OATAB_MIN_SLOTS 64
 
 static void *(*volatile const zero)(void *, int, size_t) = memset;
@@ -63,7 +65,7 @@ oatab_find(struct oatab *t, const void *key, uint64_t hash)
 		t->probes++;
 		if (!s->entry)
 			return NULL;
-		if (s->hash == hash && memcmp(entry_key(t, s->entry), key, t->key_len) == 0)
+		if (s->hash == hash && bytes_equal(entry_key(t, s->entry), key, t->key_len))
 			return s->entry;
 	}
 }

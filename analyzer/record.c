@@ -7,6 +7,7 @@
 #include <string.h>
 #include <yajl/yajl_parse.h>
 
+#include "bytes.h"
 #include "counter.h"
 #include "timeutil.h"
 
@@ -130,41 +131,6 @@ record_parser_free(struct record_parser *rp)
 	free(rp);
 }
 
-/* memcmp(a, b, n) == 0 for the short texts of keys and dates, inline:
- * eight bytes at a time, the last word overlapping the one before. */
-static inline bool
-same_text(const void *a, const void *b, size_t n)
-{
-	const unsigned char *x = a, *y = b;
-	uint64_t u, v;
-	uint32_t s, t;
-
-	if (n >= 8) {
-		for (size_t i = 0; i + 8 <= n; i += 8) {
-			memcpy(&u, x + i, 8);
-			memcpy(&v, y + i, 8);
-			if (u != v)
-				return false;
-		}
-		memcpy(&u, x + n - 8, 8);
-		memcpy(&v, y + n - 8, 8);
-		return u == v;
-	}
-	if (n >= 4) {
-		memcpy(&s, x, 4);
-		memcpy(&t, y, 4);
-		if (s != t)
-			return false;
-		memcpy(&s, x + n - 4, 4);
-		memcpy(&t, y + n - 4, 4);
-		return s == t;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (x[i] != y[i])
-			return false;
-	return true;
-}
-
 /* No byte that ends or escapes a string, no control character, ASCII. */
 static bool
 plain_text(const unsigned char *s, size_t len)
@@ -189,12 +155,12 @@ lookup(struct record_parser *rp, const unsigned char *key, size_t len)
 	rp->def = NULL;
 	rp->current = F_NONE;
 	for (size_t u = 0; u < UNKNOWN_KEYS; u++)
-		if (rp->unknown[u].len == len && same_text(rp->unknown[u].name, key, len))
+		if (rp->unknown[u].len == len && bytes_equal(rp->unknown[u].name, key, len))
 			return;
 	for (size_t n = 0; n < N_FIELDS; n++) {
 		size_t i = rp->hint + n < N_FIELDS ? rp->hint + n : rp->hint + n - N_FIELDS;
 		if (fields[i].len == len && fields[i].name[0] == key[0] &&
-		    same_text(fields[i].name, key, len)) {
+		    bytes_equal(fields[i].name, key, len)) {
 			rp->hint = i + 1;
 			rp->def = &fields[i];
 			rp->current = fields[i].field;
@@ -337,7 +303,7 @@ parse_time(struct record_parser *rp, const char *c, size_t len, int64_t *ms)
 	    c[16] == ':' && c[19] == '.' && c[23] == 'Z' && all_digits(c + 11, 2) &&
 	    all_digits(c + 14, 2) && all_digits(c + 17, 2) && all_digits(c + 20, 3);
 
-	if (simple && rp->tcache.valid && same_text(rp->tcache.date, c, 10)) {
+	if (simple && rp->tcache.valid && bytes_equal(rp->tcache.date, c, 10)) {
 		int h = two(c + 11), m = two(c + 14), sec = two(c + 17);
 		if (h > 23 || m > 59 || sec > 60)
 			return false;
@@ -564,7 +530,7 @@ static inline bool
 key_is(const char *key, const char *end, const char *name, size_t len)
 {
 	return end - key > (ptrdiff_t)len + 1 && key[len] == '"' && key[len + 1] == ':' &&
-	    same_text(key, name, len);
+	    bytes_equal(key, name, len);
 }
 
 /* The key at key matched in place against what netflowd writes next most

@@ -126,6 +126,40 @@ test_prefixes(void)
 	    !prefix_parse(&p, "example.com"), "bad prefixes accepted");
 }
 
+/* Dotted quads of every octet form (leading zeros, out of range, empty,
+ * four digits) and with trailing text parse exactly as inet_pton says:
+ * addr_parse's own reader of them may not accept what inet_pton refuses,
+ * nor read another value. */
+static void
+test_addr_v4(void)
+{
+	static const char *const octets[] = {
+		"0", "00", "01", "1", "9", "10", "09", "99", "100", "199", "200", "249",
+		"250", "255", "256", "299", "300", "999", "1000", "", "a",
+	};
+	static const char *const tails[] = { "", ".", "x", " ", ".1", "/24" };
+	const size_t n = sizeof(octets) / sizeof(octets[0]);
+	char text[64];
+	unsigned long compared = 0;
+
+	for (size_t i = 0; i < n * n * n * n; i++) {
+		for (size_t t = 0; t < sizeof(tails) / sizeof(tails[0]); t++) {
+			if (t > 0 && i % 13 != 0)
+				continue;
+			snprintf(text, sizeof(text), "%s.%s.%s.%s%s", octets[i % n],
+			    octets[i / n % n], octets[i / n / n % n], octets[i / n / n / n], tails[t]);
+			struct addr a;
+			unsigned char want[4];
+			bool ok = inet_pton(AF_INET, text, want) == 1;
+			bool got = addr_parse(&a, text, strlen(text));
+			compared++;
+			EXPECT(got == ok && (!ok || (a.family == 4 && memcmp(a.bytes, want, 4) == 0)),
+			    "\"%s\": addr_parse %d, inet_pton %d", text, got, ok);
+		}
+	}
+	EXPECT(compared > 200000, "%lu compared", compared);
+}
+
 static void
 test_records(void)
 {
@@ -613,6 +647,7 @@ main(void)
 	test_durations();
 	test_times();
 	test_prefixes();
+	test_addr_v4();
 	test_records();
 	test_services();
 	test_htab();
