@@ -102,6 +102,7 @@ handle_flow(struct analyzer *a, struct flow *f, const char *line, size_t len)
 		return;
 	}
 	sampling_count(&a->stats.sampling, f);
+	pairing_prefetch(a->pairing, f);	/* its misses overlap the summary's work */
 	if (a->summary || a->chart) {
 		const char *service = services_label(a->svc, f);
 		if (a->summary)

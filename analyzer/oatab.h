@@ -42,4 +42,14 @@ int oatab_insert(struct oatab *t, void *entry, uint64_t hash);
 /* Removes entry (found by its key's hash); false when it is not there. */
 bool oatab_remove(struct oatab *t, const void *entry, uint64_t hash);
 
+/* Start loading the slot a lookup of hash reads first: a caller with other
+ * work before the lookup overlaps the cache miss with it (the tables of
+ * --summary are far bigger than the cache). */
+static inline void
+oatab_prefetch(const struct oatab *t, uint64_t hash)
+{
+	if (t->nslots)
+		__builtin_prefetch(&t->slots[hash & (t->nslots - 1)]);
+}
+
 #endif

@@ -589,6 +589,19 @@ pairing_add(struct pairing *p, const struct flow *f)
 	release(p);
 }
 
+void
+pairing_prefetch(const struct pairing *p, const struct flow *f)
+{
+	struct pkey key, rkey;
+
+	if (f->biflow)
+		return;
+	make_key(&key, f, false);
+	make_key(&rkey, f, true);
+	oatab_prefetch(&p->table, oatab_hash(&key, sizeof(key)));
+	oatab_prefetch(&p->table, oatab_hash(&rkey, sizeof(rkey)));
+}
+
 int
 pairing_count_only(struct pairing *p)
 {

@@ -118,6 +118,12 @@ tally_add(struct tally *t, const void *key, uint64_t bytes, uint64_t packets)
 	return e ? e->row.id : (size_t)-1;
 }
 
+void
+tally_prefetch(const struct tally *t, const void *key)
+{
+	oatab_prefetch(&t->table, oatab_hash(key, t->key_len));
+}
+
 size_t
 tally_count(const struct tally *t)
 {
