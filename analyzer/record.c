@@ -474,15 +474,20 @@ fast_string_end(const char *p, const char *end)
 	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
 
 	/* eight bytes at a time while none is a quote, a backslash, a control
-	 * character or outside ASCII (0x7f included) */
+	 * character or outside ASCII (0x7f included); in the word that has
+	 * one, the lowest flagged byte is the first such byte (borrows and
+	 * carries only run upwards from a byte that is one itself), and only
+	 * a quote there ends the string the fast path reads */
 	while (end - p >= 8) {
 		uint64_t w;
 		memcpy(&w, p, 8);
 		uint64_t quote = w ^ (ones * '"'), bslash = w ^ (ones * '\\');
-		uint64_t special = ((quote - ones) & ~quote) | ((bslash - ones) & ~bslash) |
-		    (w - ones * 0x20) | (w + ones * 0x01) | w;
-		if (special & highs)
-			break;
+		uint64_t special = (((quote - ones) & ~quote) | ((bslash - ones) & ~bslash) |
+		    (w - ones * 0x20) | (w + ones * 0x01) | w) & highs;
+		if (special) {
+			p += __builtin_ctzll(special) / 8;
+			return *p == '"' ? p : NULL;
+		}
 		p += 8;
 	}
 	for (; p < end; p++) {
