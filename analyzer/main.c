@@ -102,6 +102,7 @@ handle_flow(struct analyzer *a, struct flow *f, const char *line, size_t len)
 		return;
 	}
 	sampling_count(&a->stats.sampling, f);
+	pairing_prefetch(a->pairing, f);	/* its misses overlap the summary's work */
 	if (a->summary || a->chart) {
 		const char *service = services_label(a->svc, f);
 		if (a->summary)
@@ -242,6 +243,9 @@ setup(struct analyzer *a)
 			return -1;
 	}
 	if (o->summary && !(a->summary = summary_new(o->top)))
+		return -1;
+	/* The summary counts connections; nothing reads their flows. */
+	if (o->summary && pairing_count_only(a->pairing) < 0)
 		return -1;
 	if (!o->summary && !(a->report = report_new(stdout, o->json, a->svc, a->resolver)))
 		return -1;

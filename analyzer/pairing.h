@@ -28,6 +28,14 @@ struct pairing *pairing_new(int64_t window_ms, int64_t horizon_ms, size_t max_he
     struct services *svc, pairing_emit_fn emit, void *arg);
 void pairing_free(struct pairing *p);
 void pairing_add(struct pairing *p, const struct flow *f);
+/* Only the number of connections, paired or not, is wanted (--summary): the
+ * flows are not kept, and the conns emitted carry only paired and start_ms
+ * (the rest zero). Pairs the same flows, in the same order, as a pairing
+ * that keeps them. Before the first flow; -1 after it. */
+int pairing_count_only(struct pairing *p);
+/* pairing_add(p, f) follows soon: start loading the table slots it reads
+ * (its key's and its answer's), so that the misses overlap other work. */
+void pairing_prefetch(const struct pairing *p, const struct flow *f);
 /* End of input: every waiting flow is final. */
 void pairing_flush(struct pairing *p);
 size_t pairing_held(const struct pairing *p);

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bytes.h"
 #include "counter.h"
 #include "filter.h"
 #include "htab.h"
@@ -429,7 +430,7 @@ table_add_packed(struct table *t, const unsigned char *k, uint64_t h, const stru
 
 	for (uint32_t r; (r = t->index[i]) != 0; i = (i + 1) & (t->icap - 1)) {
 		struct counts *row = &t->rows[r - 1];
-		if (row->hash != h || memcmp(key_at(t, r - 1), k, len) != 0)
+		if (row->hash != h || !bytes_equal(key_at(t, r - 1), k, len))
 			continue;
 		row->flows = counter_add(row->flows, c->flows);
 		row->packets = counter_add(row->packets, c->packets);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <yajl/yajl_parse.h>
 
+#include "bytes.h"
 #include "counter.h"
 #include "timeutil.h"
 
@@ -86,6 +87,8 @@ static const struct field_def {
 };
 
 #define N_FIELDS (sizeof(fields) / sizeof(fields[0]))
+#define UNKNOWN_KEYS 8
+#define UNKNOWN_KEY_MAX 31
 
 struct record_parser {
 	struct flow *flow;
@@ -101,6 +104,14 @@ struct record_parser {
 	size_t hint;		/* where lookup looks first */
 	/* Kept across lines (reset() spares them): */
 	uint64_t fast, slow;	/* lines each path read */
+	/* Keys lookup found in no entry lately (netflowd writes a template's
+	 * other IEs by name: flowDirection, ipVersion ...), so that each one
+	 * costs a comparison, not a walk over the whole table. */
+	struct {
+		unsigned char len;
+		char name[UNKNOWN_KEY_MAX];
+	} unknown[UNKNOWN_KEYS];
+	unsigned next_unknown;
 	struct {
 		char date[10];		/* "YYYY-MM-DD" */
 		int64_t ms;		/* its midnight */
@@ -120,6 +131,16 @@ record_parser_free(struct record_parser *rp)
 	free(rp);
 }
 
+/* No byte that ends or escapes a string, no control character, ASCII. */
+static bool
+plain_text(const unsigned char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < 0x20 || s[i] >= 0x7f || s[i] == '"' || s[i] == '\\')
+			return false;
+	return true;
+}
+
 static bool
 lenient(enum field f)
 {
@@ -131,18 +152,29 @@ lenient(enum field f)
 static void
 lookup(struct record_parser *rp, const unsigned char *key, size_t len)
 {
+	rp->def = NULL;
+	rp->current = F_NONE;
+	for (size_t u = 0; u < UNKNOWN_KEYS; u++)
+		if (rp->unknown[u].len == len && bytes_equal(rp->unknown[u].name, key, len))
+			return;
 	for (size_t n = 0; n < N_FIELDS; n++) {
 		size_t i = rp->hint + n < N_FIELDS ? rp->hint + n : rp->hint + n - N_FIELDS;
 		if (fields[i].len == len && fields[i].name[0] == key[0] &&
-		    memcmp(fields[i].name, key, len) == 0) {
+		    bytes_equal(fields[i].name, key, len)) {
 			rp->hint = i + 1;
 			rp->def = &fields[i];
 			rp->current = fields[i].field;
 			return;
 		}
 	}
-	rp->def = NULL;
-	rp->current = F_NONE;
+	/* Only keys the fast path could read in place (fast_string_end's
+	 * bytes): a key the full parser decoded from escapes may not be
+	 * matched in a line's raw text. */
+	if (len > 0 && len <= UNKNOWN_KEY_MAX && plain_text(key, len)) {
+		unsigned u = rp->next_unknown++ % UNKNOWN_KEYS;
+		rp->unknown[u].len = (unsigned char)len;
+		memcpy(rp->unknown[u].name, key, len);
+	}
 }
 
 /* A value at depth 1 for a field we read; anything deeper is ignored. */
@@ -271,7 +303,7 @@ parse_time(struct record_parser *rp, const char *c, size_t len, int64_t *ms)
 	    c[16] == ':' && c[19] == '.' && c[23] == 'Z' && all_digits(c + 11, 2) &&
 	    all_digits(c + 14, 2) && all_digits(c + 17, 2) && all_digits(c + 20, 3);
 
-	if (simple && rp->tcache.valid && memcmp(rp->tcache.date, c, 10) == 0) {
+	if (simple && rp->tcache.valid && bytes_equal(rp->tcache.date, c, 10)) {
 		int h = two(c + 11), m = two(c + 14), sec = two(c + 17);
 		if (h > 23 || m > 59 || sec > 60)
 			return false;
@@ -442,15 +474,20 @@ fast_string_end(const char *p, const char *end)
 	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
 
 	/* eight bytes at a time while none is a quote, a backslash, a control
-	 * character or outside ASCII (0x7f included) */
+	 * character or outside ASCII (0x7f included); in the word that has
+	 * one, the lowest flagged byte is the first such byte (borrows and
+	 * carries only run upwards from a byte that is one itself), and only
+	 * a quote there ends the string the fast path reads */
 	while (end - p >= 8) {
 		uint64_t w;
 		memcpy(&w, p, 8);
 		uint64_t quote = w ^ (ones * '"'), bslash = w ^ (ones * '\\');
-		uint64_t special = ((quote - ones) & ~quote) | ((bslash - ones) & ~bslash) |
-		    (w - ones * 0x20) | (w + ones * 0x01) | w;
-		if (special & highs)
-			break;
+		uint64_t special = (((quote - ones) & ~quote) | ((bslash - ones) & ~bslash) |
+		    (w - ones * 0x20) | (w + ones * 0x01) | w) & highs;
+		if (special) {
+			p += __builtin_ctzll(special) / 8;
+			return *p == '"' ? p : NULL;
+		}
 		p += 8;
 	}
 	for (; p < end; p++) {
@@ -493,6 +530,43 @@ fast_number(struct record_parser *rp, const char *s, size_t len)
 	return set_number(rp, v);
 }
 
+/* Whether the text at key is "name": (name being plain_text). */
+static inline bool
+key_is(const char *key, const char *end, const char *name, size_t len)
+{
+	return end - key > (ptrdiff_t)len + 1 && key[len] == '"' && key[len + 1] == ':' &&
+	    bytes_equal(key, name, len);
+}
+
+/* The key at key matched in place against what netflowd writes next most
+ * of the time: the entry after the last key's, or one of the two after it
+ * (keys an exporter does not send), or a key lookup found in no entry
+ * lately. Returns the key's closing quote with rp->def and rp->current
+ * set as lookup sets them (table names are unique, so which entry matches
+ * first does not matter), or NULL for lookup to decide. */
+static const char *
+guess_key(struct record_parser *rp, const char *key, const char *end)
+{
+	for (size_t i = rp->hint; i < rp->hint + 3 && i < N_FIELDS; i++) {
+		const struct field_def *d = &fields[i];
+		if (key_is(key, end, d->name, d->len)) {
+			rp->def = d;
+			rp->current = d->field;
+			rp->hint = i + 1;
+			return key + d->len;
+		}
+	}
+	for (size_t u = 0; u < UNKNOWN_KEYS; u++) {
+		size_t len = rp->unknown[u].len;
+		if (len && key_is(key, end, rp->unknown[u].name, len)) {
+			rp->def = NULL;
+			rp->current = F_NONE;
+			return key + len;
+		}
+	}
+	return NULL;
+}
+
 /* netflowd's own lines: one flat object, no spaces, keys and strings
  * without escapes, values strings or unsigned integers. Reads them with the
  * same value handlers as the yajl path, so a line gets the same result
@@ -512,15 +586,7 @@ fast_parse(struct record_parser *rp, const char *p, const char *end,
 		if (p == end || *p != '"')
 			return false;
 		const char *key = ++p, *q;
-		/* the key netflowd writes next, most of the time */
-		const struct field_def *d = rp->hint < N_FIELDS ? &fields[rp->hint] : NULL;
-		if (d && end - key > d->len + 1 && key[d->len] == '"' && key[d->len + 1] == ':' &&
-		    memcmp(key, d->name, d->len) == 0) {
-			rp->def = d;
-			rp->current = d->field;
-			rp->hint++;
-			q = key + d->len;
-		} else {
+		if (!(q = guess_key(rp, key, end))) {
 			if (!(q = fast_string_end(p, end)) || q + 1 >= end || q[1] != ':')
 				return false;
 			lookup(rp, (const unsigned char *)key, (size_t)(q - key));

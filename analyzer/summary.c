@@ -93,7 +93,15 @@ summary_add_flow(struct summary *s, const struct flow *f, const char *service)
 {
 	struct pair_key pk;
 	char label[TALLY_KEY_MAX] = { 0 };
+	bool order = addr_compare(&f->src, &f->dst) <= 0;
 
+	/* the big tables' slots first, so that their misses overlap */
+	memset(&pk, 0, sizeof(pk));
+	pk.a = order ? f->src : f->dst;
+	pk.b = order ? f->dst : f->src;
+	tally_prefetch(s->tables[T_TALKERS], &f->src);
+	tally_prefetch(s->tables[T_TALKERS], &f->dst);
+	tally_prefetch(s->tables[T_CONVERSATIONS], &pk);
 	if (s->flows == 0 || f->start_ms < s->first_ms)
 		s->first_ms = f->start_ms;
 	if (s->flows == 0 || f->end_ms > s->last_ms)
@@ -110,10 +118,6 @@ summary_add_flow(struct summary *s, const struct flow *f, const char *service)
 	tally_add(s->tables[T_TALKERS], &f->src, f->bytes, f->packets);
 	if (addr_compare(&f->src, &f->dst) != 0)
 		tally_add(s->tables[T_TALKERS], &f->dst, f->bytes, f->packets);
-	memset(&pk, 0, sizeof(pk));
-	bool order = addr_compare(&f->src, &f->dst) <= 0;
-	pk.a = order ? f->src : f->dst;
-	pk.b = order ? f->dst : f->src;
 	tally_add(s->tables[T_CONVERSATIONS], &pk, f->bytes, f->packets);
 	strncpy(label, service, sizeof(label) - 1);
 	tally_add(s->tables[T_SERVICES], label, f->bytes, f->packets);

@@ -4,10 +4,9 @@
 #include <string.h>
 
 #include "counter.h"
-#include "htab.h"
+#include "oatab.h"
 
 struct tally_entry {
-	struct htab_node node;
 	struct tally_row row;
 };
 
@@ -24,7 +23,7 @@ struct tally {
 	struct tally_block *blocks;	/* newest first */
 	size_t key_len;
 	size_t max_keys;
-	struct htab table;
+	struct oatab table;	/* struct tally_entry by row.key */
 	struct tally_entry **by_id;
 	size_t cap;
 	struct tally_row overflow;
@@ -41,7 +40,7 @@ tally_new(size_t key_len, size_t max_keys)
 	}
 	t->key_len = key_len;
 	t->max_keys = max_keys;
-	htab_init(&t->table, offsetof(struct tally_entry, row.key), key_len);
+	oatab_init(&t->table, offsetof(struct tally_entry, row.key), key_len);
 	return t;
 }
 
@@ -55,7 +54,7 @@ tally_free(struct tally *t)
 		free(b);
 	}
 	free(t->by_id);
-	htab_finish(&t->table);
+	oatab_finish(&t->table);
 	free(t);
 }
 
@@ -77,7 +76,7 @@ new_entry(struct tally *t)
 }
 
 static struct tally_entry *
-insert(struct tally *t, const void *key)
+insert(struct tally *t, const void *key, uint64_t hash)
 {
 	if (t->table.count >= t->max_keys)
 		return NULL;
@@ -94,7 +93,7 @@ insert(struct tally *t, const void *key)
 		return NULL;
 	memcpy(e->row.key, key, t->key_len);
 	e->row.id = t->table.count;
-	if (htab_insert(&t->table, &e->node) < 0) {
+	if (oatab_insert(&t->table, e, hash) < 0) {
 		t->blocks->used--;	/* e was the last one handed out */
 		memset(e, 0, sizeof(*e));
 		return NULL;
@@ -106,16 +105,23 @@ insert(struct tally *t, const void *key)
 size_t
 tally_add(struct tally *t, const void *key, uint64_t bytes, uint64_t packets)
 {
-	struct tally_entry *e = (struct tally_entry *)htab_find(&t->table, key);
+	uint64_t hash = oatab_hash(key, t->key_len);
+	struct tally_entry *e = oatab_find(&t->table, key, hash);
 	struct tally_row *row;
 
 	if (!e)
-		e = insert(t, key);
+		e = insert(t, key, hash);
 	row = e ? &e->row : &t->overflow;
 	row->bytes = counter_add(row->bytes, bytes);
 	row->packets = counter_add(row->packets, packets);
 	row->flows++;
 	return e ? e->row.id : (size_t)-1;
+}
+
+void
+tally_prefetch(const struct tally *t, const void *key)
+{
+	oatab_prefetch(&t->table, oatab_hash(key, t->key_len));
 }
 
 size_t
@@ -148,20 +154,48 @@ compare_rows(const void *a, const void *b)
 	return memcmp(x->key, y->key, TALLY_KEY_MAX);
 }
 
+/* Order of rows[] as a heap whose top is the row that ranks last. */
+static void
+sift_worst(const struct tally_row **h, size_t n, size_t i)
+{
+	const struct tally_row *x = h[i];
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && compare_rows(&h[c + 1], &h[c]) > 0)
+			c++;
+		if (compare_rows(&h[c], &x) <= 0)
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	h[i] = x;
+}
+
+/* The n best rows are kept in a heap of n, not found by sorting them all:
+ * --summary asks for 10 of a million conversations. */
 size_t
 tally_top(const struct tally *t, const struct tally_row **out, size_t n)
 {
 	size_t count = t->table.count;
-	const struct tally_row **all = malloc((count ? count : 1) * sizeof(*all));
 
-	if (!all)
-		return 0;
-	for (size_t i = 0; i < count; i++)
-		all[i] = &t->by_id[i]->row;
-	qsort(all, count, sizeof(*all), compare_rows);
 	if (n > count)
 		n = count;
-	memcpy(out, all, n * sizeof(*out));
-	free(all);
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		out[i] = &t->by_id[i]->row;
+	for (size_t i = n / 2; i-- > 0;)
+		sift_worst(out, n, i);
+	for (size_t i = n; i < count; i++) {
+		const struct tally_row *row = &t->by_id[i]->row;
+		if (compare_rows(&row, &out[0]) < 0) {
+			out[0] = row;
+			sift_worst(out, n, 0);
+		}
+	}
+	qsort(out, n, sizeof(*out), compare_rows);
 	return n;
 }

@@ -25,6 +25,8 @@ void tally_free(struct tally *t);
 /* The row's id, or (size_t)-1 when the key did not fit. */
 size_t tally_add(struct tally *t, const void *key, uint64_t bytes, uint64_t packets);
 size_t tally_count(const struct tally *t);
+/* A tally_add of key follows soon: start loading what it reads. */
+void tally_prefetch(const struct tally *t, const void *key);
 /* Rows lost to the key limit, summed. */
 const struct tally_row *tally_overflow(const struct tally *t);
 /* The n largest rows by bytes (ties by key), into out[]; returns how many. */

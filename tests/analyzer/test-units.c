@@ -10,9 +10,11 @@
 #include "addr.h"
 #include "format.h"
 #include "htab.h"
+#include "oatab.h"
 #include "pairing.h"
 #include "record.h"
 #include "sampling.h"
+#include "tally.h"
 #include "services.h"
 #include "timeutil.h"
 #include "test.h"
@@ -122,6 +124,40 @@ test_prefixes(void)
 	struct prefix p;
 	EXPECT(!prefix_parse(&p, "192.0.2.0/33") && !prefix_parse(&p, "192.0.2.0/") &&
 	    !prefix_parse(&p, "example.com"), "bad prefixes accepted");
+}
+
+/* Dotted quads of every octet form (leading zeros, out of range, empty,
+ * four digits) and with trailing text parse exactly as inet_pton says:
+ * addr_parse's own reader of them may not accept what inet_pton refuses,
+ * nor read another value. */
+static void
+test_addr_v4(void)
+{
+	static const char *const octets[] = {
+		"0", "00", "01", "1", "9", "10", "09", "99", "100", "199", "200", "249",
+		"250", "255", "256", "299", "300", "999", "1000", "", "a",
+	};
+	static const char *const tails[] = { "", ".", "x", " ", ".1", "/24" };
+	const size_t n = sizeof(octets) / sizeof(octets[0]);
+	char text[64];
+	unsigned long compared = 0;
+
+	for (size_t i = 0; i < n * n * n * n; i++) {
+		for (size_t t = 0; t < sizeof(tails) / sizeof(tails[0]); t++) {
+			if (t > 0 && i % 13 != 0)
+				continue;
+			snprintf(text, sizeof(text), "%s.%s.%s.%s%s", octets[i % n],
+			    octets[i / n % n], octets[i / n / n % n], octets[i / n / n / n], tails[t]);
+			struct addr a;
+			unsigned char want[4];
+			bool ok = inet_pton(AF_INET, text, want) == 1;
+			bool got = addr_parse(&a, text, strlen(text));
+			compared++;
+			EXPECT(got == ok && (!ok || (a.family == 4 && memcmp(a.bytes, want, 4) == 0)),
+			    "\"%s\": addr_parse %d, inet_pton %d", text, got, ok);
+		}
+	}
+	EXPECT(compared > 200000, "%lu compared", compared);
 }
 
 static void
@@ -305,6 +341,128 @@ test_htab(void)
 	htab_finish(&h);
 }
 
+struct oa_item {
+	uint64_t key;
+	uint64_t hash;		/* what the test says the key hashes to */
+	bool in;		/* the model: should the table hold it */
+};
+
+/* Every item is found iff the model holds it, and count agrees. */
+static void
+oatab_check(struct oatab *t, struct oa_item *items, size_t n, const char *what)
+{
+	size_t in = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		void *got = oatab_find(t, &items[i].key, items[i].hash);
+		in += items[i].in;
+		EXPECT(got == (items[i].in ? &items[i] : NULL), "%s: key %" PRIu64 " %s",
+		    what, items[i].key, items[i].in ? "lost" : "found after removal");
+	}
+	EXPECT(t->count == in, "%s: count %zu, model %zu", what, t->count, in);
+}
+
+/* Hashes chosen by the test: one value for many keys (a single probe run),
+ * hashes that wrap past the array's end, and random ones, under growth and
+ * random removal checked against a model after every phase. */
+static void
+test_oatab(void)
+{
+	enum { N = 3000 };
+	static struct oa_item items[N];
+	struct oatab t;
+	uint64_t x = 88172645463325252ULL;
+
+	oatab_init(&t, offsetof(struct oa_item, key), sizeof(uint64_t));
+	EXPECT(oatab_find(&t, &x, 1) == NULL, "empty table");
+	EXPECT(!oatab_remove(&t, &items[0], 0), "remove from an empty table");
+	for (size_t i = 0; i < N; i++) {
+		items[i].key = i * 7919 + 1;
+		if (i < 200)
+			items[i].hash = 5;			/* one long collision run */
+		else if (i < 400)
+			items[i].hash = UINT64_MAX - i % 3;	/* wraps past the last slot */
+		else
+			items[i].hash = oatab_hash(&items[i].key, sizeof(items[i].key));
+		items[i].in = false;
+	}
+	/* Growth: 64 slots to 4096, checked at every doubling. */
+	for (size_t i = 0; i < N; i++) {
+		size_t before = t.nslots;
+		EXPECT(oatab_insert(&t, &items[i], items[i].hash) == 0, "insert %zu", i);
+		items[i].in = true;
+		if (t.nslots != before)
+			oatab_check(&t, items, N, "after growth");
+		EXPECT(4 * t.count <= 3 * t.nslots, "load %zu/%zu", t.count, t.nslots);
+	}
+	oatab_check(&t, items, N, "all inserted");
+	EXPECT(oatab_hash(&items[0].key, 8) == oatab_hash(&items[0].key, 8) &&
+	    oatab_hash(&items[1].key, 8) != oatab_hash(&items[0].key, 8), "hash");
+	/* Deletion: random removals and reinsertions, inside runs and across
+	 * the wrap, so the backward shift moves entries of every kind. */
+	for (int round = 0; round < 20000; round++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		struct oa_item *it = &items[x % N];
+		if (it->in) {
+			EXPECT(oatab_remove(&t, it, it->hash), "remove %" PRIu64, it->key);
+			it->in = false;
+		} else {
+			EXPECT(!oatab_remove(&t, it, it->hash), "remove absent %" PRIu64, it->key);
+			EXPECT(oatab_insert(&t, it, it->hash) == 0, "reinsert");
+			it->in = true;
+		}
+		if (round % 4000 == 0)
+			oatab_check(&t, items, N, "removal rounds");
+	}
+	oatab_check(&t, items, N, "after removal rounds");
+	/* A key equal in hash but not in bytes is not found. */
+	uint64_t other = 424242;
+	EXPECT(oatab_find(&t, &other, 5) == NULL, "same hash, other key");
+	for (size_t i = 0; i < N; i++)
+		if (items[i].in) {
+			EXPECT(oatab_remove(&t, &items[i], items[i].hash), "drain %zu", i);
+			items[i].in = false;
+		}
+	oatab_check(&t, items, N, "drained");
+	for (size_t i = 0; i < t.nslots; i++)
+		EXPECT(t.slots[i].entry == NULL, "slot %zu left behind", i);
+	oatab_finish(&t);
+}
+
+/* The top n are the first n of the whole order (bytes down, ties by key),
+ * for n below, at and above the number of rows, with many ties. */
+static void
+test_tally_top(void)
+{
+	enum { KEYS = 5000 };
+	struct tally *t = tally_new(sizeof(uint32_t), KEYS);
+	static const struct tally_row *all[KEYS], *top[KEYS + 1];
+	uint32_t x = 2463534242u;
+
+	for (int i = 0; i < 4 * KEYS; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		uint32_t key = x % KEYS;
+		tally_add(t, &key, x % 7 * 1000, 1);
+	}
+	size_t count = tally_count(t);
+	EXPECT(tally_top(t, all, count) == count, "all rows");
+	for (size_t i = 1; i < count; i++)
+		EXPECT(all[i - 1]->bytes > all[i]->bytes || (all[i - 1]->bytes == all[i]->bytes &&
+		    memcmp(all[i - 1]->key, all[i]->key, TALLY_KEY_MAX) < 0), "order at %zu", i);
+	const size_t ns[] = { 0, 1, 2, 10, 333, count - 1, count, count + 1 };
+	for (size_t k = 0; k < sizeof(ns) / sizeof(ns[0]); k++) {
+		size_t n = ns[k], got = tally_top(t, top, n);
+		EXPECT(got == (n < count ? n : count), "top %zu: %zu rows", n, got);
+		for (size_t i = 0; i < got; i++)
+			EXPECT(top[i] == all[i], "top %zu: row %zu differs", n, i);
+	}
+	tally_free(t);
+}
+
 /* Flow i of n in one of the shapes that used to cost O(n^2). */
 enum shape { SAME_FLOW, ICMP_SKEWED, PAIRS_SHARED_KEY, JITTER, SHAPES };
 
@@ -418,6 +576,69 @@ test_pairing_linear(void)
 	services_free(svc);
 }
 
+struct conn_log {
+	size_t n, paired;
+	uint64_t digest;	/* of (paired, start_ms) in emission order */
+};
+
+static void
+log_conn(void *arg, const struct conn *c)
+{
+	struct conn_log *l = arg;
+
+	l->n++;
+	l->paired += c->paired;
+	l->digest = (l->digest ^ (uint64_t)c->start_ms ^ ((uint64_t)c->paired << 63)) *
+	    0x100000001b3ULL;
+}
+
+/* A pairing that only counts pairs the same flows, and emits in the same
+ * order, as one that keeps the flows: for every shape above, a mix with
+ * biflows, and with a max_held small enough that flows are forced out. */
+static void
+test_pairing_count_only(void)
+{
+	struct services *svc = services_new(SERVICES_FILE);
+	const size_t n = 5000;
+
+	for (int s = 0; s <= SHAPES; s++) {
+		for (size_t max_held = 64; max_held <= 4000000; max_held *= 62500) {
+			struct conn_log full = { 0 }, count = { 0 };
+			struct pairing *pf = pairing_new(5000, 600000, max_held, svc, log_conn, &full);
+			struct pairing *pc = pairing_new(5000, 600000, max_held, svc, log_conn, &count);
+			struct flow f;
+			EXPECT(pf && pc && pairing_count_only(pc) == 0, "new");
+			for (size_t i = 0; pf && pc && i < n; i++) {
+				if (s < SHAPES) {
+					shape_flow(s, i, &f);
+				} else {
+					/* the shapes interleaved, every 7th a biflow */
+					shape_flow(i % SHAPES, i / SHAPES, &f);
+					f.src.bytes[3] += (uint8_t)(i % SHAPES);
+					f.dst.bytes[3] += (uint8_t)(i % SHAPES);
+					if (i % 7 == 0) {
+						f.biflow = true;
+						f.rev_bytes = i % 14 ? 10 : 0;
+					}
+				}
+				pairing_add(pf, &f);
+				pairing_add(pc, &f);
+			}
+			EXPECT(!pc || pairing_count_only(pc) == -1, "count_only after a flow");
+			pairing_flush(pf);
+			pairing_flush(pc);
+			EXPECT(full.n == count.n && full.paired == count.paired &&
+			    full.digest == count.digest, "shape %d, max_held %zu: %zu conns (%zu paired) "
+			    "kept, %zu (%zu) counted", s, max_held, full.n, full.paired, count.n,
+			    count.paired);
+			EXPECT(full.paired > 0 || s == ICMP_SKEWED || s == SAME_FLOW, "shape %d: nothing paired", s);
+			pairing_free(pf);
+			pairing_free(pc);
+		}
+	}
+	services_free(svc);
+}
+
 int
 main(void)
 {
@@ -426,10 +647,14 @@ main(void)
 	test_durations();
 	test_times();
 	test_prefixes();
+	test_addr_v4();
 	test_records();
 	test_services();
 	test_htab();
+	test_oatab();
+	test_tally_top();
 	test_pairing_linear();
+	test_pairing_count_only();
 	test_sampling();
 	return test_result("analyzer-units");
 }
