@@ -654,6 +654,8 @@ void
 pairing_flush(struct pairing *p)
 {
 	drop_all_waiting(p);
+	if (p->heap_len == 0)
+		return;		/* heap may still be NULL: qsort wants an array */
 	qsort(p->heap, p->heap_len, sizeof(*p->heap), compare_entries);
 	for (size_t i = 0; i < p->heap_len; i++) {
 		struct pending *e = p->heap[i].e;
