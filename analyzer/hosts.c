@@ -6,19 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "htab.h"
+#include "oatab.h"
 
 /* A hosts file is written by people; more lines than this is not one. */
 #define HOSTS_MAX_ENTRIES 1000000
 
 struct host_entry {
-	struct htab_node node;
 	struct addr addr;
 	char name[];
 };
 
 struct hosts {
-	struct htab table;
+	struct oatab table;
 };
 
 static void
@@ -39,7 +38,7 @@ add_line(struct hosts *h, char *line)
 	memset(e, 0, sizeof(*e));
 	e->addr = addr;
 	strcpy(e->name, name);
-	if (htab_insert(&h->table, &e->node) < 0)
+	if (oatab_insert(&h->table, e, oatab_hash(&addr, sizeof(addr))) < 0)
 		free(e);
 }
 
@@ -52,7 +51,7 @@ hosts_new(const char *file, bool required)
 
 	if (!h)
 		return NULL;
-	htab_init(&h->table, offsetof(struct host_entry, addr), sizeof(struct addr));
+	oatab_init(&h->table, offsetof(struct host_entry, addr), sizeof(struct addr));
 	if (!(f = fopen(file, "re"))) {
 		if (!required)
 			return h;
@@ -69,20 +68,20 @@ hosts_new(const char *file, bool required)
 void
 hosts_free(struct hosts *h)
 {
-	struct htab_iter it = { 0 };
-	struct htab_node *n;
+	size_t pos = 0;
+	void *e;
 
 	if (!h)
 		return;
-	while ((n = htab_iterate(&h->table, &it)))
-		free(n);
-	htab_finish(&h->table);
+	while ((e = oatab_next(&h->table, &pos)))
+		free(e);
+	oatab_finish(&h->table);
 	free(h);
 }
 
 const char *
 hosts_lookup(struct hosts *h, const struct addr *a)
 {
-	struct htab_node *n = htab_find(&h->table, a);
-	return n ? ((struct host_entry *)n)->name : NULL;
+	struct host_entry *e = oatab_find(&h->table, a, oatab_hash(a, sizeof(*a)));
+	return e ? e->name : NULL;
 }

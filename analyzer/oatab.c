@@ -161,3 +161,14 @@ oatab_remove(struct oatab *t, const void *entry, uint64_t hash)
 	t->count--;
 	return true;
 }
+
+void *
+oatab_next(const struct oatab *t, size_t *pos)
+{
+	while (*pos < t->nslots) {
+		void *e = t->slots[(*pos)++].entry;
+		if (e)
+			return e;
+	}
+	return NULL;
+}

@@ -41,6 +41,10 @@ void *oatab_find(struct oatab *t, const void *key, uint64_t hash);
 int oatab_insert(struct oatab *t, void *entry, uint64_t hash);
 /* Removes entry (found by its key's hash); false when it is not there. */
 bool oatab_remove(struct oatab *t, const void *entry, uint64_t hash);
+/* Every entry once, in no order: size_t pos = 0; void *e;
+ * while ((e = oatab_next(t, &pos))) ... Nothing may be inserted or removed
+ * meanwhile (a removal shifts entries back over the cursor). */
+void *oatab_next(const struct oatab *t, size_t *pos);
 
 /* Start loading the slot a lookup of hash reads first: a caller with other
  * work before the lookup overlaps the cache miss with it (the tables of

@@ -14,7 +14,6 @@
 #include "bytes.h"
 #include "counter.h"
 #include "filter.h"
-#include "htab.h"
 #include "reader.h"
 #include "record.h"
 #include "sources.h"

@@ -9,14 +9,13 @@
 #include <sys/queue.h>
 
 #include "hosts.h"
-#include "htab.h"
+#include "oatab.h"
 
 #define NAME_MAX_LEN 253
 
 enum entry_state { E_QUEUED, E_INFLIGHT, E_DONE };
 
 struct resolver_entry {
-	struct htab_node node;
 	struct addr addr;
 	enum entry_state state;
 	unsigned refs;
@@ -43,7 +42,7 @@ struct resolver {
 	struct resolver_config cfg;
 	resolver_done_fn done;
 	void *arg;
-	struct htab cache;
+	struct oatab cache;
 	struct entry_list queue;
 	struct entry_list lru;
 	LIST_HEAD(, query) queries;
@@ -84,7 +83,7 @@ resolver_new(struct event_base *base, const struct resolver_config *cfg,
 	r->cfg = *cfg;
 	r->done = done;
 	r->arg = arg;
-	htab_init(&r->cache, offsetof(struct resolver_entry, addr), sizeof(struct addr));
+	oatab_init(&r->cache, offsetof(struct resolver_entry, addr), sizeof(struct addr));
 	TAILQ_INIT(&r->queue);
 	TAILQ_INIT(&r->lru);
 	LIST_INIT(&r->queries);
@@ -110,8 +109,8 @@ free_query(struct query *q)
 void
 resolver_free(struct resolver *r)
 {
-	struct htab_iter it = { 0 };
-	struct htab_node *n;
+	struct resolver_entry *e;
+	size_t pos = 0;
 
 	if (!r)
 		return;
@@ -122,12 +121,11 @@ resolver_free(struct resolver *r)
 		for (int i = 0; !LIST_EMPTY(&r->queries) && i < 100; i++)
 			event_base_loop(r->base, EVLOOP_NONBLOCK);
 	}
-	while ((n = htab_iterate(&r->cache, &it))) {
-		struct resolver_entry *e = (struct resolver_entry *)n;
+	while ((e = oatab_next(&r->cache, &pos))) {
 		free(e->name);
 		free(e);
 	}
-	htab_finish(&r->cache);
+	oatab_finish(&r->cache);
 	hosts_free(r->hosts);
 	free(r);
 }
@@ -255,7 +253,7 @@ evict(struct resolver *r)
 
 	while (r->cache.count > r->cfg.cache_max && (e = TAILQ_FIRST(&r->lru))) {
 		TAILQ_REMOVE(&r->lru, e, link);
-		htab_remove(&r->cache, &e->node);
+		oatab_remove(&r->cache, e, oatab_hash(&e->addr, sizeof(e->addr)));
 		free(e->name);
 		free(e);
 	}
@@ -264,7 +262,8 @@ evict(struct resolver *r)
 struct resolver_entry *
 resolver_get(struct resolver *r, const struct addr *a)
 {
-	struct resolver_entry *e = (struct resolver_entry *)htab_find(&r->cache, a);
+	uint64_t hash = oatab_hash(a, sizeof(*a));
+	struct resolver_entry *e = oatab_find(&r->cache, a, hash);
 
 	if (e) {
 		if (e->state == E_DONE && e->refs == 0)
@@ -276,7 +275,7 @@ resolver_get(struct resolver *r, const struct addr *a)
 		return NULL;
 	e->addr = *a;
 	e->refs = 1;
-	if (htab_insert(&r->cache, &e->node) < 0) {
+	if (oatab_insert(&r->cache, e, hash) < 0) {
 		free(e);
 		return NULL;
 	}

@@ -9,7 +9,6 @@
 
 #include "addr.h"
 #include "format.h"
-#include "htab.h"
 #include "oatab.h"
 #include "pairing.h"
 #include "record.h"
@@ -309,38 +308,6 @@ test_services(void)
 	services_free(NULL);
 }
 
-struct item {
-	struct htab_node node;
-	int key;
-	int value;
-};
-
-static void
-test_htab(void)
-{
-	struct htab h;
-	struct item items[1000];
-
-	htab_init(&h, offsetof(struct item, key), sizeof(int));
-	for (int i = 0; i < 1000; i++) {
-		items[i] = (struct item){ .key = i % 500, .value = i };
-		EXPECT(htab_insert(&h, &items[i].node) == 0, "insert");
-	}
-	int k = 42, n = 0;
-	for (struct htab_node *x = htab_find(&h, &k); x; x = htab_next_match(&h, x))
-		EXPECT(((struct item *)x)->value == 42 + 500 * n++, "duplicate order");
-	EXPECT(n == 2, "duplicates %d", n);
-	struct htab_iter it = { 0 };
-	struct htab_node *x;
-	size_t seen = 0;
-	while ((x = htab_iterate(&h, &it))) {
-		seen++;
-		htab_remove(&h, x);
-	}
-	EXPECT(seen == 1000 && h.count == 0, "iterate+remove %zu", seen);
-	htab_finish(&h);
-}
-
 struct oa_item {
 	uint64_t key;
 	uint64_t hash;		/* what the test says the key hashes to */
@@ -417,6 +384,17 @@ test_oatab(void)
 			oatab_check(&t, items, N, "removal rounds");
 	}
 	oatab_check(&t, items, N, "after removal rounds");
+	/* oatab_next visits each entry the table holds exactly once. */
+	static unsigned char seen[N];
+	size_t pos = 0, visited = 0, in = 0;
+	for (struct oa_item *e; (e = oatab_next(&t, &pos)); visited++)
+		seen[e - items]++;
+	for (size_t i = 0; i < N; i++) {
+		in += items[i].in;
+		EXPECT(seen[i] == items[i].in, "key %" PRIu64 " visited %u times",
+		    items[i].key, seen[i]);
+	}
+	EXPECT(visited == in && visited == t.count, "visited %zu of %zu", visited, in);
 	/* A key equal in hash but not in bytes is not found. */
 	uint64_t other = 424242;
 	EXPECT(oatab_find(&t, &other, 5) == NULL, "same hash, other key");
@@ -650,7 +628,6 @@ main(void)
 	test_addr_v4();
 	test_records();
 	test_services();
-	test_htab();
 	test_oatab();
 	test_tally_top();
 	test_pairing_linear();
