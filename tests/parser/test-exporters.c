@@ -605,6 +605,19 @@ v5_record(struct dgram *g)
  * until then (and a spoofer whose every datagram starts over never
  * does) its records are unproven.
  */
+/* One IPFIX message of exporter 3 with template 256's data, the template
+ * before it when with_template. */
+static void
+proof_message(struct parser *p, uint32_t seq, bool with_template, int64_t ms)
+{
+	ipfix_begin(d, 1700000000, seq, 1);
+	if (with_template)
+		tmpl(256);
+	data(256, 100, 1);
+	ipfix_end(d);
+	feed_from(p, 3, ms);
+}
+
 static void
 test_proven(void)
 {
@@ -640,29 +653,15 @@ test_proven(void)
 	/* IPFIX: template and data in one message prove nothing (a spoofer
 	 * can send both each time); data with the earlier template does,
 	 * even with a sequence number that starts over */
-	ipfix_begin(d, 1700000000, 0, 1);
-	tmpl(256);
-	data(256, 100, 1);
-	ipfix_end(d);
-	feed_from(p, 3, ms);
+	proof_message(p, 0, true, ms);
 	CHECK_EQ_U(s.nrec, 7);
 	CHECK(s.recs[6].rec.unproven);
 	/* the same template again, with data: still nothing proven */
-	ipfix_begin(d, 1700000000, 0x50000000u, 1);
-	tmpl(256);
-	data(256, 100, 1);
-	ipfix_end(d);
-	feed_from(p, 3, ms);
+	proof_message(p, 0x50000000u, true, ms);
 	CHECK_EQ_U(s.nrec, 8);
 	CHECK(s.recs[7].rec.unproven);
-	ipfix_begin(d, 1700000000, 0x90000000u, 1);
-	data(256, 100, 1);
-	ipfix_end(d);
-	feed_from(p, 3, ms);
-	ipfix_begin(d, 1700000000, 0x10000000u, 1);
-	data(256, 100, 1);
-	ipfix_end(d);
-	feed_from(p, 3, ms);
+	proof_message(p, 0x90000000u, false, ms);
+	proof_message(p, 0x10000000u, false, ms);
 	CHECK_EQ_U(s.nrec, 10);
 	/* (proven after the datagram that proves it) */
 	CHECK(s.recs[8].rec.unproven);
