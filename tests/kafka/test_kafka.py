@@ -191,6 +191,16 @@ def settle(mport, produced=1, timeout=90):
     return m
 
 
+def all_delivered(d, mport, sent, what):
+    """Waits for the producer to settle, checks that every one of `sent`
+    records was delivered and none failed, then stops netflowd (exit 0)."""
+    m = settle(mport, sent)
+    check(failed(m) == 0 and m["netflowd_kafka_delivered_total"] == sent,
+          "every record delivered %s: %r (%d sent)" % (what, m, sent))
+    check(d.stop() == 0, "exit 0 on SIGTERM")
+    return m
+
+
 def ports():
     """A UDP port for NetFlow, a TCP port for /metrics (the mock brokers
     take ephemeral TCP ports too)."""
@@ -334,10 +344,7 @@ def late():
         check(m["netflowd_kafka_delivered_total"] == 0 and
               m["netflowd_kafka_in_flight"] == t.sent, "records wait: %r" % m)
         cl.cmd("up")
-        m = settle(mport, t.sent)
-        check(m["netflowd_kafka_delivered_total"] == t.sent and failed(m) == 0,
-              "all %d delivered once the brokers are up: %r" % (t.sent, m))
-        check(d.stop() == 0, "exit 0 on SIGTERM")
+        all_delivered(d, mport, t.sent, "once the brokers are up")
         same_records(messages(cl.consume("flows")), file_lines(d), "late")
     finally:
         d.cleanup()
@@ -400,10 +407,7 @@ def errors():
             cl.cmd("errors 0 6 7 19 19 7 6")
         time.sleep(1)
         t.stop()
-        m = settle(mport, t.sent)
-        check(failed(m) == 0 and m["netflowd_kafka_delivered_total"] == t.sent,
-              "all %d delivered despite the errors: %r" % (t.sent, m))
-        check(d.stop() == 0, "exit 0 on SIGTERM")
+        all_delivered(d, mport, t.sent, "despite the errors")
         same_records(messages(cl.consume("flows")), file_lines(d), "errors")
     finally:
         t.stopping.set()
@@ -440,10 +444,7 @@ def reload():
         d.signal(signal.SIGHUP)
         time.sleep(2)
         t.stop()
-        m = settle(mport, t.sent)
-        check(failed(m) == 0 and m["netflowd_kafka_delivered_total"] == t.sent,
-              "every record delivered across the reload: %r (%d sent)" % (m, t.sent))
-        check(d.stop() == 0, "exit 0 on SIGTERM")
+        all_delivered(d, mport, t.sent, "across the reload")
         log = d.log()
         check(re.search(r"reload failed.*netflowd.conf:\d+: option.no.such.property", log),
               "bad [kafka] refused with file:line:\n" + log)
@@ -570,10 +571,7 @@ def kafka_only():
         d.start()
         t = Traffic(port, pace=0.005, limit=100)
         t.run()
-        m = settle(mport, t.sent)
-        check(m["netflowd_kafka_delivered_total"] == t.sent and failed(m) == 0,
-              "all %d delivered: %r" % (t.sent, m))
-        check(d.stop() == 0, "exit 0 on SIGTERM")
+        all_delivered(d, mport, t.sent, "")
         check(not d.files(), "no file written: %r" % d.files())
         msgs = messages(cl.consume("flows"))
         values = [x[3] for x in msgs]
@@ -665,10 +663,7 @@ def retire_slow():
                               timeout=30),
               "the old producer closes once nothing holds it:\n" + d.log()[-2000:])
         t.stop()
-        m = settle(mport, t.sent)
-        check(failed(m) == 0 and m["netflowd_kafka_delivered_total"] == t.sent,
-              "every record delivered across both switches: %r (%d sent)" % (m, t.sent))
-        check(d.stop() == 0, "exit 0 on SIGTERM")
+        all_delivered(d, mport, t.sent, "across both switches")
         lines = file_lines(d)
         for name in sorted(os.listdir(second), key=written_order):
             if not name.startswith("."):
@@ -728,10 +723,7 @@ def order(stdout=False):
                   % (n, d.log()[-1500:]))
             time.sleep(1.5)
         t.stop()
-        m = settle(mport, t.sent)
-        check(failed(m) == 0 and m["netflowd_kafka_delivered_total"] == t.sent,
-              "every record delivered across both switches: %r (%d sent)" % (m, t.sent))
-        check(d.stop() == 0, "exit 0 on SIGTERM")
+        all_delivered(d, mport, t.sent, "across both switches")
         log = d.log()
         check(log.count("producer for topic flows closed") == 3,
               "three producers, each closed:\n" + log[-1500:])
