@@ -16,6 +16,7 @@
 #include "pairing.h"
 #include "query.h"
 #include "reader.h"
+#include "intern.h"
 #include "record.h"
 #include "report.h"
 #include "resolver.h"
@@ -271,6 +272,7 @@ teardown(struct analyzer *a)
 	if (a->base)
 		event_base_free(a->base);
 	sources_finish(&a->sources);
+	intern_finish();
 }
 
 static void

@@ -28,8 +28,8 @@ test_errors(void)
 		{ "(proto tcp", "expected ')' to close the '(' at 1, found the end", 10 },
 		{ "proto tcp)", "expected 'and', 'or' or the end, found ')'", 9 },
 		{ "()", "expected a filter term", 1 },
-		{ "src", "'src' must be followed by ip, host, net, port, as, mask or vlan", 0 },
-		{ "src foo 1", "'src ' must be followed by ip, host, net, port, as, mask or vlan", 0 },
+		{ "src", "'src' must be followed by ip, host, net, port, as, mask, vlan, geo or if", 0 },
+		{ "src foo 1", "'src ' must be followed by ip, host, net, port, as, mask, vlan, geo or if", 0 },
 		{ "host 10.0.0.256", "expected an IP address, found '10.0.0.256'", 5 },
 		{ "host 10.0.0.0/8", "expected an IP address, found '10.0.0.0/8'", 5 },
 		{ "net 10.0.0.0/33", "expected a network (ADDR/BITS or ADDR MASK)", 4 },
@@ -101,7 +101,7 @@ test_caret_print(void)
 	expr_print_error(f, "--filter", text, &err);
 	fclose(f);
 	EXPECT(strcmp(buf, "netflow-analyze: --filter: 'dst ' must be followed by ip, host, net, "
-	    "port, as, mask or vlan\n  proto tcp and dst prot 80\n                ^\n") == 0,
+	    "port, as, mask, vlan, geo or if\n  proto tcp and dst prot 80\n                ^\n") == 0,
 	    "printed: %s", buf);
 
 	f = fmemopen(buf, sizeof(buf), "w");
