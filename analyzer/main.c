@@ -16,6 +16,7 @@
 #include "pairing.h"
 #include "query.h"
 #include "reader.h"
+#include "geodb.h"
 #include "intern.h"
 #include "record.h"
 #include "report.h"
@@ -39,6 +40,8 @@ struct analyzer {
 	struct event_base *base;
 	struct event *read_ev;
 	struct sources sources;
+	struct geodb *geo;		/* --asn-db, --country-db */
+	struct geodb_cache *gcache;
 	size_t next_source;
 	bool reading;
 	bool input_done;
@@ -98,6 +101,8 @@ handle_flow(struct analyzer *a, struct flow *f, const char *line, size_t len)
 
 	a->stats.flows++;
 	sampling_scale(&a->stats.sampling, f);
+	if (a->geo)
+		geodb_enrich(a->geo, a->gcache, f);
 	if (!filter_match(&a->opt, f) || (a->expr && !expr_match(a->expr, &in))) {
 		a->stats.filtered++;
 		return;
@@ -222,6 +227,16 @@ setup(struct analyzer *a)
 
 	if (query_load_filter(o, &a->expr) < 0)
 		return -2;
+	if (o->asn_db || o->country_db) {
+		char *err = NULL;
+		if (!(a->geo = geodb_open(o->asn_db, o->country_db, &err))) {
+			fprintf(stderr, "netflow-analyze: %s\n", err ? err : "out of memory");
+			free(err);
+			return -2;
+		}
+		if (!(a->gcache = geodb_cache_new()))
+			return -1;
+	}
 	if (sources_init(&a->sources, o->inputs, o->n_inputs, &a->stats.input_errors) < 0 ||
 	    !(a->base = event_base_new()) ||
 	    !(a->read_ev = event_new(a->base, -1, 0, on_read, a)) ||
@@ -272,6 +287,8 @@ teardown(struct analyzer *a)
 	if (a->base)
 		event_base_free(a->base);
 	sources_finish(&a->sources);
+	geodb_cache_free(a->gcache);
+	geodb_free(a->geo);
 	intern_finish();
 }
 

@@ -15,6 +15,7 @@
 #include "counter.h"
 #include "filter.h"
 #include "format.h"
+#include "geodb.h"
 #include "htab.h"
 #include "intern.h"
 #include "oatab.h"
@@ -553,6 +554,7 @@ struct query {
 	atomic_size_t next_file;
 	bool *skip;		/* files left unopened by --since/--until */
 	bool as_names;		/* a table keyed by AS shows the AS's name */
+	struct geodb *geo;	/* --asn-db, --country-db */
 };
 
 /* The name an AS number had in the records, for the tables keyed by AS
@@ -576,6 +578,7 @@ struct part {
 	struct listed *list;
 	size_t n_list, cap_list;
 	bool oom;
+	struct geodb_cache *gcache;
 	struct oatab asnames;	/* struct asname by asn */
 	uint32_t last_asn, last_asname;
 };
@@ -679,6 +682,8 @@ take_flow(struct part *pt, struct flow *f, const char *line, size_t len, uint32_
 	struct expr_input in = { .flow = f, .flows = 1, .line = line, .len = len };
 
 	pt->st.flows++;
+	if (q->geo)
+		geodb_enrich(q->geo, pt->gcache, f);
 	sampling_scale(&pt->st.sampling, f);
 	if (!filter_match(q->o, f) || (q->filter && !expr_match(q->filter, &in))) {
 		pt->st.filtered++;
@@ -764,6 +769,8 @@ part_init(struct part *pt, struct query *q)
 	sampling_init(&pt->st.sampling, !q->o->no_scale);
 	if (!(pt->r = reader_new()) || !(pt->rp = record_parser_new()))
 		return false;
+	if (q->geo && !(pt->gcache = geodb_cache_new()))
+		return false;
 	for (size_t s = 0; s < q->n_stats; s++)
 		if (!table_init(&pt->tables[s], &q->stat_layout[s], q->o->max_keys))
 			return false;
@@ -775,6 +782,7 @@ part_finish(struct part *pt)
 {
 	reader_free(pt->r);
 	record_parser_free(pt->rp);
+	geodb_cache_free(pt->gcache);
 	for (size_t s = 0; s < OPTIONS_MAX_LIST; s++)
 		table_finish(&pt->tables[s]);
 	table_finish(&pt->agg);
@@ -1709,6 +1717,8 @@ make_layouts(struct query *q)
 static int
 setup(struct query *q, const struct options *o)
 {
+	char *err = NULL;
+
 	q->o = o;
 	if (o->summary || o->chart_file) {
 		fprintf(stderr, "netflow-analyze: --%s is not a query mode: give it without "
@@ -1717,6 +1727,11 @@ setup(struct query *q, const struct options *o)
 	}
 	if (query_load_filter(o, &q->filter) < 0)
 		return 2;
+	if ((o->asn_db || o->country_db) && !(q->geo = geodb_open(o->asn_db, o->country_db, &err))) {
+		fprintf(stderr, "netflow-analyze: %s\n", err ? err : "out of memory");
+		free(err);
+		return 2;
+	}
 	if (o->post_filter && compile("--post-filter", o->post_filter, &q->post) < 0)
 		return 2;
 	if (o->post_filter && !o->aggregate) {
@@ -1882,6 +1897,7 @@ out:
 		part_finish(&parts[i]);
 	free(parts);
 	free(q.skip);
+	geodb_free(q.geo);
 	intern_finish();
 	expr_free(q.filter);
 	expr_free(q.post);
