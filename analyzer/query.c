@@ -1757,7 +1757,8 @@ setup(struct query *q, const struct options *o)
 	if (o->aggregate && !parse_aggregate(q, o->aggregate)) {
 		fprintf(stderr, "netflow-analyze: bad --aggregate '%s' (KEY,KEY,... of srcip dstip "
 		    "srcport dstport proto srcas dstas inif outif exporter nhip bgpnh tos flags "
-		    "srcmask dstmask srcvlan dstvlan nextas prevas, srcip4/24-style masks, or 5tuple)\n",
+		    "srcmask dstmask srcvlan dstvlan nextas prevas srcgeo dstgeo inifname outifname, "
+		    "srcip4/24-style masks, or 5tuple)\n",
 		    o->aggregate);
 		return 2;
 	}
