@@ -312,6 +312,10 @@ report_skipped(const struct analyzer *a)
 		fprintf(stderr, "netflow-analyze: %llu connection%s below --min-bytes %llu not listed "
 		    "(--min-bytes 0 lists all)\n", (unsigned long long)a->hidden,
 		    a->hidden == 1 ? "" : "s", (unsigned long long)a->opt.min_bytes);
+	if (intern_refused())
+		fprintf(stderr, "netflow-analyze: %llu AS or interface names not kept (more than %u "
+		    "distinct, or out of memory): those records show none\n",
+		    (unsigned long long)intern_refused(), INTERN_MAX);
 	/* The summary says it in its totals; the connection list needs a word. */
 	if (st->sampling.records && !a->summary) {
 		sampling_describe(&st->sampling, text, sizeof(text));

@@ -1816,6 +1816,10 @@ report_input(const struct part *pt, const struct query *q)
 		sampling_describe(&st->sampling, text, sizeof(text));
 		fprintf(stderr, "netflow-analyze: %s\n", text);
 	}
+	if (intern_refused())
+		fprintf(stderr, "netflow-analyze: %" PRIu64 " AS or interface names not kept (more "
+		    "than %u distinct, or out of memory): those records show none\n",
+		    intern_refused(), INTERN_MAX);
 	(void)q;
 }
 
