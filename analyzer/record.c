@@ -510,9 +510,28 @@ reset(struct record_parser *rp, struct flow *flow)
 	rp->flow = flow;
 }
 
+/* The length of the UTF-8 sequence at p as yajl's lexer accepts it (its
+ * check is looser than the standard's: overlong forms and surrogates
+ * pass, and the bytes then go as they are to both paths alike), or 0 for
+ * one it refuses or that the text cuts off. */
+static size_t
+yajl_utf8_len(const char *p, const char *end)
+{
+	unsigned char c = (unsigned char)*p;
+	size_t n = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+
+	if (n == 0 || end - p < (ptrdiff_t)n)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (((unsigned char)p[i] >> 6) != 0x2)
+			return 0;
+	return n;
+}
+
 /* The end of a string's text from p (just past its opening quote), or NULL
- * where the fast path does not read it: an escape, a control character or
- * a byte outside ASCII (yajl checks UTF-8; the full parser decides). */
+ * where the fast path does not read it: an escape, a control character,
+ * DEL, or bytes outside ASCII that yajl would refuse (names from the
+ * collector's enrichment are UTF-8: AS names often are not ASCII). */
 static const char *
 fast_string_end(const char *p, const char *end)
 {
@@ -521,8 +540,8 @@ fast_string_end(const char *p, const char *end)
 	/* eight bytes at a time while none is a quote, a backslash, a control
 	 * character or outside ASCII (0x7f included); in the word that has
 	 * one, the lowest flagged byte is the first such byte (borrows and
-	 * carries only run upwards from a byte that is one itself), and only
-	 * a quote there ends the string the fast path reads */
+	 * carries only run upwards from a byte that is one itself): a quote
+	 * ends the string, a UTF-8 sequence is stepped over */
 	while (end - p >= 8) {
 		uint64_t w;
 		memcpy(&w, p, 8);
@@ -531,16 +550,30 @@ fast_string_end(const char *p, const char *end)
 		    (w - ones * 0x20) | (w + ones * 0x01) | w) & highs;
 		if (special) {
 			p += __builtin_ctzll(special) / 8;
-			return *p == '"' ? p : NULL;
+			if (*p == '"')
+				return p;
+			size_t n = (unsigned char)*p >= 0x80 ? yajl_utf8_len(p, end) : 0;
+			if (n == 0)
+				return NULL;
+			p += n;
+			continue;
 		}
 		p += 8;
 	}
-	for (; p < end; p++) {
+	while (p < end) {
 		unsigned char c = (unsigned char)*p;
 		if (c == '"')
 			return p;
-		if (c < 0x20 || c >= 0x7f || c == '\\')
+		if (c < 0x20 || c == 0x7f || c == '\\')
 			return NULL;
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		size_t n = yajl_utf8_len(p, end);
+		if (n == 0)
+			return NULL;
+		p += n;
 	}
 	return NULL;
 }
