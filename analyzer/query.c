@@ -1109,6 +1109,14 @@ print_stat_row(FILE *out, const struct query *q, const struct stat_spec *sp,
 	}
 }
 
+/* Column width of a key in the aggregated records' text table. */
+static int
+agg_width(enum elem e)
+{
+	return elems[e].addr ? 39 : elems[e].kind == K_NAME ? 16 :
+	    elems[e].kind == K_COUNTRY ? 11 : 8;
+}
+
 static void
 print_agg_row(FILE *out, const struct query *q, const struct row *r)
 {
@@ -1142,7 +1150,7 @@ print_agg_row(FILE *out, const struct query *q, const struct row *r)
 			fputc(',', out);
 			csv_str(out, keybuf);
 		} else {
-			fprintf(out, " %*s", elems[e].addr ? 39 : 8, keybuf);
+			fprintf(out, " %*s", agg_width(e), keybuf);
 		}
 	}
 	if (q->o->json) {
@@ -1243,7 +1251,7 @@ print_agg_header(FILE *out, const struct query *q)
 	}
 	fprintf(out, "%-23s %9s", "Date first seen", "Duration");
 	for (size_t i = 0; i < q->n_agg; i++)
-		fprintf(out, " %*s", elems[q->agg[i].e].addr ? 39 : 8, elems[q->agg[i].e].title);
+		fprintf(out, " %*s", agg_width(q->agg[i].e), elems[q->agg[i].e].title);
 	fprintf(out, " %10s %12s %8s %9s %10s %6s\n", "Packets", "Bytes", "Flows", "pps", "bps", "bpp");
 }
 
