@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "addr.h"
+#include "intern.h"
 #include "prefixset.h"
 #include "record.h"
 #include "timeutil.h"
@@ -16,7 +17,7 @@
 
 enum node_kind {
 	N_AND, N_OR, N_NOT, N_ANY, N_NUM, N_NUMSET, N_ADDR, N_ADDRSET,
-	N_FAMILY, N_FLAGS, N_FORMAT, N_SAMPLED, N_FIELD,
+	N_FAMILY, N_FLAGS, N_FORMAT, N_SAMPLED, N_FIELD, N_IFNAME,
 };
 
 enum cmp { C_EQ, C_GT, C_LT, C_GE, C_LE };
@@ -28,6 +29,7 @@ enum numkey {
 	K_PORT, K_AS, K_PREV_AS, K_NEXT_AS, K_MASK, K_VLAN, K_IF, K_PROTO,
 	K_ICMP_TYPE, K_ICMP_CODE, K_TOS, K_PACKETS, K_BYTES, K_OUT_PACKETS,
 	K_OUT_BYTES, K_DURATION, K_PPS, K_BPS, K_BPP, K_FLOWS, K_FIRST, K_LAST,
+	K_GEO,			/* countries, packed as intern_country packs them */
 };
 
 enum fmt { FMT_NETFLOW, FMT_IPFIX, FMT_SFLOW };
@@ -43,7 +45,7 @@ struct node {
 	struct prefixset *set;
 	int64_t *nums;		/* N_NUMSET, sorted */
 	size_t n_nums;
-	char *name;		/* N_FIELD */
+	char *name;		/* N_FIELD; N_IFNAME: the interface name */
 	char *text;		/* N_FIELD string value, else NULL */
 	double fvalue;		/* N_FIELD number */
 };
@@ -657,6 +659,104 @@ fail:
 	return NULL;
 }
 
+static bool
+take_country(struct parser *p, int64_t *out)
+{
+	uint16_t cc = p->tok.type == T_WORD ? intern_country(p->text + p->tok.pos, p->tok.len) : 0;
+
+	if (!cc) {
+		expected(p, "a country code (ISO 3166-1 alpha-2: US, DE, ...)");
+		return false;
+	}
+	*out = cc;
+	next(p);
+	return true;
+}
+
+/* "geo US", "geo in [ US DE, NL ]": the countries enrichment found. */
+static struct node *
+geo_node(struct parser *p, enum side side)
+{
+	bool list = accept(p, "in");
+	struct node *n = node_new(p, list ? N_NUMSET : N_NUM);
+	size_t cap = 0;
+
+	if (!n)
+		return NULL;
+	n->key = K_GEO;
+	n->side = side;
+	if (!list) {
+		if (!take_country(p, &n->value))
+			goto fail;
+		return n;
+	}
+	if (p->tok.type != T_LBRACK) {
+		expected(p, "'[' to open the list");
+		goto fail;
+	}
+	next(p);
+	while (p->tok.type != T_RBRACK) {
+		int64_t v;
+		if (p->tok.type == T_COMMA) {
+			next(p);
+			continue;
+		}
+		if (!take_country(p, &v))
+			goto fail;
+		if (n->n_nums == cap) {
+			cap = cap ? 2 * cap : 16;
+			int64_t *nn = realloc(n->nums, cap * sizeof(*nn));
+			if (!nn) {
+				fail_at(p, p->tok.pos, "out of memory");
+				goto fail;
+			}
+			n->nums = nn;
+		}
+		n->nums[n->n_nums++] = v;
+	}
+	if (n->n_nums == 0) {
+		expected(p, "a country code");
+		goto fail;
+	}
+	next(p);
+	qsort(n->nums, n->n_nums, sizeof(*n->nums), cmp_i64);
+	return n;
+fail:
+	node_free(n);
+	return NULL;
+}
+
+/* "if name uplink" (either side), "in if name X", "out if name X" */
+static struct node *
+ifname_node(struct parser *p, enum side side)
+{
+	struct node *n;
+
+	if (p->tok.type != T_WORD && p->tok.type != T_STRING) {
+		expected(p, "an interface name");
+		return NULL;
+	}
+	if (!(n = node_new(p, N_IFNAME)))
+		return NULL;
+	n->side = side;
+	if (!(n->name = strndup(p->text + p->tok.pos, p->tok.len))) {
+		fail_at(p, p->tok.pos, "out of memory");
+		node_free(n);
+		return NULL;
+	}
+	next(p);
+	return n;
+}
+
+/* After "if" (the side given before it): a name or an index. */
+static struct node *
+if_node(struct parser *p, enum side side)
+{
+	if (accept(p, "name"))
+		return ifname_node(p, side);
+	return num_node(p, K_IF, side, false, "an interface index", UINT32_MAX);
+}
+
 /* The tests that take src/dst (and, for AS, prev/next) in front. */
 static struct node *
 sided(struct parser *p, enum side side, bool any_side, size_t start)
@@ -679,9 +779,14 @@ sided(struct parser *p, enum side side, bool any_side, size_t start)
 		return num_node(p, K_MASK, side, true, "a mask length", 128);
 	if (accept(p, "vlan"))
 		return num_node(p, K_VLAN, side, true, "a VLAN id", 65535);
+	if (accept(p, "geo"))
+		return geo_node(p, side);
+	/* src if = in if, dst if = out if */
+	if (accept(p, "if"))
+		return if_node(p, side);
 	if (any_side)
 		return NULL;	/* not a sided test: the caller goes on */
-	fail_at(p, start, "'%.*s' must be followed by ip, host, net, port, as, mask or vlan",
+	fail_at(p, start, "'%.*s' must be followed by ip, host, net, port, as, mask, vlan, geo or if",
 	    (int)(p->tok.pos - start), p->text + start);
 	return NULL;
 }
@@ -769,14 +874,11 @@ primitive(struct parser *p)
 		return num_node(p, K_BPS, S_EITHER, true, "bits per second", INT64_MAX);
 	if (accept(p, "bpp"))
 		return num_node(p, K_BPP, S_EITHER, true, "bytes per packet", INT64_MAX);
-	if (accept(p, "if"))
-		return num_node(p, K_IF, S_EITHER, false, "an interface index", UINT32_MAX);
 	if (is_word(p, "in") || is_word(p, "out")) {
 		bool in = is_word(p, "in");
 		next(p);
 		if (accept(p, "if"))
-			return num_node(p, K_IF, in ? S_SRC : S_DST, false, "an interface index",
-			    UINT32_MAX);
+			return if_node(p, in ? S_SRC : S_DST);
 		if (accept(p, "packets"))
 			return num_node(p, in ? K_PACKETS : K_OUT_PACKETS, S_EITHER, true,
 			    "a packet count", INT64_MAX);
@@ -1023,6 +1125,7 @@ values(const struct node *nd, const struct expr_input *in, int64_t v[2], int *n)
 	case K_FLOWS: v[0] = (int64_t)in->flows; return;
 	case K_FIRST: v[0] = f->start_ms; return;
 	case K_LAST: v[0] = f->end_ms; return;
+	case K_GEO: v[0] = f->src_country; v[1] = f->dst_country; *n = 2; return;
 	}
 	v[0] = 0;
 }
@@ -1128,6 +1231,9 @@ eval(const struct node *nd, const struct expr_input *in)
 		return nd->value == (f->sflow ? FMT_SFLOW : f->version == 10 ? FMT_IPFIX : FMT_NETFLOW);
 	case N_SAMPLED: return f->sampling_interval > 1;
 	case N_FIELD: return field_match(nd, in);
+	case N_IFNAME:
+		return side_match(nd->side, f->in_if_name && strcmp(intern_str(f->in_if_name), nd->name) == 0,
+		    f->out_if_name && strcmp(intern_str(f->out_if_name), nd->name) == 0);
 	}
 	return false;
 }

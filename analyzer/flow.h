@@ -58,6 +58,15 @@ struct flow {
 	uint32_t next_as;	/* bgpNextAdjacentAsNumber */
 	struct addr next_hop;
 	struct addr bgp_next_hop;	/* bgpNextHopIPv4Address / IPv6 */
+	/* Enrichment (the collector's [enrich], or --asn-db/--country-db):
+	 * names as intern ids, countries as intern_country packs them; 0
+	 * where none was found. */
+	uint32_t src_as_name;
+	uint32_t dst_as_name;
+	uint32_t in_if_name;
+	uint32_t out_if_name;
+	uint16_t src_country;
+	uint16_t dst_country;
 };
 
 static inline bool

@@ -1,5 +1,6 @@
 #include "format.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 
 void
@@ -40,4 +41,25 @@ format_duration(int64_t ms, char *buf, size_t size)
 		snprintf(buf, size, "%02lld:%02lld min", s / 60, s % 60);
 	else
 		snprintf(buf, size, "%lld:%02lld.%02lld hours", s / 3600, s % 3600 / 60, s % 60);
+}
+
+void
+format_clean(const char *s, char *buf, size_t size)
+{
+	size_t i = 0;
+
+	if (size == 0)
+		return;
+	for (; *s && i + 1 < size; s++, i++)
+		buf[i] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+	buf[i] = '\0';
+}
+
+void
+format_as(uint32_t asn, const char *name, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "AS%" PRIu32 "%s", asn, name && *name ? " " : "");
+
+	if (name && *name && n > 0 && (size_t)n < size)
+		format_clean(name, buf + n, size - (size_t)n);
 }

@@ -14,4 +14,10 @@ void format_size(uint64_t bytes, char *buf, size_t size);
  * whole seconds, truncated. */
 void format_duration(int64_t ms, char *buf, size_t size);
 
+/* s with every control byte (and DEL) as '?': names from a database or
+ * an export, safe to print on a terminal or in a CSV field. */
+void format_clean(const char *s, char *buf, size_t size);
+/* "AS15169 GOOGLE", or "AS15169" with no name (name "" or NULL). */
+void format_as(uint32_t asn, const char *name, char *buf, size_t size);
+
 #endif

@@ -16,6 +16,8 @@
 #include "pairing.h"
 #include "query.h"
 #include "reader.h"
+#include "geodb.h"
+#include "intern.h"
 #include "record.h"
 #include "report.h"
 #include "resolver.h"
@@ -38,6 +40,8 @@ struct analyzer {
 	struct event_base *base;
 	struct event *read_ev;
 	struct sources sources;
+	struct geodb *geo;		/* --asn-db, --country-db */
+	struct geodb_cache *gcache;
 	size_t next_source;
 	bool reading;
 	bool input_done;
@@ -97,6 +101,8 @@ handle_flow(struct analyzer *a, struct flow *f, const char *line, size_t len)
 
 	a->stats.flows++;
 	sampling_scale(&a->stats.sampling, f);
+	if (a->geo)
+		geodb_enrich(a->geo, a->gcache, f);
 	if (!filter_match(&a->opt, f) || (a->expr && !expr_match(a->expr, &in))) {
 		a->stats.filtered++;
 		return;
@@ -221,6 +227,16 @@ setup(struct analyzer *a)
 
 	if (query_load_filter(o, &a->expr) < 0)
 		return -2;
+	if (o->asn_db || o->country_db) {
+		char *err = NULL;
+		if (!(a->geo = geodb_open(o->asn_db, o->country_db, &err))) {
+			fprintf(stderr, "netflow-analyze: %s\n", err ? err : "out of memory");
+			free(err);
+			return -2;
+		}
+		if (!(a->gcache = geodb_cache_new()))
+			return -1;
+	}
 	if (sources_init(&a->sources, o->inputs, o->n_inputs, &a->stats.input_errors) < 0 ||
 	    !(a->base = event_base_new()) ||
 	    !(a->read_ev = event_new(a->base, -1, 0, on_read, a)) ||
@@ -271,6 +287,9 @@ teardown(struct analyzer *a)
 	if (a->base)
 		event_base_free(a->base);
 	sources_finish(&a->sources);
+	geodb_cache_free(a->gcache);
+	geodb_free(a->geo);
+	intern_finish();
 }
 
 static void
@@ -293,6 +312,10 @@ report_skipped(const struct analyzer *a)
 		fprintf(stderr, "netflow-analyze: %llu connection%s below --min-bytes %llu not listed "
 		    "(--min-bytes 0 lists all)\n", (unsigned long long)a->hidden,
 		    a->hidden == 1 ? "" : "s", (unsigned long long)a->opt.min_bytes);
+	if (intern_refused())
+		fprintf(stderr, "netflow-analyze: %llu AS or interface names not kept (more than %u "
+		    "distinct, or out of memory): those records show none\n",
+		    (unsigned long long)intern_refused(), INTERN_MAX);
 	/* The summary says it in its totals; the connection list needs a word. */
 	if (st->sampling.records && !a->summary) {
 		sampling_describe(&st->sampling, text, sizeof(text));

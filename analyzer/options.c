@@ -15,7 +15,7 @@ enum {
 	OPT_SINCE, OPT_UNTIL, OPT_HOST, OPT_PORT, OPT_EXPORTER, OPT_SERVICES,
 	OPT_HORIZON, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_NO_SCALE,
 	OPT_FILTER, OPT_FILTER_FILE, OPT_STAT, OPT_FLOWS, OPT_CSV, OPT_EVERY,
-	OPT_THREADS, OPT_MAX_KEYS,
+	OPT_THREADS, OPT_MAX_KEYS, OPT_ASN_DB, OPT_COUNTRY_DB,
 };
 
 static const struct option long_options[] = {
@@ -51,6 +51,8 @@ static const struct option long_options[] = {
 	{ "every", required_argument, NULL, OPT_EVERY },
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "max-keys", required_argument, NULL, OPT_MAX_KEYS },
+	{ "asn-db", required_argument, NULL, OPT_ASN_DB },
+	{ "country-db", required_argument, NULL, OPT_COUNTRY_DB },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -93,7 +95,8 @@ usage(FILE *f)
 "      --stat TYPE[:p][/ORDER[/ORDER]]  top-N table of TYPE (srcip dstip ip\n"
 "                         srcport dstport port proto srcas dstas as inif outif\n"
 "                         if exporter nhip tos flags srcmask dstmask srcvlan\n"
-"                         dstvlan vlan, srcip4/24-style masks, record); :p\n"
+"                         dstvlan vlan srcgeo dstgeo geo inifname outifname\n"
+"                         ifname, srcip4/24-style masks, record); :p\n"
 "                         splits by protocol; ORDER flows packets bytes pps\n"
 "                         bps bpp (default flows); repeatable; --top N rows\n"
 "  -A, --aggregate KEYS   aggregate flows on KEYS (srcip,dstport,... srcip4/24;\n"
@@ -106,6 +109,11 @@ usage(FILE *f)
 "      --every DURATION   each --stat per time bucket (5m, 1h, 30s)\n"
 "      --threads N        files read in parallel (default: the cores)\n"
 "      --max-keys N       distinct keys a table holds at most (default 10M)\n"
+"Enrichment (for files written without the collector's [enrich]):\n"
+"      --asn-db FILE      AS numbers and names from a MaxMind-format database\n"
+"                         (GeoLite2-ASN, DB-IP lite ASN, IPinfo) where a record\n"
+"                         has none\n"
+"      --country-db FILE  countries likewise (GeoLite2-Country, DB-IP, IPinfo)\n"
 "Pairing:\n"
 "  -w, --window SEC       max start difference of two directions (default 5)\n"
 "      --horizon SEC      how long a flow waits for its answer, in receive\n"
@@ -274,6 +282,8 @@ apply(struct options *o, int c, const char *arg)
 			return false;
 		o->threads = (unsigned)u;
 		return true;
+	case OPT_ASN_DB: o->asn_db = arg; return true;
+	case OPT_COUNTRY_DB: o->country_db = arg; return true;
 	case OPT_MAX_KEYS:
 		if (!parse_uint(arg, 1000000000, &u) || u == 0)
 			return false;

@@ -49,6 +49,8 @@ struct options {
 	int64_t every_ms;		/* --every; 0: no time series */
 	unsigned threads;		/* 0: the cores */
 	uint64_t max_keys;		/* distinct keys per table, at most */
+	const char *asn_db;		/* --asn-db FILE */
+	const char *country_db;		/* --country-db FILE */
 	char *const *inputs;
 	size_t n_inputs;
 };

@@ -14,6 +14,10 @@
 #include "bytes.h"
 #include "counter.h"
 #include "filter.h"
+#include "format.h"
+#include "geodb.h"
+#include "intern.h"
+#include "oatab.h"
 #include "reader.h"
 #include "record.h"
 #include "sources.h"
@@ -28,12 +32,17 @@
 enum elem {
 	E_SRCIP, E_DSTIP, E_SRCPORT, E_DSTPORT, E_PROTO, E_SRCAS, E_DSTAS, E_INIF,
 	E_OUTIF, E_EXPORTER, E_NHIP, E_BGPNH, E_TOS, E_FLAGS, E_SRCMASK, E_DSTMASK,
-	E_SRCVLAN, E_DSTVLAN, E_NEXTAS, E_PREVAS, E_COUNT,
+	E_SRCVLAN, E_DSTVLAN, E_NEXTAS, E_PREVAS,
+	/* enrichment: countries packed as intern_country does, names as ids */
+	E_SRCGEO, E_DSTGEO, E_INIFNAME, E_OUTIFNAME, E_COUNT,
 };
+
+enum elem_kind { K_NUMBER, K_ADDR, K_COUNTRY, K_NAME };
 
 static const struct {
 	const char *name, *title;
 	bool addr;
+	enum elem_kind kind;	/* K_NUMBER unless said */
 } elems[E_COUNT] = {
 	[E_SRCIP] = { "srcip", "Src IP Addr", true },
 	[E_DSTIP] = { "dstip", "Dst IP Addr", true },
@@ -55,6 +64,10 @@ static const struct {
 	[E_DSTVLAN] = { "dstvlan", "Dst Vlan", false },
 	[E_NEXTAS] = { "nextas", "Next AS", false },
 	[E_PREVAS] = { "prevas", "Prev AS", false },
+	[E_SRCGEO] = { "srcgeo", "Src Country", false, K_COUNTRY },
+	[E_DSTGEO] = { "dstgeo", "Dst Country", false, K_COUNTRY },
+	[E_INIFNAME] = { "inifname", "Input If Name", false, K_NAME },
+	[E_OUTIFNAME] = { "outifname", "Output If Name", false, K_NAME },
 };
 
 /* Address slots of a key; numbers have one slot per element. */
@@ -111,6 +124,10 @@ elem_num(enum elem e, const struct flow *f)
 	case E_DSTVLAN: return f->dst_vlan;
 	case E_NEXTAS: return f->next_as;
 	case E_PREVAS: return f->prev_as;
+	case E_SRCGEO: return f->src_country;
+	case E_DSTGEO: return f->dst_country;
+	case E_INIFNAME: return f->in_if_name;
+	case E_OUTIFNAME: return f->out_if_name;
 	default: return 0;
 	}
 }
@@ -195,6 +212,8 @@ static const struct {
 	{ "ip", "IP Addr", E_SRCIP, E_DSTIP }, { "port", "Port", E_SRCPORT, E_DSTPORT },
 	{ "as", "AS", E_SRCAS, E_DSTAS }, { "if", "In/Out If", E_INIF, E_OUTIF },
 	{ "vlan", "Vlan", E_SRCVLAN, E_DSTVLAN }, { "mask", "Mask", E_SRCMASK, E_DSTMASK },
+	{ "geo", "Country", E_SRCGEO, E_DSTGEO },
+	{ "ifname", "In/Out If Name", E_INIFNAME, E_OUTIFNAME },
 };
 
 static bool
@@ -281,6 +300,10 @@ struct layout {
 	struct { uint16_t off, len; } piece[MAX_PIECES];
 	int n;
 	size_t key_len;
+	/* Where in the packed key an intern id sits: ids depend on which
+	 * thread met a name first, so sorting compares their strings. */
+	uint16_t name_at[MAX_PIECES];
+	int n_names;
 };
 
 static void
@@ -292,6 +315,20 @@ layout_add(struct layout *l, size_t off, size_t len)
 	l->piece[l->n].off = (uint16_t)off;
 	l->piece[l->n++].len = (uint16_t)len;
 	l->key_len += len;
+}
+
+static void
+layout_add_name(struct layout *l, size_t off)
+{
+	size_t at = 0;
+
+	for (int i = 0; i < l->n; i++) {
+		if (l->piece[i].off == off) {
+			l->name_at[l->n_names++] = (uint16_t)at;
+			return;
+		}
+		at += l->piece[i].len;
+	}
 }
 
 static void
@@ -515,6 +552,17 @@ struct query {
 	struct layout agg_layout;
 	atomic_size_t next_file;
 	bool *skip;		/* files left unopened by --since/--until */
+	bool as_names;		/* a table keyed by AS shows the AS's name */
+	struct geodb *geo;	/* --asn-db, --country-db */
+};
+
+/* The name an AS number had in the records, for the tables keyed by AS
+ * (the key stays the number, as nfdump's). Where records disagree the
+ * name first in byte order wins, so the choice does not depend on which
+ * thread read what. */
+struct asname {
+	uint32_t asn;
+	uint32_t name;
 };
 
 struct part {
@@ -529,7 +577,40 @@ struct part {
 	struct listed *list;
 	size_t n_list, cap_list;
 	bool oom;
+	struct geodb_cache *gcache;
+	struct oatab asnames;	/* struct asname by asn */
+	uint32_t last_asn, last_asname;
 };
+
+static void
+asname_note(struct part *pt, uint32_t asn, uint32_t name)
+{
+	if (!asn || !name || (asn == pt->last_asn && name == pt->last_asname))
+		return;
+	pt->last_asn = asn;
+	pt->last_asname = name;
+	uint64_t h = oatab_hash(&asn, sizeof(asn));
+	struct asname *e = oatab_find(&pt->asnames, &asn, h);
+	if (e) {
+		if (e->name != name && strcmp(intern_str(name), intern_str(e->name)) < 0)
+			e->name = name;
+		return;
+	}
+	if (!(e = malloc(sizeof(*e))))
+		return;		/* the row shows no name: nothing is miscounted */
+	e->asn = asn;
+	e->name = name;
+	if (oatab_insert(&pt->asnames, e, h) < 0)
+		free(e);
+}
+
+static const char *
+asname_get(const struct part *pt, uint32_t asn)
+{
+	struct asname *e = oatab_find((struct oatab *)&pt->asnames, &asn,
+	    oatab_hash(&asn, sizeof(asn)));
+	return e ? intern_str(e->name) : NULL;
+}
 
 static int64_t
 bucket_of(const struct query *q, int64_t ms)
@@ -600,12 +681,18 @@ take_flow(struct part *pt, struct flow *f, const char *line, size_t len, uint32_
 	struct expr_input in = { .flow = f, .flows = 1, .line = line, .len = len };
 
 	pt->st.flows++;
+	if (q->geo)
+		geodb_enrich(q->geo, pt->gcache, f);
 	sampling_scale(&pt->st.sampling, f);
 	if (!filter_match(q->o, f) || (q->filter && !expr_match(q->filter, &in))) {
 		pt->st.filtered++;
 		return;
 	}
 	sampling_count(&pt->st.sampling, f);
+	if (q->as_names) {
+		asname_note(pt, f->src_as, f->src_as_name);
+		asname_note(pt, f->dst_as, f->dst_as_name);
+	}
 	if (pt->flows == 0 || f->start_ms < pt->first)
 		pt->first = f->start_ms;
 	if (pt->flows == 0 || f->end_ms > pt->last)
@@ -677,8 +764,11 @@ part_init(struct part *pt, struct query *q)
 {
 	memset(pt, 0, sizeof(*pt));
 	pt->q = q;
+	oatab_init(&pt->asnames, offsetof(struct asname, asn), sizeof(uint32_t));
 	sampling_init(&pt->st.sampling, !q->o->no_scale);
 	if (!(pt->r = reader_new()) || !(pt->rp = record_parser_new()))
+		return false;
+	if (q->geo && !(pt->gcache = geodb_cache_new()))
 		return false;
 	for (size_t s = 0; s < q->n_stats; s++)
 		if (!table_init(&pt->tables[s], &q->stat_layout[s], q->o->max_keys))
@@ -691,10 +781,14 @@ part_finish(struct part *pt)
 {
 	reader_free(pt->r);
 	record_parser_free(pt->rp);
+	geodb_cache_free(pt->gcache);
 	for (size_t s = 0; s < OPTIONS_MAX_LIST; s++)
 		table_finish(&pt->tables[s]);
 	table_finish(&pt->agg);
 	free(pt->list);
+	for (size_t i = 0; i < pt->asnames.nslots; i++)
+		free(pt->asnames.slots[i].entry);
+	oatab_finish(&pt->asnames);
 }
 
 static void
@@ -731,6 +825,11 @@ part_merge(struct part *a, struct part *b)
 	for (size_t i = 0; i < b->n_list && !a->oom; i++)
 		list_add(a, &b->list[i].f, b->list[i].file, b->list[i].seq);
 	a->oom |= b->oom;
+	for (size_t i = 0; i < b->asnames.nslots; i++) {
+		const struct asname *e = b->asnames.slots[i].entry;
+		if (e)
+			asname_note(a, e->asn, e->name);
+	}
 }
 
 /* ---- ordering ---- */
@@ -761,6 +860,22 @@ order_value(enum order o, const struct counts *r)
 static enum order sort_order;
 static const struct table *sort_table;
 
+/* The names in two packed keys, in layout order (equal names: equal ids). */
+static int
+cmp_names(const struct table *t, uint32_t i, uint32_t j)
+{
+	const struct layout *l = t->lay;
+
+	for (int n = 0; n < l->n_names; n++) {
+		uint32_t a, b;
+		memcpy(&a, key_at(t, i) + l->name_at[n], sizeof(a));
+		memcpy(&b, key_at(t, j) + l->name_at[n], sizeof(b));
+		if (a != b)
+			return strcmp(intern_str(a), intern_str(b));
+	}
+	return 0;
+}
+
 /* bucket ascending, the order's value descending, then the key: total. */
 static int
 cmp_rows(const void *x, const void *y)
@@ -772,6 +887,9 @@ cmp_rows(const void *x, const void *y)
 	uint64_t va = order_value(sort_order, a), vb = order_value(sort_order, b);
 	if (va != vb)
 		return va > vb ? -1 : 1;
+	int c = cmp_names(sort_table, i, j);
+	if (c)
+		return c;
 	return memcmp(key_at(sort_table, i), key_at(sort_table, j), sort_table->lay->key_len);
 }
 
@@ -784,6 +902,9 @@ cmp_rows_time(const void *x, const void *y)
 		return a->bucket < b->bucket ? -1 : 1;
 	if (a->first != b->first)
 		return a->first < b->first ? -1 : 1;
+	int c = cmp_names(sort_table, i, j);
+	if (c)
+		return c;
 	return memcmp(key_at(sort_table, i), key_at(sort_table, j), sort_table->lay->key_len);
 }
 
@@ -839,8 +960,11 @@ flags_text(unsigned v, char *buf)
 	buf[8] = '\0';
 }
 
+/* The key's text; raw: a name as it is (for JSON, which escapes it),
+ * else with control bytes as '?' (a terminal, a CSV field). */
 static void
-elem_text(enum elem e, const struct qkey *k, int slot_a, int slot_n, char *buf, size_t size)
+elem_text(enum elem e, const struct qkey *k, int slot_a, int slot_n, bool raw, char *buf,
+    size_t size)
 {
 	if (elems[e].addr) {
 		const struct addr *a = &k->a[slot_a];
@@ -848,6 +972,15 @@ elem_text(enum elem e, const struct qkey *k, int slot_a, int slot_n, char *buf, 
 			addr_format(a, buf, size);
 		else
 			snprintf(buf, size, "0.0.0.0");
+	} else if (elems[e].kind == K_COUNTRY) {
+		char cc[3];
+		snprintf(buf, size, "%s", k->n[slot_n] ? intern_country_text((uint16_t)k->n[slot_n], cc) : "-");
+	} else if (elems[e].kind == K_NAME) {
+		const char *name = k->n[slot_n] ? intern_str(k->n[slot_n]) : "-";
+		if (raw)
+			snprintf(buf, size, "%s", name);
+		else
+			format_clean(name, buf, size);
 	} else if (e == E_FLAGS) {
 		char fl[9];
 		flags_text(k->n[slot_n], fl);
@@ -866,6 +999,7 @@ pct(uint64_t v, uint64_t total)
 	return total ? 100.0 * (double)v / (double)total : 0;
 }
 
+/* v is UTF-8 (addresses, or interned names, which intern made valid). */
 static void
 json_str(FILE *out, const char *key, const char *v, bool first)
 {
@@ -873,8 +1007,27 @@ json_str(FILE *out, const char *key, const char *v, bool first)
 	for (; *v; v++)
 		if (*v == '"' || *v == '\\')
 			fprintf(out, "\\%c", *v);
+		else if ((unsigned char)*v < 0x20 || *v == 0x7f)
+			fprintf(out, "\\u%04x", (unsigned char)*v);
 		else
 			fputc(*v, out);
+	fputc('"', out);
+}
+
+/* A CSV field, quoted where it holds a comma, a quote or a newline. */
+static void
+csv_str(FILE *out, const char *v)
+{
+	if (!strpbrk(v, ",\"\n\r")) {
+		fputs(v, out);
+		return;
+	}
+	fputc('"', out);
+	for (; *v; v++) {
+		if (*v == '"')
+			fputc('"', out);
+		fputc(*v, out);
+	}
 	fputc('"', out);
 }
 
@@ -900,13 +1053,16 @@ static void
 print_stat_row(FILE *out, const struct query *q, const struct stat_spec *sp,
     const struct row *r, const struct part *tot, enum order o)
 {
-	char first[40], keybuf[ADDR_STRLEN + 16], pb[8], bk[40];
+	char first[40], keybuf[INTERN_LEN_MAX + 1 + ADDR_STRLEN], pb[8], bk[40];
 	int64_t d = r->last - r->first;
 	const char *proto = sp->by_proto ? proto_name(r->key.n[1], pb, sizeof(pb)) : "any";
 	uint64_t pps = rate(r->packets, 1000, d), bps = rate(r->bytes, 8000, d);
 	uint64_t bpp = r->packets ? r->bytes / r->packets : 0;
+	enum elem e = sp->el[0].e;
+	const char *as_name = (e == E_SRCAS || e == E_DSTAS) && r->key.n[0] ?
+	    asname_get(tot, r->key.n[0]) : NULL;
 
-	elem_text(sp->el[0].e, &r->key, 0, 0, keybuf, sizeof(keybuf));
+	elem_text(e, &r->key, 0, 0, q->o->json, keybuf, sizeof(keybuf));
 	fmt_time(r->first, first, sizeof(first));
 	if (q->o->json) {
 		fprintf(out, "{\"stat\":\"%s\",\"order\":\"%s\"", sp->type, order_names[o]);
@@ -918,6 +1074,8 @@ print_stat_row(FILE *out, const struct query *q, const struct stat_spec *sp,
 		if (sp->by_proto)
 			fprintf(out, ",\"proto\":%" PRIu32, r->key.n[1]);
 		json_str(out, "key", keybuf, false);
+		if (as_name)
+			json_str(out, "as_name", as_name, false);
 		fprintf(out, ",\"flows\":%" PRIu64 ",\"flows_pct\":%.2f,\"packets\":%" PRIu64
 		    ",\"packets_pct\":%.2f,\"bytes\":%" PRIu64 ",\"bytes_pct\":%.2f,\"pps\":%" PRIu64
 		    ",\"bps\":%" PRIu64 ",\"bpp\":%" PRIu64 "}\n", r->flows, pct(r->flows, tot->flows),
@@ -930,22 +1088,38 @@ print_stat_row(FILE *out, const struct query *q, const struct stat_spec *sp,
 			fmt_time(r->key.bucket, bk, sizeof(bk));
 			fprintf(out, "%s,", bk);
 		}
-		fprintf(out, "%s,%s,%.3f,%s,%s,%" PRIu64 ",%.1f,%" PRIu64 ",%.1f,%" PRIu64
-		    ",%.1f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n", first, last, (double)d / 1000.0,
-		    proto, keybuf, r->flows, pct(r->flows, tot->flows), r->packets,
+		fprintf(out, "%s,%s,%.3f,%s,", first, last, (double)d / 1000.0, proto);
+		csv_str(out, keybuf);
+		fprintf(out, ",%" PRIu64 ",%.1f,%" PRIu64 ",%.1f,%" PRIu64
+		    ",%.1f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n", r->flows, pct(r->flows, tot->flows), r->packets,
 		    pct(r->packets, tot->packets), r->bytes, pct(r->bytes, tot->bytes), pps, bps, bpp);
 	} else {
 		fprintf(out, "%s %9.3f %-5s %39s %8" PRIu64 "(%4.1f) %10" PRIu64 "(%4.1f) %12" PRIu64
-		    "(%4.1f) %9" PRIu64 " %10" PRIu64 " %6" PRIu64 "\n", first, (double)d / 1000.0,
+		    "(%4.1f) %9" PRIu64 " %10" PRIu64 " %6" PRIu64, first, (double)d / 1000.0,
 		    proto, keybuf, r->flows, pct(r->flows, tot->flows), r->packets,
 		    pct(r->packets, tot->packets), r->bytes, pct(r->bytes, tot->bytes), pps, bps, bpp);
+		/* nfdump's columns stay as they are; the AS's name follows them */
+		if (as_name) {
+			char clean[INTERN_LEN_MAX + 1];
+			format_clean(as_name, clean, sizeof(clean));
+			fprintf(out, "  %s", clean);
+		}
+		fputc('\n', out);
 	}
+}
+
+/* Column width of a key in the aggregated records' text table. */
+static int
+agg_width(enum elem e)
+{
+	return elems[e].addr ? 39 : elems[e].kind == K_NAME ? 16 :
+	    elems[e].kind == K_COUNTRY ? 11 : 8;
 }
 
 static void
 print_agg_row(FILE *out, const struct query *q, const struct row *r)
 {
-	char first[40], last[40], keybuf[ADDR_STRLEN + 16];
+	char first[40], last[40], keybuf[INTERN_LEN_MAX + 1 + ADDR_STRLEN];
 	int64_t d = r->last - r->first;
 	uint64_t pps = rate(r->packets, 1000, d), bps = rate(r->bytes, 8000, d);
 	uint64_t bpp = r->packets ? r->bytes / r->packets : 0;
@@ -965,16 +1139,17 @@ print_agg_row(FILE *out, const struct query *q, const struct row *r)
 	}
 	for (size_t i = 0; i < q->n_agg; i++) {
 		enum elem e = q->agg[i].e;
-		elem_text(e, &r->key, addr_slot(e), e, keybuf, sizeof(keybuf));
+		elem_text(e, &r->key, addr_slot(e), e, q->o->json, keybuf, sizeof(keybuf));
 		if (q->o->json) {
-			if (elems[e].addr)
+			if (elems[e].addr || elems[e].kind != K_NUMBER)
 				json_str(out, elems[e].name, keybuf, false);
 			else
 				fprintf(out, ",\"%s\":%" PRIu32, elems[e].name, r->key.n[e]);
 		} else if (q->o->csv) {
-			fprintf(out, ",%s", keybuf);
+			fputc(',', out);
+			csv_str(out, keybuf);
 		} else {
-			fprintf(out, " %*s", elems[e].addr ? 39 : 8, keybuf);
+			fprintf(out, " %*s", agg_width(e), keybuf);
 		}
 	}
 	if (q->o->json) {
@@ -1017,6 +1192,10 @@ agg_flow(const struct query *q, const struct row *r, struct flow *f)
 		case E_DSTVLAN: f->dst_vlan = (uint16_t)v; break;
 		case E_NEXTAS: f->next_as = v; break;
 		case E_PREVAS: f->prev_as = v; break;
+		case E_SRCGEO: f->src_country = (uint16_t)v; break;
+		case E_DSTGEO: f->dst_country = (uint16_t)v; break;
+		case E_INIFNAME: f->in_if_name = v; break;
+		case E_OUTIFNAME: f->out_if_name = v; break;
 		case E_EXPORTER: f->exporter = r->key.a[A_OTHER]; break;
 		case E_NHIP: f->next_hop = r->key.a[A_OTHER]; break;
 		case E_BGPNH: f->bgp_next_hop = r->key.a[A_OTHER]; break;
@@ -1071,7 +1250,7 @@ print_agg_header(FILE *out, const struct query *q)
 	}
 	fprintf(out, "%-23s %9s", "Date first seen", "Duration");
 	for (size_t i = 0; i < q->n_agg; i++)
-		fprintf(out, " %*s", elems[q->agg[i].e].addr ? 39 : 8, elems[q->agg[i].e].title);
+		fprintf(out, " %*s", agg_width(q->agg[i].e), elems[q->agg[i].e].title);
 	fprintf(out, " %10s %12s %8s %9s %10s %6s\n", "Packets", "Bytes", "Flows", "pps", "bps", "bpp");
 }
 
@@ -1165,8 +1344,88 @@ cmp_listed(const void *x, const void *y)
 	return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
+static bool
+flow_enriched(const struct flow *f)
+{
+	return f->src_as_name || f->dst_as_name || f->src_country || f->dst_country ||
+	    f->in_if_name || f->out_if_name;
+}
+
+/* The enrichment keys of a --flows --json line, each where it has a value. */
 static void
-print_flow(FILE *out, const struct query *q, const struct flow *f)
+json_enrichment(FILE *out, const struct flow *f)
+{
+	char cc[3];
+
+	if (f->src_as)
+		fprintf(out, ",\"src_as\":%" PRIu32, f->src_as);
+	if (f->dst_as)
+		fprintf(out, ",\"dst_as\":%" PRIu32, f->dst_as);
+	if (f->src_as_name)
+		json_str(out, "src_as_name", intern_str(f->src_as_name), false);
+	if (f->dst_as_name)
+		json_str(out, "dst_as_name", intern_str(f->dst_as_name), false);
+	if (f->src_country)
+		json_str(out, "src_country", intern_country_text(f->src_country, cc), false);
+	if (f->dst_country)
+		json_str(out, "dst_country", intern_country_text(f->dst_country, cc), false);
+	if (f->in_if_name)
+		json_str(out, "in_if_name", intern_str(f->in_if_name), false);
+	if (f->out_if_name)
+		json_str(out, "out_if_name", intern_str(f->out_if_name), false);
+}
+
+static void
+csv_enrichment(FILE *out, const struct flow *f)
+{
+	char cc[3], buf[INTERN_LEN_MAX + 1];
+	const uint32_t names[] = { f->src_as_name, f->dst_as_name };
+
+	for (int i = 0; i < 2; i++) {
+		fputc(',', out);
+		format_clean(intern_str(names[i]), buf, sizeof(buf));
+		csv_str(out, buf);
+	}
+	fprintf(out, ",%s", intern_country_text(f->src_country, cc));
+	fprintf(out, ",%s", intern_country_text(f->dst_country, cc));
+	format_clean(intern_str(f->in_if_name), buf, sizeof(buf));
+	fputc(',', out);
+	csv_str(out, buf);
+	format_clean(intern_str(f->out_if_name), buf, sizeof(buf));
+	fputc(',', out);
+	csv_str(out, buf);
+}
+
+/* "AS15169 GOOGLE (US)", "AS64500", "(DE)" or "-" */
+static void
+side_text(uint32_t asn, uint32_t name, uint16_t country, char *buf, size_t size)
+{
+	char cc[3];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (name || asn) {
+		format_as(asn, intern_str(name), buf, size);
+		n = strlen(buf);
+	}
+	if (country)
+		snprintf(buf + n, size - n, "%s(%s)", n ? " " : "", intern_country_text(country, cc));
+	if (!buf[0])
+		snprintf(buf, size, "-");
+}
+
+static void
+text_enrichment(FILE *out, const struct flow *f)
+{
+	char s[INTERN_LEN_MAX + 32], d[INTERN_LEN_MAX + 32];
+
+	side_text(f->src_as, f->src_as_name, f->src_country, s, sizeof(s));
+	side_text(f->dst_as, f->dst_as_name, f->dst_country, d, sizeof(d));
+	fprintf(out, "  %s -> %s", s, d);
+}
+
+static void
+print_flow(FILE *out, const struct query *q, const struct flow *f, bool enriched)
 {
 	char first[40], last[40], sa[ADDR_STRLEN], da[ADDR_STRLEN], pb[8], fl[9], ex[ADDR_STRLEN];
 	int64_t d = f->end_ms - f->start_ms;
@@ -1192,20 +1451,28 @@ print_flow(FILE *out, const struct query *q, const struct flow *f)
 		fprintf(out, "{\"start\":\"%s\",\"end\":\"%s\",\"duration_ms\":%" PRId64
 		    ",\"src_addr\":\"%s\",\"dst_addr\":\"%s\",\"src_port\":%u,\"dst_port\":%u"
 		    ",\"proto\":%u,\"tcp_flags\":%u,\"tos\":%u,\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
-		    ",\"exporter\":\"%s\"}\n", t1, t2, d, sa, da, f->src_port, f->dst_port, f->proto,
+		    ",\"exporter\":\"%s\"", t1, t2, d, sa, da, f->src_port, f->dst_port, f->proto,
 		    f->tcp_flags, f->tos, f->packets, f->bytes, ex);
+		json_enrichment(out, f);
+		fputs("}\n", out);
 	} else if (q->o->csv) {
 		fprintf(out, "%s,%s,%.3f,%s,%s,%u,%u,%s,%s,%u,%" PRIu64 ",%" PRIu64 ",%" PRIu32 ",%"
-		    PRIu32 ",%" PRIu32 ",%" PRIu32 ",%s\n", first, last, (double)d / 1000.0, sa, da,
+		    PRIu32 ",%" PRIu32 ",%" PRIu32 ",%s", first, last, (double)d / 1000.0, sa, da,
 		    sp, dp, proto_name(f->proto, pb, sizeof(pb)), fl, f->tos, f->packets, f->bytes,
 		    f->in_if, f->out_if, f->src_as, f->dst_as, ex);
+		if (enriched)
+			csv_enrichment(out, f);
+		fputc('\n', out);
 	} else {
 		char s[ADDR_STRLEN + 8], t[ADDR_STRLEN + 8];
 		snprintf(s, sizeof(s), f->src.family == 6 ? "[%s]:%u" : "%s:%u", sa, sp);
 		snprintf(t, sizeof(t), f->dst.family == 6 ? "[%s]:%u" : "%s:%u", da, dp);
-		fprintf(out, "%s %9.3f %-5s %45s -> %45s %8s %10" PRIu64 " %12" PRIu64 " %5u\n",
+		fprintf(out, "%s %9.3f %-5s %45s -> %45s %8s %10" PRIu64 " %12" PRIu64 " %5u",
 		    first, (double)d / 1000.0, proto_name(f->proto, pb, sizeof(pb)), s, t, fl,
 		    f->packets, f->bytes, 1u);
+		if (enriched)
+			text_enrichment(out, f);
+		fputc('\n', out);
 	}
 }
 
@@ -1213,18 +1480,22 @@ static void
 print_listing(FILE *out, struct query *q, struct part *pt)
 {
 	size_t limit = q->o->top_given && q->o->top ? q->o->top : SIZE_MAX;
+	bool enriched = false;	/* the columns for enrichment, only when a flow has some */
 
 	cur_lorder = q->lorder;
 	if (pt->n_list > 1)	/* qsort's base may not be NULL, even for 0 */
 		qsort(pt->list, pt->n_list, sizeof(*pt->list), cmp_listed);
+	for (size_t i = 0; i < pt->n_list && i < limit && !enriched; i++)
+		enriched = flow_enriched(&pt->list[i].f);
 	if (q->o->csv)
-		fputs("ts,te,td,sa,da,sp,dp,pr,flg,stos,ipkt,ibyt,in,out,sas,das,ra\n", out);
+		fprintf(out, "ts,te,td,sa,da,sp,dp,pr,flg,stos,ipkt,ibyt,in,out,sas,das,ra%s\n",
+		    enriched ? ",sasn,dasn,scc,dcc,inn,outn" : "");
 	else if (!q->o->json)
-		fprintf(out, "%-23s %9s %-5s %45s    %45s %8s %10s %12s %5s\n", "Date first seen",
+		fprintf(out, "%-23s %9s %-5s %45s    %45s %8s %10s %12s %5s%s\n", "Date first seen",
 		    "Duration", "Proto", "Src IP Addr:Port", "Dst IP Addr:Port", "Flags",
-		    "Packets", "Bytes", "Flows");
+		    "Packets", "Bytes", "Flows", enriched ? "  Src AS (Country) -> Dst AS (Country)" : "");
 	for (size_t i = 0; i < pt->n_list && i < limit; i++)
-		print_flow(out, q, &pt->list[i].f);
+		print_flow(out, q, &pt->list[i].f, enriched);
 }
 
 static void
@@ -1431,6 +1702,8 @@ make_layouts(struct query *q)
 		}
 		if (sp->by_proto)
 			layout_add(l, QOFF(n[1]), sizeof(uint32_t));
+		if (!sp->record && elems[sp->el[0].e].kind == K_NAME)
+			layout_add_name(l, QOFF(n[0]));
 	}
 	struct layout *l = &q->agg_layout;
 	if (q->o->every_ms)
@@ -1443,11 +1716,16 @@ make_layouts(struct query *q)
 		else
 			layout_add(l, QOFF(n[0]) + (size_t)e * sizeof(uint32_t), sizeof(uint32_t));
 	}
+	for (size_t i = 0; i < q->n_agg; i++)
+		if (elems[q->agg[i].e].kind == K_NAME)
+			layout_add_name(l, QOFF(n[0]) + (size_t)q->agg[i].e * sizeof(uint32_t));
 }
 
 static int
 setup(struct query *q, const struct options *o)
 {
+	char *err = NULL;
+
 	q->o = o;
 	if (o->summary || o->chart_file) {
 		fprintf(stderr, "netflow-analyze: --%s is not a query mode: give it without "
@@ -1456,6 +1734,11 @@ setup(struct query *q, const struct options *o)
 	}
 	if (query_load_filter(o, &q->filter) < 0)
 		return 2;
+	if ((o->asn_db || o->country_db) && !(q->geo = geodb_open(o->asn_db, o->country_db, &err))) {
+		fprintf(stderr, "netflow-analyze: %s\n", err ? err : "out of memory");
+		free(err);
+		return 2;
+	}
 	if (o->post_filter && compile("--post-filter", o->post_filter, &q->post) < 0)
 		return 2;
 	if (o->post_filter && !o->aggregate) {
@@ -1474,10 +1757,15 @@ setup(struct query *q, const struct options *o)
 		}
 	}
 	q->n_stats = o->n_stats;
+	for (size_t i = 0; i < q->n_stats; i++)
+		for (int j = 0; j < q->stats[i].n_el; j++)
+			if (q->stats[i].el[j].e == E_SRCAS || q->stats[i].el[j].e == E_DSTAS)
+				q->as_names = true;
 	if (o->aggregate && !parse_aggregate(q, o->aggregate)) {
 		fprintf(stderr, "netflow-analyze: bad --aggregate '%s' (KEY,KEY,... of srcip dstip "
 		    "srcport dstport proto srcas dstas inif outif exporter nhip bgpnh tos flags "
-		    "srcmask dstmask srcvlan dstvlan nextas prevas, srcip4/24-style masks, or 5tuple)\n",
+		    "srcmask dstmask srcvlan dstvlan nextas prevas srcgeo dstgeo inifname outifname, "
+		    "srcip4/24-style masks, or 5tuple)\n",
 		    o->aggregate);
 		return 2;
 	}
@@ -1535,6 +1823,10 @@ report_input(const struct part *pt, const struct query *q)
 		sampling_describe(&st->sampling, text, sizeof(text));
 		fprintf(stderr, "netflow-analyze: %s\n", text);
 	}
+	if (intern_refused())
+		fprintf(stderr, "netflow-analyze: %" PRIu64 " AS or interface names not kept (more "
+		    "than %u distinct, or out of memory): those records show none\n",
+		    intern_refused(), INTERN_MAX);
 	(void)q;
 }
 
@@ -1617,6 +1909,8 @@ out:
 		part_finish(&parts[i]);
 	free(parts);
 	free(q.skip);
+	geodb_free(q.geo);
+	intern_finish();
 	expr_free(q.filter);
 	expr_free(q.post);
 	sources_finish(&q.sources);

@@ -9,6 +9,8 @@
 
 #include "bytes.h"
 #include "counter.h"
+#include "intern.h"
+#include "oatab.h"
 #include "timeutil.h"
 
 enum field {
@@ -22,6 +24,9 @@ enum field {
 	F_TCP_FLAGS, F_TOS, F_IN_IF, F_OUT_IF, F_SRC_AS, F_DST_AS, F_SRC_MASK,
 	F_DST_MASK, F_NEXT_HOP, F_SRC_VLAN, F_DST_VLAN, F_PREV_AS, F_NEXT_AS,
 	F_BGP_NEXT_HOP,
+	/* Enrichment (issue 20): names interned, countries packed. */
+	F_IN_IF_NAME, F_OUT_IF_NAME, F_SRC_AS_NAME, F_DST_AS_NAME, F_SRC_COUNTRY,
+	F_DST_COUNTRY,
 };
 
 #define FW_EVENT_UPDATE 5	/* IANA firewallEvent, as ASA NSEL numbers it */
@@ -83,12 +88,21 @@ static const struct field_def {
 	FD("bgpNextAdjacentAsNumber", F_NEXT_AS, UINT32_MAX),
 	FD("bgpNextHopIPv4Address", F_BGP_NEXT_HOP, 0),
 	FD("bgpNextHopIPv6Address", F_BGP_NEXT_HOP, 0),
+	/* written after the core keys, where a value was found */
+	FD("in_if_name", F_IN_IF_NAME, 0),
+	FD("out_if_name", F_OUT_IF_NAME, 0),
+	FD("src_as_name", F_SRC_AS_NAME, 0),
+	FD("dst_as_name", F_DST_AS_NAME, 0),
+	FD("src_country", F_SRC_COUNTRY, 0),
+	FD("dst_country", F_DST_COUNTRY, 0),
 #undef FD
 };
 
 #define N_FIELDS (sizeof(fields) / sizeof(fields[0]))
 #define UNKNOWN_KEYS 8
 #define UNKNOWN_KEY_MAX 31
+#define NAME_CACHE 64
+#define NAME_CACHE_LEN 47
 
 struct record_parser {
 	struct flow *flow;
@@ -112,6 +126,13 @@ struct record_parser {
 		char name[UNKNOWN_KEY_MAX];
 	} unknown[UNKNOWN_KEYS];
 	unsigned next_unknown;
+	/* Names seen lately and their intern ids, so that a repeated name
+	 * does not take intern's lock (direct-mapped by hash). */
+	struct {
+		uint32_t id;
+		unsigned char len;
+		char text[NAME_CACHE_LEN];
+	} names[NAME_CACHE];
 	struct {
 		char date[10];		/* "YYYY-MM-DD" */
 		int64_t ms;		/* its midnight */
@@ -323,6 +344,24 @@ parse_time(struct record_parser *rp, const char *c, size_t len, int64_t *ms)
 	return true;
 }
 
+static uint32_t
+name_id(struct record_parser *rp, const char *c, size_t len)
+{
+	if (len == 0 || len > NAME_CACHE_LEN)
+		return intern(c, len);
+	unsigned i = (unsigned)oatab_hash(c, len) & (NAME_CACHE - 1);
+	if (rp->names[i].len == len && rp->names[i].id &&
+	    bytes_equal(rp->names[i].text, c, len))
+		return rp->names[i].id;
+	uint32_t id = intern(c, len);
+	if (id) {
+		rp->names[i].id = id;
+		rp->names[i].len = (unsigned char)len;
+		memcpy(rp->names[i].text, c, len);
+	}
+	return id;
+}
+
 static int
 string_value(struct record_parser *rp, const char *c, size_t len)
 {
@@ -345,6 +384,12 @@ string_value(struct record_parser *rp, const char *c, size_t len)
 		if (!addr_parse(&f->bgp_next_hop, c, len))
 			memset(&f->bgp_next_hop, 0, sizeof(f->bgp_next_hop));
 		return 1;
+	case F_IN_IF_NAME: f->in_if_name = name_id(rp, c, len); return 1;
+	case F_OUT_IF_NAME: f->out_if_name = name_id(rp, c, len); return 1;
+	case F_SRC_AS_NAME: f->src_as_name = name_id(rp, c, len); return 1;
+	case F_DST_AS_NAME: f->dst_as_name = name_id(rp, c, len); return 1;
+	case F_SRC_COUNTRY: f->src_country = intern_country(c, len); return 1;
+	case F_DST_COUNTRY: f->dst_country = intern_country(c, len); return 1;
 	default: return lenient(rp->current);	/* a string where a number belongs */
 	}
 }
@@ -465,9 +510,28 @@ reset(struct record_parser *rp, struct flow *flow)
 	rp->flow = flow;
 }
 
+/* The length of the UTF-8 sequence at p as yajl's lexer accepts it (its
+ * check is looser than the standard's: overlong forms and surrogates
+ * pass, and the bytes then go as they are to both paths alike), or 0 for
+ * one it refuses or that the text cuts off. */
+static size_t
+yajl_utf8_len(const char *p, const char *end)
+{
+	unsigned char c = (unsigned char)*p;
+	size_t n = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+
+	if (n == 0 || end - p < (ptrdiff_t)n)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (((unsigned char)p[i] >> 6) != 0x2)
+			return 0;
+	return n;
+}
+
 /* The end of a string's text from p (just past its opening quote), or NULL
- * where the fast path does not read it: an escape, a control character or
- * a byte outside ASCII (yajl checks UTF-8; the full parser decides). */
+ * where the fast path does not read it: an escape, a control character,
+ * DEL, or bytes outside ASCII that yajl would refuse (names from the
+ * collector's enrichment are UTF-8: AS names often are not ASCII). */
 static const char *
 fast_string_end(const char *p, const char *end)
 {
@@ -476,8 +540,8 @@ fast_string_end(const char *p, const char *end)
 	/* eight bytes at a time while none is a quote, a backslash, a control
 	 * character or outside ASCII (0x7f included); in the word that has
 	 * one, the lowest flagged byte is the first such byte (borrows and
-	 * carries only run upwards from a byte that is one itself), and only
-	 * a quote there ends the string the fast path reads */
+	 * carries only run upwards from a byte that is one itself): a quote
+	 * ends the string, a UTF-8 sequence is stepped over */
 	while (end - p >= 8) {
 		uint64_t w;
 		memcpy(&w, p, 8);
@@ -486,16 +550,30 @@ fast_string_end(const char *p, const char *end)
 		    (w - ones * 0x20) | (w + ones * 0x01) | w) & highs;
 		if (special) {
 			p += __builtin_ctzll(special) / 8;
-			return *p == '"' ? p : NULL;
+			if (*p == '"')
+				return p;
+			size_t n = (unsigned char)*p >= 0x80 ? yajl_utf8_len(p, end) : 0;
+			if (n == 0)
+				return NULL;
+			p += n;
+			continue;
 		}
 		p += 8;
 	}
-	for (; p < end; p++) {
+	while (p < end) {
 		unsigned char c = (unsigned char)*p;
 		if (c == '"')
 			return p;
-		if (c < 0x20 || c >= 0x7f || c == '\\')
+		if (c < 0x20 || c == 0x7f || c == '\\')
 			return NULL;
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		size_t n = yajl_utf8_len(p, end);
+		if (n == 0)
+			return NULL;
+		p += n;
 	}
 	return NULL;
 }

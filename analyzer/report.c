@@ -4,6 +4,7 @@
 #include <sys/queue.h>
 
 #include "format.h"
+#include "intern.h"
 #include "jsonout.h"
 #include "timeutil.h"
 
@@ -90,6 +91,23 @@ report_add(struct report *r, const struct conn *c)
 	report_pump(r);
 }
 
+/* ", AS15169 GOOGLE, US" after an address: what enrichment found for it
+ * (an AS shown where its name is known), or "". */
+static void
+side_extra(uint32_t asn, uint32_t name, uint16_t country, char *buf, size_t size)
+{
+	char as[INTERN_LEN_MAX + 16], cc[3];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (name) {
+		format_as(asn, intern_str(name), as, sizeof(as));
+		n = (size_t)snprintf(buf, size, ", %s", as);
+	}
+	if (country && n < size)
+		snprintf(buf + n, size - n, ", %s", intern_country_text(country, cc));
+}
+
 static void
 print_text(struct report *r, const struct item *it)
 {
@@ -103,9 +121,30 @@ print_text(struct report *r, const struct item *it)
 	format_duration(c->end_ms - c->start_ms, dur, sizeof(dur));
 	addr_format(&c->fwd.src, src, sizeof(src));
 	addr_format(&c->fwd.dst, dst, sizeof(dst));
-	fprintf(r->out, "%s: %-7s | %-8s | %-9s | %s (%s) to %s (%s)%s\n",
-	    when, it->service, size, dur, sname ? sname : src, src,
-	    dname ? dname : dst, dst, c->paired ? "" : " [one-way]");
+	char sx[INTERN_LEN_MAX + 32], dx[INTERN_LEN_MAX + 32];
+	side_extra(c->fwd.src_as, c->fwd.src_as_name, c->fwd.src_country, sx, sizeof(sx));
+	side_extra(c->fwd.dst_as, c->fwd.dst_as_name, c->fwd.dst_country, dx, sizeof(dx));
+	fprintf(r->out, "%s: %-7s | %-8s | %-9s | %s (%s%s) to %s (%s%s)%s\n",
+	    when, it->service, size, dur, sname ? sname : src, src, sx,
+	    dname ? dname : dst, dst, dx, c->paired ? "" : " [one-way]");
+}
+
+/* The enrichment of one side, each key where it has a value. */
+static void
+json_enrichment(yajl_gen g, const char *prefix, uint32_t asn, uint32_t name, uint16_t country)
+{
+	char key[32], cc[3];
+
+	if (name) {
+		snprintf(key, sizeof(key), "%s_as", prefix);
+		jsonout_uint(g, key, asn);
+		snprintf(key, sizeof(key), "%s_as_name", prefix);
+		jsonout_str(g, key, intern_str(name));
+	}
+	if (country) {
+		snprintf(key, sizeof(key), "%s_country", prefix);
+		jsonout_str(g, key, intern_country_text(country, cc));
+	}
 }
 
 static void
@@ -142,6 +181,8 @@ print_json(struct report *r, const struct item *it)
 	jsonout_uint(g, "proto", c->fwd.proto);
 	json_side(g, "src", &c->fwd, &c->fwd.src, c->fwd.src_port, it->src_name);
 	json_side(g, "dst", &c->fwd, &c->fwd.dst, c->fwd.dst_port, it->dst_name);
+	json_enrichment(g, "src", c->fwd.src_as, c->fwd.src_as_name, c->fwd.src_country);
+	json_enrichment(g, "dst", c->fwd.dst_as, c->fwd.dst_as_name, c->fwd.dst_country);
 	jsonout_uint(g, "bytes", c->bytes);
 	jsonout_uint(g, "packets", c->packets);
 	jsonout_uint(g, "bytes_out", c->bytes_out);

@@ -950,6 +950,354 @@ def case_slot_skip(tmp):
     check(rc == 1 and err, "the broken files are read without the window: %d" % rc)
 
 
+# ---------------------------------------------------------------- enrichment (issue 20)
+
+GEO_AS = [(15169, "GOOGLE", "US"), (3333, "RIPE NCC é", "NL"), (64500, 'Doc "six" \\ net', "DE"),
+          (13335, "CLOUDFLARENET", "AU"), (0, None, None)]
+
+
+def geo_input(tmp, nfiles=4, per_file=300):
+    """Slot-named files whose records carry the enrichment keys as the
+    collector writes them (only where a value was found)."""
+    import random
+    rnd = random.Random(20)
+    d = os.path.join(tmp, "geo")
+    os.makedirs(d, exist_ok=True)
+    for i in range(nfiles):
+        lines = []
+        for j in range(per_file):
+            sa, sn, sc = rnd.choice(GEO_AS)
+            da, dn, dc = rnd.choice(GEO_AS)
+            extra = {"in_if": rnd.randint(1, 3), "out_if": rnd.randint(1, 3)}
+            if sa:
+                extra.update(src_as=sa, src_as_name=sn, src_country=sc)
+            if da:
+                extra.update(dst_as=da, dst_as_name=dn)
+                if rnd.random() < 0.8:
+                    extra["dst_country"] = dc
+            if rnd.random() < 0.7:
+                extra["in_if_name"] = rnd.choice(["eth0", "eth1", "Gi0/0/1"])
+            if rnd.random() < 0.7:
+                extra["out_if_name"] = rnd.choice(["uplink", "uplink-2"])
+            start = i * 300 + rnd.randint(0, 299)
+            lines.append(flow("10.1.%d.%d" % (rnd.randint(0, 3), rnd.randint(1, 50)),
+                              "192.0.2.%d" % rnd.randint(1, 40), rnd.randint(1024, 65535),
+                              rnd.choice([53, 443, 80]), t(start), t(start + 2),
+                              rnd.randint(40, 100000), proto=rnd.choice([6, 17]),
+                              packets=rnd.randint(1, 100), **extra))
+        tm = time.gmtime(1714608000 + i * 300)
+        with open(os.path.join(d, time.strftime("%Y%m%dT%H%M%SZ.json", tm)), "w") as fh:
+            fh.write("\n".join(lines) + "\n")
+    return d
+
+
+def geo_records(d):
+    import json
+    return [json.loads(l) for f in sorted(os.listdir(d)) for l in open(os.path.join(d, f))]
+
+
+def listed(args):
+    import json
+    rc, out, err = run(["-n", "--flows", "--json"] + args)
+    check(rc == 0, "%s: rc %d: %s" % (args, rc, err))
+    return [strictjson.loads(l) for l in out.splitlines()]
+
+
+def stat_rows(args):
+    rc, out, err = run(["-n", "--top", "0", "--json"] + args)
+    check(rc == 0, "%s: rc %d: %s" % (args, rc, err))
+    return [strictjson.loads(l) for l in out.splitlines()]
+
+
+def case_geo_keys(tmp):
+    """Filters and statistics over the enrichment keys, computed again here."""
+    import collections
+    d = geo_input(tmp)
+    recs = geo_records(d)
+    ident = lambda r: (r["src_addr"], r["src_port"], r["dst_addr"], r["start"], r["bytes"])
+    filters = {
+        "dst geo US": lambda r: r.get("dst_country") == "US",
+        "src geo nl": lambda r: r.get("src_country") == "NL",
+        "geo DE": lambda r: "DE" in (r.get("src_country"), r.get("dst_country")),
+        "geo in [US, AU]": lambda r: bool({"US", "AU"} & {r.get("src_country"), r.get("dst_country")}),
+        "not geo US and proto tcp": lambda r: "US" not in (r.get("src_country"), r.get("dst_country"))
+        and r["proto"] == 6,
+        "as 15169": lambda r: 15169 in (r.get("src_as"), r.get("dst_as")),
+        "src as in [3333 64500]": lambda r: r.get("src_as") in (3333, 64500),
+        "dst as 0": lambda r: not r.get("dst_as"),
+        "out if name uplink": lambda r: r.get("out_if_name") == "uplink",
+        "in if name Gi0/0/1": lambda r: r.get("in_if_name") == "Gi0/0/1",
+        "if name eth1": lambda r: "eth1" in (r.get("in_if_name"), r.get("out_if_name")),
+        'src if name "eth0" and dst geo NL': lambda r: r.get("in_if_name") == "eth0"
+        and r.get("dst_country") == "NL",
+    }
+    for flt, want in filters.items():
+        got = sorted((g["src_addr"], g["src_port"], g["dst_addr"], g["start"], g["bytes"])
+                     for g in listed(["--filter", flt, d]))
+        exp = sorted(ident(r) for r in recs if want(r))
+        check(exp and got == exp, "%r: %d flows, want %d" % (flt, len(got), len(exp)))
+    # the listing carries the keys
+    for g in listed(["--filter", "dst geo NL", d])[:5]:
+        check(g["dst_country"] == "NL" and g["dst_as"] == 3333 and g["dst_as_name"] == "RIPE NCC é", g)
+    stats = {
+        "srcgeo": lambda r: [r.get("src_country", "-")],
+        "dstgeo": lambda r: [r.get("dst_country", "-")],
+        "geo": lambda r: [r.get("src_country", "-"), r.get("dst_country", "-")],
+        "inifname": lambda r: [r.get("in_if_name", "-")],
+        "outifname": lambda r: [r.get("out_if_name", "-")],
+        "ifname": lambda r: [r.get("in_if_name", "-"), r.get("out_if_name", "-")],
+        "srcas": lambda r: [str(r.get("src_as", 0))],
+        "dstas": lambda r: [str(r.get("dst_as", 0))],
+        "as": lambda r: [str(r.get("src_as", 0)), str(r.get("dst_as", 0))],
+    }
+    names = {str(a): n for a, n, c in GEO_AS if a}
+    for st, keys in stats.items():
+        want = collections.defaultdict(lambda: [0, 0, 0])
+        for r in recs:
+            for k in keys(r):
+                w = want[k]
+                w[0] += 1
+                w[1] += r["packets"]
+                w[2] += r["bytes"]
+        rows = stat_rows(["--stat", st + "/bytes", d])
+        got = {r["key"]: [r["flows"], r["packets"], r["bytes"]] for r in rows}
+        check(got == dict(want), "--stat %s: %s\nwant %s" % (st, got, dict(want)))
+        check([r["bytes"] for r in rows] == sorted((r["bytes"] for r in rows), reverse=True), st)
+        if st.endswith("as"):
+            for r in rows:
+                check(r.get("as_name") == names.get(r["key"]), "%s: %s" % (st, r))
+    # the text table keeps nfdump's columns and puts the AS name after them
+    rc, out, err = run(["-n", "--stat", "dstas/bytes", "--top", "0", d])
+    row = [l for l in out.splitlines() if " 15169 " in l]
+    check(row and row[0].endswith("  GOOGLE"), out)
+    # CSV keeps its columns (the nfdump oracle reads them); names are quoted
+    rc, out, err = run(["-n", "--stat", "inifname", "--csv", d])
+    check(rc == 0 and out.splitlines()[0] == "ts,te,td,pr,val,fl,flP,pkt,pktP,byt,bytP,pps,bps,bpp", out)
+    # --aggregate on the new keys
+    rows = stat_rows(["--aggregate", "dstgeo,outifname", d])
+    agg = collections.Counter((r.get("dst_country", "-"), r.get("out_if_name", "-")) for r in recs)
+    check({(r["dstgeo"], r["outifname"]): r["flows"] for r in rows} == dict(agg), "aggregate")
+    # byte-identical whatever --threads says (names are ordered by text, not by id)
+    for q in (["--stat", "ifname/flows"], ["--stat", "as/packets"], ["--stat", "geo:p/flows"],
+              ["--aggregate", "inifname,srcgeo"], ["--flows", "--csv"], ["--flows"],
+              ["--stat", "dstas", "--csv"]):
+        outs = set()
+        for n in ("1", "2", "4"):
+            rc, out, err = run(["-n", "--threads", n] + q + [d])
+            check(rc == 0, "%s: %s" % (q, err))
+            outs.add(out)
+        check(len(outs) == 1, "%s: --threads 1/2/4 differ" % q)
+    # the connection list shows them, only where present
+    rc, out, err = run(["-n", "-m", "0", "--services", SERVICES, d])
+    check(rc == 0 and "AS15169 GOOGLE, US)" in out and "(192.0.2." in out, out[:2000])
+    conns = [strictjson.loads(l) for l in
+             run(["-n", "-m", "0", "--json", "--services", SERVICES, d])[1].splitlines()]
+    check(any(c.get("dst_as_name") == "GOOGLE" and c.get("dst_as") == 15169 for c in conns), "conn json")
+    check(all("src_country" not in c or len(c["src_country"]) == 2 for c in conns), "country")
+    # bad country codes are errors with a caret
+    rc, out, err = run(["-n", "--flows", "--filter", "dst geo USA", d])
+    check(rc == 2 and "expected a country code" in err and "  dst geo USA\n          ^" in err, err)
+
+
+HOSTILE = ['quote " and \\ backslash', "ctl \x01\x02\x1f\x7f end", "new\nline\ttab\r",
+           "\u2028\u2029 separators", "</script><b>", "é ü 日本 🙂", "x" * 400, ","]
+
+
+def case_geo_hostile(tmp):
+    """Hostile names stay strict JSON in every --json output, and no control
+    byte reaches the text and CSV outputs."""
+    import json
+    lines = []
+    for i, name in enumerate(HOSTILE):
+        lines.append(flow("10.2.0.%d" % (i + 1), "192.0.2.%d" % (i + 1), 40000 + i, 443, t(i),
+                          t(i + 1), 1000 + i, src_as=64500 + i, src_as_name=name,
+                          dst_as=65000 + i, dst_as_name=name, in_if_name=name, out_if_name=name,
+                          src_country="DE", dst_country="US"))
+    # a line with invalid UTF-8 is not JSON: skipped and counted, as any other
+    data = ("\n".join(lines) + "\n").encode() + \
+        b'{"start":"2024-05-02T00:00:00.000Z","src_addr":"10.2.1.1","dst_addr":"10.2.1.2","src_as_name":"\xff\xfe"}\n'
+    f = os.path.join(tmp, "hostile.json")
+    with open(f, "wb") as fh:
+        fh.write(data)
+    outs = {
+        "conn": ["-n", "-m", "0", "--json", f],
+        "flows": ["-n", "--flows", "--json", f],
+        "srcas": ["-n", "--stat", "srcas", "--json", "--top", "0", f],
+        "as": ["-n", "--stat", "as", "--json", "--top", "0", f],
+        "inifname": ["-n", "--stat", "inifname", "--json", "--top", "0", f],
+        "agg": ["-n", "--aggregate", "outifname,srcas", "--json", f],
+        "record": ["-n", "--aggregate", "inifname", "--stat", "record", "--json", f],
+    }
+    for what, args in outs.items():
+        rc, out, err = run(args)
+        check(rc == 0 and out, "%s: rc %d %s" % (what, rc, err))
+        check(out.endswith("\n"), what)
+        objs = [strictjson.loads(l.encode()) for l in out.encode().decode().split("\n")[:-1]]
+        check(objs, what)
+        values = {v for o in objs for v in o.values() if isinstance(v, str)}
+        check(not any("x" * 256 in v for v in values), "%s: a name longer than 255 bytes" % what)
+        if what in ("flows", "inifname", "conn"):
+            for name in HOSTILE[:6]:
+                check(name in values, "%s: %r lost" % (what, name))
+    for args in (["-n", "-m", "0", f], ["-n", "--flows", f], ["-n", "--flows", "--csv", f],
+                 ["-n", "--stat", "srcas", f], ["-n", "--stat", "ifname", "--csv", f]):
+        rc, out, err = run(args)
+        check(rc == 0, "%s: %s" % (args, err))
+        bad = [c for c in out if (ord(c) < 0x20 and c != "\n") or ord(c) == 0x7f]
+        check(not bad, "%s: control bytes %r in the text" % (args, bad[:5]))
+    # the CSV quotes a name with a comma or a quote
+    rc, out, err = run(["-n", "--flows", "--csv", f])
+    check('"quote "" and \\ backslash"' in out, out)
+
+
+def mmdb_tools():
+    if os.environ.get("ANALYZER_MAXMINDDB", "1") != "1":
+        return "built without libmaxminddb"
+    if not shutil.which("mmdblookup"):
+        return "no mmdblookup (mmdb-bin)"
+    if subprocess.run(["perl", "-MMaxMind::DB::Writer::Tree", "-e1"],
+                      capture_output=True).returncode != 0:
+        return "no MaxMind::DB::Writer (libmaxmind-db-writer-perl)"
+    return None
+
+
+def mmdblookup(db, ip, *path):
+    """The value at path for ip, as mmdblookup (an independent reader) prints
+    it: an int, a str (invalid UTF-8 replaced), or None."""
+    p = subprocess.run(["mmdblookup", "--file", db, "--ip", ip] + list(path),
+                       capture_output=True, timeout=30)
+    for line in p.stdout.decode("utf-8", "replace").splitlines():
+        line = line.strip()
+        if " <" not in line or not line.endswith(">"):
+            continue
+        v, typ = line.rsplit(" <", 1)
+        if typ.startswith("utf8_string"):
+            return v[1:-1]
+        if typ.startswith("uint") or typ.startswith("int"):
+            return int(v)
+    return None
+
+
+GEO_NETS = [
+    {"network": "198.51.100.0/24", "asn": 64501, "as_name": "EXAMPLE-NET", "country": "FR"},
+    {"network": "198.51.100.128/25", "asn": 64502, "as_name": "Ñandú Telecom", "country": "ES"},
+    {"network": "203.0.113.0/24", "asn": 64503, "as_name": {"bytes_hex": "4261642dff6e616d65fe"},
+     "country": "JP"},
+    {"network": "2001:db8::/32", "asn": 64504, "as_name": "DOC6 \"quoted\"", "country": "DE"},
+    {"network": "2001:db8:1::/48", "asn": 64505, "as_name": "DOC6-NESTED", "country": "CH"},
+    {"network": "100.64.0.0/10", "asn": 64506, "as_name": "NO-COUNTRY"},
+]
+
+
+def case_geo_db(tmp):
+    """--asn-db/--country-db with test databases in each layout: every value
+    equal to what mmdblookup reads from the same file."""
+    why = mmdb_tools()
+    if why:
+        print("skip: " + why)
+        return SKIP
+    import json
+    nets = os.path.join(tmp, "nets.json")
+    with open(nets, "w") as fh:
+        json.dump(GEO_NETS, fh)
+    dbs = {}
+    for layout in ("geolite2-asn", "geolite2-country", "ipinfo"):
+        dbs[layout] = os.path.join(tmp, layout + ".mmdb")
+        with open(nets) as fh:
+            p = subprocess.run(["perl", os.environ["MKMMDB"], layout, dbs[layout]], stdin=fh,
+                               capture_output=True, timeout=60)
+        check(p.returncode == 0, "mkmmdb %s: %s" % (layout, p.stderr.decode()))
+    addrs = ["198.51.100.7", "198.51.100.200", "203.0.113.9", "2001:db8::5", "2001:db8:1::9",
+             "100.64.1.1", "192.0.2.1", "2001:db8:ffff::1", "10.0.0.1"]
+    lines = []
+    for i, a in enumerate(addrs):
+        for j, b in enumerate(addrs):
+            if (":" in a) == (":" in b) and a != b:
+                lines.append(flow(a, b, 1000 + i, 2000 + j, t(i), t(i + 1), 100 + i * 10 + j))
+    # an exporter's AS wins over the database's; the database's name only with its AS
+    lines.append(flow("198.51.100.8", "198.51.100.9", 1, 2, t(50), t(51), 7, src_as=777,
+                      dst_as=64501))
+    # what the record carries is kept
+    lines.append(flow("198.51.100.10", "203.0.113.10", 1, 2, t(52), t(53), 8, src_country="IT",
+                      dst_as_name="OWN NAME", dst_as=64503))
+    f = os.path.join(tmp, "plain.json")
+    with open(f, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+    def truth(addr, asn_db, cc_db, ipinfo):
+        if ipinfo:
+            a = mmdblookup(asn_db, addr, "asn")
+            asn = int(a[2:]) if a else 0
+            name = mmdblookup(asn_db, addr, "as_name")
+            cc = mmdblookup(cc_db, addr, "country")
+        else:
+            asn = mmdblookup(asn_db, addr, "autonomous_system_number") or 0
+            name = mmdblookup(asn_db, addr, "autonomous_system_organization")
+            cc = mmdblookup(cc_db, addr, "country", "iso_code")
+        return asn, name, cc
+
+    cache = {}
+    for asn_db, cc_db, ipinfo in ((dbs["geolite2-asn"], dbs["geolite2-country"], False),
+                                  (dbs["ipinfo"], dbs["ipinfo"], True)):
+        got = listed(["--asn-db", asn_db, "--country-db", cc_db, f])
+        check(len(got) == len(lines), "%d of %d flows" % (len(got), len(lines)))
+        seen = set()
+        for g in got:
+            for side in ("src", "dst"):
+                addr = g[side + "_addr"]
+                key = (asn_db, addr)
+                if key not in cache:
+                    cache[key] = truth(addr, asn_db, cc_db, ipinfo)
+                asn, name, cc = cache[key]
+                if g["bytes"] == 7 and side == "src":
+                    asn, name = 777, None
+                if g["bytes"] == 8 and side == "src":
+                    cc = "IT"
+                if g["bytes"] == 8 and side == "dst":
+                    name = "OWN NAME"
+                want = (asn or None, name, cc)
+                have = (g.get(side + "_as"), g.get(side + "_as_name"), g.get(side + "_country"))
+                check(have == want, "%s %s (%s): %s, mmdblookup says %s" % (
+                    os.path.basename(asn_db), addr, side, have, want))
+                if name:
+                    seen.add(name)
+        # nested networks, non-ASCII and invalid UTF-8 (as U+FFFD) all came through
+        check({"Ñandú Telecom", "DOC6-NESTED", "EXAMPLE-NET"} <= seen and
+              any("\ufffd" in n for n in seen), seen)
+        # filters and statistics see the looked-up values
+        rows = stat_rows(["--asn-db", asn_db, "--country-db", cc_db, "--stat", "dstgeo", f])
+        check(any(r["key"] == "ES" for r in rows), rows)
+        n_fr = len(listed(["--asn-db", asn_db, "--country-db", cc_db, "--filter", "src geo ES", f]))
+        check(n_fr == sum(1 for l in lines if json.loads(l)["src_addr"] == "198.51.100.200"), n_fr)
+        # the connection list takes them too, threads or not
+        rc1 = run(["-n", "-m", "0", "--asn-db", asn_db, f])
+        check(rc1[0] == 0 and "AS64502 Ñandú Telecom" in rc1[1], rc1[1][:500])
+        outs = {run(["-n", "--threads", n, "--asn-db", asn_db, "--stat", "srcas", f])[1]
+                for n in ("1", "3")}
+        check(len(outs) == 1, "threads")
+
+
+def case_geo_db_absent(tmp):
+    """--asn-db without libmaxminddb, or with a file that is not a database:
+    exit 2 with a message that names the file."""
+    f = os.path.join(tmp, "x.json")
+    with open(f, "w") as fh:
+        fh.write(flow("10.0.0.1", "10.0.0.2", 1, 2, t(0)) + "\n")
+    bad = os.path.join(tmp, "bad.mmdb")
+    with open(bad, "wb") as fh:
+        fh.write(b"not a database at all" * 10)
+    if os.environ.get("ANALYZER_MAXMINDDB", "1") != "1":
+        rc, out, err = run(["-n", "--flows", "--asn-db", bad, f])
+        check(rc == 2 and "built without" in err, "%d %s" % (rc, err))
+        return 0
+    for args, msg in ((["--asn-db", os.path.join(tmp, "none.mmdb")], "No such file"),
+                      (["--country-db", bad], "bad.mmdb"), (["--asn-db", tmp], "--asn-db")):
+        for mode in (["--flows"], ["-m", "0"], ["--summary"]):
+            rc, out, err = run(["-n"] + mode + args + [f])
+            check(rc == 2 and msg in err and not out, "%s %s: %d %s" % (args, mode, rc, err))
+    return 0
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__)

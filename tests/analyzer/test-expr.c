@@ -28,8 +28,14 @@ test_errors(void)
 		{ "(proto tcp", "expected ')' to close the '(' at 1, found the end", 10 },
 		{ "proto tcp)", "expected 'and', 'or' or the end, found ')'", 9 },
 		{ "()", "expected a filter term", 1 },
-		{ "src", "'src' must be followed by ip, host, net, port, as, mask or vlan", 0 },
-		{ "src foo 1", "'src ' must be followed by ip, host, net, port, as, mask or vlan", 0 },
+		{ "src", "'src' must be followed by ip, host, net, port, as, mask, vlan, geo or if", 0 },
+		{ "src foo 1", "'src ' must be followed by ip, host, net, port, as, mask, vlan, geo or if", 0 },
+		{ "geo USA", "expected a country code (ISO 3166-1 alpha-2: US, DE, ...), found 'USA'", 4 },
+		{ "dst geo in [US 12]", "expected a country code (ISO 3166-1 alpha-2: US, DE, ...), found '12'", 15 },
+		{ "geo in []", "expected a country code, found ']'", 8 },
+		{ "geo in US", "expected '[' to open the list, found 'US'", 7 },
+		{ "in if name", "expected an interface name, found the end", 10 },
+		{ "if name (", "expected an interface name, found '('", 8 },
 		{ "host 10.0.0.256", "expected an IP address, found '10.0.0.256'", 5 },
 		{ "host 10.0.0.0/8", "expected an IP address, found '10.0.0.0/8'", 5 },
 		{ "net 10.0.0.0/33", "expected a network (ADDR/BITS or ADDR MASK)", 4 },
@@ -101,7 +107,7 @@ test_caret_print(void)
 	expr_print_error(f, "--filter", text, &err);
 	fclose(f);
 	EXPECT(strcmp(buf, "netflow-analyze: --filter: 'dst ' must be followed by ip, host, net, "
-	    "port, as, mask or vlan\n  proto tcp and dst prot 80\n                ^\n") == 0,
+	    "port, as, mask, vlan, geo or if\n  proto tcp and dst prot 80\n                ^\n") == 0,
 	    "printed: %s", buf);
 
 	f = fmemopen(buf, sizeof(buf), "w");
@@ -123,7 +129,9 @@ static const char line_tpl[] =
 	"\"sampling_interval\":100,\"vlanId\":10,\"postVlanId\":20,"
 	"\"bgpPrevAdjacentAsNumber\":64501,\"bgpNextAdjacentAsNumber\":3356,"
 	"\"bgpNextHopIPv4Address\":\"198.51.100.1\",\"applicationName\":\"https\","
-	"\"e9_12235\":7,\"initiatorOctets\":0}";
+	"\"e9_12235\":7,\"initiatorOctets\":0,\"in_if_name\":\"Gi0/0/1\",\"out_if_name\":\"up link\","
+	"\"src_as_name\":\"EXAMPLE\",\"dst_as_name\":\"GOOGLE\",\"src_country\":\"de\","
+	"\"dst_country\":\"US\"}";
 
 static void
 test_eval(void)
@@ -157,6 +165,12 @@ test_eval(void)
 		{ "not proto tcp or port 443", 1 }, { "! (proto tcp and port 443)", 0 },
 		{ "proto udp or proto tcp and port 443", 1 }, { "(proto udp or proto tcp) and port 80", 0 },
 		{ "PROTO TCP AND NOT DST NET 10.0.0.0/8", 1 },
+		{ "src geo DE", 1 }, { "dst geo us", 1 }, { "src geo US", 0 }, { "geo DE", 1 },
+		{ "geo FR", 0 }, { "geo in [ FR, US ]", 1 }, { "src geo in [US FR]", 0 },
+		{ "src and dst geo DE", 0 }, { "src or dst geo US", 1 },
+		{ "in if name Gi0/0/1", 1 }, { "out if name \"up link\"", 1 }, { "if name Gi0/0/1", 1 },
+		{ "src if name Gi0/0/1", 1 }, { "dst if name Gi0/0/1", 0 }, { "if name gi0/0/1", 0 },
+		{ "src if 3", 1 }, { "dst if 7", 1 }, { "not geo CN and as 15169", 1 },
 	};
 	struct record_parser *rp = record_parser_new();
 	struct flow f;

@@ -9,6 +9,7 @@
 
 #include "addr.h"
 #include "format.h"
+#include "intern.h"
 #include "oatab.h"
 #include "pairing.h"
 #include "record.h"
@@ -617,6 +618,51 @@ test_pairing_count_only(void)
 	services_free(svc);
 }
 
+static void
+test_intern(void)
+{
+	static const struct { const char *in; size_t len; const char *want; } cases[] = {
+		{ "GOOGLE", 6, "GOOGLE" },
+		{ "R\xc3\xa9seau", 7, "R\xc3\xa9seau" },
+		{ "bad\xff" "end", 7, "bad\xef\xbf\xbd" "end" },
+		{ "\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd" },		/* overlong '/' */
+		{ "\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },	/* a surrogate */
+		{ "\xf4\x90\x80\x80", 4, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },
+		{ "cut \xe6\x97", 6, "cut \xef\xbf\xbd\xef\xbf\xbd" },
+	};
+	char big[600];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		uint32_t id = intern(cases[i].in, cases[i].len);
+		EXPECT(id && strcmp(intern_str(id), cases[i].want) == 0, "intern case %zu: '%s'", i,
+		    intern_str(id));
+		EXPECT(intern(cases[i].in, cases[i].len) == id, "same string, other id (%zu)", i);
+	}
+	EXPECT(intern("", 0) == 0 && strcmp(intern_str(0), "") == 0, "empty name");
+	EXPECT(intern("GOOGLE", 6) != intern("GOOGLE ", 7), "prefix shares an id");
+	/* cut at 255 bytes, on a character boundary */
+	for (size_t i = 0; i < sizeof(big); i += 2)
+		memcpy(big + i, "\xc3\xa9", 2);
+	const char *t = intern_str(intern(big, sizeof(big)));
+	EXPECT(strlen(t) == 254, "cut to %zu bytes", strlen(t));
+	EXPECT(intern_country("us", 2) == ('U' << 8 | 'S') && !intern_country("USA", 3) &&
+	    !intern_country("U1", 2) && !intern_country("", 0), "country codes");
+	char cc[3];
+	EXPECT(strcmp(intern_country_text(intern_country("de", 2), cc), "DE") == 0, "country text");
+	/* many names: ids dense, each name its own */
+	uint32_t first = intern("name-0", 6);
+	for (unsigned i = 1; i < 20000; i++) {
+		char n[32];
+		int len = snprintf(n, sizeof(n), "name-%u", i);
+		uint32_t id = intern(n, (size_t)len);
+		EXPECT(id == first + i && strcmp(intern_str(id), n) == 0, "name %u: id %u", i, id);
+	}
+	EXPECT(intern_refused() == 0, "refused %" PRIu64, intern_refused());
+	intern_finish();
+	EXPECT(intern("again", 5) == 1, "ids after intern_finish");
+	intern_finish();
+}
+
 int
 main(void)
 {
@@ -629,6 +675,7 @@ main(void)
 	test_records();
 	test_services();
 	test_oatab();
+	test_intern();
 	test_tally_top();
 	test_pairing_linear();
 	test_pairing_count_only();
