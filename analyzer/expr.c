@@ -406,20 +406,18 @@ cmp_i64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* "[ 1 2, 3 ]" after "in" */
-static struct node *
-num_list(struct parser *p, enum numkey key, enum side side, const char *what, int64_t max)
+/* The items of "[ 1 2, 3 ]" into n->nums, sorted; take reads one. A list
+ * that must not be empty says what it wants at its ']' (empty). */
+static bool
+list_items(struct parser *p, struct node *n, bool (*take)(struct parser *,
+    const char *, int64_t, int64_t *), const char *what, int64_t max,
+    const char *empty)
 {
-	struct node *n = node_new(p, N_NUMSET);
 	size_t cap = 0;
 
-	if (!n)
-		return NULL;
-	n->key = key;
-	n->side = side;
 	if (p->tok.type != T_LBRACK) {
 		expected(p, "'[' to open the list");
-		goto fail;
+		return false;
 	}
 	next(p);
 	while (p->tok.type != T_RBRACK) {
@@ -428,26 +426,44 @@ num_list(struct parser *p, enum numkey key, enum side side, const char *what, in
 			next(p);
 			continue;
 		}
-		if (!take_number(p, what, max, &v))
-			goto fail;
+		if (!take(p, what, max, &v))
+			return false;
 		if (n->n_nums == cap) {
 			cap = cap ? 2 * cap : 16;
 			int64_t *nv = realloc(n->nums, cap * sizeof(*nv));
 			if (!nv) {
 				fail_at(p, p->tok.pos, "out of memory");
-				goto fail;
+				return false;
 			}
 			n->nums = nv;
 		}
 		n->nums[n->n_nums++] = v;
 	}
+	if (empty && n->n_nums == 0) {
+		expected(p, empty);
+		return false;
+	}
 	next(p);
 	if (n->n_nums > 1)	/* qsort's base may not be NULL, even for 0 */
 		qsort(n->nums, n->n_nums, sizeof(*n->nums), cmp_i64);
+	return true;
+}
+
+/* "[ 1 2, 3 ]" after "in" */
+static struct node *
+num_list(struct parser *p, enum numkey key, enum side side, const char *what, int64_t max)
+{
+	struct node *n = node_new(p, N_NUMSET);
+
+	if (!n)
+		return NULL;
+	n->key = key;
+	n->side = side;
+	if (!list_items(p, n, take_number, what, max, NULL)) {
+		node_free(n);
+		return NULL;
+	}
 	return n;
-fail:
-	node_free(n);
-	return NULL;
 }
 
 static struct node *
@@ -659,11 +675,14 @@ fail:
 	return NULL;
 }
 
+/* A country code (list_items' signature: what and max are not asked). */
 static bool
-take_country(struct parser *p, int64_t *out)
+take_country(struct parser *p, const char *what, int64_t max, int64_t *out)
 {
 	uint16_t cc = p->tok.type == T_WORD ? intern_country(p->text + p->tok.pos, p->tok.len) : 0;
 
+	(void)what;
+	(void)max;
 	if (!cc) {
 		expected(p, "a country code (ISO 3166-1 alpha-2: US, DE, ...)");
 		return false;
@@ -679,49 +698,14 @@ geo_node(struct parser *p, enum side side)
 {
 	bool list = accept(p, "in");
 	struct node *n = node_new(p, list ? N_NUMSET : N_NUM);
-	size_t cap = 0;
 
 	if (!n)
 		return NULL;
 	n->key = K_GEO;
 	n->side = side;
-	if (!list) {
-		if (!take_country(p, &n->value))
-			goto fail;
+	if (list ? list_items(p, n, take_country, NULL, 0, "a country code") :
+	    take_country(p, NULL, 0, &n->value))
 		return n;
-	}
-	if (p->tok.type != T_LBRACK) {
-		expected(p, "'[' to open the list");
-		goto fail;
-	}
-	next(p);
-	while (p->tok.type != T_RBRACK) {
-		int64_t v;
-		if (p->tok.type == T_COMMA) {
-			next(p);
-			continue;
-		}
-		if (!take_country(p, &v))
-			goto fail;
-		if (n->n_nums == cap) {
-			cap = cap ? 2 * cap : 16;
-			int64_t *nn = realloc(n->nums, cap * sizeof(*nn));
-			if (!nn) {
-				fail_at(p, p->tok.pos, "out of memory");
-				goto fail;
-			}
-			n->nums = nn;
-		}
-		n->nums[n->n_nums++] = v;
-	}
-	if (n->n_nums == 0) {
-		expected(p, "a country code");
-		goto fail;
-	}
-	next(p);
-	qsort(n->nums, n->n_nums, sizeof(*n->nums), cmp_i64);
-	return n;
-fail:
 	node_free(n);
 	return NULL;
 }

@@ -765,6 +765,13 @@ def case_e2e(tmp):
 
 # ------------------------------------------------ the query tool (issue 18)
 
+def write_slot(d, i, lines):
+    """The i-th five-minute slot file of d (from 2024-05-01T00:00Z)."""
+    tm = time.gmtime(1714608000 + i * 300)
+    with open(os.path.join(d, time.strftime("%Y%m%dT%H%M%SZ.json", tm)), "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
 def query_input(tmp, nfiles=6, per_file=400):
     """Slot-named files of varied flows (v4/v6, tcp/udp/icmp, many hosts)."""
     import random
@@ -788,10 +795,7 @@ def query_input(tmp, nfiles=6, per_file=400):
             lines.append(flow(src, dst, rnd.randint(1024, 65535), rnd.choice([53, 80, 443, 22, 8080]),
                               t(start), t(start + rnd.randint(0, 30)), rnd.randint(40, 2000000),
                               proto=proto, packets=rnd.randint(1, 1500), **extra))
-        tm = time.gmtime(1714608000 + i * 300)
-        name = time.strftime("%Y%m%dT%H%M%SZ.json", tm)
-        with open(os.path.join(d, name), "w") as fh:
-            fh.write("\n".join(lines) + "\n")
+        write_slot(d, i, lines)
     return d
 
 
@@ -985,9 +989,7 @@ def geo_input(tmp, nfiles=4, per_file=300):
                               rnd.choice([53, 443, 80]), t(start), t(start + 2),
                               rnd.randint(40, 100000), proto=rnd.choice([6, 17]),
                               packets=rnd.randint(1, 100), **extra))
-        tm = time.gmtime(1714608000 + i * 300)
-        with open(os.path.join(d, time.strftime("%Y%m%dT%H%M%SZ.json", tm)), "w") as fh:
-            fh.write("\n".join(lines) + "\n")
+        write_slot(d, i, lines)
     return d
 
 
