@@ -63,7 +63,22 @@ struct config {
 	char receive_buffer_text[24], receive_queue_text[24];
 	char held_data_text[24], rotate_text[24];
 	struct config_kafka *kafka;     /* [kafka], NULL when absent */
+	/* IPFIX over TCP and TLS (RFC 7011 10.4): stream listeners, the
+	 * limits of their sessions and the TLS credentials */
+	struct config_listen *listen_tcp, *listen_tls;
+	size_t nlisten_tcp, nlisten_tls;
+	size_t max_sessions;     /* TCP and TLS sessions open at once */
+	unsigned session_idle;   /* seconds without a byte before a close */
+	size_t session_buffer;   /* bytes: the longest message a session takes */
+	unsigned tls_handshake;  /* seconds a TLS handshake may take */
+	char *tls_certificate, *tls_key, *tls_client_ca;
+	char session_idle_text[24], session_buffer_text[24];
 };
+
+#define CONFIG_DEFAULT_MAX_SESSIONS 256
+#define CONFIG_DEFAULT_SESSION_IDLE 600
+#define CONFIG_DEFAULT_SESSION_BUFFER 65535
+#define CONFIG_DEFAULT_TLS_HANDSHAKE 10
 
 /* ---- kafka-keys.c: the [kafka] section ---- */
 
@@ -126,6 +141,8 @@ const char *config_compress_name(enum config_compress c);
 /* Same address and socket options: a listener that can be kept. */
 bool config_listen_equal(const struct config_listen *a,
     const struct config_listen *b);
+/* The stream listeners and TLS settings of a and b are the same. */
+bool config_tls_equal(const struct config *a, const struct config *b);
 /* Settings that need a new struct output when they change. */
 bool config_output_equal(const struct config *a, const struct config *b);
 
