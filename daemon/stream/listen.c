@@ -471,3 +471,17 @@ stream_metrics(struct stream *s, struct evbuffer *b)
 	    "Milliseconds sessions were not read because the output was behind.",
 	    t.paused_ms);
 }
+
+int
+stream_check_tls(const struct config *config, char **err)
+{
+	struct stream_tls_creds *cr;
+
+	*err = NULL;
+	if (config->nlisten_tls == 0)
+		return 0;
+	if (stream_tls_creds_new(config, &cr, err) < 0)
+		return -1;
+	stream_tls_creds_free(cr);
+	return 0;
+}

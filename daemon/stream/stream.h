@@ -106,5 +106,7 @@ void stream_metrics(struct stream *s, struct evbuffer *b);
 /* Once a second: held data ages out in the sessions' parsers. */
 void stream_tick(struct stream *s, int64_t now_ms);
 size_t stream_listener_count(const struct stream *s);
+/* -n: the TLS certificate, key and client CAs load; -1 with *err. */
+int stream_check_tls(const struct config *config, char **err);
 
 #endif

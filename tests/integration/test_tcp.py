@@ -174,6 +174,11 @@ def main():
             % (udp, tcp, max_sessions, mport))
     d = nftest.Daemon(NETFLOWD, conf)
     try:
+        r = nftest.subprocess.run([NETFLOWD, "-n", "-c", d.config],
+                                  capture_output=True, text=True, timeout=30)
+        check(r.returncode == 0 and "listen_tcp = 127.0.0.1:%d\n" % tcp in r.stdout
+              and "max_sessions = 5\n" in r.stdout and "session_buffer = 8K" in r.stdout
+              and "session_idle = 2s" in r.stdout, "-n prints the stream keys:\n" + r.stdout)
         d.start()
         replay(d, udp, tcp, mport)
         layouts(tcp, mport)

@@ -129,6 +129,10 @@ def main():
     bad = conf.replace("server.key", "client.key")
     d = nftest.Daemon(NETFLOWD, bad)
     try:
+        r = subprocess.run([NETFLOWD, "-n", "-c", d.config], capture_output=True,
+                           text=True, timeout=30)
+        check(r.returncode == 1 and "tls_certificate" in r.stderr,
+              "-n refuses a key that does not match: %s" % r.stderr)
         try:
             d.start(timeout=5)
             started = True
