@@ -224,7 +224,7 @@ session_accept(struct stream_listener *l, int fd,
 		session_close(ss, STREAM_CLOSE_ERROR, "out of memory");
 		return;
 	}
-	log_fields(LOG_INFO, LOG_FIELDS({ "EXPORTER", ss->peer }),
+	log_limited_fields(&s->log, LOG_INFO, LOG_FIELDS({ "EXPORTER", ss->peer }),
 	    "session %s %s accepted on %s", l->tls ? "tls" : "tcp", ss->peer,
 	    l->conf.text);
 }
