@@ -85,7 +85,8 @@ session_resume_all(struct stream *s)
 
 	if (output_behind(s))
 		return;
-	event_del(s->pause_ev);
+	if (s->pause_ev)
+		event_del(s->pause_ev);
 	if (s->paused_since) {
 		s->st.paused_ms += (uint64_t)(monotonic_ms() - s->paused_since);
 		s->paused_since = 0;
@@ -144,10 +145,11 @@ session_close(struct stream_session *ss, enum stream_close why,
 	TAILQ_REMOVE(&s->sessions, ss, entry);
 	s->nsessions--;
 	if (ss->paused) {
+		struct stream_session *o;
 		bool any = false;
 
-		TAILQ_FOREACH(ss, &s->sessions, entry)
-			any |= ss->paused;
+		TAILQ_FOREACH(o, &s->sessions, entry)
+			any |= o->paused;
 		if (!any && s->paused_since) {
 			s->st.paused_ms += (uint64_t)(monotonic_ms() -
 			    s->paused_since);
@@ -178,6 +180,10 @@ session_accept(struct stream_listener *l, int fd,
 	struct parser_limits limits = {
 		.max_exporters = 1, .max_domains = STREAM_MAX_DOMAINS,
 		.max_templates = STREAM_MAX_TEMPLATES,
+		.max_template_fields = STREAM_MAX_TEMPLATE_FIELDS,
+		.max_if_names = STREAM_MAX_IF_NAMES,
+		.max_domain_if_names = STREAM_MAX_IF_NAMES,
+		.max_sflow_sources = STREAM_MAX_SFLOW_SOURCES,
 		.max_held_bytes = STREAM_HELD_BYTES,
 		.max_exporter_held_bytes = STREAM_HELD_BYTES,
 	};

@@ -18,10 +18,15 @@
 /* how often a stopped session looks whether the output caught up */
 #define STREAM_PAUSE_POLL_MS 5
 /* what a session's parser may hold: one exporter, its domains and
- * templates (a session is one exporter process) */
+ * templates (a session is one exporter process). With these a parser
+ * takes 40 KB when it starts and at most 1.3 MB (parser_memory_budget),
+ * besides the session_buffer; the defaults would take 560 KB at start. */
 #define STREAM_MAX_TEMPLATES 1024
+#define STREAM_MAX_TEMPLATE_FIELDS 32768
 #define STREAM_MAX_DOMAINS 64
-#define STREAM_HELD_BYTES (1u << 20)
+#define STREAM_MAX_IF_NAMES 256
+#define STREAM_MAX_SFLOW_SOURCES 16
+#define STREAM_HELD_BYTES (256u << 10)
 
 struct stream_tls;
 struct stream_session;
