@@ -959,20 +959,6 @@ config_listen_equal(const struct config_listen *a, const struct config_listen *b
 	    memcmp(&a->addr, &b->addr, a->addrlen) == 0;
 }
 
-static bool
-same_string(const char *a, const char *b)
-{
-	return a == b || (a && b && strcmp(a, b) == 0);
-}
-
-bool
-config_tls_equal(const struct config *a, const struct config *b)
-{
-	return same_string(a->tls_certificate, b->tls_certificate) &&
-	    same_string(a->tls_key, b->tls_key) &&
-	    same_string(a->tls_client_ca, b->tls_client_ca);
-}
-
 bool
 config_output_equal(const struct config *a, const struct config *b)
 {

@@ -141,8 +141,6 @@ const char *config_compress_name(enum config_compress c);
 /* Same address and socket options: a listener that can be kept. */
 bool config_listen_equal(const struct config_listen *a,
     const struct config_listen *b);
-/* The stream listeners and TLS settings of a and b are the same. */
-bool config_tls_equal(const struct config *a, const struct config *b);
 /* Settings that need a new struct output when they change. */
 bool config_output_equal(const struct config *a, const struct config *b);
 

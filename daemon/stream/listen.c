@@ -255,8 +255,9 @@ stream_stage(struct stream *s, const struct config *nc,
 		return -1;
 	TAILQ_INIT(&st->added);
 	st->creds = s->creds;
-	if (nc->nlisten_tls > 0 && (s->creds == NULL ||
-	    !config_tls_equal(s->c->config, nc))) {
+	/* read again at every reload: a renewed certificate under the same
+	 * name is what a reload is for */
+	if (nc->nlisten_tls > 0) {
 		if (stream_tls_creds_new(nc, &st->creds, err) < 0)
 			return -1;
 		st->creds_changed = true;
@@ -284,8 +285,7 @@ stream_commit(struct stream *s, struct stream_staged *st,
 			l->keep = false;
 	}
 	/* sessions that are up keep the credentials they shook hands with
-	 * (GnuTLS holds its own reference to nothing: they are copied in
-	 * at the handshake), new ones take the new credentials */
+	 * (each holds a reference), new ones take the new credentials */
 	if (st->creds_changed) {
 		stream_tls_creds_free(s->creds);
 		s->creds = st->creds;

@@ -91,8 +91,8 @@ void stream_free(struct stream *s);
 /* Start-up: the config's stream listeners and TLS credentials; -1 with
  * *err (allocated, "FILE:LINE: cannot listen on ...") on failure. */
 int stream_open(struct stream *s, const struct config *config, char **err);
-/* Reload, in two steps: stage binds what is new and loads changed TLS
- * credentials (nothing visible yet), commit swaps them in and closes the
+/* Reload, in two steps: stage binds what is new and loads the TLS
+ * credentials again (nothing visible yet), commit swaps them in and closes the
  * listeners (and their sessions) the new config dropped; unstage undoes a
  * stage that will not be committed. Sessions of kept listeners stay. */
 int stream_stage(struct stream *s, const struct config *nc,

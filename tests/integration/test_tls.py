@@ -7,6 +7,7 @@ untrusted client certificate and none at all are refused by the daemon
 key that does not match its certificate stops the start-up."""
 import os
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -119,10 +120,26 @@ def main():
         raw.close()
         check(gone, "a stalled handshake is closed")
         check(closed(mport, "handshake_timeout") == 1, "counted as handshake_timeout")
+        # a renewed certificate under the same file names: a reload picks
+        # it up for new sessions; a session that is up goes on
+        keep = client(work, tls)
+        make_cert(work, "renewed", "ca", "IP:127.0.0.1")
+        shutil.copy(os.path.join(work, "renewed.pem"), os.path.join(work, "server.pem"))
+        shutil.copy(os.path.join(work, "renewed.key"), os.path.join(work, "server.key"))
+        d.signal(signal.SIGHUP)
+        check(nftest.wait_for(lambda: "reloaded configuration" in d.log()), "reloaded")
+        s = client(work, tls)
+        cn = dict(x[0] for x in s.getpeercert()["subject"]).get("commonName")
+        check(cn == "renewed", "new sessions get the renewed certificate: %r" % cn)
+        s.close()
+        keep.sendall(b"".join(msgs))
+        keep.close()
+        check(nftest.wait_for(lambda: closed(mport, "peer_closed") >= 3),
+              "the session from before the reload closed by its peer")
         check(d.stop() == 0, "exit 0 on SIGTERM")
         recs = d.records()
-        check(len(recs) == 29 and all(r.get("transport") == "tls" for r in recs),
-              "29 records, all tls: %d" % len(recs))
+        check(len(recs) == 2 * 29 and all(r.get("transport") == "tls" for r in recs),
+              "58 records, all tls: %d" % len(recs))
     finally:
         d.cleanup()
     # a key that is not the certificate's: start-up fails, saying why
