@@ -42,7 +42,7 @@ on_accept(evutil_socket_t fd, short what, void *arg)
 			if (errno == EMFILE || errno == ENFILE) {
 				/* the connection waits in the backlog; the
 				 * tick tries again (no busy loop meanwhile) */
-				log_limited_fields(&l->s->log, LOG_ERR,
+				log_limited_fields(&l->s->warn_log, LOG_ERR,
 				    LOG_FIELDS({ "LISTENER", l->conf.text },
 				    { "REASON", "descriptors" }),
 				    "listener tcp %s: cannot accept: %s",
@@ -156,6 +156,7 @@ stream_new(struct collector *c)
 	TAILQ_INIT(&s->listeners);
 	TAILQ_INIT(&s->sessions);
 	s->log = (struct ratelimit)RATELIMIT_INIT(10000, 10);
+	s->warn_log = (struct ratelimit)RATELIMIT_INIT(10000, 10);
 	s->behind_blocks = 0;
 	if (getenv("NETFLOWD_TEST_STREAM_BEHIND") != NULL)
 		s->behind_blocks = (size_t)strtoul(
@@ -363,6 +364,7 @@ stream_tick(struct stream *s, int64_t now_ms)
 	}
 	s->c->feeding = NULL;
 	log_ratelimit_flush(&s->log);
+	log_ratelimit_flush(&s->warn_log);
 }
 
 void

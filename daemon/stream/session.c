@@ -134,7 +134,8 @@ session_close(struct stream_session *ss, enum stream_close why,
 			s->closed_drops += t.drops[i];
 		parser_free(ss->parser);
 	}
-	log_limited_fields(&s->log, prio, LOG_FIELDS({ "EXPORTER", ss->peer },
+	log_limited_fields(prio == LOG_INFO ? &s->log : &s->warn_log, prio,
+	    LOG_FIELDS({ "EXPORTER", ss->peer },
 	    { "REASON", stream_close_name(why) }),
 	    "session %s %s closed: %s%s%s (%llu bytes, %llu messages%s)",
 	    ss->tls ? "tls" : "tcp", ss->peer, stream_close_name(why),
@@ -165,7 +166,8 @@ refuse(struct stream *s, int fd, const char *peer, enum stream_close why)
 {
 	s->st.closed[why]++;
 	close(fd);
-	log_limited_fields(&s->log, LOG_WARNING, LOG_FIELDS({ "EXPORTER", peer },
+	log_limited_fields(&s->warn_log, LOG_WARNING,
+	    LOG_FIELDS({ "EXPORTER", peer },
 	    { "REASON", stream_close_name(why) }),
 	    "session from %s refused: %s (max_sessions %zu)", peer,
 	    stream_close_name(why), s->max_sessions);

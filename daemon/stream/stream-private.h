@@ -78,7 +78,9 @@ struct stream {
 	struct stream_stats st;
 	/* closed sessions' parser counters */
 	uint64_t closed_records, closed_drops;
-	struct ratelimit log;
+	/* sessions opening and closing (info); their failures (warning),
+	 * apart so that a flood of the first hides none of the second */
+	struct ratelimit log, warn_log;
 };
 
 /* session.c */

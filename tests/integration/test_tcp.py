@@ -89,6 +89,14 @@ def layouts(tcp, mport):
                                 10, 0, 0, 4])])], seq=1, domain=7))
     c.close()
     check(wait_closed(mport, "peer_closed", 4), "the reconnect session closed")
+    # a reconnect that re-sends its template decodes with it
+    e = connect(tcp)
+    e.sendall(ipfixmsg.message([ipfixmsg.template_set(256, [(8, 4), (12, 4)]),
+                                ipfixmsg.data_set(256, [bytes([10, 0, 0, 5,
+                                                               10, 0, 0, 6])])],
+                               domain=7))
+    e.close()
+    check(wait_closed(mport, "peer_closed", 5), "the re-sending session closed")
 
 
 def framing(tcp, mport):
@@ -196,6 +204,18 @@ def main():
         check(len(udp_recs) >= 28, "UDP records: %d" % len(udp_recs))
         check(sorted(map(strip, udp_recs)) == sorted(map(strip, replayed)),
               "TCP JSON equals UDP JSON (%d vs %d records)" % (len(replayed), len(udp_recs)))
+        # and tshark's decoding of the capture (the golden file)
+        actual = os.path.join(d.dir, "tcp.jsonl")
+        with open(actual, "w") as f:
+            for r in replayed:
+                f.write(json.dumps(r) + "\n")
+        r = nftest.subprocess.run([sys.executable, os.path.join(GOLDEN, "compare.py"),
+                                   "--ignore", "exporter,exporter_port,time_received",
+                                   "--name", "softflowd-ipfix over tcp", actual,
+                                   os.path.join(GOLDEN, "softflowd-ipfix.expected.jsonl")],
+                                  capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0, "TCP JSON equals tshark's decoding: %s%s" %
+              (r.stdout, r.stderr))
         check(all(list(r.keys())[-1] == "transport" for r in tcp_recs),
               "transport is the last key")
         dom7 = [r for r in recs if r.get("domain") == 7]
@@ -205,7 +225,9 @@ def main():
         check(len(b) == 1 and "src_addr" not in b[0], "session B decoded with its layout: %r" % b)
         check(not any(r.get("src_addr") == "10.0.0.3" for r in dom7),
               "a new session never decodes with a closed session's template")
-        check(len(dom7) == 2, "two records in domain 7: %r" % dom7)
+        check(len([r for r in dom7 if r.get("src_addr") == "10.0.0.5"]) == 1,
+              "a reconnect that re-sends its template decodes")
+        check(len(dom7) == 3, "three records in domain 7: %r" % dom7)
         kept = [r for r in recs if r.get("src_addr") == "192.0.2.99"]
         check(len(kept) == 1 and kept[0].get("transport") == "tcp",
               "a session on a kept listener survives a reload: %r" % kept)
