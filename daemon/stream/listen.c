@@ -296,7 +296,12 @@ stream_commit(struct stream *s, struct stream_staged *st,
 		TAILQ_INSERT_TAIL(&s->listeners, l, entry);
 		listener_watch(l);
 	}
-	apply_limits(s, nc);
+	if (s->idle_s != nc->session_idle || s->handshake_s != nc->tls_handshake) {
+		apply_limits(s, nc);
+		session_rearm_all(s);
+	} else {
+		apply_limits(s, nc);
+	}
 	free(st);
 }
 

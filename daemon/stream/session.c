@@ -78,6 +78,18 @@ pause_session(struct stream_session *ss)
 		event_add(s->pause_ev, &tv);
 }
 
+/* A reload's new session_idle and tls_handshake, for sessions open now
+ * too (the timer starts again from now). */
+void
+session_rearm_all(struct stream *s)
+{
+	struct stream_session *ss;
+
+	TAILQ_FOREACH(ss, &s->sessions, entry)
+		if (!ss->paused)
+			watch(ss);
+}
+
 void
 session_resume_all(struct stream *s)
 {

@@ -89,6 +89,7 @@ void session_accept(struct stream_listener *l, int fd,
 void session_close(struct stream_session *ss, enum stream_close why,
     const char *detail);
 void session_resume_all(struct stream *s);
+void session_rearm_all(struct stream *s);
 void on_pause_poll_cb(evutil_socket_t fd, short what, void *arg);
 
 /* tls.c: GnuTLS, or refusals when built without it */
