@@ -36,7 +36,9 @@ enum single_key {
 	KEY_RECEIVE_BUFFER, KEY_RECEIVE_QUEUE, KEY_DIRECTORY, KEY_ROTATE,
 	KEY_COMPRESS, KEY_DIRECT_IO, KEY_FAIR_PREFIX, KEY_FILES, KEY_OUTPUT_LEVEL, KEY_ADAPT,
 	KEY_THREADS, KEY_STATE_FILE, KEY_LEVEL, KEY_METRICS_LISTEN,
-	KEY_MAX_EXPORTERS, KEY_HELD_DATA, KEY_MAX
+	KEY_MAX_EXPORTERS, KEY_HELD_DATA, KEY_MAX_SESSIONS, KEY_SESSION_IDLE,
+	KEY_SESSION_BUFFER, KEY_TLS_HANDSHAKE, KEY_TLS_CERTIFICATE, KEY_TLS_KEY,
+	KEY_TLS_CLIENT_CA, KEY_MAX
 };
 
 struct load_state {
@@ -51,13 +53,19 @@ struct load_state {
 };
 
 static void
+free_list(struct config_listen **list, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++)
+		free((*list)[i].text);
+	free(*list);
+	*list = NULL;
+	*n = 0;
+}
+
+static void
 free_listeners(struct config *c)
 {
-	for (size_t i = 0; i < c->nlisten; i++)
-		free(c->listen[i].text);
-	free(c->listen);
-	c->listen = NULL;
-	c->nlisten = 0;
+	free_list(&c->listen, &c->nlisten);
 }
 
 void
@@ -72,32 +80,68 @@ config_free(struct config *c)
 	free(c->state_file);
 	free(c->metrics.text);
 	config_kafka_free(c->kafka);
+	free_list(&c->listen_tcp, &c->nlisten_tcp);
+	free_list(&c->listen_tls, &c->nlisten_tls);
+	free(c->tls_certificate);
+	free(c->tls_key);
+	free(c->tls_client_ca);
 	free(c);
 }
 
 static int
-add_listen(struct config *c, const char *text, char **err)
+add_to(struct config_listen **list, size_t *n, const char *key,
+    const char *text, char **err)
 {
 	struct config_listen l, *grown;
 
 	if (config_parse_listen(text, &l, err) < 0)
 		return -1;
-	for (size_t i = 0; i < c->nlisten; i++) {
-		if (c->listen[i].addrlen == l.addrlen &&
-		    memcmp(&c->listen[i].addr, &l.addr, l.addrlen) == 0) {
-			if (asprintf(err, "duplicate listen address '%s'", text) < 0)
+	for (size_t i = 0; i < *n; i++) {
+		if ((*list)[i].addrlen == l.addrlen &&
+		    memcmp(&(*list)[i].addr, &l.addr, l.addrlen) == 0) {
+			if (asprintf(err, "duplicate %s address '%s'", key,
+			    text) < 0)
 				*err = NULL;
 			free(l.text);
 			return -1;
 		}
 	}
-	grown = realloc(c->listen, (c->nlisten + 1) * sizeof(*grown));
+	grown = realloc(*list, (*n + 1) * sizeof(*grown));
 	if (grown == NULL) {
 		free(l.text);
 		return -1;
 	}
-	c->listen = grown;
-	c->listen[c->nlisten++] = l;
+	*list = grown;
+	(*list)[(*n)++] = l;
+	return 0;
+}
+
+static int
+add_listen(struct config *c, const char *text, char **err)
+{
+	return add_to(&c->listen, &c->nlisten, "listen", text, err);
+}
+
+/* listen_tcp and listen_tls: a TCP port is one or the other */
+static int
+add_stream(struct config *c, bool tls, const char *text, int line,
+    char **err)
+{
+	struct config_listen *other = tls ? c->listen_tcp : c->listen_tls;
+	size_t nother = tls ? c->nlisten_tcp : c->nlisten_tls;
+	struct config_listen **list = tls ? &c->listen_tls : &c->listen_tcp;
+	size_t *n = tls ? &c->nlisten_tls : &c->nlisten_tcp;
+
+	if (add_to(list, n, tls ? "listen_tls" : "listen_tcp", text, err) < 0)
+		return -1;
+	(*list)[*n - 1].line = line;
+	for (size_t i = 0; i < nother; i++)
+		if (config_listen_equal(&other[i], &(*list)[*n - 1])) {
+			if (asprintf(err, "'%s' is both listen_tcp and "
+			    "listen_tls", text) < 0)
+				*err = NULL;
+			return -1;
+		}
 	return 0;
 }
 
@@ -121,6 +165,10 @@ config_new_default(void)
 	c->compress_adapt = true;
 	c->log_level = 6;
 	c->listen_default = true;
+	c->max_sessions = CONFIG_DEFAULT_MAX_SESSIONS;
+	c->session_idle = CONFIG_DEFAULT_SESSION_IDLE;
+	c->session_buffer = CONFIG_DEFAULT_SESSION_BUFFER;
+	c->tls_handshake = CONFIG_DEFAULT_TLS_HANDSHAKE;
 	if (config_set_string(&c->directory, "./flows") < 0 ||
 	    add_listen(c, "*:2055", &err) < 0 || add_listen(c, "*:4739", &err) < 0 ||
 	    add_listen(c, "*:6343", &err) < 0)
@@ -312,6 +360,66 @@ set_path(struct load_state *st, char **slot, const char *name, const char *v)
 	return 1;
 }
 
+/* [collector]'s keys of IPFIX over TCP and TLS */
+static int
+stream_key(struct load_state *st, const char *name, const char *v)
+{
+	struct config *c = st->c;
+	char *err = NULL;
+
+	if (strcmp(name, "listen_tcp") == 0 || strcmp(name, "listen_tls") == 0) {
+		if (add_stream(c, name[7] == 't' && name[8] == 'l', v, st->line,
+		    &err) < 0) {
+			set_error(st, "%s", err ? err : "out of memory");
+			free(err);
+		}
+	} else if (strcmp(name, "max_sessions") == 0) {
+		if (!once(st, KEY_MAX_SESSIONS, name))
+			return 1;
+		if (config_parse_count(v, &c->max_sessions) < 0 ||
+		    c->max_sessions < 1 || c->max_sessions > 65536)
+			return set_error(st, "bad number '%s' (from 1 to 65536)", v);
+	} else if (strcmp(name, "session_idle") == 0) {
+		if (!once(st, KEY_SESSION_IDLE, name))
+			return 1;
+		if (config_parse_duration(v, &c->session_idle) < 0 ||
+		    c->session_idle < 1)
+			return set_error(st, "bad duration '%s' (e.g. 90s, 10m; "
+			    "at least 1 s)", v);
+		written(c->session_idle_text, v);
+	} else if (strcmp(name, "session_buffer") == 0) {
+		if (!once(st, KEY_SESSION_BUFFER, name))
+			return 1;
+		/* the longest IPFIX message is 65535 bytes */
+		if (config_parse_size(v, &c->session_buffer) < 0 ||
+		    c->session_buffer < 16 || c->session_buffer > 65535)
+			return set_error(st, "bad size '%s' (from 16 to 65535 "
+			    "bytes: the longest message a session may send)", v);
+		written(c->session_buffer_text, v);
+	} else if (strcmp(name, "tls_handshake") == 0) {
+		if (!once(st, KEY_TLS_HANDSHAKE, name))
+			return 1;
+		if (config_parse_duration(v, &c->tls_handshake) < 0 ||
+		    c->tls_handshake < 1)
+			return set_error(st, "bad duration '%s' (e.g. 10s)", v);
+	} else if (strcmp(name, "tls_certificate") == 0) {
+		if (!once(st, KEY_TLS_CERTIFICATE, name))
+			return 1;
+		return set_path(st, &c->tls_certificate, name, v);
+	} else if (strcmp(name, "tls_key") == 0) {
+		if (!once(st, KEY_TLS_KEY, name))
+			return 1;
+		return set_path(st, &c->tls_key, name, v);
+	} else if (strcmp(name, "tls_client_ca") == 0) {
+		if (!once(st, KEY_TLS_CLIENT_CA, name))
+			return 1;
+		return set_path(st, &c->tls_client_ca, name, v);
+	} else {
+		return set_error(st, "unknown key '%s' in [%s]", name, "collector");
+	}
+	return 1;
+}
+
 static int
 collector_key(struct load_state *st, const char *name, const char *v)
 {
@@ -366,7 +474,7 @@ collector_key(struct load_state *st, const char *name, const char *v)
 			return set_error(st, "bad size '%s' (e.g. 16M, from 64K to 1G)", v);
 		written(c->held_data_text, v);
 	} else {
-		return set_error(st, "unknown key '%s' in [%s]", name, "collector");
+		return stream_key(st, name, v);
 	}
 	return 1;
 }
@@ -652,6 +760,22 @@ file_error(struct load_state *st, int line, const char *msg)
 		free(raw);
 }
 
+/* listen_tls needs its certificate and key; the files are read (and
+ * checked) when the listener opens, so -n and a reload see them too. */
+static void
+check_tls(struct load_state *st)
+{
+	const struct config *c = st->c;
+
+	if (c->nlisten_tls == 0)
+		return;
+	if (c->tls_certificate == NULL)
+		file_error(st, c->listen_tls[0].line,
+		    "listen_tls needs tls_certificate");
+	if (c->tls_key == NULL)
+		file_error(st, c->listen_tls[0].line, "listen_tls needs tls_key");
+}
+
 /* What only the whole file can tell. */
 static void
 check_file(struct load_state *st, const struct ini_result *r)
@@ -672,8 +796,10 @@ check_file(struct load_state *st, const struct ini_result *r)
 		file_error(st, st->key_line[KEY_FILES],
 		    "files = no needs a [kafka] section");
 	check_level(st);
-	if (st->err == NULL && st->c->nlisten == 0)
+	if (st->err == NULL && st->c->nlisten == 0 && st->c->nlisten_tcp == 0 &&
+	    st->c->nlisten_tls == 0)
 		file_error(st, 0, "no listen address");
+	check_tls(st);
 }
 
 struct config *
@@ -787,6 +913,22 @@ config_print(const struct config *c, FILE *f)
 	fprintf(f, "max_exporters = %zu\n", c->max_exporters);
 	fprintf(f, "held_data = %s\n", size_text(c->held_data,
 	    c->held_data_text, buf));
+	for (size_t i = 0; i < c->nlisten_tcp; i++)
+		fprintf(f, "listen_tcp = %s\n", c->listen_tcp[i].text);
+	for (size_t i = 0; i < c->nlisten_tls; i++)
+		fprintf(f, "listen_tls = %s\n", c->listen_tls[i].text);
+	fprintf(f, "max_sessions = %zu\n", c->max_sessions);
+	fprintf(f, "session_idle = %s\n", duration_text(c->session_idle,
+	    c->session_idle_text, buf));
+	fprintf(f, "session_buffer = %s\n", size_text(c->session_buffer,
+	    c->session_buffer_text, buf));
+	if (c->nlisten_tls > 0 || c->tls_certificate)
+		fprintf(f, "tls_certificate = %s\ntls_key = %s\n"
+		    "tls_client_ca = %s\ntls_handshake = %us\n",
+		    c->tls_certificate ? c->tls_certificate : "",
+		    c->tls_key ? c->tls_key : "",
+		    c->tls_client_ca ? c->tls_client_ca : "none",
+		    c->tls_handshake);
 	fprintf(f, "[output]\ndirectory = %s\nrotate = %s\ncompress = %s\n"
 	    "direct_io = %s\nfiles = %s\nfair_prefix = %u/%u\n", c->directory,
 	    duration_text(c->rotate, c->rotate_text, buf),

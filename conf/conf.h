@@ -63,7 +63,22 @@ struct config {
 	char receive_buffer_text[24], receive_queue_text[24];
 	char held_data_text[24], rotate_text[24];
 	struct config_kafka *kafka;     /* [kafka], NULL when absent */
+	/* IPFIX over TCP and TLS (RFC 7011 10.4): stream listeners, the
+	 * limits of their sessions and the TLS credentials */
+	struct config_listen *listen_tcp, *listen_tls;
+	size_t nlisten_tcp, nlisten_tls;
+	size_t max_sessions;     /* TCP and TLS sessions open at once */
+	unsigned session_idle;   /* seconds without a byte before a close */
+	size_t session_buffer;   /* bytes: the longest message a session takes */
+	unsigned tls_handshake;  /* seconds a TLS handshake may take */
+	char *tls_certificate, *tls_key, *tls_client_ca;
+	char session_idle_text[24], session_buffer_text[24];
 };
+
+#define CONFIG_DEFAULT_MAX_SESSIONS 256
+#define CONFIG_DEFAULT_SESSION_IDLE 600
+#define CONFIG_DEFAULT_SESSION_BUFFER 65535
+#define CONFIG_DEFAULT_TLS_HANDSHAKE 10
 
 /* ---- kafka-keys.c: the [kafka] section ---- */
 

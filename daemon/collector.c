@@ -9,6 +9,7 @@
 #include "metrics.h"
 #include "sdglue.h"
 #include "state.h"
+#include "stream.h"
 
 int64_t
 collector_realtime_ms(void)
@@ -32,7 +33,7 @@ on_record(const struct flow_record *rec, void *arg)
 		return;
 	/* counted in the output's lost records by reason, and against the
 	 * exporter it came from */
-	parser_record_dropped(c->parser, 1);
+	parser_record_dropped(c->feeding ? c->feeding : c->parser, 1);
 	if (errno == EBUSY) {
 		/* the address is formatted only for a line that is logged */
 		if (!log_limited_pass(&c->shed_log, LOG_WARNING))
@@ -109,6 +110,33 @@ collector_datagram(struct collector *c, const uint8_t *buf, size_t len,
 	parser_feed(c->parser, buf, len, src);
 }
 
+static const struct parser_ops collector_ops = {
+	.record = on_record, .drop = on_drop, .packet = on_packet,
+};
+
+struct parser *
+collector_parser_new(struct collector *c, const struct parser_limits *limits)
+{
+	return parser_new(limits, &collector_ops, c);
+}
+
+void
+collector_feed(struct collector *c, struct parser *p, const uint8_t *buf,
+    size_t len, const struct parser_source *src)
+{
+	c->now_ms = src->received_ms;
+	output_clock(c->output, src->received_ms);
+	c->feeding = p;
+	parser_feed(p, buf, len, src);
+	c->feeding = NULL;
+}
+
+size_t
+collector_output_backlog(struct collector *c, size_t *max)
+{
+	return output_backlog(c->output, max);
+}
+
 void
 collector_output_boundary(struct collector *c, int64_t now_ms)
 {
@@ -177,6 +205,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	check_clock(c, now);
 	collector_output_boundary(c, now);
 	parser_expire(c->parser, now);
+	stream_tick(c->stream, now);
 	if (++c->ticks % TEMPLATES_SAVE_INTERVAL == 0)
 		state_save(c);
 	if (output_rotate(c->output, now) < 0 || output_flush(c->output) < 0)
@@ -295,6 +324,7 @@ collector_log_stats(struct collector *c)
 		}
 		log_exporter(e);
 	}
+	stream_log_stats(c->stream);
 	collector_kafka_log_stats(c);
 }
 
@@ -356,9 +386,6 @@ struct collector *
 collector_new(struct config *config, const struct collector_args *args)
 {
 	struct collector *c = calloc(1, sizeof(*c));
-	struct parser_ops ops = {
-		.record = on_record, .drop = on_drop, .packet = on_packet,
-	};
 	struct parser_limits limits = {
 		.max_exporters = config->max_exporters,
 		.max_held_bytes = config->held_data,
@@ -382,7 +409,7 @@ collector_new(struct config *config, const struct collector_args *args)
 	c->write_log = (struct ratelimit)RATELIMIT_INIT(10000, 5);
 	c->shed_log = (struct ratelimit)RATELIMIT_INIT(10000, 5);
 	c->receive_log = (struct ratelimit)RATELIMIT_INIT(10000, 5);
-	if ((c->parser = parser_new(&limits, &ops, c)) == NULL)
+	if ((c->parser = parser_new(&limits, &collector_ops, c)) == NULL)
 		fatal("out of memory");
 	/* one table for every output a reload makes: its counts only grow */
 	if ((c->lost = output_lost_new()) == NULL)
@@ -435,6 +462,17 @@ open_listeners(struct collector *c)
 }
 
 static void
+open_streams(struct collector *c)
+{
+	char *err = NULL;
+
+	if ((c->stream = stream_new(c)) == NULL)
+		fatal("out of memory");
+	if (stream_open(c->stream, c->config, &err) < 0)
+		fatal("%s", err ? err : "cannot listen: out of memory");
+}
+
+static void
 open_metrics(struct collector *c)
 {
 	char *err = NULL;
@@ -461,6 +499,7 @@ collector_run(struct collector *c)
 		fatal("cannot create event base");
 	state_load(c);
 	open_listeners(c);
+	open_streams(c);
 	open_metrics(c);
 	c->sig_term = add_signal(c, SIGTERM);
 	c->sig_int = add_signal(c, SIGINT);
@@ -501,6 +540,10 @@ collector_free(struct collector *c)
 		next = l->next;
 		listener_free(l);
 	}
+	/* what sessions hold for templates is counted before the output
+	 * closes */
+	stream_free(c->stream);
+	c->stream = NULL;
 	metrics_free(c->metrics);
 	state_finish(c);
 	collector_reload_finish(c);

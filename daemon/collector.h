@@ -66,7 +66,10 @@ struct collector {
 	struct collector_args args;
 	struct config *config;
 	struct listener *listeners;
+	struct stream *stream;   /* IPFIX over TCP and TLS (stream/) */
 	struct parser *parser;
+	/* the parser decoding now: a session's, or NULL for c->parser */
+	struct parser *feeding;
 	struct output *output;
 	/* after a reload changed the output: takes over at next_output_ms,
 	 * the end of the current slot */
@@ -146,6 +149,15 @@ int64_t collector_realtime_ms(void);
 /* Decodes one datagram as if it had been received now (or at src's time). */
 void collector_datagram(struct collector *c, const uint8_t *buf, size_t len,
     struct parser_source *src);
+/* A parser with the collector's callbacks (a stream session's). */
+struct parser *collector_parser_new(struct collector *c,
+    const struct parser_limits *limits);
+/* Decodes one message of a stream session with its parser p. */
+void collector_feed(struct collector *c, struct parser *p,
+    const uint8_t *buf, size_t len, const struct parser_source *src);
+/* Blocks of packed records waiting for the render thread, and how many
+ * there may be (*max): how far behind the output is. */
+size_t collector_output_backlog(struct collector *c, size_t *max);
 /* Writes counters to the log. */
 void collector_log_stats(struct collector *c);
 

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "collector.h"
+#include "stream.h"
 #include "offline.h"
 
 struct options {
@@ -133,6 +134,13 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (o.check) {
+		if (stream_check_tls(config, &err) < 0) {
+			log_msg(LOG_ERR, "%s%s%s", config->path ? config->path : "",
+			    config->path ? ": " : "", err ? err : "out of memory");
+			free(err);
+			config_free(config);
+			return 1;
+		}
 		if (!o.quiet)
 			config_print(config, stdout);
 		config_free(config);

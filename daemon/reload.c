@@ -17,6 +17,7 @@
 #include "collector.h"
 #include "metrics.h"
 #include "sdglue.h"
+#include "stream.h"
 
 struct config *
 collector_load_config(const struct collector_args *a, char **err)
@@ -68,6 +69,7 @@ struct staged {
 	struct listener **listeners;    /* in the new config's order */
 	size_t added;
 	size_t handovers;        /* listeners bound by stage_handovers() */
+	struct stream_staged *stream;
 	struct metrics *metrics;
 	bool metrics_changed;
 	struct output *output;
@@ -94,6 +96,7 @@ unstage(struct collector *c, struct staged *s)
 	if (s->added)
 		restart_receiver(c);
 	free(s->listeners);
+	stream_unstage(c->stream, s->stream);
 	if (s->metrics_changed)
 		metrics_free(s->metrics);
 	output_free(s->output);
@@ -319,6 +322,7 @@ commit(struct collector *c, struct staged *s)
 		metrics_free(c->metrics);
 		c->metrics = s->metrics;
 	}
+	stream_commit(c->stream, s->stream, s->config);
 	if (s->output) {
 		/* a second reload before the boundary replaces the first */
 		if (c->next_output == NULL)
@@ -370,7 +374,9 @@ on_reload(evutil_socket_t fd, short what, void *arg)
 	/* every stage that can fail runs before the handovers, the one step
 	 * that cannot be taken back for free (a port's old socket closed) */
 	if ((s.config = collector_load_config(&c->args, &err)) == NULL ||
-	    stage_listeners(c, &s, &err) < 0 || stage_metrics(c, &s, &err) < 0 ||
+	    stage_listeners(c, &s, &err) < 0 ||
+	    stream_stage(c->stream, s.config, &s.stream, &err) < 0 ||
+	    stage_metrics(c, &s, &err) < 0 ||
 	    collector_kafka_stage(c, s.config, &s.kafka, &s.kafka_changed,
 	    &err) < 0 || stage_output(c, &s, &err) < 0 ||
 	    stage_handovers(c, &s, &err) < 0) {

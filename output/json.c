@@ -931,7 +931,16 @@ json_writer_render(struct json_writer *w, const struct flow_record *rec,
 	if (room < sizeof("{\"time_received\":") - 1 + CORE_MAX)
 		return 0;
 	o.p = core(w, rec, o.p);
-	if (!extras(w, &o, rec) || !put_bytes(&o, "}\n", 2))
+	if (!extras(w, &o, rec))
+		return 0;
+	/* after every other key: UDP lines stay byte for byte as they were */
+	if (rec->src->transport == PARSER_TRANSPORT_TCP &&
+	    !put_bytes(&o, ",\"transport\":\"tcp\"", 18))
+		return 0;
+	if (rec->src->transport == PARSER_TRANSPORT_TLS &&
+	    !put_bytes(&o, ",\"transport\":\"tls\"", 18))
+		return 0;
+	if (!put_bytes(&o, "}\n", 2))
 		return 0;
 	return (size_t)(o.p - dst);
 }

@@ -270,6 +270,13 @@ output_clock(struct output *o, int64_t now_ms)
 	o->now_ms = now_ms;
 }
 
+size_t
+output_backlog(struct output *o, size_t *max)
+{
+	*max = OUTPUT_BLOCKS_MAX;
+	return render_depth(o->render);
+}
+
 int
 output_write(struct output *o, const struct flow_record *rec)
 {

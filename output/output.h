@@ -167,6 +167,10 @@ void output_shed_group(const struct output *o, char *buf, size_t len);
  * queue; EMSGSIZE: larger than a block); the output stays usable.
  * Errors of the writer thread are counted in output_stats. */
 int output_write(struct output *o, const struct flow_record *rec);
+/* Blocks of packed records queued for the render thread now, of *max:
+ * a producer that can wait (a TCP session) stops before records would
+ * be dropped or shed. */
+size_t output_backlog(struct output *o, size_t *max);
 /* Hands buffered lines to the writer thread (does not wait); while
  * blocks are backed up before rendering, a partly filled block stays for
  * later (a backlog is not made shorter by more, emptier blocks). */

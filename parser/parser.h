@@ -58,9 +58,19 @@ parser_addr_hash(const struct parser_addr *a, uint64_t more)
 	    a->family)));
 }
 
+/* What the exporter's messages came over; the parser does not look at
+ * it (a TCP or TLS session has a parser of its own, daemon/stream/), the
+ * output writes "transport" for the stream ones. */
+enum parser_transport {
+	PARSER_TRANSPORT_UDP,
+	PARSER_TRANSPORT_TCP,
+	PARSER_TRANSPORT_TLS,
+};
+
 struct parser_source {
 	struct parser_addr addr; /* the exporter */
 	uint16_t port;
+	uint8_t transport;       /* enum parser_transport */
 	int64_t received_ms;     /* Unix time in milliseconds */
 };
 

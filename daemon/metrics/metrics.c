@@ -16,6 +16,7 @@
 #include "metrics.h"
 #include "config.h"
 #include "httpd.h"
+#include "stream.h"
 
 struct metrics {
 	struct collector *c;
@@ -240,6 +241,7 @@ render(struct evbuffer *b, struct collector *c)
 	    (unsigned long long)c->stats.reloads,
 	    (unsigned long long)c->stats.reload_failures);
 	collector_kafka_metrics(c, b);
+	stream_metrics(c->stream, b);
 }
 
 /* The server's own figures: how connections ended, descriptor trouble. */

@@ -75,3 +75,19 @@ put("feed-seq", seq([by_name["packet_ipfix"], by_name["packet_ipfix_template"], 
 put("feed-seq", seq([by_name["packet_v5"], by_name["packet_v1"], by_name["packet_v9_template_mixed"]]))
 for i in range(0, len(payloads), 8):
     put("feed-seq", seq(payloads[i:i + 8]))
+
+
+# fuzz-stream: two bytes (buffer bound selector, read size - 1), then a
+# TCP stream: the golden IPFIX messages back to back, read whole, byte by
+# byte and 7 at a time, and the framing errors of RFC 7011 10.4.2.2
+ipfix = [p for p in payloads if p[:2] == b"\x00\x0a"]
+if ipfix:
+    stream = b"".join(ipfix[:8])
+    for step in (255, 0, 6):
+        put("stream", bytes([255, step]) + stream)
+    put("stream", bytes([255, 3]) + ipfix[0] + bytes.fromhex("000a0000") + bytes(12))
+    put("stream", bytes([1, 10]) + ipfix[0])
+    put("stream", bytes([255, 50]) + ipfix[0] + b"GET / HTTP/1.0\r\n\r\n")
+put("stream", bytes([255, 3]) + bytes.fromhex("000a000f") + bytes(12))
+put("stream", bytes([255, 200]) + bytes.fromhex("000affff") + bytes(300))
+put("stream", bytes([255, 50]) + bytes.fromhex("0009001c") + bytes(24))
