@@ -63,7 +63,32 @@ struct config {
 	char receive_buffer_text[24], receive_queue_text[24];
 	char held_data_text[24], rotate_text[24];
 	struct config_kafka *kafka;     /* [kafka], NULL when absent */
+	struct config_enrich *enrich;   /* [enrich], NULL when absent */
 };
+
+/* ---- enrich-keys.c: the [enrich] section ---- */
+
+struct config_enrich {
+	char *asn_database, *country_database, *interfaces;
+	char *asn_field, *as_name_field, *country_field;
+	int as_source;           /* enum enrich_as_source */
+	unsigned check_interval; /* seconds between looks at the files; 0: off */
+	/* where each key was set (0: not set) */
+	int line[9];
+};
+
+int config_enrich_key(struct config_enrich **e, const char *name,
+    const char *value, int line, char **err);
+/* Something to enrich with, once the file is read. */
+int config_enrich_check(const struct config_enrich *e, char **err);
+void config_enrich_free(struct config_enrich *e);
+bool config_enrich_equal(const struct config_enrich *a,
+    const struct config_enrich *b);
+void config_enrich_print(const struct config_enrich *e, FILE *f);
+/* The settings for enrich_new (output/enrich.h); strings are e's. */
+struct enrich_config;
+void config_enrich_settings(const struct config_enrich *e,
+    const char *config_path, struct enrich_config *out);
 
 /* ---- kafka-keys.c: the [kafka] section ---- */
 

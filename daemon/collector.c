@@ -6,6 +6,7 @@
 
 #include "clock.h"
 #include "collector.h"
+#include "enrich.h"
 #include "metrics.h"
 #include "sdglue.h"
 #include "state.h"
@@ -196,6 +197,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	newcomers_tick(c->newcomers);
 	collector_reap_outputs(c, false);
 	collector_kafka_tick(c);
+	collector_enrich_tick(c);
 }
 
 static void
@@ -346,6 +348,7 @@ collector_output_config(const struct collector *c, const struct config *config,
 		.threads = config->compress_threads,
 		.log = collector_output_log,
 		.lost = c->lost,
+		.enrich = c->enrich,
 		.fair_prefix_set = true,
 		.fair_prefix4 = config->fair_prefix4,
 		.fair_prefix6 = config->fair_prefix6,
@@ -388,6 +391,8 @@ collector_new(struct config *config, const struct collector_args *args)
 	if ((c->lost = output_lost_new()) == NULL)
 		fatal("out of memory");
 	collector_kafka_open(c);
+	if (collector_enrich_open(config, &c->enrich, &err) < 0)
+		fatal("%s", err ? err : "out of memory");
 	collector_output_config(c, config, &oc);
 	if (!c->to_stdout && config->files) {
 		struct output_recovery *r = &c->recovery;
@@ -518,6 +523,7 @@ collector_free(struct collector *c)
 	collector_reap_outputs(c, true);
 	output_free(c->output);
 	output_free(c->next_output);
+	enrich_unref(c->enrich);
 	output_lost_free(c->lost);
 	collector_kafka_finish(c);
 	collector_completion_close(c);
