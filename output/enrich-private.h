@@ -60,6 +60,8 @@ struct ifentry {
 struct iftable *ifcsv_parse(const char *text, size_t len, char **err);
 void iftable_free(struct iftable *t);
 size_t iftable_size(const struct iftable *t);
+/* The i-th entry (i < iftable_size), in key order. */
+const struct ifentry *iftable_entry(const struct iftable *t, size_t i);
 const struct ifentry *iftable_find(const struct iftable *t,
     const struct parser_addr *exporter, uint32_t ifindex);
 

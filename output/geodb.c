@@ -148,13 +148,20 @@ geodb_open(const char *path, char **err)
 	if (db == NULL)
 		return NULL;
 	/* mmap refuses an empty file with EINVAL, which says nothing */
-	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) {
-		*err = fail(path, "empty file (not a MaxMind DB file)");
+	if (stat(path, &st) < 0) {
+		*err = fail(path, strerror(errno));
+		free(db);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size == 0) {
+		*err = fail(path, S_ISREG(st.st_mode) ?
+		    "empty file (not a MaxMind DB file)" : "not a regular file");
 		free(db);
 		return NULL;
 	}
 	if ((rc = MMDB_open(path, MMDB_MODE_MMAP, &db->mmdb)) != MMDB_SUCCESS) {
-		if (rc == MMDB_IO_ERROR && errno != 0)
+		if ((rc == MMDB_IO_ERROR || rc == MMDB_FILE_OPEN_ERROR) &&
+		    errno != 0)
 			*err = fail(path, strerror(errno));
 		else if (rc == MMDB_INVALID_METADATA_ERROR ||
 		    rc == MMDB_UNKNOWN_DATABASE_FORMAT_ERROR) {

@@ -298,6 +298,12 @@ iftable_size(const struct iftable *t)
 }
 
 const struct ifentry *
+iftable_entry(const struct iftable *t, size_t i)
+{
+	return &t->e[i];
+}
+
+const struct ifentry *
 iftable_find(const struct iftable *t, const struct parser_addr *exporter,
     uint32_t ifindex)
 {
