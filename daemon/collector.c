@@ -262,6 +262,7 @@ collector_log_stats(struct collector *c)
 	    (unsigned long long)os->oversized,
 	    (unsigned long long)os->queue_peak);
 	collector_output_log_stats(c);
+	collector_enrich_log_stats(c);
 	if (c->receiver) {
 		receiver_stats(c->receiver, &rs);
 		log_msg(LOG_INFO, "stats: receive queue: %llu KiB queued, peak %llu "

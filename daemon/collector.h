@@ -123,6 +123,9 @@ int collector_enrich_open(const struct config *config, struct enrich **out,
 void collector_enrich_commit(struct collector *c, struct enrich *e);
 /* Once a second: every check_interval, reopens files changed on disk. */
 void collector_enrich_tick(struct collector *c);
+/* Its counters for /metrics and the stats log line. */
+void collector_enrich_metrics(struct collector *c, struct evbuffer *b);
+void collector_enrich_log_stats(struct collector *c);
 
 /* The config file (or the built-in defaults) with the command line on top;
  * NULL with *err ("file:line: message") when the file is bad. */

@@ -10,6 +10,7 @@
  * thread.
  */
 #include <stdlib.h>
+#include <event2/buffer.h>
 #include <string.h>
 
 #include "collector.h"
@@ -73,4 +74,64 @@ collector_enrich_tick(struct collector *c)
 	log_msg(LOG_NOTICE, "enrichment files changed on disk: reopened");
 	collector_enrich_commit(c, e);
 	c->stats.enrich_reloads++;
+}
+
+void
+collector_enrich_metrics(struct collector *c, struct evbuffer *b)
+{
+	struct output_stats sum;
+
+	if (c->config->enrich == NULL)
+		return;
+	collector_output_stats(c, &sum);
+	evbuffer_add_printf(b,
+	    "# HELP netflowd_enrich_lookups_total Addresses looked up in the "
+	    "[enrich] databases (cache misses).\n"
+	    "# TYPE netflowd_enrich_lookups_total counter\n"
+	    "netflowd_enrich_lookups_total %llu\n"
+	    "# HELP netflowd_enrich_cache_hits_total Addresses answered by the "
+	    "render thread's cache of recent lookups.\n"
+	    "# TYPE netflowd_enrich_cache_hits_total counter\n"
+	    "netflowd_enrich_cache_hits_total %llu\n"
+	    "# HELP netflowd_enrich_lookup_errors_total Lookups a database "
+	    "could not answer (damaged inside): no value written.\n"
+	    "# TYPE netflowd_enrich_lookup_errors_total counter\n"
+	    "netflowd_enrich_lookup_errors_total %llu\n"
+	    "# HELP netflowd_enrich_records_total Records that got at least "
+	    "one value from [enrich].\n"
+	    "# TYPE netflowd_enrich_records_total counter\n"
+	    "netflowd_enrich_records_total %llu\n"
+	    "# HELP netflowd_enrich_file_reloads_total [enrich] files reopened "
+	    "because they changed on disk, and changes refused.\n"
+	    "# TYPE netflowd_enrich_file_reloads_total counter\n"
+	    "netflowd_enrich_file_reloads_total{result=\"ok\"} %llu\n"
+	    "netflowd_enrich_file_reloads_total{result=\"failed\"} %llu\n",
+	    (unsigned long long)sum.enrich_lookups,
+	    (unsigned long long)sum.enrich_hits,
+	    (unsigned long long)sum.enrich_errors,
+	    (unsigned long long)sum.enrich_records,
+	    (unsigned long long)c->stats.enrich_reloads,
+	    (unsigned long long)c->stats.enrich_reload_failures);
+}
+
+void
+collector_enrich_log_stats(struct collector *c)
+{
+	struct output_stats sum;
+	uint64_t all;
+
+	if (c->config->enrich == NULL)
+		return;
+	collector_output_stats(c, &sum);
+	all = sum.enrich_lookups + sum.enrich_hits;
+	log_msg(LOG_INFO, "stats: enrich: %llu records enriched, %llu "
+	    "addresses (%llu looked up, %llu from the cache: %.1f %%), %llu "
+	    "lookup errors, files reopened %llu times (%llu refused)",
+	    (unsigned long long)sum.enrich_records, (unsigned long long)all,
+	    (unsigned long long)sum.enrich_lookups,
+	    (unsigned long long)sum.enrich_hits,
+	    all ? 100.0 * (double)sum.enrich_hits / (double)all : 0.0,
+	    (unsigned long long)sum.enrich_errors,
+	    (unsigned long long)c->stats.enrich_reloads,
+	    (unsigned long long)c->stats.enrich_reload_failures);
 }

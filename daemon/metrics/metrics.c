@@ -240,6 +240,7 @@ render(struct evbuffer *b, struct collector *c)
 	    (unsigned long long)c->stats.reloads,
 	    (unsigned long long)c->stats.reload_failures);
 	collector_kafka_metrics(c, b);
+	collector_enrich_metrics(c, b);
 }
 
 /* The server's own figures: how connections ended, descriptor trouble. */

@@ -93,8 +93,11 @@ def main():
         mkmmdb(os.path.join(d, "gen%d.mmdb" % i), asn, name)
     shutil.copy(os.path.join(d, "gen0.mmdb"), db)
     port = nftest.free_port()
+    mport = nftest.free_tcp_port()
     conf = ("[collector]\nlisten = 127.0.0.1:%d\n[output]\ndirectory = @OUT@\n"
-            "[enrich]\nasn_database = %s\ncheck_interval = 1s\n" % (port, db))
+            "[metrics]\nlisten = 127.0.0.1:%d\n"
+            "[enrich]\nasn_database = %s\ncheck_interval = 1s\n"
+            % (port, mport, db))
     outf = open(out, "wb")
     daemon = nftest.Daemon(NETFLOWD, conf, args=["--stdout"], workdir=d,
                            stdout=outf)
@@ -145,6 +148,16 @@ def main():
     # everything sent has arrived before stopping
     sent = stream.next if stream else 0
     nftest.wait_for(lambda: len(lines(out)) >= sent, 10)
+    m = nftest.metrics(mport)
+    lookups = nftest.metric(m, "netflowd_enrich_lookups_total")
+    hits = nftest.metric(m, "netflowd_enrich_cache_hits_total")
+    check(lookups and hits and lookups + hits == 2 * sent,
+          "metrics: %r lookups + %r hits for %d records" %
+          (lookups, hits, sent))
+    check(nftest.metric(m, "netflowd_enrich_records_total") == sent,
+          "metrics: every record enriched")
+    check(nftest.metric(m, 'netflowd_enrich_file_reloads_total{result="ok"}')
+          == 1, "metrics: one pick-up from disk")
     rc = daemon.stop()
     outf.close()
     check(rc == 0, "exit status %s" % rc)
