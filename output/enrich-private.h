@@ -38,6 +38,9 @@ struct geodb_answer {
 	size_t name_len;
 	char country[2];
 	bool has_country;
+	/* the length of the network the answer holds for (in the address's
+	 * own bits): every address in it has the same answer */
+	uint8_t prefix;
 };
 /* 0 (found or not: see the answer's flags), -1: the database is corrupt
  * there. asn: fill asn/name from asn_paths/name_paths; else the country

@@ -37,8 +37,14 @@ struct enrich {
 	uint64_t sig[ENRICH_SIG_WORDS];
 };
 
+/* An answer that holds for a whole /24 (IPv4) or /48 (IPv6) is cached
+ * once for it, so that the hosts of a network share one entry. */
+#define WIDE4 24
+#define WIDE6 48
+
 struct cache_entry {
 	uint64_t generation;     /* 0: empty */
+	bool wide;               /* addr is a /24 or /48, the answer its */
 	struct parser_addr addr;
 	struct geodb_answer ans;
 };
@@ -285,44 +291,86 @@ enrich_cache_free(struct enrich_cache *c)
 }
 
 static inline uint32_t
-addr_hash(const struct parser_addr *a)
+addr_hash(const struct parser_addr *a, bool wide)
 {
 	uint64_t x, y;
 
 	memcpy(&x, a->bytes, 8);
 	memcpy(&y, a->bytes + 8, 8);
-	x = (x ^ y * 0x9e3779b97f4a7c15ull ^ a->family) * 0xff51afd7ed558ccdull;
+	x = (x ^ y * 0x9e3779b97f4a7c15ull ^ a->family ^ (uint64_t)wide << 8) *
+	    0xff51afd7ed558ccdull;
 	return (uint32_t)(x >> (64 - CACHE_LOG2));
+}
+
+static inline bool
+is(const struct cache_entry *ce, const struct enrich *e,
+    const struct parser_addr *a, bool wide)
+{
+	return ce->generation == e->generation && ce->wide == wide &&
+	    ce->addr.family == a->family &&
+	    memcmp(ce->addr.bytes, a->bytes, 16) == 0;
+}
+
+/* Both databases' answers for a, and the network they hold for. */
+static void
+look_up(struct enrich *e, const struct parser_addr *a,
+    struct geodb_answer *ans, struct enrich_counters *n)
+{
+	memset(ans, 0, sizeof(*ans));
+	ans->prefix = 128;
+	n->lookups++;
+	if (e->asn && geodb_lookup(e->asn, a, &e->num, &e->name,
+	    e->country == NULL ? &e->cc : NULL, ans) < 0) {
+		n->lookup_errors++;
+		memset(ans, 0, sizeof(*ans));
+		ans->prefix = 128;
+	}
+	if (e->country) {
+		struct geodb_answer cc = { .prefix = 128 };
+
+		if (geodb_lookup(e->country, a, NULL, NULL, &e->cc, &cc) < 0) {
+			n->lookup_errors++;
+			cc.has_country = false;
+			cc.prefix = 128;
+		}
+		ans->has_country = cc.has_country;
+		memcpy(ans->country, cc.country, 2);
+		if (cc.prefix < ans->prefix)
+			ans->prefix = cc.prefix;
+	}
 }
 
 static const struct geodb_answer *
 answer(struct enrich *e, struct enrich_cache *c, const struct parser_addr *a,
     struct enrich_counters *n)
 {
-	struct cache_entry *ce = &c->e[addr_hash(a)];
+	struct parser_addr net = { .family = a->family };
+	unsigned wide_bits = a->family == 4 ? WIDE4 : WIDE6;
+	struct cache_entry *ce;
+	struct geodb_answer ans;
 
-	if (ce->generation == e->generation && ce->addr.family == a->family &&
-	    memcmp(ce->addr.bytes, a->bytes, 16) == 0) {
+	memcpy(net.bytes, a->bytes, wide_bits / 8);
+	ce = &c->e[addr_hash(&net, true)];
+	if (is(ce, e, &net, true)) {
 		n->cache_hits++;
 		return &ce->ans;
 	}
+	ce = &c->e[addr_hash(a, false)];
+	if (is(ce, e, a, false)) {
+		n->cache_hits++;
+		return &ce->ans;
+	}
+	look_up(e, a, &ans, n);
+	if (ans.prefix <= wide_bits) {
+		ce = &c->e[addr_hash(&net, true)];
+		ce->wide = true;
+		ce->addr = net;
+	} else {
+		ce->wide = false;
+		ce->addr = *a;
+	}
 	ce->generation = e->generation;
-	ce->addr = *a;
-	memset(&ce->ans, 0, sizeof(ce->ans));
-	n->lookups++;
-	if (e->asn && geodb_lookup(e->asn, a, &e->num, &e->name,
-	    e->country == NULL ? &e->cc : NULL, &ce->ans) < 0) {
-		n->lookup_errors++;
-		memset(&ce->ans, 0, sizeof(ce->ans));
-	}
-	if (e->country) {
-		struct geodb_answer cc = { 0 };
-
-		if (geodb_lookup(e->country, a, NULL, NULL, &e->cc, &cc) < 0)
-			n->lookup_errors++;
-		ce->ans.has_country = cc.has_country;
-		memcpy(ce->ans.country, cc.country, 2);
-	}
+	ce->ans = ans;
 	return &ce->ans;
 }
 

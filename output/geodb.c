@@ -289,6 +289,10 @@ geodb_lookup(struct geodb *db, const struct parser_addr *a,
 	r = MMDB_lookup_sockaddr(&db->mmdb, (struct sockaddr *)&ss, &rc);
 	if (rc != MMDB_SUCCESS)
 		return -1;
+	/* an IPv4 address in an IPv6 tree: the netmask counts the 96 bits
+	 * of ::/96 in front of it */
+	ans->prefix = (uint8_t)(a->family == 4 && r.netmask > 32 ?
+	    r.netmask - 96 : r.netmask);
 	if (!r.found_entry)
 		return 0;
 	if (num != NULL) {

@@ -924,6 +924,32 @@ core(struct json_writer *w, const struct flow_record *rec, char *p)
 
 /* ---- the enrichment's keys, after all the others ---- */
 
+/* Valid UTF-8 with nothing yajl_gen_string would escape: it would copy
+ * these bytes as they are (names like "Zürich" need no detour). */
+static bool
+plain_utf8(const char *s, size_t len)
+{
+	const uint8_t *u = (const uint8_t *)s;
+
+	if (len > 0 && u[len - 1] == 0)
+		return false;    /* string_value drops trailing NULs */
+	for (size_t i = 0; i < len;) {
+		size_t n;
+
+		if (u[i] < 0x80) {
+			if (u[i] < 0x20 || u[i] == '"' || u[i] == '\\' ||
+			    u[i] == 0x7f)
+				return false;
+			i++;
+			continue;
+		}
+		if ((n = utf8_seq(u + i, len - i)) == 0)
+			return false;
+		i += n;
+	}
+	return true;
+}
+
 /* A string from a database or the interfaces file: plain ASCII as it is,
  * anything else through string_value (invalid UTF-8 replaced, escaped). */
 static bool
@@ -932,7 +958,7 @@ put_text(struct json_writer *w, struct out *o, const char *key, size_t klen,
 {
 	if (!put_bytes(o, key, klen))
 		return false;
-	if (len + 2 <= (size_t)(o->end - o->p) && plain(s, len)) {
+	if (len + 2 <= (size_t)(o->end - o->p) && plain_utf8(s, len)) {
 		o->p[0] = '"';
 		memcpy(o->p + 1, s, len);
 		o->p[len + 1] = '"';
