@@ -37,14 +37,16 @@ struct enrich {
 	uint64_t sig[ENRICH_SIG_WORDS];
 };
 
-/* An answer that holds for a whole /24 (IPv4) or /48 (IPv6) is cached
- * once for it, so that the hosts of a network share one entry. */
-#define WIDE4 24
-#define WIDE6 48
+/* An answer that holds for a whole /16 or /24 (IPv4), /32 or /48 (IPv6)
+ * is cached once for that network, so that its hosts share one entry:
+ * most of the Internet is announced in networks that large. */
+#define LEVELS 2
+static const uint8_t wide4[LEVELS] = { 16, 24 }, wide6[LEVELS] = { 32, 48 };
 
 struct cache_entry {
 	uint64_t generation;     /* 0: empty */
-	bool wide;               /* addr is a /24 or /48, the answer its */
+	uint8_t wide;            /* 0: addr is one address; else the prefix
+	                          * length of the network addr is */
 	struct parser_addr addr;
 	struct geodb_answer ans;
 };
@@ -291,7 +293,7 @@ enrich_cache_free(struct enrich_cache *c)
 }
 
 static inline uint32_t
-addr_hash(const struct parser_addr *a, bool wide)
+addr_hash(const struct parser_addr *a, uint8_t wide)
 {
 	uint64_t x, y;
 
@@ -304,7 +306,7 @@ addr_hash(const struct parser_addr *a, bool wide)
 
 static inline bool
 is(const struct cache_entry *ce, const struct enrich *e,
-    const struct parser_addr *a, bool wide)
+    const struct parser_addr *a, uint8_t wide)
 {
 	return ce->generation == e->generation && ce->wide == wide &&
 	    ce->addr.family == a->family &&
@@ -344,29 +346,36 @@ static const struct geodb_answer *
 answer(struct enrich *e, struct enrich_cache *c, const struct parser_addr *a,
     struct enrich_counters *n)
 {
-	struct parser_addr net = { .family = a->family };
-	unsigned wide_bits = a->family == 4 ? WIDE4 : WIDE6;
+	const uint8_t *wide = a->family == 4 ? wide4 : wide6;
+	struct parser_addr net[LEVELS];
 	struct cache_entry *ce;
 	struct geodb_answer ans;
+	int level;
 
-	memcpy(net.bytes, a->bytes, wide_bits / 8);
-	ce = &c->e[addr_hash(&net, true)];
-	if (is(ce, e, &net, true)) {
-		n->cache_hits++;
-		return &ce->ans;
+	for (level = 0; level < LEVELS; level++) {
+		memset(&net[level], 0, sizeof(net[level]));
+		net[level].family = a->family;
+		memcpy(net[level].bytes, a->bytes, wide[level] / 8);
+		ce = &c->e[addr_hash(&net[level], wide[level])];
+		if (is(ce, e, &net[level], wide[level])) {
+			n->cache_hits++;
+			return &ce->ans;
+		}
 	}
-	ce = &c->e[addr_hash(a, false)];
-	if (is(ce, e, a, false)) {
+	ce = &c->e[addr_hash(a, 0)];
+	if (is(ce, e, a, 0)) {
 		n->cache_hits++;
 		return &ce->ans;
 	}
 	look_up(e, a, &ans, n);
-	if (ans.prefix <= wide_bits) {
-		ce = &c->e[addr_hash(&net, true)];
-		ce->wide = true;
-		ce->addr = net;
+	for (level = 0; level < LEVELS && ans.prefix > wide[level]; level++)
+		;
+	if (level < LEVELS) {
+		ce = &c->e[addr_hash(&net[level], wide[level])];
+		ce->wide = wide[level];
+		ce->addr = net[level];
 	} else {
-		ce->wide = false;
+		ce->wide = 0;
 		ce->addr = *a;
 	}
 	ce->generation = e->generation;
