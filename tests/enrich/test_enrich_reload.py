@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """[enrich] databases replaced while records arrive: SIGHUP reopens them
-(a new one is used from a record boundary on), a truncated one on SIGHUP
+(a new one is used from a record boundary on), a truncated, empty,
+garbage or (not as root) unreadable one on SIGHUP
 is refused and logged with its path while the old one keeps working, and
 one renamed into place without a signal is picked up by the file check
 (check_interval = 1s, so the test waits for the switch with a deadline,
@@ -129,6 +130,26 @@ def main():
               "reload")
         check(db in daemon.log() and "invalid metadata" in daemon.log(),
               "the failure names the path and libmaxminddb's message")
+        # empty, garbage and (not as root) unreadable: refused alike
+        bad = {"empty": b"", "garbage": b"not a MaxMind DB file\n" * 64}
+        for what, content in bad.items():
+            with open(db + ".new", "wb") as f:
+                f.write(content)
+            os.rename(db + ".new", db)
+            before = daemon.log().count("reload failed")
+            daemon.signal(signal.SIGHUP)
+            check(nftest.wait_for(lambda: daemon.log().count("reload failed")
+                                  > before, 10), "%s database fails the "
+                  "reload" % what)
+        if os.geteuid() != 0:
+            shutil.copy(os.path.join(d, "gen2.mmdb"), db + ".new")
+            os.chmod(db + ".new", 0)
+            os.rename(db + ".new", db)
+            before = daemon.log().count("reload failed")
+            daemon.signal(signal.SIGHUP)
+            check(nftest.wait_for(lambda: daemon.log().count("reload failed")
+                                  > before, 10), "unreadable database fails "
+                  "the reload")
         n = len(lines(out))
         check(nftest.wait_for(lambda: len(lines(out)) > n + 50, 10),
               "records keep coming")
