@@ -57,6 +57,10 @@ struct enrich_cache {
 	struct cache_entry e[CACHE_SIZE];
 };
 
+/* at most one cache line each (the table is aligned to them): a probe is one
+ * line, and the table is missed more than it is hit on a busy thread */
+_Static_assert(sizeof(struct cache_entry) <= 64, "a cache entry is a line");
+
 static atomic_uint_fast64_t generations = 1;
 
 static char *
@@ -285,7 +289,11 @@ enrich_unref(struct enrich *e)
 struct enrich_cache *
 enrich_cache_new(void)
 {
-	return calloc(1, sizeof(struct enrich_cache));
+	struct enrich_cache *c = aligned_alloc(64, sizeof(*c));
+
+	if (c != NULL)
+		memset(c, 0, sizeof(*c));
+	return c;
 }
 
 void
