@@ -47,6 +47,7 @@ struct load_state {
 	int line;
 	bool listen_seen;        /* first listen= replaces the defaults */
 	int kafka_line;          /* of the [kafka] header, 0 when none */
+	int enrich_line;         /* of the [enrich] header, 0 when none */
 	int key_line[KEY_MAX];
 	char *err;               /* the errors so far, one a line */
 	size_t nerrors;
@@ -85,6 +86,7 @@ config_free(struct config *c)
 	free(c->tls_certificate);
 	free(c->tls_key);
 	free(c->tls_client_ca);
+	config_enrich_free(c->enrich);
 	free(c);
 }
 
@@ -646,6 +648,17 @@ kafka_key(struct load_state *st, const char *name, const char *v)
 }
 
 static int
+enrich_key(struct load_state *st, const char *name, const char *v)
+{
+	char *err = NULL;
+
+	if (config_enrich_key(&st->c->enrich, name, v, st->line, &err) < 0)
+		set_error(st, "%s", err ? err : "out of memory");
+	free(err);
+	return 1;
+}
+
+static int
 on_key(void *user, int line, const char *section, const char *name,
     const char *v)
 {
@@ -664,6 +677,8 @@ on_key(void *user, int line, const char *section, const char *name,
 		return metrics_key(st, name, v);
 	if (strcmp(section, "kafka") == 0)
 		return kafka_key(st, name, v);
+	if (strcmp(section, "enrich") == 0)
+		return enrich_key(st, name, v);
 	if (section[0] == '\0')
 		return set_error(st, "key '%s' outside any section", name);
 	return 1;        /* of an unknown section: its header was reported */
@@ -671,6 +686,7 @@ on_key(void *user, int line, const char *section, const char *name,
 
 static const char *const sections[] = {
 	"collector", "output", "templates", "log", "metrics", "kafka",
+	"enrich",
 };
 
 /* Every section header, also of a section with no keys. */
@@ -682,6 +698,8 @@ on_section(void *user, int line, const char *section)
 	st->line = line;
 	if (strcmp(section, "kafka") == 0 && st->kafka_line == 0)
 		st->kafka_line = line;
+	if (strcmp(section, "enrich") == 0 && st->enrich_line == 0)
+		st->enrich_line = line;
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
 		if (strcmp(section, sections[i]) == 0)
 			return 1;
@@ -790,6 +808,16 @@ check_file(struct load_state *st, const struct ini_result *r)
 
 		if (config_kafka_check(st->c->kafka, &msg) < 0)
 			file_error(st, st->kafka_line, msg ? msg : "out of memory");
+		free(msg);
+	}
+	if (st->enrich_line) {
+		char *msg = NULL;
+
+		if (st->c->enrich == NULL)
+			file_error(st, st->enrich_line, "[enrich] needs "
+			    "asn_database, country_database or interfaces");
+		else if (config_enrich_check(st->c->enrich, &msg) < 0)
+			file_error(st, st->enrich_line, msg ? msg : "out of memory");
 		free(msg);
 	}
 	if (!st->c->files && st->c->kafka == NULL && st->kafka_line == 0)
@@ -950,6 +978,8 @@ config_print(const struct config *c, FILE *f)
 	    c->metrics_enabled ? c->metrics.text : "off");
 	if (c->kafka)
 		config_kafka_print(c->kafka, f);
+	if (c->enrich)
+		config_enrich_print(c->enrich, f);
 }
 
 bool

@@ -73,12 +73,37 @@ struct config {
 	unsigned tls_handshake;  /* seconds a TLS handshake may take */
 	char *tls_certificate, *tls_key, *tls_client_ca;
 	char session_idle_text[24], session_buffer_text[24];
+	struct config_enrich *enrich;   /* [enrich], NULL when absent */
 };
 
 #define CONFIG_DEFAULT_MAX_SESSIONS 256
 #define CONFIG_DEFAULT_SESSION_IDLE 600
 #define CONFIG_DEFAULT_SESSION_BUFFER 65535
 #define CONFIG_DEFAULT_TLS_HANDSHAKE 10
+
+/* ---- enrich-keys.c: the [enrich] section ---- */
+
+struct config_enrich {
+	char *asn_database, *country_database, *interfaces;
+	char *asn_field, *as_name_field, *country_field;
+	int as_source;           /* enum enrich_as_source */
+	unsigned check_interval; /* seconds between looks at the files; 0: off */
+	/* where each key was set (0: not set) */
+	int line[9];
+};
+
+int config_enrich_key(struct config_enrich **e, const char *name,
+    const char *value, int line, char **err);
+/* Something to enrich with, once the file is read. */
+int config_enrich_check(const struct config_enrich *e, char **err);
+void config_enrich_free(struct config_enrich *e);
+bool config_enrich_equal(const struct config_enrich *a,
+    const struct config_enrich *b);
+void config_enrich_print(const struct config_enrich *e, FILE *f);
+/* The settings for enrich_new (output/enrich.h); strings are e's. */
+struct enrich_config;
+void config_enrich_settings(const struct config_enrich *e,
+    const char *config_path, struct enrich_config *out);
 
 /* ---- kafka-keys.c: the [kafka] section ---- */
 

@@ -6,6 +6,7 @@
 
 #include "clock.h"
 #include "collector.h"
+#include "enrich.h"
 #include "metrics.h"
 #include "sdglue.h"
 #include "state.h"
@@ -225,6 +226,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	newcomers_tick(c->newcomers);
 	collector_reap_outputs(c, false);
 	collector_kafka_tick(c);
+	collector_enrich_tick(c);
 }
 
 static void
@@ -289,6 +291,7 @@ collector_log_stats(struct collector *c)
 	    (unsigned long long)os->oversized,
 	    (unsigned long long)os->queue_peak);
 	collector_output_log_stats(c);
+	collector_enrich_log_stats(c);
 	if (c->receiver) {
 		receiver_stats(c->receiver, &rs);
 		log_msg(LOG_INFO, "stats: receive queue: %llu KiB queued, peak %llu "
@@ -376,6 +379,7 @@ collector_output_config(const struct collector *c, const struct config *config,
 		.threads = config->compress_threads,
 		.log = collector_output_log,
 		.lost = c->lost,
+		.enrich = c->enrich,
 		.fair_prefix_set = true,
 		.fair_prefix4 = config->fair_prefix4,
 		.fair_prefix6 = config->fair_prefix6,
@@ -415,6 +419,8 @@ collector_new(struct config *config, const struct collector_args *args)
 	if ((c->lost = output_lost_new()) == NULL)
 		fatal("out of memory");
 	collector_kafka_open(c);
+	if (collector_enrich_open(config, &c->enrich, &err) < 0)
+		fatal("%s", err ? err : "out of memory");
 	collector_output_config(c, config, &oc);
 	if (!c->to_stdout && config->files) {
 		struct output_recovery *r = &c->recovery;
@@ -561,6 +567,7 @@ collector_free(struct collector *c)
 	collector_reap_outputs(c, true);
 	output_free(c->output);
 	output_free(c->next_output);
+	enrich_unref(c->enrich);
 	output_lost_free(c->lost);
 	collector_kafka_finish(c);
 	collector_completion_close(c);

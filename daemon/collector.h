@@ -37,6 +37,9 @@ struct collector_stats {
 	uint64_t closed_kernel_drops;   /* of listeners closed by a reload */
 	uint64_t reloads, reload_failures;
 	uint64_t clock_steps;           /* wall clock steps seen */
+	/* [enrich] files reopened because they changed on disk, and
+	 * changes that could not be used (the old ones stayed) */
+	uint64_t enrich_reloads, enrich_reload_failures;
 };
 
 /* The command line: applied on top of every config file the daemon
@@ -106,7 +109,26 @@ struct collector {
 	struct ratelimit drop_log, write_log, receive_log, shed_log;
 	struct kafka_state *kafka;      /* kafka-sink.c; NULL until [kafka] is used */
 	struct output_recovery recovery;   /* what recovery at start did */
+	/* enrich-files.c: the generation the outputs enrich with (NULL:
+	 * none), seconds since the files were last looked at, and what a
+	 * change that failed to open looked like */
+	struct enrich *enrich;
+	unsigned enrich_ticks;
+	uint64_t enrich_bad_sig[12];
 };
+
+/* enrich-files.c. The config's [enrich] opened and checked: 0 (*out NULL
+ * when there is none), or -1 with *err ("file:line: key: PATH: why"). */
+struct enrich;
+int collector_enrich_open(const struct config *config, struct enrich **out,
+    char **err);
+/* e (a reference handed over) replaces the current generation. */
+void collector_enrich_commit(struct collector *c, struct enrich *e);
+/* Once a second: every check_interval, reopens files changed on disk. */
+void collector_enrich_tick(struct collector *c);
+/* Its counters for /metrics and the stats log line. */
+void collector_enrich_metrics(struct collector *c, struct evbuffer *b);
+void collector_enrich_log_stats(struct collector *c);
 
 /* The config file (or the built-in defaults) with the command line on top;
  * NULL with *err ("file:line: message") when the file is bad. */

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "collector.h"
+#include "enrich.h"
 #include "stream.h"
 #include "offline.h"
 
@@ -134,6 +135,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (o.check) {
+		struct enrich *e = NULL;
+
 		if (stream_check_tls(config, &err) < 0) {
 			log_msg(LOG_ERR, "%s%s%s", config->path ? config->path : "",
 			    config->path ? ": " : "", err ? err : "out of memory");
@@ -141,6 +144,14 @@ main(int argc, char **argv)
 			config_free(config);
 			return 1;
 		}
+		/* the databases are checked as the daemon opens them */
+		if (collector_enrich_open(config, &e, &err) < 0) {
+			log_msg(LOG_ERR, "%s", err ? err : "out of memory");
+			free(err);
+			config_free(config);
+			return 1;
+		}
+		enrich_unref(e);
 		if (!o.quiet)
 			config_print(config, stdout);
 		config_free(config);

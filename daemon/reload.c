@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "collector.h"
+#include "enrich.h"
 #include "metrics.h"
 #include "sdglue.h"
 #include "stream.h"
@@ -75,6 +76,9 @@ struct staged {
 	struct output *output;
 	struct kafka *kafka;     /* a new producer, when [kafka] changed */
 	bool kafka_changed;
+	/* [enrich] reopened (every reload: the files may have changed) */
+	struct enrich *enrich;
+	bool enrich_staged;
 };
 
 static void
@@ -101,7 +105,17 @@ unstage(struct collector *c, struct staged *s)
 		metrics_free(s->metrics);
 	output_free(s->output);
 	collector_kafka_discard(c, s->kafka);
+	enrich_unref(s->enrich);
 	config_free(s->config);
+}
+
+static int
+stage_enrich(struct staged *s, char **err)
+{
+	if (collector_enrich_open(s->config, &s->enrich, err) < 0)
+		return -1;
+	s->enrich_staged = true;
+	return 0;
 }
 
 static struct listener *
@@ -331,6 +345,10 @@ commit(struct collector *c, struct staged *s)
 			output_free(c->next_output);
 		c->next_output = s->output;
 	}
+	if (s->enrich_staged) {
+		collector_enrich_commit(c, s->enrich);
+		s->enrich = NULL;
+	}
 	/* the new producer is the next output's (staged with it) */
 	collector_kafka_commit(c, s->kafka, s->kafka_changed);
 	/* the parser's state is sized once, at start */
@@ -376,7 +394,7 @@ on_reload(evutil_socket_t fd, short what, void *arg)
 	if ((s.config = collector_load_config(&c->args, &err)) == NULL ||
 	    stage_listeners(c, &s, &err) < 0 ||
 	    stream_stage(c->stream, s.config, &s.stream, &err) < 0 ||
-	    stage_metrics(c, &s, &err) < 0 ||
+	    stage_metrics(c, &s, &err) < 0 || stage_enrich(&s, &err) < 0 ||
 	    collector_kafka_stage(c, s.config, &s.kafka, &s.kafka_changed,
 	    &err) < 0 || stage_output(c, &s, &err) < 0 ||
 	    stage_handovers(c, &s, &err) < 0) {

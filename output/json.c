@@ -38,6 +38,7 @@
 
 #include <yajl/yajl_gen.h>
 
+#include "enrich-private.h"
 #include "output-private.h"
 
 /* the largest token written in place, with what fixed-size copies write
@@ -921,8 +922,98 @@ core(struct json_writer *w, const struct flow_record *rec, char *p)
 	return p;
 }
 
+/* ---- the enrichment's keys, after all the others ---- */
+
+/* Valid UTF-8 with nothing yajl_gen_string would escape: it would copy
+ * these bytes as they are (names like "Zürich" need no detour). */
+static bool
+plain_utf8(const char *s, size_t len)
+{
+	const uint8_t *u = (const uint8_t *)s;
+
+	if (len > 0 && u[len - 1] == 0)
+		return false;    /* string_value drops trailing NULs */
+	for (size_t i = 0; i < len;) {
+		size_t n;
+
+		if (u[i] < 0x80) {
+			if (u[i] < 0x20 || u[i] == '"' || u[i] == '\\' ||
+			    u[i] == 0x7f)
+				return false;
+			i++;
+			continue;
+		}
+		if ((n = utf8_seq(u + i, len - i)) == 0)
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+/* A string from a database or the interfaces file: plain ASCII as it is,
+ * anything else through string_value (invalid UTF-8 replaced, escaped). */
+static bool
+put_text(struct json_writer *w, struct out *o, const char *key, size_t klen,
+    const char *s, size_t len)
+{
+	if (!put_bytes(o, key, klen))
+		return false;
+	if (len + 2 <= (size_t)(o->end - o->p) && plain_utf8(s, len)) {
+		o->p[0] = '"';
+		memcpy(o->p + 1, s, len);
+		o->p[len + 1] = '"';
+		o->p += len + 2;
+		return true;
+	}
+	return string_value(w, o, (const uint8_t *)s, len);
+}
+
+#define TEXT(w, o, key, s, len) \
+	put_text(w, o, ",\"" key "\":", sizeof(",\"" key "\":") - 1, s, len)
+
+static bool
+put_speed(struct out *o, const char *key, size_t klen, uint64_t v)
+{
+	char buf[24];
+
+	return put_bytes(o, key, klen) &&
+	    put_bytes(o, buf, (size_t)(format_put_u64(buf, v) - buf));
+}
+
+#define SPEED(o, key, v) \
+	put_speed(o, ",\"" key "\":", sizeof(",\"" key "\":") - 1, v)
+
+static bool
+enriched(struct json_writer *w, struct out *o, const struct enrich_values *v)
+{
+	if (v->src_as_name && !TEXT(w, o, "src_as_name", v->src_as_name,
+	    v->src_as_name_len))
+		return false;
+	if (v->dst_as_name && !TEXT(w, o, "dst_as_name", v->dst_as_name,
+	    v->dst_as_name_len))
+		return false;
+	if (v->src_country[0] && !TEXT(w, o, "src_country", v->src_country, 2))
+		return false;
+	if (v->dst_country[0] && !TEXT(w, o, "dst_country", v->dst_country, 2))
+		return false;
+	if (v->in_if && !TEXT(w, o, "in_if_name", v->in_if->name,
+	    strlen(v->in_if->name)))
+		return false;
+	if (v->out_if && !TEXT(w, o, "out_if_name", v->out_if->name,
+	    strlen(v->out_if->name)))
+		return false;
+	if (v->in_if && v->in_if->speed && !SPEED(o, "in_if_speed",
+	    v->in_if->speed))
+		return false;
+	if (v->out_if && v->out_if->speed && !SPEED(o, "out_if_speed",
+	    v->out_if->speed))
+		return false;
+	return true;
+}
+
 size_t
-json_writer_render(struct json_writer *w, const struct flow_record *rec,
+json_writer_render_enriched(struct json_writer *w,
+    const struct flow_record *rec, const struct enrich_values *ev,
     char *dst, size_t room)
 {
 	struct out o = { .p = dst, .end = dst + room };
@@ -931,7 +1022,8 @@ json_writer_render(struct json_writer *w, const struct flow_record *rec,
 	if (room < sizeof("{\"time_received\":") - 1 + CORE_MAX)
 		return 0;
 	o.p = core(w, rec, o.p);
-	if (!extras(w, &o, rec))
+	if (!extras(w, &o, rec) ||
+	    (ev != NULL && ev->any && !enriched(w, &o, ev)))
 		return 0;
 	/* after every other key: UDP lines stay byte for byte as they were */
 	if (rec->src->transport == PARSER_TRANSPORT_TCP &&
@@ -943,4 +1035,11 @@ json_writer_render(struct json_writer *w, const struct flow_record *rec,
 	if (!put_bytes(&o, "}\n", 2))
 		return 0;
 	return (size_t)(o.p - dst);
+}
+
+size_t
+json_writer_render(struct json_writer *w, const struct flow_record *rec,
+    char *dst, size_t room)
+{
+	return json_writer_render_enriched(w, rec, NULL, dst, room);
 }

@@ -18,6 +18,12 @@ void json_writer_free(struct json_writer *w);
  * 0 when it does not fit in room bytes (dst then holds garbage). */
 size_t json_writer_render(struct json_writer *w, const struct flow_record *rec,
     char *dst, size_t room);
+/* The same with the enrichment's keys after all the others (ev NULL or
+ * with nothing: none). */
+struct enrich_values;
+size_t json_writer_render_enriched(struct json_writer *w,
+    const struct flow_record *rec, const struct enrich_values *ev,
+    char *dst, size_t room);
 
 /* ---- format.c ---- */
 
@@ -257,6 +263,9 @@ struct writer_counters {
 	/* render thread: JSON bytes, lines larger than a block, lines lost
 	 * without memory for a block */
 	atomic_uint_fast64_t json_bytes, oversized, render_lost;
+	/* render thread: the enrichment (struct enrich_counters) */
+	atomic_uint_fast64_t enrich_lookups, enrich_hits, enrich_errors,
+	    enrich_records;
 	/* the writer's lost records, by exporter (output_config.lost, or
 	 * the output's own) */
 	struct lost_table *by_exporter;
@@ -524,6 +533,10 @@ void render_drain(struct render *r);
  * render thread takes a reference to k here and lets go of it when it
  * switches away (or ends): the last one closes k. */
 void render_set_kafka(struct render *r, struct kafka *k);
+/* Records of the blocks after the next one are enriched with e (NULL:
+ * none); a reference is taken, the thread lets go of the one it leaves. */
+struct enrich;
+void render_set_enrich(struct render *r, struct enrich *e);
 /* Before its next block the thread waits for g to open (a reference is
  * taken; call before the first block of those to wait). */
 void render_wait_for(struct render *r, struct gate *g);

@@ -64,6 +64,7 @@ kafka_only(struct output *o, const struct output_config *cfg, char **err)
 		return NULL;
 	}
 	render_set_kafka(o->render, cfg->kafka);
+	render_set_enrich(o->render, cfg->enrich);
 	o->kafka = cfg->kafka;
 	return o;
 }
@@ -72,6 +73,13 @@ struct kafka *
 output_kafka(const struct output *o)
 {
 	return o->kafka;
+}
+
+void
+output_set_enrich(struct output *o, struct enrich *e)
+{
+	if (o != NULL && o->render != NULL)
+		render_set_enrich(o->render, e);
 }
 
 int
@@ -162,6 +170,7 @@ output_new(const struct output_config *cfg, char **err)
 	if ((o->render = render_new(o->writer, &o->counters)) == NULL)
 		goto fail;
 	render_set_kafka(o->render, cfg->kafka);
+	render_set_enrich(o->render, cfg->enrich);
 	o->kafka = cfg->kafka;
 	return o;
 fail:
@@ -397,6 +406,10 @@ output_stats(struct output *o)
 	o->stats.lost[OUTPUT_LOST_FAIR_SHARE] += o->loop_shed;
 	o->stats.lost_total += o->stats.dropped + o->stats.oversized +
 	    o->loop_shed;
+	o->stats.enrich_lookups = atomic_load(&o->counters.enrich_lookups);
+	o->stats.enrich_hits = atomic_load(&o->counters.enrich_hits);
+	o->stats.enrich_errors = atomic_load(&o->counters.enrich_errors);
+	o->stats.enrich_records = atomic_load(&o->counters.enrich_records);
 	o->stats.dir_recreated = atomic_load(&o->counters.dir_recreated);
 	o->stats.truncated_files = atomic_load(&o->counters.truncated_files);
 	o->stats.recovered_cut = atomic_load(&o->counters.recovered_cut);
@@ -469,6 +482,10 @@ output_stats_add(struct output_stats *sum, const struct output_stats *s,
 		sum->lost[r] += m * s->lost[r];
 	sum->lost_total += m * s->lost_total;
 	sum->dir_recreated += m * s->dir_recreated;
+	sum->enrich_lookups += m * s->enrich_lookups;
+	sum->enrich_hits += m * s->enrich_hits;
+	sum->enrich_errors += m * s->enrich_errors;
+	sum->enrich_records += m * s->enrich_records;
 	sum->truncated_files += m * s->truncated_files;
 	sum->level_changes += m * s->level_changes;
 }

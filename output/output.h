@@ -78,6 +78,9 @@ struct output_config {
 	/* [output] files = no: render for Kafka only, no writer, no files */
 	bool no_files;
 	struct kafka *kafka;     /* the Kafka sink, or NULL (not owned) */
+	/* [enrich]: the generation records start with, or NULL (the output
+	 * takes a reference); output_set_enrich switches */
+	struct enrich *enrich;
 	/* where the writer's lost records are charged by exporter: the
 	 * caller's table (not owned), so that the outputs a reload replaces
 	 * add up in one; NULL: the output's own */
@@ -119,6 +122,9 @@ struct output_stats {
 	/* a crashed run's temporary file found in the way of a slot (besides
 	 * output_recover at start): cut back before publishing, removed */
 	uint64_t recovered_cut, recovered_removed;
+	/* [enrich] on the render thread: database lookups, answers from
+	 * its cache, unreadable answers, records that got a value */
+	uint64_t enrich_lookups, enrich_hits, enrich_errors, enrich_records;
 	int level;               /* compression level in use now */
 	uint64_t level_changes;  /* adaptive level steps, down and up */
 	/* CLOCK_MONOTONIC milliseconds since which every attempt to write
@@ -197,6 +203,11 @@ void output_stats_add(struct output_stats *sum, const struct output_stats *s,
     int sign);
 /* Tests: fdatasync(2) of the files is fn from now on (NULL: fdatasync). */
 void output_set_fdatasync(int (*fn)(int fd));
+
+/* Records o renders from its next block on are enriched with e (NULL:
+ * none): a reload or a database replaced on disk; o takes a reference. */
+struct enrich;
+void output_set_enrich(struct output *o, struct enrich *e);
 
 /* The Kafka producer o's lines go to (output_config.kafka, for its whole
  * life), or NULL. */

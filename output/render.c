@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "enrich-private.h"
 #include "kafka.h"
 #include "output-private.h"
 
@@ -45,6 +46,15 @@ struct render {
 	 * waits for before its first block, and what it lets go of once it
 	 * has rendered everything */
 	_Atomic(struct gate *) wait_for, release_at_end;
+	/* [enrich]: the loop's choice (pending, under enrich_lock) and this
+	 * thread's, with its cache of recent lookups */
+	pthread_mutex_t enrich_lock;
+	struct enrich *enrich_next;
+	bool enrich_pending;
+	atomic_bool enrich_switch;
+	struct enrich *enrich;
+	struct enrich_cache *cache;
+	struct enrich_counters ecount;   /* this block's, added at its end */
 };
 
 /* ---- the Kafka sink: one line each, switched between two blocks ---- */
@@ -105,6 +115,60 @@ render_set_kafka(struct render *r, struct kafka *k)
 	unref(skipped);
 }
 
+/* ---- enrichment: switched at a block boundary, like the producer ---- */
+
+static void
+switch_enrich(struct render *r)
+{
+	struct enrich *old = r->enrich;
+
+	if (!atomic_load_explicit(&r->enrich_switch, memory_order_acquire))
+		return;
+	pthread_mutex_lock(&r->enrich_lock);
+	r->enrich = r->enrich_next;
+	r->enrich_next = NULL;
+	r->enrich_pending = false;
+	atomic_store(&r->enrich_switch, false);
+	pthread_mutex_unlock(&r->enrich_lock);
+	enrich_unref(old);
+	/* the cache is made when it is first needed, and kept: its entries
+	 * name their generation */
+	if (r->enrich != NULL && r->cache == NULL)
+		r->cache = enrich_cache_new();
+}
+
+void
+render_set_enrich(struct render *r, struct enrich *e)
+{
+	struct enrich *skipped = NULL;
+
+	enrich_ref(e);
+	pthread_mutex_lock(&r->enrich_lock);
+	if (r->enrich_pending)
+		skipped = r->enrich_next;
+	r->enrich_next = e;
+	r->enrich_pending = true;
+	atomic_store_explicit(&r->enrich_switch, true, memory_order_release);
+	pthread_mutex_unlock(&r->enrich_lock);
+	enrich_unref(skipped);
+}
+
+static void
+count_enrich(struct render *r)
+{
+	struct enrich_counters *n = &r->ecount;
+
+	if (n->lookups)
+		atomic_fetch_add(&r->counters->enrich_lookups, n->lookups);
+	if (n->cache_hits)
+		atomic_fetch_add(&r->counters->enrich_hits, n->cache_hits);
+	if (n->lookup_errors)
+		atomic_fetch_add(&r->counters->enrich_errors, n->lookup_errors);
+	if (n->records)
+		atomic_fetch_add(&r->counters->enrich_records, n->records);
+	memset(n, 0, sizeof(*n));
+}
+
 /* Hands the JSON block to the writer. */
 static void
 submit(struct render *r, bool close)
@@ -151,7 +215,8 @@ take(struct render *r, time_t slot)
 /* Renders one line into the current block; returns its length, 0 when
  * it is lost (counted). */
 static size_t
-line(struct render *r, const struct flow_record *rec, time_t slot)
+line(struct render *r, const struct flow_record *rec, time_t slot,
+    const struct enrich_values *ev)
 {
 	size_t len;
 
@@ -160,8 +225,8 @@ line(struct render *r, const struct flow_record *rec, time_t slot)
 		lost_charge_addr(r->counters->by_exporter, &rec->src->addr);
 		return 0;
 	}
-	len = json_writer_render(r->json, rec, r->cur->data + r->cur->len,
-	    OUTPUT_BLOCK_SIZE - r->cur->len);
+	len = json_writer_render_enriched(r->json, rec, ev,
+	    r->cur->data + r->cur->len, OUTPUT_BLOCK_SIZE - r->cur->len);
 	if (len == 0 && r->cur->len > 0) {
 		submit(r, false);
 		if (!take(r, slot)) {
@@ -170,8 +235,8 @@ line(struct render *r, const struct flow_record *rec, time_t slot)
 			    &rec->src->addr);
 			return 0;
 		}
-		len = json_writer_render(r->json, rec, r->cur->data,
-		    OUTPUT_BLOCK_SIZE);
+		len = json_writer_render_enriched(r->json, rec, ev,
+		    r->cur->data, OUTPUT_BLOCK_SIZE);
 	}
 	if (len == 0) {
 		atomic_fetch_add(&r->counters->oversized, 1);
@@ -215,17 +280,29 @@ process(struct render *r, struct out_block *b)
 
 	wait_turn(r);
 	switch_kafka(r);
+	switch_enrich(r);
 	/* every block ends with its JSON handed on (below), so the lines
 	 * rendered here start a JSON block of b's slot */
 	for (size_t off = 0; off < b->len;) {
 		size_t size;
 		const struct flow_record *rec = record_unpack(b->data + off, &size);
+		struct enrich_values ev;
 
-		bytes += line(r, rec, b->slot);
+		if (r->enrich != NULL && r->cache != NULL) {
+			/* the packed copy is this thread's until the block
+			 * goes back: src_as/dst_as are filled in place */
+			enrich_record(r->enrich, r->cache,
+			    (struct flow_record *)(uintptr_t)rec, &ev, &r->ecount);
+			bytes += line(r, rec, b->slot, &ev);
+		} else {
+			bytes += line(r, rec, b->slot, NULL);
+		}
 		off += size;
 	}
 	if (bytes > 0)
 		atomic_fetch_add(&r->counters->json_bytes, bytes);
+	if (r->enrich != NULL)
+		count_enrich(r);
 	if (!b->close) {
 		/* what the loop handed over goes on now */
 		if (b->flush)
@@ -268,6 +345,7 @@ render_new(struct writer *w, struct writer_counters *counters)
 	if (r == NULL)
 		return NULL;
 	pthread_mutex_init(&r->kafka_lock, NULL);
+	pthread_mutex_init(&r->enrich_lock, NULL);
 	blockq_init(&r->q, OUTPUT_BLOCKS_MAX, &counters->render_queue_peak);
 	r->writer = w;
 	r->note_who = w != NULL && writer_stages(w);
@@ -305,6 +383,11 @@ render_free(struct render *r)
 	if (r->kafka_pending)
 		unref(r->kafka_next);
 	pthread_mutex_destroy(&r->kafka_lock);
+	enrich_unref(r->enrich);
+	if (r->enrich_pending)
+		enrich_unref(r->enrich_next);
+	pthread_mutex_destroy(&r->enrich_lock);
+	enrich_cache_free(r->cache);
 	json_writer_free(r->json);
 	if (r->scratch != NULL)
 		free(r->scratch->who);

@@ -242,6 +242,7 @@ render(struct evbuffer *b, struct collector *c)
 	    (unsigned long long)c->stats.reload_failures);
 	collector_kafka_metrics(c, b);
 	stream_metrics(c->stream, b);
+	collector_enrich_metrics(c, b);
 }
 
 /* The server's own figures: how connections ended, descriptor trouble. */

@@ -1,0 +1,92 @@
+/* The pieces of the enrichment (output/enrich.h), for the render thread
+ * and the tests. */
+#ifndef NETFLOWD_ENRICH_PRIVATE_H
+#define NETFLOWD_ENRICH_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "enrich.h"
+#include "parser.h"
+
+/* ---- geodb.c: one MaxMind-format database ---- */
+
+struct geodb;
+
+/* A field path list as enrich_config has it, parsed. */
+#define GEODB_PATHS 4
+#define GEODB_DEPTH 4
+struct geodb_paths {
+	size_t n;
+	const char *path[GEODB_PATHS][GEODB_DEPTH + 1];   /* NULL-terminated */
+	char *text;              /* what the pointers point into */
+};
+int geodb_paths_parse(struct geodb_paths *p, const char *spec, char **err);
+void geodb_paths_finish(struct geodb_paths *p);
+
+/* NULL with *err = "PATH: why" (allocated). */
+struct geodb *geodb_open(const char *path, char **err);
+void geodb_close(struct geodb *db);
+
+/* What one address has; strings point into the mapped database (valid
+ * while it is open), not NUL-terminated. */
+struct geodb_answer {
+	bool has_asn;
+	uint32_t asn;
+	const char *name;
+	size_t name_len;
+	char country[2];
+	bool has_country;
+	/* the length of the network the answer holds for (in the address's
+	 * own bits): every address in it has the same answer */
+	uint8_t prefix;
+};
+/* 0 (found or not: see the answer's flags), -1: the database is corrupt
+ * there. asn: fill asn/name from asn_paths/name_paths; else the country
+ * from country_paths. */
+int geodb_lookup(struct geodb *db, const struct parser_addr *a,
+    const struct geodb_paths *num, const struct geodb_paths *name,
+    const struct geodb_paths *country, struct geodb_answer *ans);
+
+/* ---- ifcsv.c: the interfaces CSV ---- */
+
+struct iftable;
+struct ifentry {
+	struct parser_addr exporter;
+	uint32_t ifindex;
+	uint64_t speed;          /* bits/s, 0: not given */
+	char *name, *description;
+};
+/* The text of a file (len bytes, NUL or not). NULL with *err ("line N:
+ * why", allocated). An empty table is fine. */
+struct iftable *ifcsv_parse(const char *text, size_t len, char **err);
+void iftable_free(struct iftable *t);
+size_t iftable_size(const struct iftable *t);
+/* The i-th entry (i < iftable_size), in key order. */
+const struct ifentry *iftable_entry(const struct iftable *t, size_t i);
+const struct ifentry *iftable_find(const struct iftable *t,
+    const struct parser_addr *exporter, uint32_t ifindex);
+
+/* ---- enrich.c: what the render thread calls ---- */
+
+struct enrich_values {
+	bool src_as_set, dst_as_set;     /* rec->num[] filled from the database */
+	const char *src_as_name, *dst_as_name;
+	size_t src_as_name_len, dst_as_name_len;
+	char src_country[2], dst_country[2];     /* [0] == 0: none */
+	const struct ifentry *in_if, *out_if;    /* from the CSV, or NULL */
+	bool any;
+};
+
+/* One render thread's cache of recent lookups. */
+struct enrich_cache;
+struct enrich_cache *enrich_cache_new(void);
+void enrich_cache_free(struct enrich_cache *c);
+/* The values of rec (a data record; others get none) under e: may fill
+ * rec's src_as/dst_as (as_source). Lookups go through the cache. */
+void enrich_record(struct enrich *e, struct enrich_cache *c,
+    struct flow_record *rec, struct enrich_values *v,
+    struct enrich_counters *n);
+
+#endif
