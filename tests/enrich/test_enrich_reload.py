@@ -84,6 +84,9 @@ def latest_as(path):
 
 
 def main():
+    if sys.argv[2:3] == ["nomaxminddb"]:
+        print("netflowd built without libmaxminddb: skipped")
+        sys.exit(77)
     if not have_tools():
         print("mmdblookup or MaxMind::DB::Writer missing: skipped")
         sys.exit(77)
