@@ -87,11 +87,27 @@ listener_set_receive_buffer(struct listener *l, size_t want)
 /* Binds before anything else changes, so a reload can fail here and leave
  * the running listeners alone. */
 int
+listener_socket(const struct config_listen *conf, int type)
+{
+	int fd = socket(conf->addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int v6only = conf->dual_stack ? 0 : 1;
+
+	if (fd >= 0 && conf->addr.ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+int
 listener_open(struct collector *c, const struct config_listen *conf,
     size_t receive_buffer, struct listener **out)
 {
 	struct listener *l = calloc(1, sizeof(*l));
-	int on = 1, v6only;
+	int on = 1;
 
 	*out = NULL;
 	if (l == NULL)
@@ -101,16 +117,8 @@ listener_open(struct collector *c, const struct config_listen *conf,
 	l->conf = *conf;
 	if ((l->conf.text = strdup(conf->text)) == NULL)
 		goto fail;
-	l->fd = socket(conf->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
-	if (l->fd < 0)
+	if ((l->fd = listener_socket(conf, SOCK_DGRAM)) < 0)
 		goto fail;
-	if (conf->addr.ss_family == AF_INET6) {
-		v6only = conf->dual_stack ? 0 : 1;
-		if (setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only,
-		    sizeof(v6only)) < 0)
-			goto fail;
-	}
 	setsockopt(l->fd, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof(on));
 	if (bind(l->fd, (const struct sockaddr *)&conf->addr, conf->addrlen) < 0)
 		goto fail;

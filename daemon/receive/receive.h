@@ -38,6 +38,10 @@ struct listener {
 	struct listener *next;
 };
 
+/* A non-blocking, close-on-exec socket of type (SOCK_DGRAM, SOCK_STREAM)
+ * for conf's family, an IPv6 one dual-stack or not as conf says; -1 with
+ * errno set. */
+int listener_socket(const struct config_listen *conf, int type);
 /* Binds and hands the socket to the receive thread's set. */
 int listener_open(struct collector *c, const struct config_listen *conf,
     size_t receive_buffer, struct listener **out);

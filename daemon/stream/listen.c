@@ -75,7 +75,7 @@ lst_open(struct stream *s, const struct config_listen *conf, bool tls,
     struct stream_listener **out)
 {
 	struct stream_listener *l = calloc(1, sizeof(*l));
-	int on = 1, v6only;
+	int on = 1;
 
 	*out = NULL;
 	if (l == NULL)
@@ -86,16 +86,8 @@ lst_open(struct stream *s, const struct config_listen *conf, bool tls,
 	l->conf = *conf;
 	if ((l->conf.text = strdup(conf->text)) == NULL)
 		goto fail;
-	l->fd = socket(conf->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
-	if (l->fd < 0)
+	if ((l->fd = listener_socket(conf, SOCK_STREAM)) < 0)
 		goto fail;
-	if (conf->addr.ss_family == AF_INET6) {
-		v6only = conf->dual_stack ? 0 : 1;
-		if (setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only,
-		    sizeof(v6only)) < 0)
-			goto fail;
-	}
 	/* a restart binds again while old sessions sit in TIME_WAIT */
 	setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	if (bind(l->fd, (const struct sockaddr *)&conf->addr, conf->addrlen) < 0 ||

@@ -23,6 +23,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "tools"))
+import mmdbtest  # noqa: E402
 import strictjson  # noqa: E402
 
 ANALYZER = os.environ.get("ANALYZER", "netflow-analyze")
@@ -1155,12 +1156,7 @@ def case_geo_hostile(tmp):
 def mmdb_tools():
     if os.environ.get("ANALYZER_MAXMINDDB", "1") != "1":
         return "built without libmaxminddb"
-    if not shutil.which("mmdblookup"):
-        return "no mmdblookup (mmdb-bin)"
-    if subprocess.run(["perl", "-MMaxMind::DB::Writer::Tree", "-e1"],
-                      capture_output=True).returncode != 0:
-        return "no MaxMind::DB::Writer (libmaxmind-db-writer-perl)"
-    return None
+    return mmdbtest.missing()
 
 
 def mmdblookup(db, ip, *path):

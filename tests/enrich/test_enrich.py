@@ -16,11 +16,11 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tools"))
+import mmdbtest  # noqa: E402
 import nftest  # noqa: E402
 import strictjson  # noqa: E402
 
 NETFLOWD = os.path.abspath(sys.argv[1])
-MKMMDB = os.path.join(HERE, "..", "tools", "mkmmdb.pl")
 GOLDEN = os.path.join(HERE, "..", "golden")
 CAPTURES = ["softflowd-v5", "softflowd-v9", "softflowd-ipfix",
             "softflowd-ipfix-v6", "pmacct-v9", "pmacct-ipfix", "fprobe-v5",
@@ -48,16 +48,7 @@ NETWORKS = [
 ]
 
 
-def have_tools():
-    if shutil.which("mmdblookup") is None or shutil.which("perl") is None:
-        return False
-    return subprocess.call(["perl", "-MMaxMind::DB::Writer::Tree", "-e", "1"],
-                           stderr=subprocess.DEVNULL) == 0
-
-
-def mkmmdb(layout, path, networks):
-    subprocess.run(["perl", MKMMDB, layout, path],
-                   input=json.dumps(networks).encode(), check=True)
+mkmmdb = mmdbtest.mkmmdb
 
 
 _mmdb = {}
@@ -288,8 +279,8 @@ def main():
     if sys.argv[2:3] == ["nomaxminddb"]:
         print("netflowd built without libmaxminddb: skipped")
         sys.exit(77)
-    if not have_tools():
-        print("mmdblookup or MaxMind::DB::Writer missing: skipped")
+    if mmdbtest.missing():
+        print(mmdbtest.missing() + ": skipped")
         sys.exit(77)
     d = tempfile.mkdtemp(prefix="netflowd-enrich-")
     try:

@@ -22,27 +22,19 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tools"))
+import mmdbtest  # noqa: E402
 import nftest  # noqa: E402
 import strictjson  # noqa: E402
 
 NETFLOWD = os.path.abspath(sys.argv[1])
-MKMMDB = os.path.join(HERE, "..", "tools", "mkmmdb.pl")
 check = nftest.Check("enrich-reload")
 GENERATIONS = [(64501, "First"), (65001, "Second ✓"), (65002, "Third")]
 
 
-def have_tools():
-    if shutil.which("mmdblookup") is None or shutil.which("perl") is None:
-        return False
-    return subprocess.call(["perl", "-MMaxMind::DB::Writer::Tree", "-e", "1"],
-                           stderr=subprocess.DEVNULL) == 0
-
-
 def mkmmdb(path, asn, name):
-    nets = [{"network": "10.0.0.0/8", "asn": asn, "as_name": name},
-            {"network": "2001:db8::/32", "asn": asn + 1, "as_name": name}]
-    subprocess.run(["perl", MKMMDB, "geolite2-asn", path],
-                   input=json.dumps(nets).encode(), check=True)
+    mmdbtest.mkmmdb("geolite2-asn", path,
+                    [{"network": "10.0.0.0/8", "asn": asn, "as_name": name},
+                     {"network": "2001:db8::/32", "asn": asn + 1, "as_name": name}])
 
 
 def datagram(n):
@@ -87,8 +79,8 @@ def main():
     if sys.argv[2:3] == ["nomaxminddb"]:
         print("netflowd built without libmaxminddb: skipped")
         sys.exit(77)
-    if not have_tools():
-        print("mmdblookup or MaxMind::DB::Writer missing: skipped")
+    if mmdbtest.missing():
+        print(mmdbtest.missing() + ": skipped")
         sys.exit(77)
     d = tempfile.mkdtemp(prefix="netflowd-enrich-reload-")
     db = os.path.join(d, "asn.mmdb")
