@@ -276,12 +276,7 @@ def bad_databases(d, good):
 
 
 def main():
-    if sys.argv[2:3] == ["nomaxminddb"]:
-        print("netflowd built without libmaxminddb: skipped")
-        sys.exit(77)
-    if mmdbtest.missing():
-        print(mmdbtest.missing() + ": skipped")
-        sys.exit(77)
+    mmdbtest.skip_unless_ready(sys.argv[2:3] != ["nomaxminddb"])
     d = tempfile.mkdtemp(prefix="netflowd-enrich-")
     try:
         asn = os.path.join(d, "asn.mmdb")

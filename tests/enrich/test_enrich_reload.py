@@ -76,12 +76,7 @@ def latest_as(path):
 
 
 def main():
-    if sys.argv[2:3] == ["nomaxminddb"]:
-        print("netflowd built without libmaxminddb: skipped")
-        sys.exit(77)
-    if mmdbtest.missing():
-        print(mmdbtest.missing() + ": skipped")
-        sys.exit(77)
+    mmdbtest.skip_unless_ready(sys.argv[2:3] != ["nomaxminddb"])
     d = tempfile.mkdtemp(prefix="netflowd-enrich-reload-")
     db = os.path.join(d, "asn.mmdb")
     out = os.path.join(d, "stdout.jsonl")

@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 
 MKMMDB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mkmmdb.pl")
 
@@ -23,3 +24,12 @@ def mkmmdb(layout, path, networks):
     """A database at path in layout (see mkmmdb.pl) holding networks."""
     subprocess.run(["perl", MKMMDB, layout, path],
                    input=json.dumps(networks).encode(), check=True)
+
+
+def skip_unless_ready(built_with_maxminddb):
+    """Exits 77 (skipped) where netflowd has no libmaxminddb or the tools
+    are missing."""
+    why = missing() if built_with_maxminddb else "netflowd built without libmaxminddb"
+    if why:
+        print(why + ": skipped")
+        sys.exit(77)
