@@ -12,13 +12,10 @@ import json
 import os
 import shutil
 import signal
-import socket
 import struct
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tools"))
@@ -45,21 +42,6 @@ def datagram(n):
                       bytes([10, 200, 0, 1]), bytes(4), 1, 2, 1, n + 1,
                       500, 900, 1234, 80, 0, 0, 6, 0, 0, 0, 24, 24, 0)
     return hdr + rec
-
-
-class Stream:
-    def __init__(self, port):
-        self.port = port
-        self.next = 0
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run)
-
-    def run(self):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            while not self.stop.is_set():
-                s.sendto(datagram(self.next), ("127.0.0.1", self.port))
-                self.next += 1
-                time.sleep(0.0005)
 
 
 def lines(path):
@@ -95,7 +77,7 @@ def main():
     stream = None
     try:
         daemon.start()
-        stream = Stream(port)
+        stream = nftest.Stream(port, datagram, pause=0.0005)
         stream.thread.start()
         check(nftest.wait_for(lambda: latest_as(out) == 64501, 10),
               "first database in use")

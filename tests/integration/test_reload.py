@@ -8,7 +8,6 @@ import re
 import signal
 import socket
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools"))
@@ -32,25 +31,6 @@ def datagram(n):
                     sequence=n * PER)
 
 
-class Stream:
-    """Sends datagrams to one port from a thread until stopped."""
-
-    def __init__(self, port, first):
-        self.port, self.next, self.first = port, first, first
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run)
-
-    def run(self):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            while not self.stop.is_set():
-                s.sendto(datagram(self.next), ("127.0.0.1", self.port))
-                self.next += 1
-                time.sleep(0.001)
-
-    def sent(self):
-        return range(self.first, self.next)
-
-
 def reload(d, text, done):
     with open(d.config, "w") as f:
         f.write(text.replace("@OUT@", d.outdir))
@@ -65,7 +45,7 @@ def main():
     busy = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         d.start()
-        s1 = Stream(p1, 0)
+        s1 = nftest.Stream(p1, datagram)
         s1.thread.start()
         nftest.send([datagram(n) for n in range(100000, 100050)], p2)
         time.sleep(0.3)
@@ -134,7 +114,7 @@ def family_move():
     d = nftest.Daemon(NETFLOWD, text("0.0.0.0:%d" % p))
     try:
         d.start()
-        stay = Stream(q, 0)
+        stay = nftest.Stream(q, datagram)
         stay.thread.start()
         nftest.send([datagram(n) for n in range(100000, 100010)], p)
         check(reload(d, text("*:%d" % p), "reloaded configuration"),

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -148,6 +149,27 @@ def send(datagrams, port, host="127.0.0.1", family=socket.AF_INET, pace=0.0):
             s.sendto(d, (host, port))
             if pace:
                 time.sleep(pace)
+
+
+class Stream:
+    """Sends make(n) for n = first, first + 1, ... to a UDP port on
+    127.0.0.1 from a thread, a pause apart, until stop is set."""
+
+    def __init__(self, port, make, first=0, pause=0.001):
+        self.port, self.make, self.pause = port, make, pause
+        self.next = self.first = first
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run)
+
+    def run(self):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            while not self.stop.is_set():
+                s.sendto(self.make(self.next), ("127.0.0.1", self.port))
+                self.next += 1
+                time.sleep(self.pause)
+
+    def sent(self):
+        return range(self.first, self.next)
 
 
 def metrics(port):
