@@ -21,6 +21,8 @@ collector_realtime_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void switch_output(struct collector *c, int64_t now_ms);
+
 static void
 on_record(const struct flow_record *rec, void *arg)
 {
@@ -28,8 +30,10 @@ on_record(const struct flow_record *rec, void *arg)
 	char buf[64], group[64];
 
 	c->last_template_id = rec->template_id;
-	/* the loop's clock: held data released now carries an older time */
-	collector_output_boundary(c, c->now_ms);
+	/* the loop's clock: held data released now carries an older time
+	 * (collector_output_boundary(), its test inline: every record) */
+	if (c->next_output != NULL && c->now_ms >= c->next_output_ms)
+		switch_output(c, c->now_ms);
 	if (output_write(c->output, rec) == 0)
 		return;
 	/* counted in the output's lost records by reason, and against the
@@ -141,10 +145,15 @@ collector_output_backlog(struct collector *c, size_t *max)
 void
 collector_output_boundary(struct collector *c, int64_t now_ms)
 {
+	if (c->next_output != NULL && now_ms >= c->next_output_ms)
+		switch_output(c, now_ms);
+}
+
+static void
+switch_output(struct collector *c, int64_t now_ms)
+{
 	struct kafka *was, *now;
 
-	if (c->next_output == NULL || now_ms < c->next_output_ms)
-		return;
 	/* the old output closes and renames its slot on a thread of its own:
 	 * every record written so far goes there, the next one opens a slot
 	 * of the new output. With Kafka, the new output's render thread

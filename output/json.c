@@ -1016,8 +1016,12 @@ json_writer_render_enriched(struct json_writer *w,
     const struct flow_record *rec, const struct enrich_values *ev,
     char *dst, size_t room)
 {
-	struct out o = { .p = dst, .end = dst + room };
+	struct out o;
 
+	/* not an initializer: it would clear the bounce buffer, every line */
+	o.p = dst;
+	o.end = dst + room;
+	o.tok = dst;
 	/* the core is written without checks into a window this large */
 	if (room < sizeof("{\"time_received\":") - 1 + CORE_MAX)
 		return 0;

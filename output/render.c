@@ -286,17 +286,17 @@ process(struct render *r, struct out_block *b)
 	for (size_t off = 0; off < b->len;) {
 		size_t size;
 		const struct flow_record *rec = record_unpack(b->data + off, &size);
-		struct enrich_values ev;
+		struct enrich_values ev, *evp = NULL;
 
 		if (r->enrich != NULL && r->cache != NULL) {
 			/* the packed copy is this thread's until the block
 			 * goes back: src_as/dst_as are filled in place */
 			enrich_record(r->enrich, r->cache,
 			    (struct flow_record *)(uintptr_t)rec, &ev, &r->ecount);
-			bytes += line(r, rec, b->slot, &ev);
-		} else {
-			bytes += line(r, rec, b->slot, NULL);
+			evp = &ev;
 		}
+		/* one call: line() is inlined into this loop */
+		bytes += line(r, rec, b->slot, evp);
 		off += size;
 	}
 	if (bytes > 0)

@@ -145,6 +145,8 @@ held_adopt(struct parser *p, struct domain *d, const struct tkey *key,
 void
 held_release(struct parser *p, struct domain *d)
 {
+	if (!d->release && !p->release_others)
+		return;
 	release_one(p, d);
 	if (p->release_others) {
 		struct domain *o;
@@ -159,13 +161,15 @@ held_release(struct parser *p, struct domain *d)
 static void
 release_one(struct parser *p, struct domain *d)
 {
-	struct tkey key = { .exporter = d->exp->addr, .port = d->port,
-	    .domain = d->id, .proto = d->proto };
+	struct tkey key;
 	struct held *h, *next;
 
+	/* every datagram asks; almost none has anything to release */
 	if (!d->release)
 		return;
 	d->release = false;
+	key = (struct tkey){ .exporter = d->exp->addr, .port = d->port,
+	    .domain = d->id, .proto = d->proto };
 	for (h = TAILQ_FIRST(&d->held); h != NULL; h = next) {
 		const struct template *t;
 		struct cursor set;

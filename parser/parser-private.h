@@ -90,6 +90,21 @@ struct seqtrack {
 bool seq_check(struct seqtrack *s, uint32_t seq, uint32_t inc,
     uint32_t *lost);
 
+enum { SEQ_NONE, SEQ_RUNNING, SEQ_JUMPED };   /* seqtrack.state */
+
+/* seq_check()'s answer for the datagram every running sequence mostly
+ * sees, the one expected: advanced, nothing lost, no reset. False (s as
+ * it was) for any other: then seq_check() decides. */
+static inline bool
+seq_in_line(struct seqtrack *s, uint32_t seq, uint32_t inc)
+{
+	if (s->state != SEQ_RUNNING || seq != s->next)
+		return false;
+	s->next = seq + inc;
+	s->inc = inc;
+	return true;
+}
+
 struct template {
 	struct tkey key;
 	struct domain *dom;

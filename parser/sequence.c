@@ -22,8 +22,6 @@
 #define SEQ_CONFIRM 64
 #define SEQ_BOUND 65536
 
-enum { SEQ_NONE, SEQ_RUNNING, SEQ_JUMPED };
-
 static void
 start(struct seqtrack *s, uint32_t seq, uint32_t inc)
 {
