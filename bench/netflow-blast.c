@@ -73,6 +73,8 @@ struct opts {
 	const char *replay;
 	const char *write_pcap;
 	bool quiet;
+	bool seeded;
+	uint64_t seed;
 };
 
 static volatile sig_atomic_t stop;
@@ -648,6 +650,7 @@ usage(void)
 	    "  -R, --replay FILE.pcap   send the UDP payloads of a capture (looped)\n"
 	    "  -w, --write FILE.pcap    write the datagrams to a capture instead of sending\n"
 	    "  -q, --quiet              only the final key=value line\n"
+	    "  -S, --seed N             the same flows every run (default: by process id)\n"
 	    "Prints one line: datagrams=N flows=N templates=N bytes=N seconds=S rate=R errors=N\n");
 	exit(2);
 }
@@ -668,6 +671,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "replay", required_argument, NULL, 'R' },
 		{ "write", required_argument, NULL, 'w' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "seed", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -675,7 +679,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 
 	*o = (struct opts){ .version = 9, .flows = 7, .template_every = 20,
 	    .exporters = 1, .v6_percent = 10, .batch = 32 };
-	while ((ch = getopt_long(argc, argv, "v:f:t:e:6:r:n:d:b:R:w:qh",
+	while ((ch = getopt_long(argc, argv, "v:f:t:e:6:r:n:d:b:R:w:qS:h",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'v': o->version = atoi(optarg); break;
@@ -690,6 +694,10 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'R': o->replay = optarg; break;
 		case 'w': o->write_pcap = optarg; break;
 		case 'q': o->quiet = true; break;
+		case 'S':
+			o->seed = strtoull(optarg, NULL, 10);
+			o->seeded = true;
+			break;
 		default: usage();
 		}
 	}
@@ -889,7 +897,7 @@ main(int argc, char **argv)
 	parse_opts(argc, argv, &o);
 	if (optind + 1 != argc)
 		usage();
-	rng_state ^= (uint64_t)getpid() << 20;
+	rng_state ^= o.seeded ? o.seed << 20 : (uint64_t)getpid() << 20;
 	sender_init(&s, argv[optind]);
 	if (o.write_pcap && !s.v4)
 		die("--write needs an IPv4 destination");

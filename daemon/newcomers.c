@@ -97,7 +97,8 @@ newcomers_packet(struct newcomers *nc, const struct parser_packet *pkt,
 	struct newcomer *e;
 	char buf[64];
 
-	if (nc == NULL)
+	/* a session and domain of which all is said skips the table */
+	if (nc == NULL || (pkt->noted != NULL && *pkt->noted))
 		return;
 	e = lookup(nc, &pkt->src->addr, pkt->src->port);
 	if (e->addr.family == 0) {
@@ -107,6 +108,9 @@ newcomers_packet(struct newcomers *nc, const struct parser_packet *pkt,
 				    "ones are no longer logged (see /metrics)",
 				    NEWCOMERS_MAX);
 			nc->full_said = true;
+			/* the table never shrinks: it stays unlogged */
+			if (pkt->noted != NULL)
+				*pkt->noted = true;
 			return;
 		}
 		e->addr = pkt->src->addr;
@@ -118,10 +122,17 @@ newcomers_packet(struct newcomers *nc, const struct parser_packet *pkt,
 		    kind(pkt), pkt->format == FLOW_FORMAT_SFLOW ? "sub-agent" :
 		    "domain", pkt->domain);
 	}
-	if (e->decoded || pkt->format == FLOW_FORMAT_SFLOW || pkt->version < 9 ||
-	    pkt->records == 0)
+	if (e->decoded || pkt->format == FLOW_FORMAT_SFLOW || pkt->version < 9) {
+		/* nothing more to say about this session */
+		if (pkt->noted != NULL)
+			*pkt->noted = true;
+		return;
+	}
+	if (pkt->records == 0)
 		return;
 	e->decoded = true;
+	if (pkt->noted != NULL)
+		*pkt->noted = true;
 	exporter_text(&pkt->src->addr, buf, sizeof(buf));
 	log_limited_fields(&nc->log, LOG_INFO, LOG_FIELDS({ "EXPORTER", buf }),
 	    "exporter %s port %u: first template in use: template %u "

@@ -149,6 +149,7 @@ ipfix_decode(struct parser *p, struct cursor *c, const struct parser_source *src
 	if (held)
 		domain_sequence_unknown(d);
 	pkt.resets = (uint32_t)(p->resets - resets);
+	pkt.noted = &d->noted;
 	if (p->ops.packet)
 		p->ops.packet(&pkt, p->arg);
 	return pkt.records;

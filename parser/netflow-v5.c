@@ -186,6 +186,7 @@ fixed_decode(struct parser *p, struct cursor *c, const struct parser_source *src
 			.src = src, .version = (uint16_t)v, .domain = rec->domain,
 			.sequence = h.sequence, .records = (uint32_t)n,
 			.lost = lost, .resets = (uint32_t)(p->resets - resets),
+			.noted = &d->noted,
 		};
 		p->ops.packet(&pkt, p->arg);
 	}

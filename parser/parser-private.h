@@ -173,6 +173,7 @@ struct domain {
 	                      * first session of its proto and id claims it */
 	bool announced;      /* the session sent a template of its own */
 	bool borrowed;       /* ... or took one over from another port */
+	bool noted;          /* parser_packet's noted */
 	struct seqtrack seq;
 	bool has_sampling, has_sysinit;
 	bool release;        /* a template came for held data: decode it at

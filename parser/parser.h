@@ -176,6 +176,11 @@ struct parser_packet {
 	uint32_t resets;         /* sequences this datagram restarted (a new
 	                          * session, a restarted exporter, a stray
 	                          * datagram): never counted as lost */
+	bool *noted;             /* the packet callback's own flag in the
+	                          * parser's state of this session and domain:
+	                          * false where the parser made that state
+	                          * (new, evicted and back, loaded); NULL: none
+	                          * (sFlow) */
 };
 
 struct parser_ops {

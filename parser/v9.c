@@ -142,6 +142,7 @@ v9_decode(struct parser *p, struct cursor *c, const struct parser_source *src)
 	held_release(p, d);
 	pkt.records = (uint32_t)(p->delivered - before);
 	pkt.resets = (uint32_t)(p->resets - resets);
+	pkt.noted = &d->noted;
 	if (p->ops.packet)
 		p->ops.packet(&pkt, p->arg);
 	return pkt.records;
