@@ -112,7 +112,8 @@ struct cc_record {
 };
 
 struct enrich_cache {
-	struct cache_entry e[1u << CACHE_LOG2];
+	/* on lines; and aligned_alloc wants a size that is a multiple */
+	_Alignas(64) struct cache_entry e[1u << CACHE_LOG2];
 	struct as_record as[1u << SETS_LOG2][2];
 	struct cc_record cc[1u << COUNTRIES_LOG2];
 	uint64_t generation;     /* the entries' (0: none yet) */
