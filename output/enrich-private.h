@@ -29,8 +29,8 @@ void geodb_paths_finish(struct geodb_paths *p);
 struct geodb *geodb_open(const char *path, char **err);
 void geodb_close(struct geodb *db);
 
-/* What one address has; strings point into the mapped database (valid
- * while it is open), not NUL-terminated. */
+/* What one record of a database says; strings point into the mapped
+ * database (valid while it is open), not NUL-terminated. */
 struct geodb_answer {
 	bool has_asn;
 	uint32_t asn;
@@ -38,14 +38,19 @@ struct geodb_answer {
 	size_t name_len;
 	char country[2];
 	bool has_country;
-	/* the length of the network the answer holds for (in the address's
-	 * own bits): every address in it has the same answer */
-	uint8_t prefix;
 };
-/* 0 (found or not: see the answer's flags), -1: the database is corrupt
- * there. asn: fill asn/name from asn_paths/name_paths; else the country
- * from country_paths. */
-int geodb_lookup(struct geodb *db, const struct parser_addr *a,
+/* Where a is in the database's tree: 1 with *offset (its record, for
+ * geodb_record), 0 when the tree has no record for it, -1: the database
+ * is corrupt there. *prefix: the length of the network that holds for (in
+ * the address's own bits; 128 for an address of a family the database
+ * lacks): every address in it has the same record. */
+int geodb_find(struct geodb *db, const struct parser_addr *a,
+    uint32_t *offset, uint8_t *prefix);
+/* The values of the record at offset into *ans (which the caller zeroed):
+ * num: asn/name from num/name; country: the country. 0, or -1: the
+ * database is corrupt there. Many networks share one record (all of an
+ * AS's, all of a country's), so callers cache by offset. */
+int geodb_record(struct geodb *db, uint32_t offset,
     const struct geodb_paths *num, const struct geodb_paths *name,
     const struct geodb_paths *country, struct geodb_answer *ans);
 
@@ -70,10 +75,18 @@ const struct ifentry *iftable_find(const struct iftable *t,
 
 /* ---- enrich.c: what the render thread calls ---- */
 
+/* An AS name: the JSON string already (quotes, escapes), as the cache
+ * keeps it, or (json false) as the database has it. s NULL: none. */
+struct enrich_name {
+	const char *s;
+	size_t len;
+	bool json;
+};
+
+/* Valid until the next enrich_record with the same cache. */
 struct enrich_values {
 	bool src_as_set, dst_as_set;     /* rec->num[] filled from the database */
-	const char *src_as_name, *dst_as_name;
-	size_t src_as_name_len, dst_as_name_len;
+	struct enrich_name src_as_name, dst_as_name;
 	char src_country[2], dst_country[2];     /* [0] == 0: none */
 	const struct ifentry *in_if, *out_if;    /* from the CSV, or NULL */
 	bool any;

@@ -84,11 +84,20 @@ geodb_close(struct geodb *db)
 }
 
 int
-geodb_lookup(struct geodb *db, const struct parser_addr *a,
-    const struct geodb_paths *num, const struct geodb_paths *name,
-    const struct geodb_paths *country, struct geodb_answer *ans)
+geodb_find(struct geodb *db, const struct parser_addr *a, uint32_t *offset,
+    uint8_t *prefix)
 {
-	(void)db, (void)a, (void)num, (void)name, (void)country, (void)ans;
+	(void)db, (void)a, (void)offset;
+	*prefix = 128;
+	return 0;
+}
+
+int
+geodb_record(struct geodb *db, uint32_t offset, const struct geodb_paths *num,
+    const struct geodb_paths *name, const struct geodb_paths *country,
+    struct geodb_answer *ans)
+{
+	(void)db, (void)offset, (void)num, (void)name, (void)country, (void)ans;
 	return 0;
 }
 #else
@@ -264,15 +273,14 @@ number(const MMDB_entry_data_s *d, uint32_t *out)
 }
 
 int
-geodb_lookup(struct geodb *db, const struct parser_addr *a,
-    const struct geodb_paths *num, const struct geodb_paths *name,
-    const struct geodb_paths *country, struct geodb_answer *ans)
+geodb_find(struct geodb *db, const struct parser_addr *a, uint32_t *offset,
+    uint8_t *prefix)
 {
 	struct sockaddr_storage ss = { 0 };
 	MMDB_lookup_result_s r;
-	MMDB_entry_data_s d;
-	int rc, found;
+	int rc;
 
+	*prefix = 128;
 	if (a->family == 4) {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 
@@ -291,16 +299,31 @@ geodb_lookup(struct geodb *db, const struct parser_addr *a,
 		return -1;
 	/* an IPv4 address in an IPv6 tree: the netmask counts the 96 bits
 	 * of ::/96 in front of it */
-	ans->prefix = (uint8_t)(a->family == 4 && r.netmask > 32 ?
+	*prefix = (uint8_t)(a->family == 4 && r.netmask > 32 ?
 	    r.netmask - 96 : r.netmask);
 	if (!r.found_entry)
 		return 0;
+	*offset = r.entry.offset;
+	return 1;
+}
+
+int
+geodb_record(struct geodb *db, uint32_t offset, const struct geodb_paths *num,
+    const struct geodb_paths *name, const struct geodb_paths *country,
+    struct geodb_answer *ans)
+{
+	/* what MMDB_lookup_sockaddr's result holds: the database and the
+	 * record's offset in its data section */
+	MMDB_entry_s entry = { .mmdb = &db->mmdb, .offset = offset };
+	MMDB_entry_data_s d;
+	int found;
+
 	if (num != NULL) {
-		if ((found = value(&r.entry, num, &d)) < 0)
+		if ((found = value(&entry, num, &d)) < 0)
 			return -1;
 		if (found && number(&d, &ans->asn) && ans->asn != 0)
 			ans->has_asn = true;
-		if ((found = value(&r.entry, name, &d)) < 0)
+		if ((found = value(&entry, name, &d)) < 0)
 			return -1;
 		if (found && d.type == MMDB_DATA_TYPE_UTF8_STRING &&
 		    d.data_size > 0) {
@@ -309,7 +332,7 @@ geodb_lookup(struct geodb *db, const struct parser_addr *a,
 		}
 	}
 	if (country != NULL) {
-		if ((found = value(&r.entry, country, &d)) < 0)
+		if ((found = value(&entry, country, &d)) < 0)
 			return -1;
 		/* ISO 3166-1 alpha-2 only: anything else is no country */
 		if (found && d.type == MMDB_DATA_TYPE_UTF8_STRING &&

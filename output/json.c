@@ -950,14 +950,12 @@ plain_utf8(const char *s, size_t len)
 	return true;
 }
 
-/* A string from a database or the interfaces file: plain ASCII as it is,
- * anything else through string_value (invalid UTF-8 replaced, escaped). */
+/* A string from a database or the interfaces file as a JSON value: plain
+ * ASCII as it is, anything else through string_value (invalid UTF-8
+ * replaced, escaped). */
 static bool
-put_text(struct json_writer *w, struct out *o, const char *key, size_t klen,
-    const char *s, size_t len)
+text_value(struct json_writer *w, struct out *o, const char *s, size_t len)
 {
-	if (!put_bytes(o, key, klen))
-		return false;
 	if (len + 2 <= (size_t)(o->end - o->p) && plain_utf8(s, len)) {
 		o->p[0] = '"';
 		memcpy(o->p + 1, s, len);
@@ -968,8 +966,60 @@ put_text(struct json_writer *w, struct out *o, const char *key, size_t klen,
 	return string_value(w, o, (const uint8_t *)s, len);
 }
 
+size_t
+json_writer_text(struct json_writer *w, const char *s, size_t len, char *dst,
+    size_t room)
+{
+	struct out o = { .p = dst, .end = dst + room };
+
+	/* string_value writes null when its scratch cannot grow: that is no
+	 * rendering to keep */
+	if (scratch(w, len * 3 + 1) == NULL || !text_value(w, &o, s, len))
+		return 0;
+	return (size_t)(o.p - dst);
+}
+
+static bool
+put_text(struct json_writer *w, struct out *o, const char *key, size_t klen,
+    const char *s, size_t len)
+{
+	return put_bytes(o, key, klen) && text_value(w, o, s, len);
+}
+
 #define TEXT(w, o, key, s, len) \
 	put_text(w, o, ",\"" key "\":", sizeof(",\"" key "\":") - 1, s, len)
+
+/* An AS name: rendered already (the enrichment's cache keeps it as JSON),
+ * or as found */
+static bool
+put_as_name(struct json_writer *w, struct out *o, const char *key,
+    size_t klen, const struct enrich_name *n)
+{
+	if (!n->json)
+		return put_text(w, o, key, klen, n->s, n->len);
+	return put_bytes(o, key, klen) && put_bytes(o, n->s, n->len);
+}
+
+#define AS_NAME(w, o, key, n) \
+	put_as_name(w, o, ",\"" key "\":", sizeof(",\"" key "\":") - 1, n)
+
+/* ,"key":"CC": the enrichment keeps A-Z only */
+static bool
+put_country(struct out *o, const char *key, size_t klen, const char *cc)
+{
+	if (klen + 4 > (size_t)(o->end - o->p))
+		return false;
+	memcpy(o->p, key, klen);
+	o->p[klen] = '"';
+	o->p[klen + 1] = cc[0];
+	o->p[klen + 2] = cc[1];
+	o->p[klen + 3] = '"';
+	o->p += klen + 4;
+	return true;
+}
+
+#define COUNTRY(o, key, cc) \
+	put_country(o, ",\"" key "\":", sizeof(",\"" key "\":") - 1, cc)
 
 static bool
 put_speed(struct out *o, const char *key, size_t klen, uint64_t v)
@@ -986,15 +1036,13 @@ put_speed(struct out *o, const char *key, size_t klen, uint64_t v)
 static bool
 enriched(struct json_writer *w, struct out *o, const struct enrich_values *v)
 {
-	if (v->src_as_name && !TEXT(w, o, "src_as_name", v->src_as_name,
-	    v->src_as_name_len))
+	if (v->src_as_name.s && !AS_NAME(w, o, "src_as_name", &v->src_as_name))
 		return false;
-	if (v->dst_as_name && !TEXT(w, o, "dst_as_name", v->dst_as_name,
-	    v->dst_as_name_len))
+	if (v->dst_as_name.s && !AS_NAME(w, o, "dst_as_name", &v->dst_as_name))
 		return false;
-	if (v->src_country[0] && !TEXT(w, o, "src_country", v->src_country, 2))
+	if (v->src_country[0] && !COUNTRY(o, "src_country", v->src_country))
 		return false;
-	if (v->dst_country[0] && !TEXT(w, o, "dst_country", v->dst_country, 2))
+	if (v->dst_country[0] && !COUNTRY(o, "dst_country", v->dst_country))
 		return false;
 	if (v->in_if && !TEXT(w, o, "in_if_name", v->in_if->name,
 	    strlen(v->in_if->name)))

@@ -24,6 +24,11 @@ struct enrich_values;
 size_t json_writer_render_enriched(struct json_writer *w,
     const struct flow_record *rec, const struct enrich_values *ev,
     char *dst, size_t room);
+/* s (len bytes: a name from a database or the interfaces file) as the
+ * JSON string the lines carry it as, quotes included, into dst; its
+ * length, 0 when it does not fit in room (or memory ran out). */
+size_t json_writer_text(struct json_writer *w, const char *s, size_t len,
+    char *dst, size_t room);
 
 /* ---- format.c ---- */
 
