@@ -580,6 +580,7 @@ struct query {
 	atomic_size_t next_file;
 	bool *skip;		/* files left unopened by --since/--until */
 	bool as_names;		/* a table keyed by AS shows the AS's name */
+	bool core_only;		/* record_parser_core_only(): no key reads the others */
 	struct geodb *geo;	/* --asn-db, --country-db */
 };
 
@@ -795,6 +796,7 @@ part_init(struct part *pt, struct query *q)
 	sampling_init(&pt->st.sampling, !q->o->no_scale);
 	if (!(pt->r = reader_new()) || !(pt->rp = record_parser_new()))
 		return false;
+	record_parser_core_only(pt->rp, q->core_only);
 	if (q->geo && !(pt->gcache = geodb_cache_new()))
 		return false;
 	for (size_t s = 0; s < q->n_stats; s++)
@@ -1791,6 +1793,39 @@ make_layouts(struct query *q)
 			layout_add_name(l, QOFF(n[0]) + (size_t)q->agg[i].e * sizeof(uint32_t));
 }
 
+/* Whether the key's value comes from the core of a line (addresses, ports,
+ * protocol, exporter) or an enrichment name or country, which the parser
+ * always decodes; the rest record_parser_core_only() leaves out. */
+static bool
+elem_core(enum elem e)
+{
+	switch (e) {
+	case E_SRCIP: case E_DSTIP: case E_SRCPORT: case E_DSTPORT: case E_PROTO:
+	case E_EXPORTER: case E_SRCGEO: case E_DSTGEO: case E_INIFNAME: case E_OUTIFNAME:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Statistics and aggregates over core keys only, with no expression (it
+ * may read any key), no listing (it prints them) and no enrichment (it
+ * fills the AS numbers) read nothing else of a line. */
+static bool
+needs_core_only(const struct query *q)
+{
+	if (q->filter || q->post || q->geo || q->o->flows)
+		return false;
+	for (size_t i = 0; i < q->n_stats; i++)
+		for (int j = 0; j < q->stats[i].n_el; j++)
+			if (!elem_core(q->stats[i].el[j].e))
+				return false;
+	for (size_t i = 0; i < q->n_agg; i++)
+		if (!elem_core(q->agg[i].e))
+			return false;
+	return true;
+}
+
 static int
 setup(struct query *q, const struct options *o)
 {
@@ -1840,6 +1875,7 @@ setup(struct query *q, const struct options *o)
 		return 2;
 	}
 	make_layouts(q);
+	q->core_only = needs_core_only(q);
 	if (o->order && !parse_list_order(o->order, &q->lorder)) {
 		fprintf(stderr, "netflow-analyze: bad --order '%s' (tstart tend bytes packets flows "
 		    "duration)\n", o->order);
