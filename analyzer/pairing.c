@@ -659,6 +659,63 @@ compare_entries(const void *a, const void *b)
 	return before(a, b) ? -1 : before(b, a) ? 1 : 0;
 }
 
+static void
+swap_entries(struct heap_entry *a, struct heap_entry *b)
+{
+	struct heap_entry t = *a;
+	*a = *b;
+	*b = t;
+}
+
+/* Quicksort in place with the comparison inlined (median of three, the
+ * smaller side first; past a depth of 2 log n, qsort): qsort's merge sort
+ * called before() through a pointer and copied a million entries through
+ * a temporary array of fresh pages, a tenth of --summary's time. */
+static void
+sort_entries(struct heap_entry *a, size_t n, int depth)
+{
+	while (n > 16) {
+		if (depth-- == 0) {
+			qsort(a, n, sizeof(*a), compare_entries);
+			return;
+		}
+		size_t m = n / 2;
+		if (before(&a[m], &a[0]))
+			swap_entries(&a[m], &a[0]);
+		if (before(&a[n - 1], &a[0]))
+			swap_entries(&a[n - 1], &a[0]);
+		if (before(&a[n - 1], &a[m]))
+			swap_entries(&a[n - 1], &a[m]);
+		struct heap_entry pivot = a[m];
+		size_t i = 0, j = n - 1;
+		for (;;) {	/* Hoare: [0, j] <= pivot <= [j + 1, n) */
+			while (before(&a[i], &pivot))
+				i++;
+			while (before(&pivot, &a[j]))
+				j--;
+			if (i >= j)
+				break;
+			swap_entries(&a[i++], &a[j--]);
+		}
+		size_t left = j + 1;
+		if (left < n - left) {
+			sort_entries(a, left, depth);
+			a += left;
+			n -= left;
+		} else {
+			sort_entries(a + left, n - left, depth);
+			n = left;
+		}
+	}
+	for (size_t i = 1; i < n; i++) {
+		struct heap_entry x = a[i];
+		size_t j = i;
+		for (; j > 0 && before(&x, &a[j - 1]); j--)
+			a[j] = a[j - 1];
+		a[j] = x;
+	}
+}
+
 /* The heap's entries sorted are the order it would pop them in: no two
  * share (start, seq). Sorting the array streams through it; popping would
  * walk a path down a heap too big for the cache for every flow. */
@@ -668,7 +725,10 @@ pairing_flush(struct pairing *p)
 	drop_all_waiting(p);
 	if (p->heap_len == 0)
 		return;		/* heap may still be NULL: qsort wants an array */
-	qsort(p->heap, p->heap_len, sizeof(*p->heap), compare_entries);
+	int depth = 0;
+	for (size_t n = p->heap_len; n > 1; n /= 2)
+		depth += 2;
+	sort_entries(p->heap, p->heap_len, depth);
 	for (size_t i = 0; i < p->heap_len; i++) {
 		struct pending *e = p->heap[i].e;
 		if (!e->emitted)

@@ -107,10 +107,22 @@ insert(struct tally *t, const void *key, uint64_t hash)
 	return e;
 }
 
+uint64_t
+tally_hash(const struct tally *t, const void *key)
+{
+	return oatab_hash(key, t->key_len);
+}
+
 size_t
 tally_add(struct tally *t, const void *key, uint64_t bytes, uint64_t packets)
 {
-	uint64_t hash = oatab_hash(key, t->key_len);
+	return tally_add_hashed(t, key, oatab_hash(key, t->key_len), bytes, packets);
+}
+
+size_t
+tally_add_hashed(struct tally *t, const void *key, uint64_t hash, uint64_t bytes,
+    uint64_t packets)
+{
 	struct tally_entry *e = oatab_find(&t->table, key, hash);
 	struct tally_row *row;
 
@@ -124,9 +136,9 @@ tally_add(struct tally *t, const void *key, uint64_t bytes, uint64_t packets)
 }
 
 void
-tally_prefetch(const struct tally *t, const void *key)
+tally_prefetch(const struct tally *t, uint64_t hash)
 {
-	oatab_prefetch(&t->table, oatab_hash(key, t->key_len));
+	oatab_prefetch(&t->table, hash);
 }
 
 size_t
