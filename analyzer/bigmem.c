@@ -1,5 +1,6 @@
 #include "bigmem.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -34,8 +35,37 @@ bigmem_zalloc(size_t size)
 	return p;
 }
 
+/* The whole huge pages inside [p, p + size) advised; the rest stays 4 KiB. */
+static void
+advise(void *p, size_t size)
+{
+#ifdef MADV_HUGEPAGE
+	uintptr_t a = ((uintptr_t)p + BIGMEM_HUGE_PAGE - 1) & ~(uintptr_t)(BIGMEM_HUGE_PAGE - 1);
+	uintptr_t e = ((uintptr_t)p + size) & ~(uintptr_t)(BIGMEM_HUGE_PAGE - 1);
+	if (e > a)
+		madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+	(void)p;
+	(void)size;
+#endif
+}
+
+/* realloc itself, so that a big block grows by mremap (pages moved, not
+ * copied: a table of 600 MB does not need 1.2 GB to double), then the new
+ * part advised. */
 void *
 bigmem_realloc(void *p, size_t old_size, size_t size)
+{
+	if (!p)
+		return bigmem_alloc(size);
+	void *n = realloc(p, size ? size : 1);
+	if (n && size > old_size && size >= BIGMEM_HUGE_PAGE)
+		advise(n, size);
+	return n;
+}
+
+void *
+bigmem_grow(void *p, size_t old_size, size_t size)
 {
 	if (size < BIGMEM_HUGE_PAGE)
 		return realloc(p, size ? size : 1);

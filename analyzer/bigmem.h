@@ -20,9 +20,13 @@ void *bigmem_alloc(size_t size);
  * (see bigmem.c). nmemb * size must not overflow (callers' sizes are
  * bounded far below that). */
 void *bigmem_zalloc(size_t size);
-/* Like realloc for a block from bigmem_alloc (or NULL) of old_size bytes:
- * the first min(old_size, size) bytes kept; NULL (p untouched) when memory
+/* realloc for a block from bigmem_alloc (or NULL) of old_size bytes, the
+ * part it grows by advised as huge pages; NULL (p untouched) when memory
  * ran out. */
 void *bigmem_realloc(void *p, size_t old_size, size_t size);
+/* The same by a new block and a copy: all of it in huge pages, for the
+ * price of old and new side by side meanwhile; for arrays that are a small
+ * part of what a run holds (pairing's heap, a tally's rows by id). */
+void *bigmem_grow(void *p, size_t old_size, size_t size);
 
 #endif

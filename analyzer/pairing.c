@@ -309,7 +309,7 @@ heap_reserve(struct pairing *p)
 	size_t cap = p->heap_cap ? p->heap_cap : 1024;
 	while (cap < need)
 		cap *= 2;
-	struct heap_entry *h = bigmem_realloc(p->heap, p->heap_cap * sizeof(*h),
+	struct heap_entry *h = bigmem_grow(p->heap, p->heap_cap * sizeof(*h),
 	    cap * sizeof(*h));
 	if (!h)
 		return -1;

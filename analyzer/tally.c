@@ -86,7 +86,7 @@ insert(struct tally *t, const void *key, uint64_t hash)
 		return NULL;
 	if (t->table.count == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 64;
-		struct tally_entry **p = bigmem_realloc(t->by_id, t->cap * sizeof(*p),
+		struct tally_entry **p = bigmem_grow(t->by_id, t->cap * sizeof(*p),
 		    cap * sizeof(*p));
 		if (!p)
 			return NULL;
