@@ -263,6 +263,9 @@ setup(struct analyzer *a)
 	/* The summary counts connections; nothing reads their flows. */
 	if (o->summary && pairing_count_only(a->pairing) < 0)
 		return -1;
+	/* Nor does it read a line's lenient keys, unless a filter, the chart
+	 * or enrichment does. */
+	record_parser_core_only(a->rp, o->summary && !a->expr && !a->geo && !o->chart_file);
 	if (!o->summary && !(a->report = report_new(stdout, o->json, a->svc, a->resolver)))
 		return -1;
 	if (o->chart_file && !(a->chart = chart_new()))

@@ -2,31 +2,11 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
+#include "bigmem.h"
 #include "bytes.h"
 
 #define OATAB_MIN_SLOTS 64
-
-static void *(*volatile const zero)(void *, int, size_t) = memset;
-
-/* A slot array of megabytes is read at random, a TLB miss per lookup with
- * 4 KiB pages: such arrays are aligned to and asked for as huge pages
- * (where transparent huge pages are on for madvise, as Debian has them). */
-#define HUGE_PAGE (2 * 1024 * 1024)
-
-static void *
-slots_alloc(size_t size)
-{
-	if (size < HUGE_PAGE)
-		return malloc(size);
-	void *p = aligned_alloc(HUGE_PAGE, (size + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE);
-#ifdef MADV_HUGEPAGE
-	if (p)
-		madvise(p, size, MADV_HUGEPAGE);	/* advice: failure changes nothing */
-#endif
-	return p;
-}
 
 void
 oatab_init(struct oatab *t, size_t key_off, size_t key_len)
@@ -104,16 +84,13 @@ static int
 grow(struct oatab *t)
 {
 	size_t nslots = t->nslots ? 2 * t->nslots : OATAB_MIN_SLOTS;
-	struct oatab_slot *slots = slots_alloc(nslots * sizeof(*slots));
+	/* Huge pages where the array is megabytes: it is read at random, a
+	 * TLB miss per lookup with 4 KiB pages. Zeroed by writing (bigmem.h):
+	 * the rehash below reads a slot before it writes it. */
+	struct oatab_slot *slots = bigmem_zalloc(nslots * sizeof(*slots));
 
 	if (!slots)
 		return -1;
-	/* Written, not calloc'd: calloc's fresh pages are the shared zero
-	 * page once read, and the rehash below, which reads a slot before it
-	 * writes it, then takes a second (copy-on-write) fault with a TLB
-	 * flush on every page. A plain memset after malloc the compiler turns
-	 * into calloc. */
-	zero(slots, 0, nslots * sizeof(*slots));
 	for (size_t i = 0; i < t->nslots; i++)
 		if (t->slots[i].entry)
 			place(slots, nslots - 1, t->slots[i].hash, t->slots[i].entry);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/queue.h>
 
+#include "bigmem.h"
 #include "oatab.h"
 
 struct pkey {
@@ -74,11 +75,16 @@ struct group {
 	bool own_used;
 };
 
-/* Fixed-size objects of one kind from 64 KiB blocks, with a free list: a
+/* Fixed-size objects of one kind from blocks, with a free list: a
  * waiting flow costs a group, a pending and often a run, made and freed at
  * the input's rate, which malloc's bins and consolidation made a tenth of
- * --summary's time. Memory goes back when the pairing is freed. */
+ * --summary's time. Memory goes back when the pairing is freed. The first
+ * blocks are 64 KiB; a pool past POOL_SMALL_BLOCKS of them takes huge-page
+ * blocks (bigmem.h), since a million waiting flows are hundreds of
+ * megabytes touched once each. */
 #define POOL_BLOCK (64 * 1024)
+#define POOL_BIG_BLOCK BIGMEM_HUGE_PAGE
+#define POOL_SMALL_BLOCKS 16
 
 /* Under AddressSanitizer a freed object stays poisoned until it is handed
  * out again, so a use after free is still caught. */
@@ -93,6 +99,7 @@ struct group {
 
 struct pool_block {
 	struct pool_block *next;
+	size_t size;
 	max_align_t align[];
 };
 
@@ -101,6 +108,7 @@ struct pool {
 	void *free;		/* the last object freed; each holds the one before */
 	char *next, *end;	/* the newest block's unused part */
 	struct pool_block *blocks;
+	size_t n_blocks;
 };
 
 static void
@@ -123,13 +131,16 @@ pool_get(struct pool *pl)
 		return o;
 	}
 	if ((size_t)(pl->end - pl->next) < pl->size) {
-		struct pool_block *b = malloc(POOL_BLOCK);
+		size_t size = pl->n_blocks < POOL_SMALL_BLOCKS ? POOL_BLOCK : POOL_BIG_BLOCK;
+		struct pool_block *b = bigmem_alloc(size);
 		if (!b)
 			return NULL;
 		b->next = pl->blocks;
+		b->size = size;
 		pl->blocks = b;
+		pl->n_blocks++;
 		pl->next = (char *)b->align;
-		pl->end = (char *)b + POOL_BLOCK;
+		pl->end = (char *)b + size;
 	}
 	o = pl->next;
 	pl->next += pl->size;
@@ -149,7 +160,7 @@ pool_finish(struct pool *pl)
 {
 	for (struct pool_block *b = pl->blocks, *next; b; b = next) {
 		next = b->next;
-		POOL_UNPOISON(b, POOL_BLOCK);
+		POOL_UNPOISON(b, b->size);
 		free(b);
 	}
 	memset(pl, 0, sizeof(*pl));
@@ -298,7 +309,8 @@ heap_reserve(struct pairing *p)
 	size_t cap = p->heap_cap ? p->heap_cap : 1024;
 	while (cap < need)
 		cap *= 2;
-	struct heap_entry *h = realloc(p->heap, cap * sizeof(*h));
+	struct heap_entry *h = bigmem_grow(p->heap, p->heap_cap * sizeof(*h),
+	    cap * sizeof(*h));
 	if (!h)
 		return -1;
 	p->heap = h;
@@ -647,6 +659,63 @@ compare_entries(const void *a, const void *b)
 	return before(a, b) ? -1 : before(b, a) ? 1 : 0;
 }
 
+static void
+swap_entries(struct heap_entry *a, struct heap_entry *b)
+{
+	struct heap_entry t = *a;
+	*a = *b;
+	*b = t;
+}
+
+/* Quicksort in place with the comparison inlined (median of three, the
+ * smaller side first; past a depth of 2 log n, qsort): qsort's merge sort
+ * called before() through a pointer and copied a million entries through
+ * a temporary array of fresh pages, a tenth of --summary's time. */
+static void
+sort_entries(struct heap_entry *a, size_t n, int depth)
+{
+	while (n > 16) {
+		if (depth-- == 0) {
+			qsort(a, n, sizeof(*a), compare_entries);
+			return;
+		}
+		size_t m = n / 2;
+		if (before(&a[m], &a[0]))
+			swap_entries(&a[m], &a[0]);
+		if (before(&a[n - 1], &a[0]))
+			swap_entries(&a[n - 1], &a[0]);
+		if (before(&a[n - 1], &a[m]))
+			swap_entries(&a[n - 1], &a[m]);
+		struct heap_entry pivot = a[m];
+		size_t i = 0, j = n - 1;
+		for (;;) {	/* Hoare: [0, j] <= pivot <= [j + 1, n) */
+			while (before(&a[i], &pivot))
+				i++;
+			while (before(&pivot, &a[j]))
+				j--;
+			if (i >= j)
+				break;
+			swap_entries(&a[i++], &a[j--]);
+		}
+		size_t left = j + 1;
+		if (left < n - left) {
+			sort_entries(a, left, depth);
+			a += left;
+			n -= left;
+		} else {
+			sort_entries(a + left, n - left, depth);
+			n = left;
+		}
+	}
+	for (size_t i = 1; i < n; i++) {
+		struct heap_entry x = a[i];
+		size_t j = i;
+		for (; j > 0 && before(&x, &a[j - 1]); j--)
+			a[j] = a[j - 1];
+		a[j] = x;
+	}
+}
+
 /* The heap's entries sorted are the order it would pop them in: no two
  * share (start, seq). Sorting the array streams through it; popping would
  * walk a path down a heap too big for the cache for every flow. */
@@ -656,7 +725,10 @@ pairing_flush(struct pairing *p)
 	drop_all_waiting(p);
 	if (p->heap_len == 0)
 		return;		/* heap may still be NULL: qsort wants an array */
-	qsort(p->heap, p->heap_len, sizeof(*p->heap), compare_entries);
+	int depth = 0;
+	for (size_t n = p->heap_len; n > 1; n /= 2)
+		depth += 2;
+	sort_entries(p->heap, p->heap_len, depth);
 	for (size_t i = 0; i < p->heap_len; i++) {
 		struct pending *e = p->heap[i].e;
 		if (!e->emitted)

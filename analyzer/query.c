@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bigmem.h"
 #include "bytes.h"
 #include "counter.h"
 #include "filter.h"
@@ -355,18 +356,26 @@ unpack(const struct layout *l, const unsigned char *in, struct qkey *k)
 }
 
 struct counts {
-	uint64_t hash;
 	uint64_t flows, packets, bytes;
 	int64_t first, last;
 	int64_t bucket;
 };
 
+/* An index slot: the row and 32 bits of its key's hash (where its probe
+ * starts), so that probing past other keys reads the index alone. */
+struct islot {
+	uint32_t row;		/* row + 1; 0: empty */
+	uint32_t tag;
+};
+
 struct table {
 	const struct layout *lay;
-	uint32_t *index;	/* row + 1; 0: empty */
+	struct islot *index;
 	size_t icap;
-	unsigned char *keys;
-	struct counts *rows;
+	/* Each row its counts and then its packed key, stride bytes: a lookup
+	 * that finds its key reads one row, not a counter and a key apart. */
+	unsigned char *rows;
+	size_t stride;
 	size_t count, cap, max;
 	bool full;		/* a key was refused: over --max-keys, or no memory */
 };
@@ -384,6 +393,7 @@ table_init(struct table *t, const struct layout *lay, size_t max)
 	memset(t, 0, sizeof(*t));
 	t->lay = lay;
 	t->max = max;
+	t->stride = sizeof(struct counts) + (lay->key_len + 7) / 8 * 8;
 	t->icap = 1024;
 	t->index = calloc(t->icap, sizeof(*t->index));
 	return t->index != NULL;
@@ -393,15 +403,20 @@ static void
 table_finish(struct table *t)
 {
 	free(t->index);
-	free(t->keys);
 	free(t->rows);
 	memset(t, 0, sizeof(*t));
 }
 
-static const unsigned char *
-key_at(const struct table *t, size_t i)
+static struct counts *
+counts_at(const struct table *t, size_t r)
 {
-	return t->keys + i * t->lay->key_len;
+	return (struct counts *)(void *)(t->rows + r * t->stride);
+}
+
+static const unsigned char *
+key_at(const struct table *t, size_t r)
+{
+	return t->rows + r * t->stride + sizeof(struct counts);
 }
 
 /* 64-bit words mixed by multiplication: packed keys are short and fixed. */
@@ -426,31 +441,31 @@ hash_key(const unsigned char *k, size_t len)
 	return h ^ (h >> 32);
 }
 
+/* Room for one more row; the index at most 3/4 full. */
 static bool
 table_reserve(struct table *t)
 {
 	if (t->count == t->cap) {
 		size_t cap = t->cap ? 2 * t->cap : 1024;
-		unsigned char *nk = realloc(t->keys, cap * (t->lay->key_len ? t->lay->key_len : 1));
-		if (!nk)
-			return false;
-		t->keys = nk;
-		struct counts *nr = realloc(t->rows, cap * sizeof(*nr));
+		unsigned char *nr = bigmem_realloc(t->rows, t->cap * t->stride, cap * t->stride);
 		if (!nr)
 			return false;
 		t->rows = nr;
 		t->cap = cap;
 	}
-	if (2 * (t->count + 1) > t->icap) {
-		size_t icap = 2 * t->icap;
-		uint32_t *ni = calloc(icap, sizeof(*ni));
+	if (4 * (t->count + 1) > 3 * t->icap) {
+		size_t icap = 2 * t->icap, mask = icap - 1;
+		struct islot *ni = bigmem_zalloc(icap * sizeof(*ni));
 		if (!ni)
 			return false;
-		for (size_t r = 0; r < t->count; r++) {
-			size_t j = t->rows[r].hash & (icap - 1);
-			while (ni[j])
-				j = (j + 1) & (icap - 1);
-			ni[j] = (uint32_t)(r + 1);
+		for (size_t i = 0; i < t->icap; i++) {
+			struct islot sl = t->index[i];
+			if (!sl.row)
+				continue;
+			size_t j = sl.tag & mask;
+			while (ni[j].row)
+				j = (j + 1) & mask;
+			ni[j] = sl;
 		}
 		free(t->index);
 		t->index = ni;
@@ -462,12 +477,14 @@ table_reserve(struct table *t)
 static void
 table_add_packed(struct table *t, const unsigned char *k, uint64_t h, const struct counts *c)
 {
-	size_t len = t->lay->key_len, i = h & (t->icap - 1);
+	size_t len = t->lay->key_len, mask = t->icap - 1;
+	uint32_t tag = (uint32_t)h;
+	size_t i = tag & mask;
 
-	for (uint32_t r; (r = t->index[i]) != 0; i = (i + 1) & (t->icap - 1)) {
-		struct counts *row = &t->rows[r - 1];
-		if (row->hash != h || !bytes_equal(key_at(t, r - 1), k, len))
+	for (struct islot sl; (sl = t->index[i]).row != 0; i = (i + 1) & mask) {
+		if (sl.tag != tag || !bytes_equal(key_at(t, sl.row - 1), k, len))
 			continue;
+		struct counts *row = counts_at(t, sl.row - 1);
 		row->flows = counter_add(row->flows, c->flows);
 		row->packets = counter_add(row->packets, c->packets);
 		row->bytes = counter_add(row->bytes, c->bytes);
@@ -487,12 +504,11 @@ table_add_packed(struct table *t, const unsigned char *k, uint64_t h, const stru
 		return;
 	}
 	if (icap != t->icap)
-		for (i = h & (t->icap - 1); t->index[i]; i = (i + 1) & (t->icap - 1))
+		for (mask = t->icap - 1, i = tag & mask; t->index[i].row; i = (i + 1) & mask)
 			;
-	memcpy(t->keys + t->count * len, k, len);
-	t->rows[t->count] = *c;
-	t->rows[t->count].hash = h;
-	t->index[i] = (uint32_t)(++t->count);
+	*counts_at(t, t->count) = *c;
+	memcpy(t->rows + t->count * t->stride + sizeof(struct counts), k, len);
+	t->index[i] = (struct islot){ (uint32_t)++t->count, tag };
 }
 
 static void
@@ -507,18 +523,29 @@ table_add(struct table *t, const struct qkey *k, uint64_t packets, uint64_t byte
 	table_add_packed(t, buf, hash_key(buf, t->lay->key_len), &c);
 }
 
+/* The rows of from added to into, the index slots of the rows a few
+ * ahead loaded meanwhile: into is far bigger than the cache. */
+#define MERGE_AHEAD 8
+
 static void
 table_merge(struct table *into, const struct table *from)
 {
-	for (size_t r = 0; r < from->count; r++)
-		table_add_packed(into, key_at(from, r), from->rows[r].hash, &from->rows[r]);
+	size_t len = from->lay->key_len;
+
+	for (size_t r = 0; r < from->count; r++) {
+		if (r + MERGE_AHEAD < from->count)
+			__builtin_prefetch(&into->index[(uint32_t)hash_key(key_at(from, r + MERGE_AHEAD),
+			    len) & (into->icap - 1)]);
+		table_add_packed(into, key_at(from, r), hash_key(key_at(from, r), len),
+		    counts_at(from, r));
+	}
 	into->full |= from->full;
 }
 
 static void
 row_at(const struct table *t, size_t r, struct row *out)
 {
-	const struct counts *c = &t->rows[r];
+	const struct counts *c = counts_at(t, r);
 
 	unpack(t->lay, key_at(t, r), &out->key);
 	out->flows = c->flows;
@@ -553,6 +580,7 @@ struct query {
 	atomic_size_t next_file;
 	bool *skip;		/* files left unopened by --since/--until */
 	bool as_names;		/* a table keyed by AS shows the AS's name */
+	bool core_only;		/* record_parser_core_only(): no key reads the others */
 	struct geodb *geo;	/* --asn-db, --country-db */
 };
 
@@ -768,6 +796,7 @@ part_init(struct part *pt, struct query *q)
 	sampling_init(&pt->st.sampling, !q->o->no_scale);
 	if (!(pt->r = reader_new()) || !(pt->rp = record_parser_new()))
 		return false;
+	record_parser_core_only(pt->rp, q->core_only);
 	if (q->geo && !(pt->gcache = geodb_cache_new()))
 		return false;
 	for (size_t s = 0; s < q->n_stats; s++)
@@ -881,7 +910,7 @@ static int
 cmp_rows(const void *x, const void *y)
 {
 	uint32_t i = *(const uint32_t *)x, j = *(const uint32_t *)y;
-	const struct counts *a = &sort_table->rows[i], *b = &sort_table->rows[j];
+	const struct counts *a = counts_at(sort_table, i), *b = counts_at(sort_table, j);
 	if (a->bucket != b->bucket)
 		return a->bucket < b->bucket ? -1 : 1;
 	uint64_t va = order_value(sort_order, a), vb = order_value(sort_order, b);
@@ -897,7 +926,7 @@ static int
 cmp_rows_time(const void *x, const void *y)
 {
 	uint32_t i = *(const uint32_t *)x, j = *(const uint32_t *)y;
-	const struct counts *a = &sort_table->rows[i], *b = &sort_table->rows[j];
+	const struct counts *a = counts_at(sort_table, i), *b = counts_at(sort_table, j);
 	if (a->bucket != b->bucket)
 		return a->bucket < b->bucket ? -1 : 1;
 	if (a->first != b->first)
@@ -908,8 +937,34 @@ cmp_rows_time(const void *x, const void *y)
 	return memcmp(key_at(sort_table, i), key_at(sort_table, j), sort_table->lay->key_len);
 }
 
+/* Order of v[0..n) as a heap whose top is the row that ranks last. */
+static void
+sift_last(uint32_t *v, size_t n, size_t i, int (*cmp)(const void *, const void *))
+{
+	uint32_t x = v[i];
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && cmp(&v[c + 1], &v[c]) > 0)
+			c++;
+		if (cmp(&v[c], &x) <= 0)
+			break;
+		v[i] = v[c];
+		i = c;
+	}
+	v[i] = x;
+}
+
+/* The rows of t in cmp's order, or (keep > 0) only the first keep of them:
+ * those are found in a heap of keep, not by sorting them all, since a
+ * statistic shows ten rows of a million keys. cmp is a total order, so
+ * they are the same rows, in the same order, as a full sort's first keep.
+ * *n: how many v holds. */
 static uint32_t *
-sorted_rows(const struct table *t, int (*cmp)(const void *, const void *))
+sorted_rows(const struct table *t, int (*cmp)(const void *, const void *), size_t keep,
+    size_t *n)
 {
 	uint32_t *v = malloc((t->count ? t->count : 1) * sizeof(*v));
 
@@ -918,8 +973,19 @@ sorted_rows(const struct table *t, int (*cmp)(const void *, const void *))
 	for (size_t i = 0; i < t->count; i++)
 		v[i] = (uint32_t)i;
 	sort_table = t;
-	if (t->count > 1)	/* qsort's base may not be NULL, even for 0 */
-		qsort(v, t->count, sizeof(*v), cmp);
+	*n = t->count;
+	if (keep > 0 && keep < t->count) {
+		for (size_t i = keep / 2; i-- > 0;)
+			sift_last(v, keep, i, cmp);
+		for (size_t i = keep; i < t->count; i++)
+			if (cmp(&v[i], &v[0]) < 0) {
+				v[0] = v[i];
+				sift_last(v, keep, 0, cmp);
+			}
+		*n = keep;
+	}
+	if (*n > 1)	/* qsort's base may not be NULL, even for 0 */
+		qsort(v, *n, sizeof(*v), cmp);
 	return v;
 }
 
@@ -1259,9 +1325,14 @@ static void
 print_table(FILE *out, const struct query *q, const struct stat_spec *sp,
     const struct table *t, const struct part *tot)
 {
+	/* Only the top rows print, unless buckets or a post-filter decide
+	 * which those are: then all are sorted. */
+	size_t keep = q->o->top && !q->o->every_ms && !(sp->record && q->post) ? q->o->top : 0;
+
 	for (int oi = 0; oi < sp->n_orders; oi++) {
 		sort_order = sp->orders[oi];
-		uint32_t *v = sorted_rows(t, cmp_rows);
+		size_t n;
+		uint32_t *v = sorted_rows(t, cmp_rows, keep, &n);
 		struct row r;
 		size_t shown = 0;
 		int64_t bucket = INT64_MIN;
@@ -1271,9 +1342,9 @@ print_table(FILE *out, const struct query *q, const struct stat_spec *sp,
 			print_agg_header(out, q);
 		else
 			print_header(out, q, sp, sp->orders[oi]);
-		for (size_t i = 0; i < t->count; i++) {
-			if (t->rows[v[i]].bucket != bucket) {
-				bucket = t->rows[v[i]].bucket;
+		for (size_t i = 0; i < n; i++) {
+			if (counts_at(t, v[i])->bucket != bucket) {
+				bucket = counts_at(t, v[i])->bucket;
 				shown = 0;
 				print_bucket_head(out, q, bucket);
 			}
@@ -1297,14 +1368,15 @@ print_table(FILE *out, const struct query *q, const struct stat_spec *sp,
 static void
 print_aggregate(FILE *out, const struct query *q, const struct table *t)
 {
-	uint32_t *v = sorted_rows(t, cmp_rows_time);
+	size_t keep = q->o->top_given && q->o->top && !q->post ? q->o->top : 0, n;
+	uint32_t *v = sorted_rows(t, cmp_rows_time, keep, &n);
 	size_t shown = 0;
 	struct row r;
 
 	if (!v)
 		return;
 	print_agg_header(out, q);
-	for (size_t i = 0; i < t->count; i++) {
+	for (size_t i = 0; i < n; i++) {
 		row_at(t, v[i], &r);
 		if (!post_ok(q, &r))
 			continue;
@@ -1721,6 +1793,39 @@ make_layouts(struct query *q)
 			layout_add_name(l, QOFF(n[0]) + (size_t)q->agg[i].e * sizeof(uint32_t));
 }
 
+/* Whether the key's value comes from the core of a line (addresses, ports,
+ * protocol, exporter) or an enrichment name or country, which the parser
+ * always decodes; the rest record_parser_core_only() leaves out. */
+static bool
+elem_core(enum elem e)
+{
+	switch (e) {
+	case E_SRCIP: case E_DSTIP: case E_SRCPORT: case E_DSTPORT: case E_PROTO:
+	case E_EXPORTER: case E_SRCGEO: case E_DSTGEO: case E_INIFNAME: case E_OUTIFNAME:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Statistics and aggregates over core keys only, with no expression (it
+ * may read any key), no listing (it prints them) and no enrichment (it
+ * fills the AS numbers) read nothing else of a line. */
+static bool
+needs_core_only(const struct query *q)
+{
+	if (q->filter || q->post || q->geo || q->o->flows)
+		return false;
+	for (size_t i = 0; i < q->n_stats; i++)
+		for (int j = 0; j < q->stats[i].n_el; j++)
+			if (!elem_core(q->stats[i].el[j].e))
+				return false;
+	for (size_t i = 0; i < q->n_agg; i++)
+		if (!elem_core(q->agg[i].e))
+			return false;
+	return true;
+}
+
 static int
 setup(struct query *q, const struct options *o)
 {
@@ -1770,6 +1875,7 @@ setup(struct query *q, const struct options *o)
 		return 2;
 	}
 	make_layouts(q);
+	q->core_only = needs_core_only(q);
 	if (o->order && !parse_list_order(o->order, &q->lorder)) {
 		fprintf(stderr, "netflow-analyze: bad --order '%s' (tstart tend bytes packets flows "
 		    "duration)\n", o->order);

@@ -118,6 +118,7 @@ struct record_parser {
 	size_t hint;		/* where lookup looks first */
 	/* Kept across lines (reset() spares them): */
 	uint64_t fast, slow;	/* lines each path read */
+	bool core_only;		/* record_parser_core_only() */
 	/* Keys lookup found in no entry lately (netflowd writes a template's
 	 * other IEs by name: flowDirection, ipVersion ...), so that each one
 	 * costs a comparison, not a walk over the whole table. */
@@ -168,6 +169,19 @@ lenient(enum field f)
 	return f >= F_TCP_FLAGS;
 }
 
+/* The field a key names, as far as this parser decodes it. */
+static enum field
+wanted(const struct record_parser *rp, enum field f)
+{
+	return rp->core_only && f >= F_TCP_FLAGS && f <= F_BGP_NEXT_HOP ? F_NONE : f;
+}
+
+void
+record_parser_core_only(struct record_parser *rp, bool on)
+{
+	rp->core_only = on;
+}
+
 /* The key's table entry, trying first the one after the previous key's:
  * on netflowd's own lines that guess is right for nearly every key. */
 static void
@@ -184,7 +198,7 @@ lookup(struct record_parser *rp, const unsigned char *key, size_t len)
 		    bytes_equal(fields[i].name, key, len)) {
 			rp->hint = i + 1;
 			rp->def = &fields[i];
-			rp->current = fields[i].field;
+			rp->current = wanted(rp, fields[i].field);
 			return;
 		}
 	}
@@ -629,7 +643,7 @@ guess_key(struct record_parser *rp, const char *key, const char *end)
 		const struct field_def *d = &fields[i];
 		if (key_is(key, end, d->name, d->len)) {
 			rp->def = d;
-			rp->current = d->field;
+			rp->current = wanted(rp, d->field);
 			rp->hint = i + 1;
 			return key + d->len;
 		}

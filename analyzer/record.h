@@ -42,6 +42,12 @@ struct record_value {
 	char text[RECORD_VALUE_MAX];
 };
 bool record_field(const char *line, size_t len, const char *name, struct record_value *v);
+/* Leave the lenient keys that are numbers or next hops (tcp_flags, tos,
+ * interfaces, ASes, masks, VLANs, next_hop, bgpNextHop*) undecoded, as
+ * if missing: for callers that read none of them. A bad value there never
+ * decides a line's result, so every line still gets the same one. Names
+ * and countries are still read (intern counts what it refuses). */
+void record_parser_core_only(struct record_parser *rp, bool on);
 /* Lines each path read so far. */
 void record_parser_paths(const struct record_parser *rp, uint64_t *fast, uint64_t *slow);
 

@@ -99,9 +99,12 @@ summary_add_flow(struct summary *s, const struct flow *f, const char *service)
 	memset(&pk, 0, sizeof(pk));
 	pk.a = order ? f->src : f->dst;
 	pk.b = order ? f->dst : f->src;
-	tally_prefetch(s->tables[T_TALKERS], &f->src);
-	tally_prefetch(s->tables[T_TALKERS], &f->dst);
-	tally_prefetch(s->tables[T_CONVERSATIONS], &pk);
+	uint64_t hs = tally_hash(s->tables[T_TALKERS], &f->src);
+	uint64_t hd = tally_hash(s->tables[T_TALKERS], &f->dst);
+	uint64_t hp = tally_hash(s->tables[T_CONVERSATIONS], &pk);
+	tally_prefetch(s->tables[T_TALKERS], hs);
+	tally_prefetch(s->tables[T_TALKERS], hd);
+	tally_prefetch(s->tables[T_CONVERSATIONS], hp);
 	if (s->flows == 0 || f->start_ms < s->first_ms)
 		s->first_ms = f->start_ms;
 	if (s->flows == 0 || f->end_ms > s->last_ms)
@@ -115,10 +118,10 @@ summary_add_flow(struct summary *s, const struct flow *f, const char *service)
 		s->versions[f->version]++;
 	if (f->exporter.family)
 		tally_add(s->exporters, &f->exporter, f->bytes, f->packets);
-	tally_add(s->tables[T_TALKERS], &f->src, f->bytes, f->packets);
+	tally_add_hashed(s->tables[T_TALKERS], &f->src, hs, f->bytes, f->packets);
 	if (addr_compare(&f->src, &f->dst) != 0)
-		tally_add(s->tables[T_TALKERS], &f->dst, f->bytes, f->packets);
-	tally_add(s->tables[T_CONVERSATIONS], &pk, f->bytes, f->packets);
+		tally_add_hashed(s->tables[T_TALKERS], &f->dst, hd, f->bytes, f->packets);
+	tally_add_hashed(s->tables[T_CONVERSATIONS], &pk, hp, f->bytes, f->packets);
 	strncpy(label, service, sizeof(label) - 1);
 	tally_add(s->tables[T_SERVICES], label, f->bytes, f->packets);
 	tally_add(s->tables[T_PROTOCOLS], &f->proto, f->bytes, f->packets);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bigmem.h"
 #include "counter.h"
 #include "oatab.h"
 
@@ -12,12 +13,15 @@ struct tally_entry {
 
 /* Entries live until tally_free, so they come from blocks rather than a
  * malloc each (a calloc per distinct key was a visible part of --summary's
- * time); the block size doubles from 16 to 4096 entries. */
+ * time); the block size doubles from 16 to BLOCK_MAX entries, the big
+ * ones in huge pages (bigmem.h). */
 struct tally_block {
 	struct tally_block *next;
 	size_t used, cap;
 	struct tally_entry entries[];
 };
+
+#define BLOCK_MAX ((BIGMEM_HUGE_PAGE - sizeof(struct tally_block)) / sizeof(struct tally_entry))
 
 struct tally {
 	struct tally_block *blocks;	/* newest first */
@@ -64,8 +68,8 @@ new_entry(struct tally *t)
 	struct tally_block *b = t->blocks;
 
 	if (!b || b->used == b->cap) {
-		size_t cap = b ? (b->cap < 4096 ? 2 * b->cap : 4096) : 16;
-		struct tally_block *n = calloc(1, sizeof(*n) + cap * sizeof(n->entries[0]));
+		size_t cap = !b ? 16 : 2 * b->cap < BLOCK_MAX ? 2 * b->cap : BLOCK_MAX;
+		struct tally_block *n = bigmem_zalloc(sizeof(*n) + cap * sizeof(n->entries[0]));
 		if (!n)
 			return NULL;
 		n->cap = cap;
@@ -82,7 +86,8 @@ insert(struct tally *t, const void *key, uint64_t hash)
 		return NULL;
 	if (t->table.count == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 64;
-		struct tally_entry **p = realloc(t->by_id, cap * sizeof(*p));
+		struct tally_entry **p = bigmem_grow(t->by_id, t->cap * sizeof(*p),
+		    cap * sizeof(*p));
 		if (!p)
 			return NULL;
 		t->by_id = p;
@@ -102,10 +107,22 @@ insert(struct tally *t, const void *key, uint64_t hash)
 	return e;
 }
 
+uint64_t
+tally_hash(const struct tally *t, const void *key)
+{
+	return oatab_hash(key, t->key_len);
+}
+
 size_t
 tally_add(struct tally *t, const void *key, uint64_t bytes, uint64_t packets)
 {
-	uint64_t hash = oatab_hash(key, t->key_len);
+	return tally_add_hashed(t, key, oatab_hash(key, t->key_len), bytes, packets);
+}
+
+size_t
+tally_add_hashed(struct tally *t, const void *key, uint64_t hash, uint64_t bytes,
+    uint64_t packets)
+{
 	struct tally_entry *e = oatab_find(&t->table, key, hash);
 	struct tally_row *row;
 
@@ -119,9 +136,9 @@ tally_add(struct tally *t, const void *key, uint64_t bytes, uint64_t packets)
 }
 
 void
-tally_prefetch(const struct tally *t, const void *key)
+tally_prefetch(const struct tally *t, uint64_t hash)
 {
-	oatab_prefetch(&t->table, oatab_hash(key, t->key_len));
+	oatab_prefetch(&t->table, hash);
 }
 
 size_t

@@ -26,7 +26,12 @@ void tally_free(struct tally *t);
 size_t tally_add(struct tally *t, const void *key, uint64_t bytes, uint64_t packets);
 size_t tally_count(const struct tally *t);
 /* A tally_add of key follows soon: start loading what it reads. */
-void tally_prefetch(const struct tally *t, const void *key);
+/* A key's hash, for a tally_prefetch() whose lookup comes later (its
+ * misses overlap other work) and the tally_add_hashed() that does it. */
+uint64_t tally_hash(const struct tally *t, const void *key);
+void tally_prefetch(const struct tally *t, uint64_t hash);
+size_t tally_add_hashed(struct tally *t, const void *key, uint64_t hash, uint64_t bytes,
+    uint64_t packets);
 /* Rows lost to the key limit, summed. */
 const struct tally_row *tally_overflow(const struct tally *t);
 /* The n largest rows by bytes (ties by key), into out[]; returns how many. */

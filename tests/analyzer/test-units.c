@@ -558,6 +558,8 @@ test_pairing_linear(void)
 struct conn_log {
 	size_t n, paired;
 	uint64_t digest;	/* of (paired, start_ms) in emission order */
+	int64_t last_start;
+	size_t backwards;	/* connections that start before the one emitted last */
 };
 
 static void
@@ -565,6 +567,9 @@ log_conn(void *arg, const struct conn *c)
 {
 	struct conn_log *l = arg;
 
+	if (l->n && c->start_ms < l->last_start)
+		l->backwards++;
+	l->last_start = c->start_ms;
 	l->n++;
 	l->paired += c->paired;
 	l->digest = (l->digest ^ (uint64_t)c->start_ms ^ ((uint64_t)c->paired << 63)) *
@@ -606,6 +611,11 @@ test_pairing_count_only(void)
 			EXPECT(!pc || pairing_count_only(pc) == -1, "count_only after a flow");
 			pairing_flush(pf);
 			pairing_flush(pc);
+			/* in start order unless flows were forced out */
+			EXPECT(max_held < n || (full.backwards == 0 && count.backwards == 0),
+			    "shape %d, max_held %zu: "
+			    "%zu, %zu connections out of start order", s, max_held, full.backwards,
+			    count.backwards);
 			EXPECT(full.n == count.n && full.paired == count.paired &&
 			    full.digest == count.digest, "shape %d, max_held %zu: %zu conns (%zu paired) "
 			    "kept, %zu (%zu) counted", s, max_held, full.n, full.paired, count.n,
