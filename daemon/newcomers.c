@@ -7,7 +7,6 @@
  * no longer logged, and that is said once. Lines are rate-limited.
  */
 #include <stdlib.h>
-#include <string.h>
 
 #include "collector.h"
 
@@ -55,24 +54,14 @@ newcomers_free(struct newcomers *nc)
 static struct newcomer *
 lookup(struct newcomers *nc, const struct parser_addr *addr, uint16_t port)
 {
-	const size_t mask = sizeof(nc->slot) / sizeof(nc->slot[0]) - 1;
-	uint64_t lo, hi;
-	size_t i;
+	size_t size = sizeof(nc->slot) / sizeof(nc->slot[0]);
+	size_t i = (size_t)parser_addr_hash(addr, port) % size;
 
-	_Static_assert((sizeof(nc->slot) / sizeof(nc->slot[0]) &
-	    (sizeof(nc->slot) / sizeof(nc->slot[0]) - 1)) == 0,
-	    "the table size is a power of two");
-	/* once per datagram: one multiply (Fibonacci hashing, the top bits)
-	 * is enough for a table at most half full, and no mixer keyed by a
-	 * secret is in parser_addr_hash() either */
-	memcpy(&lo, addr->bytes, 8);
-	memcpy(&hi, addr->bytes + 8, 8);
-	i = (size_t)(((lo ^ hi * 0x9e3779b97f4a7c15ull) + ((uint64_t)port << 8 |
-	    addr->family)) * 0xff51afd7ed558ccdull >> 40) & mask;
+	/* only until a session and domain is noted: not per datagram */
 	while (nc->slot[i].addr.family != 0 &&
 	    (nc->slot[i].port != port ||
 	    !parser_addr_equal(&nc->slot[i].addr, addr)))
-		i = (i + 1) & mask;
+		i = (i + 1) % size;
 	return &nc->slot[i];
 }
 
